@@ -1,0 +1,347 @@
+//! Packets between the supervisor and a worker over their `SOCK_SEQPACKET` socketpair.
+//!
+//! Every message is exactly one packet: a version byte, a kind byte and a fixed
+//! little-endian body. A handed-off client socket travels as the single `SCM_RIGHTS` fd
+//! of its `Handoff` packet, so the fd and its description can never be separated. The
+//! processes do the `sendmsg`/`recvmsg`; this module only encodes.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+
+/// Bumped whenever a packet layout changes. A worker announces it in `Ready`, and every
+/// packet carries it, so a supervisor never talks to a worker built from other code.
+pub const VERSION: u8 = 1;
+
+/// No packet is longer than this; receivers size their buffers with it.
+pub const MAX_PACKET: usize = 512;
+
+/// The slot of a worker in the supervisor's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkerId(pub u32);
+
+/// A client session, numbered by the supervisor at accept time. It names the session in
+/// both processes' logs, and it correlates a handoff with its `SessionOpened`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+/// A generation of workers: it grows by one on every reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Generation(pub u32);
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a client connected from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Tcp(SocketAddr),
+    /// The unix-domain socket `.s.PGSQL.<port>`.
+    Unix,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Tcp(addr) => addr.fmt(f),
+            Peer::Unix => f.write_str("[local]"),
+        }
+    }
+}
+
+/// Supervisor to worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToWorker {
+    /// A client socket travels with this packet as its one `SCM_RIGHTS` fd.
+    Handoff { session: SessionId, peer: Peer },
+    /// Health check; answered with `Pong` carrying the same number.
+    Ping { seq: u64 },
+    /// Take no new sessions; end open ones after `timeout_ms`, then exit.
+    Drain { timeout_ms: u64 },
+    /// A cancel request that reached another worker, for the session with this key.
+    Cancel { pid: u32, secret: Vec<u8> },
+}
+
+/// Worker to supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromWorker {
+    /// The database is open and sessions can be handed over.
+    Ready {
+        pid: u32,
+    },
+    /// The handoff of `session` arrived; the worker owns the client now.
+    SessionOpened {
+        session: SessionId,
+    },
+    SessionClosed {
+        session: SessionId,
+    },
+    Pong {
+        seq: u64,
+    },
+    /// Every session ended after a `Drain`; the worker exits next.
+    Drained,
+    /// A cancel request for a pid that is not this worker's.
+    Cancel {
+        pid: u32,
+        secret: Vec<u8>,
+    },
+}
+
+/// Why a packet could not be decoded. Any of these is a fatal channel error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    #[error("channel packet is empty or truncated")]
+    Truncated,
+    #[error("channel version {got}, expected {VERSION}")]
+    Version { got: u8 },
+    #[error("unknown channel packet kind {0}")]
+    Kind(u8),
+    #[error("malformed channel packet of kind {0}")]
+    Malformed(u8),
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn new(kind: u8) -> Self {
+        Writer(vec![VERSION, kind])
+    }
+    fn u8(mut self, v: u8) -> Self {
+        self.0.push(v);
+        self
+    }
+    fn u16(mut self, v: u16) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn u32(mut self, v: u32) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn u64(mut self, v: u64) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn bytes(mut self, v: &[u8]) -> Self {
+        self = self.u16(v.len() as u16);
+        self.0.extend_from_slice(v);
+        self
+    }
+    fn peer(self, peer: &Peer) -> Self {
+        match peer {
+            Peer::Unix => self.u8(0),
+            Peer::Tcp(SocketAddr::V4(a)) => {
+                let mut w = self.u8(4);
+                w.0.extend_from_slice(&a.ip().octets());
+                w.u16(a.port())
+            }
+            Peer::Tcp(SocketAddr::V6(a)) => {
+                let mut w = self.u8(6);
+                w.0.extend_from_slice(&a.ip().octets());
+                w.u16(a.port()).u32(a.flowinfo()).u32(a.scope_id())
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    kind: u8,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks the version and returns the kind and a reader over the body.
+    fn open(buf: &'a [u8]) -> Result<Self, ChannelError> {
+        match buf {
+            [VERSION, kind, ..] => Ok(Reader { buf: &buf[2..], kind: *kind }),
+            [got, _, ..] => Err(ChannelError::Version { got: *got }),
+            _ => Err(ChannelError::Truncated),
+        }
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ChannelError> {
+        if self.buf.len() < n {
+            return Err(ChannelError::Malformed(self.kind));
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, ChannelError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ChannelError> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+    fn u32(&mut self) -> Result<u32, ChannelError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64, ChannelError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn bytes(&mut self) -> Result<Vec<u8>, ChannelError> {
+        let n = self.u16()? as usize;
+        Ok(self.take(n)?.to_vec())
+    }
+    fn peer(&mut self) -> Result<Peer, ChannelError> {
+        Ok(match self.u8()? {
+            0 => Peer::Unix,
+            4 => {
+                let ip: [u8; 4] = self.take(4)?.try_into().expect("4 bytes");
+                Peer::Tcp(SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), self.u16()?))
+            }
+            6 => {
+                let ip: [u8; 16] = self.take(16)?.try_into().expect("16 bytes");
+                let (port, flowinfo, scope_id) = (self.u16()?, self.u32()?, self.u32()?);
+                Peer::Tcp(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(ip), port, flowinfo, scope_id)))
+            }
+            _ => return Err(ChannelError::Malformed(self.kind)),
+        })
+    }
+    /// Every byte must have been read.
+    fn end<T>(self, value: T) -> Result<T, ChannelError> {
+        if self.buf.is_empty() {
+            Ok(value)
+        } else {
+            Err(ChannelError::Malformed(self.kind))
+        }
+    }
+}
+
+impl ToWorker {
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            ToWorker::Handoff { session, peer } => Writer::new(1).u64(session.0).peer(peer),
+            ToWorker::Ping { seq } => Writer::new(2).u64(*seq),
+            ToWorker::Drain { timeout_ms } => Writer::new(3).u64(*timeout_ms),
+            ToWorker::Cancel { pid, secret } => Writer::new(4).u32(*pid).bytes(secret),
+        }
+        .0
+    }
+
+    pub fn decode(buf: &[u8]) -> Result<ToWorker, ChannelError> {
+        let mut r = Reader::open(buf)?;
+        let message = match r.kind {
+            1 => ToWorker::Handoff { session: SessionId(r.u64()?), peer: r.peer()? },
+            2 => ToWorker::Ping { seq: r.u64()? },
+            3 => ToWorker::Drain { timeout_ms: r.u64()? },
+            4 => ToWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
+            kind => return Err(ChannelError::Kind(kind)),
+        };
+        r.end(message)
+    }
+}
+
+impl FromWorker {
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            FromWorker::Ready { pid } => Writer::new(1).u32(*pid),
+            FromWorker::SessionOpened { session } => Writer::new(2).u64(session.0),
+            FromWorker::SessionClosed { session } => Writer::new(3).u64(session.0),
+            FromWorker::Pong { seq } => Writer::new(4).u64(*seq),
+            FromWorker::Drained => Writer::new(5),
+            FromWorker::Cancel { pid, secret } => Writer::new(6).u32(*pid).bytes(secret),
+        }
+        .0
+    }
+
+    pub fn decode(buf: &[u8]) -> Result<FromWorker, ChannelError> {
+        let mut r = Reader::open(buf)?;
+        let message = match r.kind {
+            1 => FromWorker::Ready { pid: r.u32()? },
+            2 => FromWorker::SessionOpened { session: SessionId(r.u64()?) },
+            3 => FromWorker::SessionClosed { session: SessionId(r.u64()?) },
+            4 => FromWorker::Pong { seq: r.u64()? },
+            5 => FromWorker::Drained,
+            6 => FromWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
+            kind => return Err(ChannelError::Kind(kind)),
+        };
+        r.end(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn peer() -> impl Strategy<Value = Peer> {
+        prop_oneof![Just(Peer::Unix), any::<SocketAddr>().prop_map(Peer::Tcp),]
+    }
+
+    fn secret() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 4..=256)
+    }
+
+    fn to_worker() -> impl Strategy<Value = ToWorker> {
+        prop_oneof![
+            (any::<u64>(), peer()).prop_map(|(s, peer)| ToWorker::Handoff { session: SessionId(s), peer }),
+            any::<u64>().prop_map(|seq| ToWorker::Ping { seq }),
+            any::<u64>().prop_map(|timeout_ms| ToWorker::Drain { timeout_ms }),
+            (any::<u32>(), secret()).prop_map(|(pid, secret)| ToWorker::Cancel { pid, secret }),
+        ]
+    }
+
+    fn from_worker() -> impl Strategy<Value = FromWorker> {
+        prop_oneof![
+            any::<u32>().prop_map(|pid| FromWorker::Ready { pid }),
+            any::<u64>().prop_map(|s| FromWorker::SessionOpened { session: SessionId(s) }),
+            any::<u64>().prop_map(|s| FromWorker::SessionClosed { session: SessionId(s) }),
+            any::<u64>().prop_map(|seq| FromWorker::Pong { seq }),
+            Just(FromWorker::Drained),
+            (any::<u32>(), secret()).prop_map(|(pid, secret)| FromWorker::Cancel { pid, secret }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn to_worker_round_trips(m in to_worker()) {
+            let packet = m.encode();
+            prop_assert!(packet.len() <= MAX_PACKET);
+            prop_assert_eq!(ToWorker::decode(&packet), Ok(m));
+        }
+
+        #[test]
+        fn from_worker_round_trips(m in from_worker()) {
+            let packet = m.encode();
+            prop_assert!(packet.len() <= MAX_PACKET);
+            prop_assert_eq!(FromWorker::decode(&packet), Ok(m));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = ToWorker::decode(&bytes);
+            let _ = FromWorker::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn other_version_is_refused() {
+        let mut packet = ToWorker::Ping { seq: 1 }.encode();
+        packet[0] = VERSION + 1;
+        assert_eq!(ToWorker::decode(&packet), Err(ChannelError::Version { got: VERSION + 1 }));
+    }
+
+    #[test]
+    fn truncated_and_trailing_bytes_are_refused() {
+        let packet = ToWorker::Ping { seq: 7 }.encode();
+        assert!(ToWorker::decode(&packet[..packet.len() - 1]).is_err());
+        let mut longer = packet.clone();
+        longer.push(0);
+        assert!(ToWorker::decode(&longer).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! Wire formats shared by every mallard process, with no I/O at all.
+//!
+//! - [`pg`]: the PostgreSQL v3 protocol as a client and a server speak it: startup
+//!   packets, frontend messages (borrowed from the read buffer), backend messages (owned,
+//!   encoded into a caller's buffer) and typed SQLSTATEs.
+//! - [`channel`]: the packets the supervisor and its workers exchange over their
+//!   `SOCK_SEQPACKET` socketpair.
+//!
+//! Decoders work on byte slices and answer *need more bytes*, *here is a message* or
+//! *this is invalid*; the processes own the sockets.
+#![forbid(unsafe_code)]
+
+pub mod channel;
+pub mod pg;

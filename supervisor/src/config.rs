@@ -1,0 +1,447 @@
+//! Configuration: defaults, then the TOML file, then `MALLARD_<KEY>` environment
+//! variables, then command-line flags, each overriding the one before. Validation
+//! refuses what cannot work, and says what to do instead.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mallard_worker::{Storage, WorkerConfig};
+use serde::Deserialize;
+
+/// The file read when `-c` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/mallard/mallard.toml";
+const ENV_PREFIX: &str = "MALLARD_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct TlsConfig {
+    #[serde(default = "default_ssl")]
+    pub ssl: String,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+fn default_ssl() -> String {
+    "off".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AuthConfig {
+    pub users_file: Option<PathBuf>,
+    #[serde(default)]
+    pub rules: Vec<toml::Table>,
+}
+
+/// The whole configuration, as the file spells it.
+/// Keys of later capabilities (drain and health timeouts, privilege drop, TLS files, the
+/// users file) are parsed and validated now, so that one config file serves every version.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    pub socket_dir: Option<PathBuf>,
+    /// Default: 1 in `duckdb` read-write mode, else the number of cores.
+    pub workers: Option<u32>,
+    #[serde(default = "default_storage")]
+    pub storage: Storage,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default = "default_database")]
+    pub database: String,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default = "default_auto")]
+    pub memory_limit: String,
+    #[serde(default)]
+    pub threads: u32,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    #[serde(default = "default_drain_timeout", with = "duration")]
+    pub drain_timeout: Duration,
+    #[serde(default = "default_shutdown_timeout", with = "duration")]
+    pub shutdown_timeout: Duration,
+    #[serde(default = "default_health_timeout", with = "duration")]
+    pub health_timeout: Duration,
+    #[serde(default = "default_startup_timeout", with = "duration")]
+    pub startup_timeout: Duration,
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: usize,
+    pub admin_socket: Option<PathBuf>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    #[serde(default = "default_log_format")]
+    pub log_format: LogFormat,
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    pub tls: Option<TlsConfig>,
+    pub auth: Option<AuthConfig>,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec!["127.0.0.1:5432".parse().expect("valid address")]
+}
+fn default_storage() -> Storage {
+    Storage::Duckdb
+}
+fn default_data_dir() -> PathBuf {
+    "./mallard-data".into()
+}
+fn default_database() -> String {
+    "mallard".into()
+}
+fn default_auto() -> String {
+    "auto".into()
+}
+fn default_max_connections() -> u32 {
+    100
+}
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_health_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+/// PostgreSQL's `authentication_timeout` default.
+fn default_startup_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_message_size() -> usize {
+    256 << 20
+}
+fn default_log_format() -> LogFormat {
+    LogFormat::Text
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+/// Overrides from the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on (repeat for several); replaces `listen`.
+    #[arg(long = "listen", value_name = "HOST:PORT")]
+    pub listen: Vec<SocketAddr>,
+    /// Directory for the unix socket `.s.PGSQL.<port>`.
+    #[arg(long, value_name = "DIR")]
+    pub socket_dir: Option<PathBuf>,
+    /// Number of worker processes.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<u32>,
+    /// Storage mode.
+    #[arg(long, value_name = "MODE", value_parser = ["duckdb", "memory", "ducklake"])]
+    pub storage: Option<String>,
+    /// Data directory (database file, spill files).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Admin socket path.
+    #[arg(long, value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+    /// Most client connections at once.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u32>,
+    /// Log format.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log level or tracing filter (`info`, `debug`, `mallard_worker=debug`).
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration from all layers and validates it.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Config::load_from(file, &env, overrides)
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        o: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => read_table(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_table(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let mut config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+            origin: "configuration".into(),
+            message: e.message().to_owned(),
+        })?;
+        if !o.listen.is_empty() {
+            config.listen = o.listen.clone();
+        }
+        macro_rules! take {
+            ($($field:ident),*) => { $(if let Some(v) = o.$field.clone() { config.$field = v.into(); })* };
+        }
+        take!(data_dir, max_connections, log_format, log_level);
+        if o.socket_dir.is_some() {
+            config.socket_dir = o.socket_dir.clone();
+        }
+        if o.workers.is_some() {
+            config.workers = o.workers;
+        }
+        if o.admin_socket.is_some() {
+            config.admin_socket = o.admin_socket.clone();
+        }
+        if let Some(s) = &o.storage {
+            config.storage = toml::Value::String(s.clone())
+                .try_into()
+                .map_err(|_| ConfigError::Invalid(format!("unknown storage {s}")))?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.listen.is_empty() && self.socket_dir.is_none() {
+            return invalid("nothing to listen on: set `listen` or `socket_dir`".into());
+        }
+        if self.workers == Some(0) {
+            return invalid("`workers` must be at least 1".into());
+        }
+        if self.storage == Storage::Duckdb && !self.read_only && self.workers.is_some_and(|n| n > 1) {
+            return invalid(format!(
+                "storage = \"duckdb\" (read-write) allows exactly 1 worker, but workers = {}: DuckDB lets only one \
+                 process open a database file for writing. Use workers = 1, or read_only = true to serve the file \
+                 from many workers, or storage = \"memory\" or \"ducklake\" for a pool of writers",
+                self.workers.unwrap_or(1)
+            ));
+        }
+        if self.storage == Storage::Ducklake {
+            return invalid(
+                "storage = \"ducklake\" is not implemented yet; use \"duckdb\" or \"memory\"".into(),
+            );
+        }
+        if self.database.is_empty() {
+            return invalid("`database` must not be empty".into());
+        }
+        if let Some(tls) = &self.tls {
+            if tls.ssl != "off" {
+                return invalid(format!(
+                    "tls.ssl = {:?} is not implemented yet; only \"off\" is accepted",
+                    tls.ssl
+                ));
+            }
+        }
+        if let Some(auth) = &self.auth {
+            if auth.rules.iter().any(|r| r.get("method").and_then(|m| m.as_str()) != Some("trust")) {
+                return invalid("only `trust` authentication is implemented yet; other auth methods are refused rather than ignored".into());
+            }
+        }
+        if self.max_message_size < 1024 {
+            return invalid("`max_message_size` must be at least 1024 bytes".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return invalid(format!("invalid log_level {:?}", self.log_level));
+        }
+        Ok(())
+    }
+
+    pub fn worker_count(&self) -> u32 {
+        self.workers.unwrap_or_else(|| match (self.storage, self.read_only) {
+            (Storage::Duckdb, false) => 1,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        })
+    }
+
+    /// What each worker is told: the resolved subset of this configuration.
+    pub fn worker_config(&self) -> Result<WorkerConfig, ConfigError> {
+        Ok(WorkerConfig {
+            storage: self.storage,
+            data_dir: self.data_dir.clone(),
+            database: self.database.clone(),
+            read_only: self.read_only,
+            memory_limit: self.resolved_memory_limit()?,
+            threads: self.threads,
+            max_message_size: self.max_message_size,
+            startup_timeout: self.startup_timeout,
+        })
+    }
+
+    /// `auto` is 75% of RAM shared among the workers: DuckDB would otherwise let each
+    /// of N workers claim 80% of RAM.
+    fn resolved_memory_limit(&self) -> Result<Option<String>, ConfigError> {
+        if self.memory_limit != "auto" {
+            return Ok(Some(self.memory_limit.clone()));
+        }
+        let Some(total_kib) = mem_total_kib() else { return Ok(None) };
+        let per_worker_mib = total_kib * 3 / 4 / 1024 / u64::from(self.worker_count());
+        Ok(Some(format!("{}MiB", per_worker_mib.max(64))))
+    }
+}
+
+fn mem_total_kib() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Parse { origin: path.display().to_string(), message: e.to_string() })
+}
+
+/// `MALLARD_WORKERS=4` sets `workers`; `MALLARD_TLS__SSL=off` sets `tls.ssl`. Values are
+/// read as TOML where they parse (numbers, booleans, arrays) and as strings otherwise;
+/// `MALLARD_LISTEN` also takes a comma-separated list.
+fn apply_env(table: &mut toml::Table, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for (name, raw) in env {
+        let Some(key) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let path: Vec<String> = key.to_ascii_lowercase().split("__").map(str::to_owned).collect();
+        let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+            Ok(mut t) => t.remove("v").expect("parsed key"),
+            Err(_) if path == ["listen"] => {
+                toml::Value::Array(raw.split(',').map(|s| toml::Value::String(s.trim().to_owned())).collect())
+            }
+            Err(_) => toml::Value::String(raw.clone()),
+        };
+        let value = match (path.as_slice(), value) {
+            ([k], toml::Value::String(s)) if k == "listen" => {
+                toml::Value::Array(vec![toml::Value::String(s)])
+            }
+            (_, v) => v,
+        };
+        let (last, parents) = path.split_last().expect("split yields at least one part");
+        let mut node = &mut *table;
+        for p in parents {
+            node = node
+                .entry(p.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| ConfigError::Invalid(format!("{name}: `{p}` is not a section")))?;
+        }
+        node.insert(last.clone(), value);
+    }
+    Ok(())
+}
+
+/// Durations as `"500ms"`, `"60s"`, `"5m"`, `"1h"`, or a number of seconds.
+mod duration {
+    use std::time::Duration;
+
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(u64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match Raw::deserialize(d)? {
+            Raw::Seconds(s) => Ok(Duration::from_secs(s)),
+            Raw::Text(t) => {
+                parse(&t).ok_or_else(|| D::Error::custom(format!("invalid duration {t:?} (try \"30s\")")))
+            }
+        }
+    }
+
+    pub fn parse(t: &str) -> Option<Duration> {
+        let t = t.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (n, unit) = t.split_at(split);
+        let n: u64 = n.parse().ok()?;
+        Some(match unit.trim() {
+            "ms" => Duration::from_millis(n),
+            "" | "s" => Duration::from_secs(n),
+            "m" | "min" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, env: &[(&str, &str)], o: Overrides) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mallard.toml");
+        std::fs::write(&path, toml).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::load_from(Some(&path), &env, &o)
+    }
+
+    #[test]
+    fn flags_override_env_override_file() {
+        let c = load(
+            "workers = 2\nstorage = \"memory\"\ndrain_timeout = \"5s\"",
+            &[("MALLARD_WORKERS", "3")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!((c.workers, c.drain_timeout), (Some(3), Duration::from_secs(5)));
+        let c = load(
+            "workers = 2\nstorage = \"memory\"",
+            &[("MALLARD_WORKERS", "3")],
+            Overrides { workers: Some(4), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(c.workers, Some(4));
+    }
+
+    #[test]
+    fn env_sets_lists_and_sections() {
+        let c = load(
+            "",
+            &[("MALLARD_LISTEN", "127.0.0.1:1,127.0.0.1:2"), ("MALLARD_TLS__SSL", "off")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.tls.unwrap().ssl, "off");
+    }
+
+    #[test]
+    fn duckdb_read_write_with_many_workers_is_refused_with_a_reason() {
+        let err = load("workers = 4", &[], Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("exactly 1 worker") && err.contains("read_only"), "{err}");
+        assert!(load("workers = 4\nread_only = true", &[], Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(load("wokers = 4", &[], Overrides::default()).is_err());
+        assert!(load("drain_timeout = \"soon\"", &[], Overrides::default()).is_err());
+        assert!(load("", &[("MALLARD_NOPE", "1")], Overrides::default()).is_err());
+    }
+}

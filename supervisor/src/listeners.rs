@@ -1,0 +1,84 @@
+//! The client-facing sockets: TCP addresses and the unix socket `.s.PGSQL.<port>`.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use mallard_protocol::channel::Peer;
+
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix { listener: UnixListener, path: PathBuf },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not listen on {what}")]
+pub struct BindError {
+    what: String,
+    #[source]
+    source: io::Error,
+}
+
+impl Listener {
+    pub fn tcp(addr: SocketAddr) -> Result<Listener, BindError> {
+        let err = |source| BindError { what: addr.to_string(), source };
+        let l = TcpListener::bind(addr).map_err(err)?;
+        l.set_nonblocking(true).map_err(err)?;
+        Ok(Listener::Tcp(l))
+    }
+
+    /// `<dir>/.s.PGSQL.<port>`, as libpq looks for it with `-h <dir>`. A stale socket
+    /// file (nothing answering) is replaced; a live one is an error.
+    pub fn unix(dir: &Path, port: u16) -> Result<Listener, BindError> {
+        let path = dir.join(format!(".s.PGSQL.{port}"));
+        let err = |source| BindError { what: path.display().to_string(), source };
+        if path.exists() {
+            if UnixStream::connect(&path).is_ok() {
+                return Err(err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another server is listening there",
+                )));
+            }
+            std::fs::remove_file(&path).map_err(err)?;
+        }
+        let listener = UnixListener::bind(&path).map_err(err)?;
+        listener.set_nonblocking(true).map_err(err)?;
+        // PostgreSQL's default unix_socket_permissions: anyone may connect; access
+        // rules decide the rest.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).map_err(err)?;
+        Ok(Listener::Unix { listener, path })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix { listener, .. } => listener.as_raw_fd(),
+        }
+    }
+
+    /// Accepts one connection; `WouldBlock` when none is waiting.
+    pub fn accept(&self) -> io::Result<(OwnedFd, Peer)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, addr)| (OwnedFd::from(s), Peer::Tcp(addr))),
+            Listener::Unix { listener, .. } => listener.accept().map(|(s, _)| (OwnedFd::from(s), Peer::Unix)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l.local_addr().map_or_else(|_| "tcp".into(), |a| a.to_string()),
+            Listener::Unix { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix { path, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The supervisor's raw system calls: worker channels, spawning a worker with its end
+//! of the channel as fd 3, and the `SCM_RIGHTS` handoff. The only `unsafe` here.
+
+use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::sys::socket::{
+    recv, sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
+};
+
+/// The fd number a worker finds its channel on.
+pub const WORKER_CHANNEL_FD: RawFd = 3;
+
+/// A new channel: the supervisor's end (non-blocking) and the worker's end.
+pub fn channel_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(io::Error::from)?;
+    set_nonblocking(ours.as_fd())?;
+    Ok((ours, theirs))
+}
+
+pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = OFlag::from_bits_truncate(fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
+/// Starts `exe worker ...` with `channel` as its fd 3 and `config` on its stdin.
+pub fn spawn_worker(exe: &Path, args: &[String], channel: OwnedFd, config: &[u8]) -> io::Result<Child> {
+    let raw = channel.as_raw_fd();
+    let mut command = Command::new(exe);
+    command.args(args).stdin(Stdio::piped());
+    // SAFETY: the closure runs in the child between fork and exec and calls only
+    // async-signal-safe functions (dup2, fcntl) on an fd the child inherited.
+    unsafe {
+        command.pre_exec(move || {
+            if raw == WORKER_CHANNEL_FD {
+                // dup2 onto itself keeps FD_CLOEXEC; clear it instead.
+                fcntl(raw, FcntlArg::F_SETFD(FdFlag::empty()))?;
+            } else if libc::dup2(raw, WORKER_CHANNEL_FD) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
+    drop(channel);
+    if let Some(mut stdin) = child.stdin.take() {
+        // A pipe buffer holds far more than a config; the worker reads it all first.
+        stdin.write_all(config)?;
+    }
+    Ok(child)
+}
+
+/// Sends a handoff packet with the client socket as its only `SCM_RIGHTS` fd.
+pub fn send_with_fd(channel: BorrowedFd<'_>, packet: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
+    let fds = [fd.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [IoSlice::new(packet)];
+    loop {
+        match sendmsg::<()>(
+            channel.as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+            None,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+pub fn send(channel: BorrowedFd<'_>, packet: &[u8]) -> io::Result<()> {
+    loop {
+        match nix::sys::socket::send(
+            channel.as_raw_fd(),
+            packet,
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+/// Receives one packet; `Ok(None)` when none is waiting. Workers never send fds, so
+/// none is expected; a packet with one is cut (`MSG_CTRUNC`) and reported as an error.
+pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    let mut iov = [IoSliceMut::new(buf)];
+    loop {
+        match nix::sys::socket::recvmsg::<()>(
+            channel.as_raw_fd(),
+            &mut iov,
+            None,
+            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
+            Ok(msg) if msg.flags.intersects(MsgFlags::MSG_CTRUNC | MsgFlags::MSG_TRUNC) => {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "worker packet truncated"))
+            }
+            Ok(msg) => return Ok(Some(msg.bytes)),
+        }
+    }
+}

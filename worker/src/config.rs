@@ -1,0 +1,69 @@
+//! What a worker needs to know, resolved by the supervisor (which reads the config
+//! file, environment and flags) and sent to the worker on its stdin as TOML.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the data lives; see the storage table in the design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// `<data_dir>/mallard.duckdb`, one read-write worker (or N with `read_only`).
+    Duckdb,
+    /// A private in-memory database per worker.
+    Memory,
+    /// In-memory anchor + an attached DuckLake catalog.
+    Ducklake,
+}
+
+impl Storage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::Duckdb => "duckdb",
+            Storage::Memory => "memory",
+            Storage::Ducklake => "ducklake",
+        }
+    }
+}
+
+/// A worker's resolved configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    pub storage: Storage,
+    pub data_dir: PathBuf,
+    /// The one database name clients may connect to.
+    pub database: String,
+    pub read_only: bool,
+    /// DuckDB `memory_limit` for this worker, e.g. `"4096MiB"`.
+    pub memory_limit: Option<String>,
+    /// DuckDB `threads`; 0 leaves DuckDB's default (the number of cores).
+    pub threads: u32,
+    /// The largest frontend message accepted after startup.
+    pub max_message_size: usize,
+    /// How long a client may take from connecting to finishing startup.
+    #[serde(with = "millis")]
+    pub startup_timeout: Duration,
+}
+
+impl WorkerConfig {
+    /// The database file of `duckdb` mode.
+    pub fn database_file(&self) -> PathBuf {
+        self.data_dir.join("mallard.duckdb")
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}

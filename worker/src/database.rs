@@ -1,0 +1,73 @@
+//! Opening the worker's DuckDB database for its storage mode, and preparing each
+//! session's connection.
+//!
+//! The database is opened as an in-memory anchor with the real database attached under
+//! the configured name, so that `current_database()` answers what clients connected to
+//! in every mode, and DuckLake can attach the same way later.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{Storage, WorkerConfig};
+use crate::duck::{Connection, Database, DuckError};
+use crate::server::WorkerError;
+
+pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, WorkerError> {
+    let temp = config.data_dir.join("tmp").join(format!("worker-{}", std::process::id()));
+    for dir in [&config.data_dir, &temp] {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| WorkerError::DataDir { path: dir.display().to_string(), source })?;
+    }
+    let mut options = vec![
+        ("temp_directory", temp.display().to_string()),
+        // Extensions we need are compiled in; never reach for the network.
+        ("autoinstall_known_extensions", "false".to_owned()),
+    ];
+    if let Some(limit) = &config.memory_limit {
+        options.push(("memory_limit", limit.clone()));
+    }
+    if config.threads > 0 {
+        options.push(("threads", config.threads.to_string()));
+    }
+    let db = Arc::new(Database::open(":memory:", &options).map_err(WorkerError::Database)?);
+    let conn = Connection::connect(&db).map_err(WorkerError::Database)?;
+    let target = match config.storage {
+        Storage::Duckdb => quote_literal(&config.database_file()),
+        Storage::Memory | Storage::Ducklake => "':memory:'".to_owned(),
+    };
+    let mode = if config.read_only && config.storage == Storage::Duckdb { " (READ_ONLY)" } else { "" };
+    exec(&conn, &format!("ATTACH {target} AS {}{mode}", quote_ident(&config.database)))
+        .map_err(WorkerError::Database)?;
+    Ok(db)
+}
+
+/// Makes a new session connection look like PostgreSQL: the configured database is the
+/// current one, and `pg_backend_pid()` names this worker.
+pub fn prepare_session(conn: &Connection, config: &WorkerConfig, pid: u32) -> Result<(), DuckError> {
+    exec(conn, &format!("USE {}", quote_ident(&config.database)))?;
+    exec(conn, &format!("CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({pid} AS INTEGER)"))?;
+    Ok(())
+}
+
+pub fn exec(conn: &Connection, sql: &str) -> Result<(), DuckError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut result = stmt.execute()?;
+    while result.next_chunk()?.is_some() {}
+    Ok(())
+}
+
+fn quote_literal(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
+}
+
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Opens an in-memory database and runs a query: `mallard check` uses it to prove this
+/// binary's DuckDB works.
+pub fn self_test() -> Result<(), DuckError> {
+    let db = Arc::new(Database::open(":memory:", &[("autoinstall_known_extensions", "false".to_owned())])?);
+    let conn = Connection::connect(&db)?;
+    exec(&conn, "SELECT 42")
+}

@@ -1,0 +1,225 @@
+//! DuckDB errors and their PostgreSQL SQLSTATEs.
+
+use mallard_protocol::pg::SqlState;
+
+/// DuckDB's error class (`duckdb_error_type`), or the prefix of its message where the
+/// C API gives only text (prepare errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Parser,
+    Catalog,
+    Binder,
+    Conversion,
+    OutOfRange,
+    DivideByZero,
+    Constraint,
+    Transaction,
+    Interrupt,
+    NotImplemented,
+    InvalidInput,
+    MismatchType,
+    Permission,
+    OutOfMemory,
+    Io,
+    Other,
+}
+
+/// An error from DuckDB: its class and its message, without the `"<Class> Error: "`
+/// prefix and the `LINE 1:` caret context, which PostgreSQL clients do not expect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DuckError {
+    pub class: ErrorClass,
+    pub message: String,
+    /// DuckDB's "Did you mean ..." suggestion, sent as a HINT.
+    pub hint: Option<String>,
+}
+
+impl ErrorClass {
+    pub(crate) fn from_code(code: u32) -> ErrorClass {
+        use libduckdb_sys as ffi;
+        match code {
+            ffi::duckdb_error_type_DUCKDB_ERROR_PARSER | ffi::duckdb_error_type_DUCKDB_ERROR_SYNTAX => {
+                ErrorClass::Parser
+            }
+            ffi::duckdb_error_type_DUCKDB_ERROR_CATALOG => ErrorClass::Catalog,
+            ffi::duckdb_error_type_DUCKDB_ERROR_BINDER => ErrorClass::Binder,
+            ffi::duckdb_error_type_DUCKDB_ERROR_CONVERSION => ErrorClass::Conversion,
+            ffi::duckdb_error_type_DUCKDB_ERROR_OUT_OF_RANGE
+            | ffi::duckdb_error_type_DUCKDB_ERROR_DECIMAL => ErrorClass::OutOfRange,
+            ffi::duckdb_error_type_DUCKDB_ERROR_DIVIDE_BY_ZERO => ErrorClass::DivideByZero,
+            ffi::duckdb_error_type_DUCKDB_ERROR_CONSTRAINT => ErrorClass::Constraint,
+            ffi::duckdb_error_type_DUCKDB_ERROR_TRANSACTION => ErrorClass::Transaction,
+            ffi::duckdb_error_type_DUCKDB_ERROR_INTERRUPT => ErrorClass::Interrupt,
+            ffi::duckdb_error_type_DUCKDB_ERROR_NOT_IMPLEMENTED => ErrorClass::NotImplemented,
+            ffi::duckdb_error_type_DUCKDB_ERROR_INVALID_INPUT
+            | ffi::duckdb_error_type_DUCKDB_ERROR_PARAMETER_NOT_RESOLVED => ErrorClass::InvalidInput,
+            ffi::duckdb_error_type_DUCKDB_ERROR_MISMATCH_TYPE
+            | ffi::duckdb_error_type_DUCKDB_ERROR_INVALID_TYPE => ErrorClass::MismatchType,
+            ffi::duckdb_error_type_DUCKDB_ERROR_PERMISSION => ErrorClass::Permission,
+            ffi::duckdb_error_type_DUCKDB_ERROR_OUT_OF_MEMORY => ErrorClass::OutOfMemory,
+            ffi::duckdb_error_type_DUCKDB_ERROR_IO => ErrorClass::Io,
+            _ => ErrorClass::Other,
+        }
+    }
+
+    fn from_prefix(prefix: &str) -> Option<ErrorClass> {
+        Some(match prefix {
+            "Parser" | "Syntax" => ErrorClass::Parser,
+            "Catalog" => ErrorClass::Catalog,
+            "Binder" => ErrorClass::Binder,
+            "Conversion" => ErrorClass::Conversion,
+            "Out of Range" | "Decimal" => ErrorClass::OutOfRange,
+            "Divide by Zero" => ErrorClass::DivideByZero,
+            "Constraint" => ErrorClass::Constraint,
+            "TransactionContext" | "Transaction" => ErrorClass::Transaction,
+            "INTERRUPT" | "Interrupt" => ErrorClass::Interrupt,
+            "Not implemented" => ErrorClass::NotImplemented,
+            "Invalid Input" | "Parameter Not Resolved" | "Parameter Not Allowed" => ErrorClass::InvalidInput,
+            "Mismatch Type" | "Invalid type" => ErrorClass::MismatchType,
+            "Permission" => ErrorClass::Permission,
+            "Out of Memory" => ErrorClass::OutOfMemory,
+            "IO" => ErrorClass::Io,
+            _ => return None,
+        })
+    }
+}
+
+impl DuckError {
+    /// Builds an error from DuckDB's message text; `class` is the typed class when the C
+    /// API has one, otherwise the message's own prefix decides.
+    pub(crate) fn from_message(class: Option<ErrorClass>, text: &str) -> DuckError {
+        let (prefix_class, body) = match text.split_once(" Error: ") {
+            Some((prefix, body)) if !prefix.contains('\n') => (ErrorClass::from_prefix(prefix), body),
+            _ => (None, text),
+        };
+        let class = class.filter(|c| *c != ErrorClass::Other).or(prefix_class).unwrap_or(ErrorClass::Other);
+        // DuckDB appends "\n\nLINE 1: ..." with a caret; PostgreSQL sends a position.
+        let body = body.split("\n\nLINE ").next().unwrap_or(body).trim_end();
+        let (message, hint) = match body.split_once("\nDid you mean") {
+            Some((m, h)) => (m.trim_end(), Some(format!("Did you mean{}", h.trim_end()))),
+            None => (body, None),
+        };
+        DuckError { class, message: message.to_owned(), hint }
+    }
+
+    /// The SQLSTATE a PostgreSQL client gets for this error.
+    pub fn sqlstate(&self) -> SqlState {
+        let m = self.message.as_str();
+        match self.class {
+            ErrorClass::Parser => SqlState::SYNTAX_ERROR,
+            ErrorClass::Catalog => {
+                if m.contains("Function") || m.contains("function") || m.contains("Macro") {
+                    SqlState::UNDEFINED_FUNCTION
+                } else if m.contains("already exists") {
+                    SqlState::DUPLICATE_TABLE
+                } else if m.starts_with("Type with name") {
+                    SqlState::UNDEFINED_OBJECT
+                } else {
+                    SqlState::UNDEFINED_TABLE
+                }
+            }
+            ErrorClass::Binder => {
+                if m.contains("No function matches") || m.contains("function") && m.contains("does not exist")
+                {
+                    SqlState::UNDEFINED_FUNCTION
+                } else {
+                    SqlState::UNDEFINED_COLUMN
+                }
+            }
+            ErrorClass::Conversion => SqlState::INVALID_TEXT_REPRESENTATION,
+            ErrorClass::OutOfRange => SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            ErrorClass::DivideByZero => SqlState::DIVISION_BY_ZERO,
+            ErrorClass::Constraint => constraint_sqlstate(m),
+            ErrorClass::Transaction => {
+                if is_write_conflict(m) {
+                    SqlState::SERIALIZATION_FAILURE
+                } else if m.contains("read-only") || m.contains("read only") {
+                    SqlState::READ_ONLY_SQL_TRANSACTION
+                } else {
+                    SqlState::ACTIVE_SQL_TRANSACTION
+                }
+            }
+            ErrorClass::Interrupt => SqlState::QUERY_CANCELED,
+            ErrorClass::NotImplemented => SqlState::FEATURE_NOT_SUPPORTED,
+            ErrorClass::InvalidInput => SqlState::INVALID_PARAMETER_VALUE,
+            ErrorClass::MismatchType => SqlState::DATA_EXCEPTION,
+            ErrorClass::Permission => SqlState::INSUFFICIENT_PRIVILEGE,
+            ErrorClass::OutOfMemory => SqlState::OUT_OF_MEMORY,
+            ErrorClass::Io => SqlState::IO_ERROR,
+            ErrorClass::Other if is_write_conflict(m) => SqlState::SERIALIZATION_FAILURE,
+            ErrorClass::Other => SqlState::INTERNAL_ERROR,
+        }
+    }
+}
+
+/// DuckDB's optimistic concurrency control reports lost races with these phrases; they
+/// become 40001 so that `pgbench --max-tries` and driver retry loops retry them.
+fn is_write_conflict(message: &str) -> bool {
+    [
+        "Conflict on update",
+        "Conflict on tuple deletion",
+        "has been altered by a different transaction",
+        "write-write conflict",
+        "Transaction conflict",
+    ]
+    .iter()
+    .any(|p| message.contains(p))
+}
+
+fn constraint_sqlstate(message: &str) -> SqlState {
+    let m = message.to_ascii_lowercase();
+    if m.contains("not null") {
+        SqlState::NOT_NULL_VIOLATION
+    } else if m.contains("foreign key") {
+        SqlState::FOREIGN_KEY_VIOLATION
+    } else if m.contains("check constraint") {
+        SqlState::CHECK_VIOLATION
+    } else if m.contains("duplicate key") || m.contains("unique") || m.contains("primary key") {
+        SqlState::UNIQUE_VIOLATION
+    } else {
+        SqlState::INTEGRITY_CONSTRAINT_VIOLATION
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_and_context_are_stripped() {
+        let e = DuckError::from_message(
+            None,
+            "Catalog Error: Table with name nope does not exist!\nDid you mean \"note\"?\n\nLINE 1: select * from nope\n                      ^",
+        );
+        assert_eq!(e.class, ErrorClass::Catalog);
+        assert_eq!(e.message, "Table with name nope does not exist!");
+        assert_eq!(e.hint.as_deref(), Some("Did you mean \"note\"?"));
+        assert_eq!(e.sqlstate(), SqlState::UNDEFINED_TABLE);
+    }
+
+    #[test]
+    fn typed_class_wins_over_prefix() {
+        let e = DuckError::from_message(Some(ErrorClass::Interrupt), "INTERRUPT Error: Interrupted!");
+        assert_eq!(e.sqlstate(), SqlState::QUERY_CANCELED);
+    }
+
+    #[test]
+    fn sqlstates_follow_the_design_table() {
+        let cases = [
+            ("Parser Error: syntax error at or near \"selec\"", "42601"),
+            ("Binder Error: Referenced column \"x\" not found in FROM clause!", "42703"),
+            ("Catalog Error: Scalar Function with name nope does not exist!", "42883"),
+            ("Conversion Error: Could not convert string 'a' to INT32", "22P02"),
+            ("Out of Range Error: Overflow in addition of INT32 (2147483647 + 1)!", "22003"),
+            ("Constraint Error: Duplicate key \"id: 1\" violates primary key constraint.", "23505"),
+            ("Constraint Error: NOT NULL constraint failed: t.x", "23502"),
+            ("TransactionContext Error: Conflict on update!", "40001"),
+            ("Not implemented Error: nope", "0A000"),
+            ("Something odd", "XX000"),
+        ];
+        for (text, code) in cases {
+            assert_eq!(DuckError::from_message(None, text).sqlstate().code(), code, "{text}");
+        }
+    }
+}

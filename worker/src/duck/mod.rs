@@ -1,0 +1,27 @@
+//! DuckDB, as the worker uses it: a database per worker, a connection per session,
+//! statements executed with streaming results read chunk by chunk.
+//!
+//! The C API is used directly (through `libduckdb-sys`) because the session needs what
+//! the higher-level crate hides: exact logical types (DECIMAL width and scale, JSON and
+//! UUID, TIMESTAMP WITH TIME ZONE), typed error classes, statement types, flat vectors
+//! to encode rows from without an Arrow detour, and `duckdb_interrupt` for cancel.
+//! Every `unsafe` call lives in [`raw`].
+
+mod error;
+mod raw;
+mod types;
+
+pub use error::{DuckError, ErrorClass};
+pub use raw::{Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};
+pub use types::{DecimalStorage, EnumStorage, LogicalType};
+
+/// What a statement returns, as DuckDB reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultKind {
+    /// Rows to send.
+    Rows,
+    /// A DML count (`INSERT`/`UPDATE`/`DELETE` without `RETURNING`).
+    Changed(u64),
+    /// Nothing (DDL, SET, transaction control).
+    Nothing,
+}

@@ -1,0 +1,23 @@
+//! The mallard worker: it serves the PostgreSQL sessions the supervisor hands it over
+//! its channel, one thread per session, on one DuckDB database per worker.
+//!
+//! A worker is an ordinary library call ([`run`]), so the supervisor's `mallard worker`
+//! subcommand is a thin shell around it.
+
+mod channel;
+pub mod config;
+mod database;
+pub mod duck;
+mod registry;
+mod server;
+mod session;
+pub mod sql;
+mod sys;
+pub mod types;
+
+pub use config::{Storage, WorkerConfig};
+pub use database::self_test;
+pub use server::{run, WorkerError};
+
+/// What `server_version` reports: clients parse the leading `15.0` as the version.
+pub const SERVER_VERSION: &str = concat!("15.0 (mallard ", env!("CARGO_PKG_VERSION"), ", DuckDB v1.5.5)");

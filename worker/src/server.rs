@@ -1,0 +1,146 @@
+//! The worker's main loop: open the database, report `Ready`, then take packets from
+//! the supervisor: handoffs become session threads, pings get pongs, a drain ends the
+//! worker once its sessions are done.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId};
+use tracing::{error, info, info_span, warn};
+
+use crate::channel::{Channel, ChannelError};
+use crate::config::WorkerConfig;
+use crate::database;
+use crate::duck::{Database, DuckError};
+use crate::registry::Registry;
+use crate::session;
+
+/// DuckDB recurses deeply on nested SQL; the default 2 MiB thread stack is too small.
+const SESSION_STACK: usize = 16 << 20;
+/// How long a worker whose supervisor vanished lets its sessions finish.
+const ORPHAN_DRAIN: Duration = Duration::from_secs(30);
+
+/// Everything a session thread shares with the worker.
+pub struct Shared {
+    pub config: WorkerConfig,
+    pub db: Arc<Database>,
+    pub channel: Channel,
+    pub registry: Registry,
+    pub pid: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("could not open the database")]
+    Database(#[source] DuckError),
+    #[error("could not prepare the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("supervisor channel failed")]
+    Channel(#[source] ChannelError),
+}
+
+/// Runs a worker until its supervisor drains it or goes away.
+pub fn run(
+    channel: OwnedFd,
+    id: WorkerId,
+    generation: Generation,
+    config: WorkerConfig,
+) -> Result<(), WorkerError> {
+    crate::sys::die_with_parent();
+    let pid = std::process::id();
+    let span = info_span!("worker", id = %id, pid, generation = %generation);
+    let _entered = span.enter();
+
+    let db = database::open(&config)?;
+    let shared =
+        Arc::new(Shared { config, db, channel: Channel::new(channel), registry: Registry::default(), pid });
+    shared.channel.send(&FromWorker::Ready { pid }).map_err(WorkerError::Channel)?;
+    info!(storage = shared.config.storage.as_str(), "worker ready");
+
+    loop {
+        let packet = shared.channel.recv().map_err(WorkerError::Channel)?;
+        let Some((message, fd)) = packet else {
+            warn!("supervisor closed the channel; finishing sessions");
+            drain(&shared, ORPHAN_DRAIN);
+            return Ok(());
+        };
+        match (message, fd) {
+            (ToWorker::Handoff { session, peer }, Some(fd)) => {
+                start_session(&shared, session, peer, fd, &span)
+            }
+            (ToWorker::Ping { seq }, _) => {
+                shared.channel.send(&FromWorker::Pong { seq }).map_err(WorkerError::Channel)?
+            }
+            (ToWorker::Drain { timeout_ms }, _) => {
+                let shared = Arc::clone(&shared);
+                let span = span.clone();
+                // The main loop keeps answering pings while sessions finish.
+                thread::spawn(move || {
+                    let _entered = span.enter();
+                    drain(&shared, Duration::from_millis(timeout_ms));
+                    let _ = shared.channel.send(&FromWorker::Drained);
+                    info!("drained; exiting");
+                    std::process::exit(0);
+                });
+            }
+            (ToWorker::Cancel { pid: target, secret }, _) => {
+                if target == pid {
+                    shared.registry.cancel(&secret);
+                }
+            }
+            (ToWorker::Handoff { .. }, None) => unreachable!("Channel::recv rejects handoffs without an fd"),
+        }
+    }
+}
+
+fn start_session(
+    shared: &Arc<Shared>,
+    session: SessionId,
+    peer: Peer,
+    fd: OwnedFd,
+    worker_span: &tracing::Span,
+) {
+    // Acknowledge before anything is read from the client: until this arrives, the
+    // supervisor may still route the socket elsewhere if this worker dies.
+    if let Err(e) = shared.channel.send(&FromWorker::SessionOpened { session }) {
+        error!(session = %session, error = %e, "could not acknowledge a handoff");
+    }
+    let thread_shared = Arc::clone(shared);
+    let span = worker_span.clone();
+    let spawned = thread::Builder::new().name(format!("session-{session}")).stack_size(SESSION_STACK).spawn(
+        move || {
+            let _entered = span.enter();
+            session::serve(&thread_shared, session, peer, fd);
+            thread_shared.registry.remove(session);
+            let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
+        },
+    );
+    if let Err(e) = spawned {
+        // The fd moved into the closure and was closed with it; the client sees EOF.
+        error!(session = %session, error = %e, "could not start a session thread");
+        let _ = shared.channel.send(&FromWorker::SessionClosed { session });
+    }
+}
+
+/// Waits for sessions to end, up to `timeout`; then ends the rest with 57P01 and gives
+/// them a moment to say so.
+fn drain(shared: &Shared, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !shared.registry.is_empty() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    if !shared.registry.is_empty() {
+        info!(sessions = shared.registry.len(), "drain timeout; terminating sessions");
+        shared.registry.terminate_all();
+        let grace = Instant::now() + Duration::from_secs(2);
+        while !shared.registry.is_empty() && Instant::now() < grace {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

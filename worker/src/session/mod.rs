@@ -1,0 +1,216 @@
+//! One client session on its own thread: startup, then messages until the client
+//! leaves. Phases follow the protocol: startup ([`startup`]), ready or in a
+//! transaction ([`query`]).
+
+mod conn;
+mod query;
+mod startup;
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use mallard_protocol::channel::{FromWorker, Peer, SessionId};
+use mallard_protocol::pg::backend::{ErrorInfo, Message};
+use mallard_protocol::pg::frontend;
+use mallard_protocol::pg::{SqlState, TransactionStatus};
+use rand::RngCore;
+use tracing::{debug, field, info, info_span, warn};
+
+use crate::database;
+use crate::duck::Connection;
+use crate::registry::Control;
+use crate::server::Shared;
+use conn::{Conn, ReadError, Stream};
+use query::Transaction;
+
+/// Why a session ended other than by the client's `Terminate`.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("writing to the client failed")]
+    Io(#[source] std::io::Error),
+    /// The session ends with this FATAL error sent to the client.
+    #[error("{}", .0.message)]
+    Fatal(ErrorInfo),
+    #[error("direct TLS connection refused: TLS is not enabled")]
+    DirectTlsRefused,
+    #[error("terminated by the worker")]
+    Terminated,
+}
+
+pub(crate) struct Session<'s> {
+    shared: &'s Shared,
+    conn: &'s mut Conn,
+    duck: Connection,
+    control: Arc<Control>,
+    tx: Transaction,
+}
+
+/// Serves one handed-off client until it leaves; logs how it ended.
+pub fn serve(shared: &Shared, id: SessionId, peer: Peer, fd: OwnedFd) {
+    let span = info_span!("session", id = %id, peer = %peer, user = field::Empty, database = field::Empty);
+    let _entered = span.enter();
+    let control_fd = match fd.try_clone() {
+        Ok(c) => c,
+        Err(e) => return warn!(error = %e, "could not duplicate the client socket"),
+    };
+    let mut conn = Conn::new(Stream::new(fd, peer));
+    match run(shared, id, &mut conn, control_fd, &span) {
+        Ok(()) => debug!("session ended"),
+        Err(SessionError::Read(ReadError::Eof)) => info!("client closed the connection without Terminate"),
+        Err(SessionError::Read(ReadError::Io(e))) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            warn!("startup timeout: client sent no complete startup packet");
+        }
+        Err(SessionError::Read(ReadError::Startup(e))) if !e.answerable() => {
+            warn!(error = %e, "closing a connection that does not speak the PostgreSQL protocol");
+        }
+        Err(err) => {
+            let info = match &err {
+                SessionError::Fatal(info) => Some(info.clone()),
+                SessionError::Read(ReadError::Startup(e)) => {
+                    Some(ErrorInfo::fatal(e.sqlstate(), e.to_string()))
+                }
+                SessionError::Read(ReadError::Message(e)) => {
+                    Some(ErrorInfo::fatal(e.sqlstate(), e.to_string()))
+                }
+                SessionError::Terminated => Some(ErrorInfo::fatal(
+                    SqlState::ADMIN_SHUTDOWN,
+                    "terminating connection due to administrator command",
+                )),
+                _ => None,
+            };
+            match &info {
+                Some(i) => warn!(sqlstate = %i.code, error = %i.message, "session ended with FATAL"),
+                None => warn!(error = %err, "session failed"),
+            }
+            if let Some(info) = info {
+                conn.send(&Message::ErrorResponse(info));
+                let _ = conn.flush();
+            }
+        }
+    }
+}
+
+fn run(
+    shared: &Shared,
+    id: SessionId,
+    conn: &mut Conn,
+    control_fd: OwnedFd,
+    span: &tracing::Span,
+) -> Result<(), SessionError> {
+    conn.set_read_timeout(Some(shared.config.startup_timeout)).map_err(SessionError::Io)?;
+    let startup = match startup::negotiate(conn, &shared.config)? {
+        startup::Outcome::Cancel { pid, secret } => {
+            cancel(shared, pid, &secret);
+            return Ok(());
+        }
+        startup::Outcome::Session(s) => s,
+    };
+    span.record("user", startup.user.as_str());
+    span.record("database", startup.database.as_str());
+
+    let internal = |e: crate::duck::DuckError| {
+        SessionError::Fatal(ErrorInfo::fatal(
+            SqlState::INTERNAL_ERROR,
+            format!("could not open a session: {e}"),
+        ))
+    };
+    let duck = Connection::connect(&shared.db).map_err(internal)?;
+    database::prepare_session(&duck, &shared.config, shared.pid).map_err(internal)?;
+
+    // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
+    let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
+    shared.registry.insert(id, Arc::clone(&control));
+
+    conn.send(&Message::AuthenticationOk);
+    for (name, value) in parameter_statuses(&startup) {
+        conn.send(&Message::ParameterStatus { name: name.into(), value });
+    }
+    conn.send(&Message::BackendKeyData { pid: shared.pid, secret });
+    conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
+    conn.flush().map_err(SessionError::Io)?;
+    conn.set_read_timeout(None).map_err(SessionError::Io)?;
+    info!(application_name = startup.application_name.as_str(), "session started");
+
+    Session { shared, conn, duck, control, tx: Transaction::default() }.message_loop()
+}
+
+/// The `ParameterStatus` set PostgreSQL 15 reports at startup.
+fn parameter_statuses(s: &startup::Startup) -> Vec<(&'static str, String)> {
+    vec![
+        ("application_name", s.application_name.clone()),
+        ("client_encoding", "UTF8".into()),
+        ("DateStyle", "ISO, MDY".into()),
+        ("default_transaction_read_only", "off".into()),
+        ("in_hot_standby", "off".into()),
+        ("integer_datetimes", "on".into()),
+        ("IntervalStyle", "postgres".into()),
+        ("is_superuser", "on".into()),
+        ("server_encoding", "UTF8".into()),
+        ("server_version", crate::SERVER_VERSION.into()),
+        ("session_authorization", s.user.clone()),
+        ("standard_conforming_strings", "on".into()),
+        ("TimeZone", "UTC".into()),
+    ]
+}
+
+/// A cancel request: ours if the pid is this worker's, else the supervisor forwards it
+/// to the worker that owns the pid. Either way the requester just gets a close.
+fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
+    if pid == shared.pid {
+        let hit = shared.registry.cancel(secret);
+        debug!(hit, "cancel request");
+    } else {
+        let _ = shared.channel.send(&FromWorker::Cancel { pid, secret: secret.to_vec() });
+    }
+}
+
+impl Session<'_> {
+    fn message_loop(&mut self) -> Result<(), SessionError> {
+        loop {
+            let frame = match self.conn.read_message(self.shared.config.max_message_size) {
+                Ok(f) => f,
+                Err(_) if self.control.is_terminating() => return Err(SessionError::Terminated),
+                Err(e) => return Err(e.into()),
+            };
+            let (message, _) = frontend::decode(&frame, self.shared.config.max_message_size)
+                .map_err(ReadError::Message)?
+                .expect("read_message returns whole messages");
+            match message {
+                frontend::Message::Query(sql) => self.simple_query(sql)?,
+                frontend::Message::Terminate => return Ok(()),
+                frontend::Message::Flush => self.conn.flush().map_err(SessionError::Io)?,
+                frontend::Message::Sync => {
+                    self.conn.send(&Message::ReadyForQuery(self.tx.status()));
+                    self.conn.flush().map_err(SessionError::Io)?;
+                }
+                // Outside COPY these are ignored, as the protocol says.
+                frontend::Message::CopyData(_)
+                | frontend::Message::CopyDone
+                | frontend::Message::CopyFail(_) => {}
+                frontend::Message::Parse { .. }
+                | frontend::Message::Bind { .. }
+                | frontend::Message::Describe { .. }
+                | frontend::Message::Execute { .. }
+                | frontend::Message::Close { .. } => {
+                    return Err(SessionError::Fatal(ErrorInfo::fatal(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "the extended query protocol is not supported yet; use the simple query protocol",
+                    )))
+                }
+                frontend::Message::Password(_) | frontend::Message::Unknown { .. } => {
+                    return Err(SessionError::Fatal(ErrorInfo::fatal(
+                        SqlState::PROTOCOL_VIOLATION,
+                        format!("invalid frontend message type {}", message.tag()),
+                    )))
+                }
+            }
+            if self.control.is_terminating() {
+                return Err(SessionError::Terminated);
+            }
+        }
+    }
+}

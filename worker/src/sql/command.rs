@@ -1,0 +1,179 @@
+//! What kind of statement a string is, from its leading keywords, and the command tag
+//! PostgreSQL would write for it.
+
+use super::lexer::{Token, Tokens};
+
+/// The statement classes the session treats differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`, `END`.
+    Commit,
+    /// `ROLLBACK`, `ABORT` (not `ROLLBACK TO SAVEPOINT`).
+    Rollback,
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    /// `CREATE TABLE ... AS`: PostgreSQL tags it `SELECT n`.
+    CreateTableAs,
+    /// Anything else, with its tag (`CREATE TABLE`, `SET`, `SHOW`, ...).
+    Other(String),
+}
+
+impl Command {
+    /// The `CommandComplete` tag, given the rows returned or changed.
+    pub fn tag(&self, rows: u64) -> String {
+        match self {
+            Command::Begin => "BEGIN".into(),
+            Command::Commit => "COMMIT".into(),
+            Command::Rollback => "ROLLBACK".into(),
+            Command::Select | Command::CreateTableAs => format!("SELECT {rows}"),
+            Command::Insert => format!("INSERT 0 {rows}"),
+            Command::Update => format!("UPDATE {rows}"),
+            Command::Delete => format!("DELETE {rows}"),
+            Command::Merge => format!("MERGE {rows}"),
+            Command::Other(tag) if tag == "COPY" || tag == "FETCH" || tag == "MOVE" => {
+                format!("{tag} {rows}")
+            }
+            Command::Other(tag) => tag.clone(),
+        }
+    }
+}
+
+/// Object kinds whose `CREATE`/`DROP`/`ALTER` tags name them.
+const OBJECT_KINDS: &[&str] = &[
+    "TABLE",
+    "VIEW",
+    "INDEX",
+    "SCHEMA",
+    "SEQUENCE",
+    "TYPE",
+    "FUNCTION",
+    "MACRO",
+    "DATABASE",
+    "EXTENSION",
+    "SECRET",
+];
+
+/// Classifies one statement (as produced by `split_statements`).
+pub fn classify(statement: &str) -> Command {
+    let words: Vec<String> = Tokens::new(statement)
+        .take(8)
+        .map_while(|(_, t)| match t {
+            Token::Word(w) => Some(w.to_ascii_uppercase()),
+            _ => None,
+        })
+        .collect();
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match word(0) {
+        "BEGIN" => Command::Begin,
+        "START" if word(1) == "TRANSACTION" => Command::Begin,
+        "COMMIT" | "END" if word(1) != "PREPARED" => Command::Commit,
+        "ROLLBACK" | "ABORT" if !matches!(word(1), "TO" | "PREPARED") => Command::Rollback,
+        "SELECT" | "VALUES" | "TABLE" | "FROM" | "DESCRIBE" | "SUMMARIZE" | "PIVOT" | "UNPIVOT" => {
+            Command::Select
+        }
+        "WITH" => with_main_command(statement),
+        "INSERT" => Command::Insert,
+        "UPDATE" => Command::Update,
+        "DELETE" => Command::Delete,
+        "MERGE" => Command::Merge,
+        "CREATE" => ddl_tag("CREATE", &words[1..], statement),
+        "DROP" | "ALTER" => ddl_tag(word(0), &words[1..], statement),
+        "TRUNCATE" => Command::Other("TRUNCATE TABLE".into()),
+        "" => Command::Other("SELECT".into()),
+        first => Command::Other(first.to_owned()),
+    }
+}
+
+/// `CREATE [OR REPLACE] [TEMP|TEMPORARY|UNLOGGED|UNIQUE] <kind>`, and CTAS.
+fn ddl_tag(verb: &str, rest: &[String], statement: &str) -> Command {
+    let kind = rest.iter().map(String::as_str).find(|w| {
+        !matches!(
+            *w,
+            "OR" | "REPLACE" | "TEMP" | "TEMPORARY" | "UNLOGGED" | "UNIQUE" | "PERSISTENT" | "MATERIALIZED"
+        )
+    });
+    match kind {
+        Some("TABLE") if verb == "CREATE" && creates_from_query(statement) => Command::CreateTableAs,
+        Some(kind) if OBJECT_KINDS.contains(&kind) => Command::Other(format!("{verb} {kind}")),
+        _ => Command::Other(verb.to_owned()),
+    }
+}
+
+/// Whether a `CREATE TABLE` has a top-level `AS` (outside any parentheses).
+fn creates_from_query(statement: &str) -> bool {
+    let mut depth = 0i32;
+    for (_, t) in Tokens::new(statement) {
+        match t {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth -= 1,
+            Token::Word(w) if depth == 0 && w.eq_ignore_ascii_case("AS") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `WITH ... <main statement>`: the first DML keyword at parenthesis depth 0.
+fn with_main_command(statement: &str) -> Command {
+    let mut depth = 0i32;
+    for (_, t) in Tokens::new(statement) {
+        match t {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth -= 1,
+            Token::Word(w) if depth == 0 => match w.to_ascii_uppercase().as_str() {
+                "INSERT" => return Command::Insert,
+                "UPDATE" => return Command::Update,
+                "DELETE" => return Command::Delete,
+                "MERGE" => return Command::Merge,
+                "SELECT" | "VALUES" | "TABLE" | "FROM" => return Command::Select,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Command::Select
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_match_postgres() {
+        let cases = [
+            ("select 1", 3, "SELECT 3"),
+            ("insert into t values (1)", 1, "INSERT 0 1"),
+            ("update t set x = 1", 2, "UPDATE 2"),
+            ("delete from t", 1, "DELETE 1"),
+            ("create table t (x int)", 0, "CREATE TABLE"),
+            ("CREATE OR REPLACE TEMP VIEW v AS select 1", 0, "CREATE VIEW"),
+            ("create unique index i on t (x)", 0, "CREATE INDEX"),
+            ("create table t as select 1", 1, "SELECT 1"),
+            ("drop table if exists t", 0, "DROP TABLE"),
+            ("alter table t add column y int", 0, "ALTER TABLE"),
+            ("truncate t", 0, "TRUNCATE TABLE"),
+            ("set x = 1", 0, "SET"),
+            ("with a as (select 1) insert into t select * from a", 1, "INSERT 0 1"),
+            ("with a as (delete from t returning *) select * from a", 4, "SELECT 4"),
+        ];
+        for (sql, rows, tag) in cases {
+            assert_eq!(classify(sql).tag(rows), tag, "{sql}");
+        }
+    }
+
+    #[test]
+    fn transaction_control() {
+        assert_eq!(classify("BEGIN ISOLATION LEVEL SERIALIZABLE"), Command::Begin);
+        assert_eq!(classify("start transaction read only"), Command::Begin);
+        assert_eq!(classify("end"), Command::Commit);
+        assert_eq!(classify("abort"), Command::Rollback);
+        assert_ne!(classify("rollback to savepoint a"), Command::Rollback);
+        assert_ne!(classify("commit prepared 'x'"), Command::Commit);
+        assert_eq!(classify("/* hi */ commit"), Command::Commit);
+    }
+}

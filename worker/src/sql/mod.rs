@@ -1,0 +1,12 @@
+//! SQL as the session sees it before DuckDB does: statements split the way PostgreSQL
+//! splits a simple-query string, and each statement classified by its leading keywords
+//! so the session can keep transaction state and write PostgreSQL command tags.
+//!
+//! This is the place later client-compatibility translation grows in; it works on
+//! tokens, never on ad-hoc string searches in session code.
+
+mod command;
+mod lexer;
+
+pub use command::{classify, Command};
+pub use lexer::{split_statements, Token, Tokens};

@@ -1,0 +1,56 @@
+//! The worker's raw system calls: receiving a packet with its fd, and tying the
+//! worker's life to the supervisor's. The only `unsafe` outside the DuckDB binding.
+
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
+
+/// Receives one packet into `buf`; returns its length (0 at EOF) and the fd that came
+/// with it, if any. `MSG_CTRUNC` (an fd the kernel had to drop) is an error: the channel
+/// can no longer be trusted.
+pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = loop {
+        match recvmsg::<()>(channel.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other.map_err(io::Error::from)?,
+        }
+    };
+    let mut fds = Vec::new();
+    for cmsg in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            // SAFETY: the kernel installed these fds in our table for us alone; taking
+            // ownership at once means each is closed exactly once.
+            fds.extend(received.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+    }
+    if msg.flags.contains(MsgFlags::MSG_CTRUNC) || msg.flags.contains(MsgFlags::MSG_TRUNC) {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "channel packet or its fds were truncated"));
+    }
+    if fds.len() > 1 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "channel packet carried more than one fd"));
+    }
+    Ok((msg.bytes, fds.pop()))
+}
+
+/// Sends one packet (no fd).
+pub fn send_packet(channel: BorrowedFd<'_>, packet: &[u8]) -> io::Result<()> {
+    loop {
+        match send(channel.as_raw_fd(), packet, MsgFlags::MSG_NOSIGNAL) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+/// Asks the kernel to kill this process when the supervisor dies, so that no worker
+/// outlives it; if the supervisor is already gone, exits.
+pub fn die_with_parent() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid().as_raw() == 1 {
+        std::process::exit(1);
+    }
+}
