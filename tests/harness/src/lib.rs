@@ -1,1 +1,201 @@
-//! placeholder
+//! Starts the real `mallard` binary for black-box tests: on a free port, in a temporary
+//! data directory, with its logs captured to a file. Dropping a [`Server`] stops it.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+pub use postgres;
+
+/// How to start a server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub storage: &'static str,
+    pub workers: u32,
+    /// Also listen on `<dir>/.s.PGSQL.<port>`.
+    pub unix_socket: bool,
+    /// Reuse this data directory (to test persistence across restarts).
+    pub data_dir: Option<PathBuf>,
+    pub extra_args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            storage: "memory",
+            workers: 1,
+            unix_socket: false,
+            data_dir: None,
+            extra_args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    log: PathBuf,
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Starts `bin serve` and waits until it answers a query.
+    pub fn start(bin: &str, options: Options) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = options.data_dir.clone().unwrap_or_else(|| dir.path().join("data"));
+        let log = dir.path().join("mallard.log");
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--storage", options.storage])
+            .args(["--workers", &options.workers.to_string()])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--log-level", "debug"])
+            .args(&options.extra_args)
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(File::create(&log).expect("log file"))
+            .stderr(File::options().append(true).open(&log).expect("log file"));
+        if options.unix_socket {
+            cmd.arg("--socket-dir").arg(dir.path());
+        }
+        let child = cmd.spawn().expect("start mallard");
+        let server = Server { child: Some(child), port, dir, data_dir, log };
+        server.wait_ready(Duration::from_secs(60));
+        server
+    }
+
+    fn wait_ready(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(mut c) = postgres::Client::connect(&self.conn_str(), postgres::NoTls) {
+                if c.simple_query("select 1").is_ok() {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "mallard did not become ready; log:\n{}", self.logs());
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn conn_str(&self) -> String {
+        format!("host=127.0.0.1 port={} user=tester dbname=mallard connect_timeout=10", self.port)
+    }
+
+    pub fn connect(&self) -> postgres::Client {
+        postgres::Client::connect(&self.conn_str(), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect failed: {e}; log:\n{}", self.logs()))
+    }
+
+    /// Runs `psql -X -A -t -c sql` over TCP (or the unix socket with `unix`).
+    pub fn psql(&self, sql: &str) -> Output {
+        self.psql_via(&["-h", "127.0.0.1"], sql)
+    }
+
+    pub fn psql_unix(&self, sql: &str) -> Output {
+        self.psql_via(&["-h", &self.dir.path().display().to_string()], sql)
+    }
+
+    fn psql_via(&self, host: &[&str], sql: &str) -> Output {
+        Command::new("psql")
+            .args(host)
+            .args(["-p", &self.port.to_string(), "-U", "tester", "-d", "mallard", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .expect("run psql (install postgresql-client)")
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// The pids of the supervisor's children (its workers).
+    pub fn worker_pids(&self) -> Vec<u32> {
+        children_of(self.pid())
+    }
+
+    /// Waits until exactly `n` workers run and each answers; returns their pids.
+    pub fn wait_workers(&self, n: usize, timeout: Duration) -> Vec<u32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pids = self.worker_pids();
+            if pids.len() == n {
+                return pids;
+            }
+            assert!(Instant::now() < deadline, "expected {n} workers, have {pids:?}; log:\n{}", self.logs());
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 20 s); returns its exit status.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Open file descriptors of a process.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Child pids of `pid`, from `/proc/*/stat`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // Fields after the parenthesised command: state, ppid, ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(pid) && state != Some("Z") {
+            out.push(child);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The SQLSTATE and message of a failed query, for assertions that print what failed.
+pub fn sqlstate(err: &postgres::Error) -> String {
+    err.as_db_error().map_or_else(|| format!("(no server error: {err})"), |e| e.code().code().to_owned())
+}
