@@ -96,9 +96,12 @@ fn psql_select_42() {
 #[test]
 fn duckdb_mode_persists_across_restarts() {
     let data = tempfile::tempdir().unwrap();
-    let options = Options { storage: "duckdb", data_dir: Some(data.path().join("data")), ..Options::default() };
+    let options =
+        Options { storage: "duckdb", data_dir: Some(data.path().join("data")), ..Options::default() };
     let mut first = Server::start(BIN, options.clone());
-    stdout(&first.psql("create table kept (id integer, name varchar); insert into kept values (1, 'one'), (2, 'two')"));
+    stdout(&first.psql(
+        "create table kept (id integer, name varchar); insert into kept values (1, 'one'), (2, 'two')",
+    ));
     assert!(first.stop().is_some_and(|s| s.success()), "clean stop; log:\n{}", first.logs());
     assert!(data.path().join("data/mallard.duckdb").exists());
 
@@ -108,7 +111,10 @@ fn duckdb_mode_persists_across_restarts() {
 
 #[test]
 fn workers_above_one_in_duckdb_mode_is_a_config_error() {
-    let out = std::process::Command::new(BIN).args(["check", "--storage", "duckdb", "--workers", "4"]).output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["check", "--storage", "duckdb", "--workers", "4"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("exactly 1 worker") && err.contains("read_only"), "{err}");
@@ -134,7 +140,11 @@ fn least_connections_spreads_sessions_evenly() {
     let sessions: Vec<_> = clients.into_iter().map(|t| t.join().unwrap()).collect();
     for w in &workers {
         let n = sessions.iter().filter(|(_, pid)| pid == w).count();
-        assert!((9..=11).contains(&n), "worker {w} has {n} sessions: {:?}", sessions.iter().map(|s| s.1).collect::<Vec<_>>());
+        assert!(
+            (9..=11).contains(&n),
+            "worker {w} has {n} sessions: {:?}",
+            sessions.iter().map(|s| s.1).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -177,7 +187,9 @@ fn killed_worker_is_replaced_and_others_finish() {
         if pid == victim {
             assert!(outcome.is_err(), "the killed worker's query cannot have finished");
         } else {
-            outcome.unwrap_or_else(|e| panic!("session on surviving worker {pid} failed: {e}\n{}", server.logs()));
+            outcome.unwrap_or_else(|e| {
+                panic!("session on surviving worker {pid} failed: {e}\n{}", server.logs())
+            });
         }
     }
     let after = server.wait_workers(4, Duration::from_secs(10));
@@ -251,7 +263,6 @@ fn hostile_input_is_closed_cleanly_and_logged() {
         "client closed the connection without Terminate",
         "unsupported frontend protocol 2.0",
         "over the limit",
-        "writing to the client failed",
     ];
     let mut logs = logs;
     while !expected.iter().all(|e| logs.contains(e)) && Instant::now() < deadline {
@@ -259,9 +270,20 @@ fn hostile_input_is_closed_cleanly_and_logged() {
         logs = server.logs();
     }
     for e in expected {
-        let line = logs.lines().find(|l| l.contains(e)).unwrap_or_else(|| panic!("no log line with {e:?}:\n{logs}"));
+        let line =
+            logs.lines().find(|l| l.contains(e)).unwrap_or_else(|| panic!("no log line with {e:?}:\n{logs}"));
         assert!(line.contains("session{id="), "not in a session span: {line}");
     }
+    // The truncated startup and the vanished client: whether the vanished client is
+    // noticed by a failed write or by the next read depends on timing, so either counts.
+    let gone = [
+        "client closed the connection without Terminate",
+        "writing to the client failed",
+        "client connection failed",
+    ];
+    let ended =
+        logs.lines().filter(|l| l.contains("session{id=") && gone.iter().any(|g| l.contains(g))).count();
+    assert!(ended >= 2, "both vanished clients are logged:\n{logs}");
 }
 
 /// Errors keep the session and the transaction state exact.
@@ -277,11 +299,17 @@ fn errors_and_transaction_states() {
     assert_eq!(status(&read_until(&mut s, ready)), b'T');
     send_query(&mut s, "select * from missing_table");
     let msgs = read_until(&mut s, ready);
-    assert!(msgs.iter().any(|m| matches!(m, Message::ErrorResponse(e) if e.code.code() == "42P01")), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| matches!(m, Message::ErrorResponse(e) if e.code.code() == "42P01")),
+        "{msgs:?}"
+    );
     assert_eq!(status(&msgs), b'E');
     send_query(&mut s, "select 1");
     let msgs = read_until(&mut s, ready);
-    assert!(msgs.iter().any(|m| matches!(m, Message::ErrorResponse(e) if e.code.code() == "25P02")), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| matches!(m, Message::ErrorResponse(e) if e.code.code() == "25P02")),
+        "{msgs:?}"
+    );
     send_query(&mut s, "commit");
     let msgs = read_until(&mut s, ready);
     assert!(msgs.iter().any(|m| matches!(m, Message::CommandComplete(t) if t == "ROLLBACK")), "{msgs:?}");
@@ -295,14 +323,20 @@ fn errors_and_transaction_states() {
     assert_eq!(status(&msgs), b'I');
     send_query(&mut s, "select count(*) from t");
     let msgs = read_until(&mut s, ready);
-    assert!(msgs.iter().any(|m| matches!(m, Message::DataRow(v) if v[0].as_deref() == Some(b"0"))), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| matches!(m, Message::DataRow(v) if v[0].as_deref() == Some(b"0"))),
+        "{msgs:?}"
+    );
 
     send_query(&mut s, " ; -- nothing\n");
     assert!(read_until(&mut s, ready).iter().any(|m| matches!(m, Message::EmptyQueryResponse)));
 
-    let err = postgres::Client::connect(&server.conn_str().replace("dbname=mallard", "dbname=nope"), postgres::NoTls)
-        .err()
-        .expect("unknown database is refused");
+    let err = postgres::Client::connect(
+        &server.conn_str().replace("dbname=mallard", "dbname=nope"),
+        postgres::NoTls,
+    )
+    .err()
+    .expect("unknown database is refused");
     assert_eq!(mallard_harness::sqlstate(&err), "3D000");
 }
 

@@ -8,9 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use nix::sys::socket::{
-    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
-};
+use nix::sys::socket::{sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType};
 
 /// The fd number a worker finds its channel on.
 pub const WORKER_CHANNEL_FD: RawFd = 3;

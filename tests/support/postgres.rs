@@ -45,7 +45,7 @@ impl Postgres {
             std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw()))
                 .expect("chown the PostgreSQL directory");
         }
-        let mut pg = Postgres {
+        let pg = Postgres {
             port: mallard_harness::free_port(),
             user: "postgres",
             database: "postgres",
@@ -64,11 +64,7 @@ impl Postgres {
             .arg(&pg.log)
             .output()
             .expect("run pg_ctl start");
-        if !out.status.success() {
-            // Nothing to stop: keep `drop` from running pg_ctl against a dead server.
-            pg.as_os_user = false;
-            panic!("PostgreSQL did not start: {}\nlog:\n{}", describe(&out), pg.logs());
-        }
+        assert!(out.status.success(), "PostgreSQL did not start: {}\nlog:\n{}", describe(&out), pg.logs());
         pg
     }
 
@@ -125,7 +121,8 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         if self.data.join("postmaster.pid").exists() {
-            let _ = self.tool("pg_ctl").args(["stop", "-m", "immediate", "-w", "-D"]).arg(&self.data).output();
+            let _ =
+                self.tool("pg_ctl").args(["stop", "-m", "immediate", "-w", "-D"]).arg(&self.data).output();
         }
     }
 }

@@ -112,7 +112,21 @@ impl Server {
     fn psql_via(&self, host: &[&str], sql: &str) -> Output {
         Command::new("psql")
             .args(host)
-            .args(["-p", &self.port.to_string(), "-U", "tester", "-d", "mallard", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "tester",
+                "-d",
+                "mallard",
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
             .env("PGCONNECT_TIMEOUT", "10")
             .output()
             .expect("run psql (install postgresql-client)")

@@ -212,7 +212,12 @@ impl QueryResult<'_> {
         }
     }
 
-    fn single_count(&mut self) -> Option<u64> {
+    /// The count of a result that is one BIGINT in one row (DML counts, and the
+    /// inserted rows of `CREATE TABLE ... AS`, which DuckDB reports as `NOTHING`).
+    pub fn single_count(&mut self) -> Option<u64> {
+        if self.column_count() != 1 || self.column_type(0) != LogicalType::BigInt {
+            return None;
+        }
         let chunk = self.next_chunk().ok()??;
         let v = chunk.vector(0);
         (chunk.len() > 0 && v.is_valid(0)).then(|| v.values::<i64>()[0] as u64)

@@ -181,6 +181,7 @@ impl Session<'_> {
         let mut result = stmt.execute()?;
         let rows = match result.kind() {
             ResultKind::Changed(n) => n,
+            ResultKind::Nothing if *command == Command::CreateTableAs => result.single_count().unwrap_or(0),
             ResultKind::Nothing => 0,
             ResultKind::Rows => {
                 let columns: Vec<(String, LogicalType)> = (0..result.column_count())
