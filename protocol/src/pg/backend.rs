@@ -154,7 +154,8 @@ impl<'b> DataRowWriter<'b> {
     }
 }
 
-fn put_cstr(buf: &mut Vec<u8>, s: &str) {
+/// Appends a NUL-terminated string.
+pub(crate) fn put_cstr(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(s.as_bytes());
     buf.push(0);
 }

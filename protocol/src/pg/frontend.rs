@@ -4,6 +4,7 @@
 //! so a client cannot make the server buffer what it merely announces. [`Message::encode`]
 //! exists for test clients and round-trip tests.
 
+use super::backend::put_cstr;
 use super::cursor::{BodyError, Cursor};
 use super::{Format, SqlState};
 
@@ -192,11 +193,6 @@ fn read_body<'a>(tag: u8, body: &'a [u8], c: &mut Cursor<'a>) -> Result<Message<
             },
         },
     })
-}
-
-fn put_cstr(buf: &mut Vec<u8>, s: &str) {
-    buf.extend_from_slice(s.as_bytes());
-    buf.push(0);
 }
 
 fn put_formats(buf: &mut Vec<u8>, formats: &[Format]) {

@@ -104,39 +104,40 @@ fn ddl_tag(verb: &str, rest: &[String], statement: &str) -> Command {
     }
 }
 
-/// Whether a `CREATE TABLE` has a top-level `AS` (outside any parentheses).
-fn creates_from_query(statement: &str) -> bool {
+/// The bare words of a statement outside any parentheses, upper-cased.
+fn top_level_words(statement: &str) -> impl Iterator<Item = String> + '_ {
     let mut depth = 0i32;
-    for (_, t) in Tokens::new(statement) {
-        match t {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => depth -= 1,
-            Token::Word(w) if depth == 0 && w.eq_ignore_ascii_case("AS") => return true,
-            _ => {}
+    Tokens::new(statement).filter_map(move |(_, t)| match t {
+        Token::Punct('(') => {
+            depth += 1;
+            None
         }
-    }
-    false
+        Token::Punct(')') => {
+            depth -= 1;
+            None
+        }
+        Token::Word(w) if depth == 0 => Some(w.to_ascii_uppercase()),
+        _ => None,
+    })
 }
 
-/// `WITH ... <main statement>`: the first DML keyword at parenthesis depth 0.
+/// Whether a `CREATE TABLE` has a top-level `AS`.
+fn creates_from_query(statement: &str) -> bool {
+    top_level_words(statement).any(|w| w == "AS")
+}
+
+/// `WITH ... <main statement>`: the first DML keyword outside the CTEs' parentheses.
 fn with_main_command(statement: &str) -> Command {
-    let mut depth = 0i32;
-    for (_, t) in Tokens::new(statement) {
-        match t {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => depth -= 1,
-            Token::Word(w) if depth == 0 => match w.to_ascii_uppercase().as_str() {
-                "INSERT" => return Command::Insert,
-                "UPDATE" => return Command::Update,
-                "DELETE" => return Command::Delete,
-                "MERGE" => return Command::Merge,
-                "SELECT" | "VALUES" | "TABLE" | "FROM" => return Command::Select,
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-    Command::Select
+    top_level_words(statement)
+        .find_map(|w| match w.as_str() {
+            "INSERT" => Some(Command::Insert),
+            "UPDATE" => Some(Command::Update),
+            "DELETE" => Some(Command::Delete),
+            "MERGE" => Some(Command::Merge),
+            "SELECT" | "VALUES" | "TABLE" | "FROM" => Some(Command::Select),
+            _ => None,
+        })
+        .unwrap_or(Command::Select)
 }
 
 #[cfg(test)]
