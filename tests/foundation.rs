@@ -30,6 +30,13 @@ fn first_value(c: &mut postgres::Client, sql: &str) -> String {
         .unwrap_or_else(|| panic!("{sql}: no row in {} messages", messages.len()))
 }
 
+/// A new session and the pid of the worker serving it.
+fn session_with_pid(conn_str: &str) -> (postgres::Client, u32) {
+    let mut c = postgres::Client::connect(conn_str, postgres::NoTls).unwrap();
+    let pid = first_value(&mut c, "select pg_backend_pid()").parse().unwrap();
+    (c, pid)
+}
+
 fn memory(workers: u32) -> Server {
     Server::start(BIN, Options { workers, ..Options::default() })
 }
@@ -130,11 +137,7 @@ fn least_connections_spreads_sessions_evenly() {
     let clients: Vec<_> = (0..40)
         .map(|_| {
             let conn = server.conn_str();
-            thread::spawn(move || {
-                let mut c = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
-                let pid: u32 = first_value(&mut c, "select pg_backend_pid()").parse().unwrap();
-                (c, pid)
-            })
+            thread::spawn(move || session_with_pid(&conn))
         })
         .collect();
     let sessions: Vec<_> = clients.into_iter().map(|t| t.join().unwrap()).collect();
@@ -160,8 +163,7 @@ fn killed_worker_is_replaced_and_others_finish() {
         .map(|_| {
             let conn = server.conn_str();
             thread::spawn(move || {
-                let mut c = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
-                let pid: u32 = first_value(&mut c, "select pg_backend_pid()").parse().unwrap();
+                let (mut c, pid) = session_with_pid(&conn);
                 (pid, c.simple_query(long).map(|_| ()))
             })
         })
