@@ -10,10 +10,12 @@
 mod error;
 mod raw;
 mod types;
+mod value;
 
 pub use error::{DuckError, ErrorClass};
 pub use raw::{Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};
 pub use types::{DecimalStorage, EnumStorage, LogicalType};
+pub use value::Value;
 
 /// What a statement returns, as DuckDB reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
