@@ -50,7 +50,7 @@ pub fn prepare_session(conn: &Connection, config: &WorkerConfig, pid: u32) -> Re
 }
 
 pub fn exec(conn: &Connection, sql: &str) -> Result<(), DuckError> {
-    let mut stmt = conn.prepare(sql)?;
+    let stmt = conn.prepare(sql)?;
     let mut result = stmt.execute()?;
     while result.next_chunk()?.is_some() {}
     Ok(())

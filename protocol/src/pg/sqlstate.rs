@@ -12,7 +12,11 @@ impl SqlState {
     pub const CONNECTION_EXCEPTION: SqlState = SqlState(*b"08000");
     pub const PROTOCOL_VIOLATION: SqlState = SqlState(*b"08P01");
     pub const FEATURE_NOT_SUPPORTED: SqlState = SqlState(*b"0A000");
+    pub const INVALID_CURSOR_STATE: SqlState = SqlState(*b"24000");
     pub const INVALID_CURSOR_NAME: SqlState = SqlState(*b"34000");
+    pub const INVALID_SQL_STATEMENT_NAME: SqlState = SqlState(*b"26000");
+    pub const DUPLICATE_CURSOR: SqlState = SqlState(*b"42P03");
+    pub const DUPLICATE_PREPARED_STATEMENT: SqlState = SqlState(*b"42P05");
     pub const DATA_EXCEPTION: SqlState = SqlState(*b"22000");
     pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState(*b"22003");
     pub const DIVISION_BY_ZERO: SqlState = SqlState(*b"22012");

@@ -100,6 +100,12 @@ impl Interrupter {
 
 /// One DuckDB connection: a session's.
 pub struct Connection {
+    handle: Arc<ConnHandle>,
+    interrupter: Arc<Interrupter>,
+}
+
+/// The C connection, kept open while any statement prepared on it lives.
+struct ConnHandle {
     raw: ffi::duckdb_connection,
     interrupter: Arc<Interrupter>,
     _db: Arc<Database>,
@@ -107,7 +113,9 @@ pub struct Connection {
 
 // SAFETY: a connection is used by one thread at a time (it moves with its session);
 // DuckDB permits using a connection from a thread other than the one that made it.
-unsafe impl Send for Connection {}
+unsafe impl Send for ConnHandle {}
+// SAFETY: shared only between a session's own statements, on the session's thread.
+unsafe impl Sync for ConnHandle {}
 
 impl Connection {
     pub fn connect(db: &Arc<Database>) -> Result<Connection, DuckError> {
@@ -116,57 +124,146 @@ impl Connection {
         if unsafe { ffi::duckdb_connect(db.raw, &mut raw) } != ffi::duckdb_state_DuckDBSuccess {
             return Err(internal("could not connect to the database"));
         }
-        Ok(Connection {
-            raw,
-            interrupter: Arc::new(Interrupter { conn: Mutex::new(raw) }),
-            _db: Arc::clone(db),
-        })
+        let interrupter = Arc::new(Interrupter { conn: Mutex::new(raw) });
+        let handle = Arc::new(ConnHandle { raw, interrupter: Arc::clone(&interrupter), _db: Arc::clone(db) });
+        Ok(Connection { handle, interrupter })
     }
 
     pub fn interrupter(&self) -> Arc<Interrupter> {
         Arc::clone(&self.interrupter)
     }
 
-    /// Prepares one statement.
-    pub fn prepare(&self, sql: &str) -> Result<Prepared<'_>, DuckError> {
+    /// The C handle, for the appender.
+    pub(super) fn handle(&self) -> ffi::duckdb_connection {
+        self.handle.raw
+    }
+
+    /// Prepares one statement. It keeps the connection open for as long as it lives.
+    pub fn prepare(&self, sql: &str) -> Result<Prepared, DuckError> {
         let c_sql = c_string(sql)?;
         let mut raw: ffi::duckdb_prepared_statement = ptr::null_mut();
         // SAFETY: the connection is open and the query NUL-terminated.
-        let state = unsafe { ffi::duckdb_prepare(self.raw, c_sql.as_ptr(), &mut raw) };
-        let prepared = Prepared { raw, _conn: PhantomData };
+        let state = unsafe { ffi::duckdb_prepare(self.handle.raw, c_sql.as_ptr(), &mut raw) };
+        let prepared = Prepared { inner: Arc::new(PreparedHandle { raw, _conn: Arc::clone(&self.handle) }) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             // SAFETY: the error string belongs to the statement, read before it is destroyed.
-            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(prepared.raw)) };
+            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(prepared.inner.raw)) };
             return Err(DuckError::from_message(None, &message.unwrap_or_default()));
         }
         Ok(prepared)
     }
 }
 
-impl Drop for Connection {
+impl Drop for ConnHandle {
     fn drop(&mut self) {
         *self.interrupter.conn.lock().unwrap_or_else(|e| e.into_inner()) = ptr::null_mut();
-        // SAFETY: raw came from duckdb_connect; no Prepared or QueryResult outlives us
-        // (they borrow the connection).
+        // SAFETY: raw came from duckdb_connect; every statement and result holds an Arc
+        // to this handle, so none is left.
         unsafe { ffi::duckdb_disconnect(&mut self.raw) }
     }
 }
 
-/// A prepared statement, borrowed from its connection.
-pub struct Prepared<'c> {
-    raw: ffi::duckdb_prepared_statement,
-    _conn: PhantomData<&'c Connection>,
+/// A prepared statement. Executions of it and their results may outlive this value
+/// (a suspended portal keeps its result after the client closes the statement).
+/// Neither `Send` nor `Sync`: it stays on its session's thread.
+pub struct Prepared {
+    inner: Arc<PreparedHandle>,
 }
 
-impl Prepared<'_> {
-    /// Runs the statement; rows stream out of the result chunk by chunk.
-    pub fn execute(&mut self) -> Result<QueryResult<'_>, DuckError> {
+struct PreparedHandle {
+    raw: ffi::duckdb_prepared_statement,
+    _conn: Arc<ConnHandle>,
+}
+
+impl Drop for PreparedHandle {
+    fn drop(&mut self) {
+        // SAFETY: raw came from duckdb_prepare (possibly failed; destroy accepts that).
+        // Results hold an Arc to us, so none is left.
+        unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
+    }
+}
+
+impl Prepared {
+    /// The number of `$n` parameters.
+    pub fn param_count(&self) -> usize {
+        // SAFETY: the statement is prepared.
+        unsafe { ffi::duckdb_nparams(self.inner.raw) as usize }
+    }
+
+    /// The type DuckDB inferred for parameter `index` (0-based), `None` when it is
+    /// still open (`select $1`).
+    pub fn param_type(&self, index: usize) -> Option<LogicalType> {
+        // SAFETY: parameters are 1-based; an unknown index or open type gives null or
+        // an INVALID/ANY type, which we own and read_type destroys.
+        let ty = unsafe { read_type(ffi::duckdb_param_logical_type(self.inner.raw, index as u64 + 1)) };
+        match ty {
+            LogicalType::Other(_) => None,
+            ty => Some(ty),
+        }
+    }
+
+    /// The result columns, known before execution; empty for statements without rows.
+    pub fn columns(&self) -> Vec<(String, LogicalType)> {
+        // SAFETY: the statement is prepared; names are ours to free, types ours to destroy.
+        unsafe {
+            let n = ffi::duckdb_prepared_statement_column_count(self.inner.raw);
+            (0..n)
+                .map(|c| {
+                    let name = take_owned_string(
+                        ffi::duckdb_prepared_statement_column_name(self.inner.raw, c) as *mut c_char,
+                    )
+                    .unwrap_or_default();
+                    (name, read_type(ffi::duckdb_prepared_statement_column_logical_type(self.inner.raw, c)))
+                })
+                .collect()
+        }
+    }
+
+    /// Whether the statement returns rows: a query, or DML with `RETURNING`. Plain DML
+    /// reports one BIGINT column `Count`; DDL reports none.
+    pub fn returns_rows(&self) -> bool {
+        // SAFETY: the statement is prepared.
+        let ty = unsafe { ffi::duckdb_prepared_statement_type(self.inner.raw) };
+        match ty {
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SELECT
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPLAIN
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PRAGMA
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_RELATION => true,
+            _ => {
+                let columns = self.columns();
+                !(columns.is_empty() || (columns.len() == 1 && columns[0].0 == "Count"))
+            }
+        }
+    }
+
+    /// Binds parameter `index` (0-based) for the next execution.
+    pub fn bind(&self, index: usize, value: &super::Value) -> Result<(), DuckError> {
+        let raw = value.to_raw().ok_or_else(|| {
+            DuckError::from_message(Some(ErrorClass::InvalidInput), "value cannot be represented in DuckDB")
+        })?;
+        // SAFETY: the statement is prepared and the value live for the call (DuckDB copies it).
+        let state = unsafe { ffi::duckdb_bind_value(self.inner.raw, index as u64 + 1, raw.0) };
+        if state != ffi::duckdb_state_DuckDBSuccess {
+            // SAFETY: as in prepare: the statement's own error string, if any.
+            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(self.inner.raw)) };
+            return Err(DuckError::from_message(
+                Some(ErrorClass::InvalidInput),
+                &message.unwrap_or_else(|| format!("could not bind parameter ${}", index + 1)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs the statement with its bound parameters; rows stream out of the result
+    /// chunk by chunk.
+    pub fn execute(&self) -> Result<QueryResult, DuckError> {
         // SAFETY: duckdb_result is a plain C struct that duckdb_execute_* initialises.
         let mut raw: ffi::duckdb_result = unsafe { std::mem::zeroed() };
         // SAFETY: the statement is prepared; the result must be destroyed even on error,
         // which QueryResult's Drop does.
-        let state = unsafe { ffi::duckdb_execute_prepared_streaming(self.raw, &mut raw) };
-        let mut result = QueryResult { raw, _stmt: PhantomData };
+        let state = unsafe { ffi::duckdb_execute_prepared_streaming(self.inner.raw, &mut raw) };
+        let mut result = QueryResult { raw, _stmt: Arc::clone(&self.inner) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             return Err(result.error());
         }
@@ -174,20 +271,13 @@ impl Prepared<'_> {
     }
 }
 
-impl Drop for Prepared<'_> {
-    fn drop(&mut self) {
-        // SAFETY: raw came from duckdb_prepare (possibly failed; destroy accepts that).
-        unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
-    }
-}
-
-/// The result of one execution.
-pub struct QueryResult<'s> {
+/// The result of one execution. It keeps its statement (and connection) alive.
+pub struct QueryResult {
     raw: ffi::duckdb_result,
-    _stmt: PhantomData<&'s mut ()>,
+    _stmt: Arc<PreparedHandle>,
 }
 
-impl QueryResult<'_> {
+impl QueryResult {
     fn error(&mut self) -> DuckError {
         // SAFETY: the result is initialised; the strings belong to it.
         let (code, message) = unsafe {
@@ -251,7 +341,7 @@ impl QueryResult<'_> {
     }
 }
 
-impl Drop for QueryResult<'_> {
+impl Drop for QueryResult {
     fn drop(&mut self) {
         // SAFETY: raw was initialised by duckdb_execute_prepared_streaming.
         unsafe { ffi::duckdb_destroy_result(&mut self.raw) }

@@ -72,3 +72,52 @@ pub enum EnumStorage {
     U16,
     U32,
 }
+
+impl LogicalType {
+    /// The type's name in DuckDB SQL, for casts; `None` for types without one
+    /// (ENUMs, which need their dictionary).
+    pub fn sql_name(&self) -> Option<String> {
+        use LogicalType as L;
+        Some(match self {
+            L::Boolean => "BOOLEAN".into(),
+            L::TinyInt => "TINYINT".into(),
+            L::SmallInt => "SMALLINT".into(),
+            L::Integer => "INTEGER".into(),
+            L::BigInt => "BIGINT".into(),
+            L::HugeInt => "HUGEINT".into(),
+            L::UTinyInt => "UTINYINT".into(),
+            L::USmallInt => "USMALLINT".into(),
+            L::UInteger => "UINTEGER".into(),
+            L::UBigInt => "UBIGINT".into(),
+            L::UHugeInt => "UHUGEINT".into(),
+            L::Float => "FLOAT".into(),
+            L::Double => "DOUBLE".into(),
+            L::Decimal { width, scale, .. } => format!("DECIMAL({width},{scale})"),
+            L::Varchar => "VARCHAR".into(),
+            L::Json => "JSON".into(),
+            L::Blob => "BLOB".into(),
+            L::Date => "DATE".into(),
+            L::Time => "TIME".into(),
+            L::TimeTz => "TIMETZ".into(),
+            L::Timestamp => "TIMESTAMP".into(),
+            L::TimestampS => "TIMESTAMP_S".into(),
+            L::TimestampMs => "TIMESTAMP_MS".into(),
+            L::TimestampNs => "TIMESTAMP_NS".into(),
+            L::TimestampTz => "TIMESTAMPTZ".into(),
+            L::Interval => "INTERVAL".into(),
+            L::Uuid => "UUID".into(),
+            L::List(child) => format!("{}[]", child.sql_name()?),
+            L::Array { child, size } => format!("{}[{size}]", child.sql_name()?),
+            L::Struct(fields) => {
+                let fields = fields
+                    .iter()
+                    .map(|(n, t)| Some(format!("\"{}\" {}", n.replace('"', "\"\""), t.sql_name()?)))
+                    .collect::<Option<Vec<_>>>()?;
+                format!("STRUCT({})", fields.join(", "))
+            }
+            L::Map { key, value } => format!("MAP({}, {})", key.sql_name()?, value.sql_name()?),
+            L::Null => "NULL".into(),
+            L::Enum { .. } | L::Other(_) => return None,
+        })
+    }
+}

@@ -3,16 +3,20 @@
 //! transaction ([`query`]).
 
 mod conn;
+mod extended;
+mod portal;
 mod query;
 mod startup;
 
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use mallard_protocol::channel::{FromWorker, Peer, SessionId};
 use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::frontend;
-use mallard_protocol::pg::{SqlState, TransactionStatus};
+use mallard_protocol::pg::{Format, SqlState, TransactionStatus};
 use rand::RngCore;
 use tracing::{debug, field, info, info_span, warn};
 
@@ -45,6 +49,14 @@ pub(crate) struct Session<'s> {
     duck: Connection,
     control: Arc<Control>,
     tx: Transaction,
+    /// Prepared statements by name; `""` is the unnamed one.
+    statements: HashMap<String, Rc<portal::Statement>>,
+    /// Portals (and SQL cursors) by name; `""` is the unnamed one.
+    portals: HashMap<String, portal::Portal>,
+    /// The portal whose DuckDB result is still streaming, if any.
+    live: Option<String>,
+    /// After an error in an extended batch, messages are discarded until Sync.
+    skip_to_sync: bool,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -135,7 +147,18 @@ fn run(
     conn.set_read_timeout(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), "session started");
 
-    Session { shared, conn, duck, control, tx: Transaction::default() }.message_loop()
+    Session {
+        shared,
+        conn,
+        duck,
+        control,
+        tx: Transaction::default(),
+        statements: HashMap::new(),
+        portals: HashMap::new(),
+        live: None,
+        skip_to_sync: false,
+    }
+    .message_loop()
 }
 
 /// The `ParameterStatus` set PostgreSQL 15 reports at startup.
@@ -179,38 +202,72 @@ impl Session<'_> {
             let (message, _) = frontend::decode(&frame, self.shared.config.max_message_size)
                 .map_err(ReadError::Message)?
                 .expect("read_message returns whole messages");
-            match message {
-                frontend::Message::Query(sql) => self.simple_query(sql)?,
+            if self.skip_to_sync && !matches!(message, frontend::Message::Sync | frontend::Message::Terminate) {
+                continue;
+            }
+            let step = match message {
+                frontend::Message::Query(sql) => {
+                    self.simple_query(sql)?;
+                    Ok(())
+                }
                 frontend::Message::Terminate => return Ok(()),
-                frontend::Message::Flush => self.conn.flush().map_err(SessionError::Io)?,
+                frontend::Message::Flush => self.conn.flush().map_err(query::StepError::from),
                 frontend::Message::Sync => {
-                    self.conn.send(&Message::ReadyForQuery(self.tx.status()));
-                    self.conn.flush().map_err(SessionError::Io)?;
+                    self.sync()?;
+                    Ok(())
+                }
+                frontend::Message::Parse { name, query, param_types } => self.parse(name, query, &param_types),
+                frontend::Message::Bind { portal, statement, param_formats, params, result_formats } => {
+                    match bind_params(&param_formats, &params) {
+                        Ok(raw) => self.bind(portal, statement, raw, result_formats),
+                        Err(e) => Err(e),
+                    }
+                }
+                frontend::Message::Describe { target, name } => self.describe(target, name),
+                frontend::Message::Execute { portal, max_rows } => {
+                    self.execute_portal(portal, u64::try_from(max_rows).ok().filter(|&n| n > 0), false)
+                }
+                frontend::Message::Close { target, name } => {
+                    self.close(target, name);
+                    Ok(())
                 }
                 // Outside COPY these are ignored, as the protocol says.
                 frontend::Message::CopyData(_)
                 | frontend::Message::CopyDone
-                | frontend::Message::CopyFail(_) => {}
-                frontend::Message::Parse { .. }
-                | frontend::Message::Bind { .. }
-                | frontend::Message::Describe { .. }
-                | frontend::Message::Execute { .. }
-                | frontend::Message::Close { .. } => {
-                    return Err(SessionError::Fatal(ErrorInfo::fatal(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "the extended query protocol is not supported yet; use the simple query protocol",
-                    )))
-                }
+                | frontend::Message::CopyFail(_) => Ok(()),
                 frontend::Message::Password(_) | frontend::Message::Unknown { .. } => {
                     return Err(SessionError::Fatal(ErrorInfo::fatal(
                         SqlState::PROTOCOL_VIOLATION,
                         format!("invalid frontend message type {}", message.tag()),
                     )))
                 }
+            };
+            if let Err(e) = step {
+                self.report(e)?;
+                self.skip_to_sync = true;
             }
             if self.control.is_terminating() {
                 return Err(SessionError::Terminated);
             }
         }
     }
+}
+
+/// Pairs `Bind` parameter values with their formats: none given means all text, one
+/// applies to all, otherwise one per value.
+fn bind_params<'a>(
+    formats: &[Format],
+    values: &[Option<&'a [u8]>],
+) -> Result<Vec<extended::RawParam<'a>>, query::StepError> {
+    if formats.len() > 1 && formats.len() != values.len() {
+        return Err(query::StepError::query(
+            SqlState::PROTOCOL_VIOLATION,
+            format!("bind message has {} parameter formats but {} parameters", formats.len(), values.len()),
+        ));
+    }
+    Ok(values
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| extended::RawParam { format: portal::format_of(formats, i), bytes: *bytes })
+        .collect())
 }

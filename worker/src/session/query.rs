@@ -1,18 +1,17 @@
-//! The simple query protocol: split the string into statements, run each in DuckDB
-//! with rows streamed out as they come, and keep the transaction state exact.
+//! The simple query protocol, and the transaction state both protocols share: split
+//! the string into statements, run each to the end, keep the transaction state exact.
 //!
 //! Like PostgreSQL, a multi-statement string outside a transaction block runs as one
 //! implicit transaction: an error rolls back the statements before it.
 
-use mallard_protocol::pg::backend::{DataRowWriter, ErrorInfo, FieldDescription, Message};
-use mallard_protocol::pg::{Format, Severity, SqlState, TransactionStatus};
+use mallard_protocol::pg::backend::{ErrorInfo, Message};
+use mallard_protocol::pg::{Severity, SqlState, TransactionStatus};
 use tracing::info;
 
 use super::{Session, SessionError};
 use crate::database::exec;
-use crate::duck::{DuckError, LogicalType, ResultKind};
-use crate::sql::{classify, split_statements, Command, Token, Tokens};
-use crate::types::{encode_text, is_supported, pg_type};
+use crate::duck::DuckError;
+use crate::sql::{split_statements, Command, Token, Tokens};
 
 /// Transaction state as the client sees it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +36,17 @@ impl Transaction {
     }
 }
 
-/// How one statement failed: the client is told and the session goes on, or the
+/// How one step failed: the client is told and the session goes on, or the
 /// connection itself broke.
-enum StepError {
+pub enum StepError {
     Query(ErrorInfo),
     Session(SessionError),
+}
+
+impl StepError {
+    pub fn query(code: SqlState, message: impl Into<String>) -> StepError {
+        StepError::Query(ErrorInfo::error(code, message))
+    }
 }
 
 impl From<DuckError> for StepError {
@@ -58,65 +63,94 @@ impl From<std::io::Error> for StepError {
     }
 }
 
-fn error(code: SqlState, message: &str) -> StepError {
-    StepError::Query(ErrorInfo::error(code, message))
-}
-
 impl Session<'_> {
     pub(super) fn simple_query(&mut self, sql: &str) -> Result<(), SessionError> {
+        // A simple query replaces the unnamed statement and portal, as in PostgreSQL.
+        self.statements.remove("");
+        self.drop_portal("");
         let statements = split_statements(sql);
         if statements.is_empty() {
             self.conn.send(&Message::EmptyQueryResponse);
         }
-        if statements.len() > 1 && self.tx == Transaction::Idle {
-            match self.duck_exec("BEGIN TRANSACTION") {
-                Ok(()) => self.tx = Transaction::Implicit,
-                Err(e) => return self.finish_with(Err(e)),
-            }
-        }
         let mut outcome = Ok(());
+        if statements.len() > 1 && self.tx == Transaction::Idle {
+            outcome = self.begin_implicit();
+        }
         for statement in statements {
-            outcome = self.statement(statement);
             if outcome.is_err() {
                 break;
             }
+            outcome = self.simple_statement(statement);
         }
         if outcome.is_ok() && self.tx == Transaction::Implicit {
-            outcome = self.duck_exec("COMMIT");
-            self.tx = Transaction::Idle;
+            outcome = self.end_transaction(true);
         }
-        self.finish_with(outcome)
+        if let Err(e) = outcome {
+            self.report(e)?;
+        }
+        self.ready_for_query()
     }
 
-    /// Reports the outcome, fixes up the transaction state, and sends ReadyForQuery.
-    fn finish_with(&mut self, outcome: Result<(), StepError>) -> Result<(), SessionError> {
-        match outcome {
-            Ok(()) => {}
-            Err(StepError::Session(e)) => return Err(e),
-            Err(StepError::Query(_)) if self.control.is_terminating() => {
-                return Err(SessionError::Terminated)
-            }
-            Err(StepError::Query(info)) => {
-                info!(sqlstate = %info.code, error = %info.message, "statement failed");
-                self.conn.send(&Message::ErrorResponse(info));
-                self.tx = match self.tx {
-                    Transaction::Block | Transaction::Failed => Transaction::Failed,
-                    Transaction::Implicit => {
-                        let _ = self.duck_exec("ROLLBACK");
-                        Transaction::Idle
-                    }
-                    Transaction::Idle => Transaction::Idle,
-                };
-            }
-        }
+    pub(super) fn ready_for_query(&mut self) -> Result<(), SessionError> {
         self.conn.send(&Message::ReadyForQuery(self.tx.status()));
         self.conn.flush().map_err(SessionError::Io)
     }
 
-    fn statement(&mut self, sql: &str) -> Result<(), StepError> {
-        let command = classify(sql);
-        match (&command, self.tx) {
+    /// Sends a failed step's error and leaves the transaction as PostgreSQL does: a
+    /// block becomes failed, an implicit transaction rolls back.
+    pub(super) fn report(&mut self, error: StepError) -> Result<(), SessionError> {
+        let info = match error {
+            StepError::Session(e) => return Err(e),
+            StepError::Query(_) if self.control.is_terminating() => return Err(SessionError::Terminated),
+            StepError::Query(info) => info,
+        };
+        info!(sqlstate = %info.code, error = %info.message, "statement failed");
+        self.conn.send(&Message::ErrorResponse(info));
+        match self.tx {
+            Transaction::Block | Transaction::Failed => self.tx = Transaction::Failed,
+            Transaction::Implicit => {
+                let _ = self.end_transaction(false);
+            }
+            Transaction::Idle => {}
+        }
+        Ok(())
+    }
+
+    /// One statement of a simple query: parsed, bound to no values, run to the end
+    /// with its rows described.
+    fn simple_statement(&mut self, sql: &str) -> Result<(), StepError> {
+        let statement = self.parse_statement(sql, &[])?;
+        self.bind_portal("", statement, Vec::new(), Vec::new(), false)?;
+        let outcome = self.execute_portal("", None, true);
+        self.drop_portal("");
+        outcome
+    }
+
+    /// Opens the implicit transaction of a multi-statement query or extended batch.
+    pub(super) fn begin_implicit(&mut self) -> Result<(), StepError> {
+        self.park_live()?;
+        self.duck_exec("BEGIN TRANSACTION")?;
+        self.tx = Transaction::Implicit;
+        Ok(())
+    }
+
+    /// Commits or rolls back the open transaction and closes its portals. The state is
+    /// idle afterwards whatever DuckDB says (a failed COMMIT has rolled back).
+    pub(super) fn end_transaction(&mut self, commit: bool) -> Result<(), StepError> {
+        self.tx = Transaction::Idle;
+        self.portals.retain(|_, p| p.holdable);
+        if let Err(e) = self.park_live() {
+            let _ = self.duck_exec("ROLLBACK");
+            return Err(e);
+        }
+        self.duck_exec(if commit { "COMMIT" } else { "ROLLBACK" })
+    }
+
+    /// Transaction control, which the session tracks itself.
+    pub(super) fn session_command(&mut self, command: &Command) -> Result<(), StepError> {
+        match (command, self.tx) {
             (Command::Begin, Transaction::Idle) => {
+                self.park_live()?;
                 self.duck_exec("BEGIN TRANSACTION")?;
                 self.tx = Transaction::Block;
             }
@@ -127,28 +161,21 @@ impl Session<'_> {
             (Command::Commit | Command::Rollback, Transaction::Idle) => {
                 self.notice(SqlState::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress")
             }
-            (Command::Commit, Transaction::Block | Transaction::Implicit) => {
-                self.tx = Transaction::Idle;
-                self.duck_exec("COMMIT")?;
-            }
-            (Command::Rollback, Transaction::Block | Transaction::Implicit) => {
-                self.tx = Transaction::Idle;
-                self.duck_exec("ROLLBACK")?;
-            }
+            (Command::Commit, Transaction::Block | Transaction::Implicit) => self.end_transaction(true)?,
+            (Command::Rollback, Transaction::Block | Transaction::Implicit) => self.end_transaction(false)?,
             // COMMIT of a failed block rolls back, and says so in its tag.
             (Command::Commit | Command::Rollback, Transaction::Failed) => {
-                self.tx = Transaction::Idle;
-                self.duck_exec("ROLLBACK")?;
+                self.end_transaction(false)?;
                 self.conn.send(&Message::CommandComplete("ROLLBACK".into()));
                 return Ok(());
             }
-            (_, Transaction::Failed) => {
-                return Err(error(
-                    SqlState::IN_FAILED_SQL_TRANSACTION,
-                    "current transaction is aborted, commands ignored until end of transaction block",
+            (_, Transaction::Failed) => return Err(aborted()),
+            (other, _) => {
+                return Err(StepError::query(
+                    SqlState::INTERNAL_ERROR,
+                    format!("{} is not a session command", other.tag(0)),
                 ))
             }
-            _ => return self.execute(sql, &command),
         }
         self.conn.send(&Message::CommandComplete(command.tag(0)));
         Ok(())
@@ -158,91 +185,22 @@ impl Session<'_> {
         self.conn.send(&Message::NoticeResponse(ErrorInfo::new(Severity::Warning, code, message)));
     }
 
-    fn duck_exec(&mut self, sql: &str) -> Result<(), StepError> {
+    pub(super) fn duck_exec(&mut self, sql: &str) -> Result<(), StepError> {
         Ok(exec(&self.duck, sql)?)
-    }
-
-    /// Runs one statement in DuckDB and streams its rows to the client.
-    fn execute(&mut self, sql: &str, command: &Command) -> Result<(), StepError> {
-        if reads_client_stdio(sql) {
-            return Err(error(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
-            ));
-        }
-        self.control.set_busy(true);
-        let outcome = self.execute_in_duckdb(sql, command);
-        self.control.set_busy(false);
-        outcome
-    }
-
-    fn execute_in_duckdb(&mut self, sql: &str, command: &Command) -> Result<(), StepError> {
-        let mut stmt = self.duck.prepare(sql)?;
-        let mut result = stmt.execute()?;
-        let rows = match result.kind() {
-            ResultKind::Changed(n) => n,
-            ResultKind::Nothing if *command == Command::CreateTableAs => result.single_count().unwrap_or(0),
-            ResultKind::Nothing => 0,
-            ResultKind::Rows => {
-                let columns: Vec<(String, LogicalType)> = (0..result.column_count())
-                    .map(|c| (result.column_name(c), result.column_type(c)))
-                    .collect();
-                if let Some((name, ty)) = columns.iter().find(|(_, ty)| !is_supported(ty)) {
-                    return Err(StepError::Query(
-                        ErrorInfo::error(
-                            SqlState::FEATURE_NOT_SUPPORTED,
-                            format!("column \"{name}\" has a type mallard cannot send yet ({ty:?})"),
-                        )
-                        .with_hint("cast the column to VARCHAR"),
-                    ));
-                }
-                self.conn.send(&Message::RowDescription(describe(&columns)));
-                let mut rows = 0u64;
-                while let Some(chunk) = result.next_chunk()? {
-                    let vectors: Vec<_> = (0..columns.len()).map(|c| chunk.vector(c)).collect();
-                    for row in 0..chunk.len() {
-                        let mut w = DataRowWriter::begin(self.conn.out(), columns.len() as u16);
-                        for (vector, (_, ty)) in vectors.iter().zip(&columns) {
-                            if vector.is_valid(row) {
-                                w.field(|out| encode_text(ty, vector, row, out));
-                            } else {
-                                w.null();
-                            }
-                        }
-                        w.finish();
-                    }
-                    rows += chunk.len() as u64;
-                    self.conn.flush_if_full()?;
-                }
-                rows
-            }
-        };
-        self.conn.send(&Message::CommandComplete(command.tag(rows)));
-        Ok(())
     }
 }
 
-fn describe(columns: &[(String, LogicalType)]) -> Vec<FieldDescription> {
-    columns
-        .iter()
-        .map(|(name, ty)| {
-            let t = pg_type(ty);
-            FieldDescription {
-                name: name.clone(),
-                table_oid: 0,
-                column_attr: 0,
-                type_oid: t.oid,
-                type_size: t.size,
-                type_modifier: t.modifier,
-                format: Format::Text,
-            }
-        })
-        .collect()
+/// The error for anything but ROLLBACK in a failed transaction block.
+pub fn aborted() -> StepError {
+    StepError::query(
+        SqlState::IN_FAILED_SQL_TRANSACTION,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
 }
 
 /// `COPY ... FROM STDIN` / `TO STDOUT` must never reach DuckDB: it would use the
 /// worker's own stdio, not the client's.
-fn reads_client_stdio(sql: &str) -> bool {
+pub fn reads_client_stdio(sql: &str) -> bool {
     let mut tokens = Tokens::new(sql).map(|(_, t)| t);
     matches!(tokens.next(), Some(Token::Word(w)) if w.eq_ignore_ascii_case("COPY"))
         && tokens.any(|t| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("STDIN") || w.eq_ignore_ascii_case("STDOUT")))

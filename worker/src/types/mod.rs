@@ -7,8 +7,10 @@
 
 mod datetime;
 mod float;
+mod pending;
 mod text;
 
+pub use pending::{decode_binary, decode_text, encode_binary, logical_type_for_oid, ValueError};
 pub use text::{encode_text, is_supported};
 
 use crate::duck::LogicalType;

@@ -1,0 +1,436 @@
+//! The extended query protocol: Parse, Bind, Describe, Execute, Close, Sync.
+//!
+//! After an error the session discards every message up to the next Sync, and the
+//! implicit transaction that an extended batch runs in (outside a block) commits at
+//! Sync, as PostgreSQL does.
+
+use std::rc::Rc;
+
+use mallard_protocol::pg::backend::Message;
+use mallard_protocol::pg::frontend::Target;
+use mallard_protocol::pg::{Format, SqlState};
+
+use super::portal::{
+    check_formats, check_supported, describe, result_columns, run, Column, DuckStatement, Portal,
+    PortalState, RowSink, Rows, Statement, StatementKind,
+};
+use super::query::{aborted, reads_client_stdio, StepError, Transaction};
+use super::{Session, SessionError};
+use crate::duck::{ResultKind, Value};
+use crate::sql::{classify, split_statements, Command, Token, Tokens};
+use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
+
+/// A `Bind` parameter as the client sent it.
+pub struct RawParam<'a> {
+    pub format: Format,
+    pub bytes: Option<&'a [u8]>,
+}
+
+impl Session<'_> {
+    pub(super) fn parse(&mut self, name: &str, sql: &str, param_types: &[u32]) -> Result<(), StepError> {
+        if !name.is_empty() && self.statements.contains_key(name) {
+            return Err(StepError::query(
+                SqlState::DUPLICATE_PREPARED_STATEMENT,
+                format!("prepared statement \"{name}\" already exists"),
+            ));
+        }
+        let statement = self.parse_statement(sql, param_types)?;
+        if self.tx == Transaction::Failed && !ends_transaction(&statement.command) {
+            return Err(aborted());
+        }
+        self.statements.insert(name.to_owned(), statement);
+        self.conn.send(&Message::ParseComplete);
+        Ok(())
+    }
+
+    /// Parses one statement and prepares it in DuckDB. Parameter types the client names
+    /// are imposed with casts, so that DuckDB types the statement as PostgreSQL would.
+    pub(super) fn parse_statement(&mut self, sql: &str, param_types: &[u32]) -> Result<Rc<Statement>, StepError> {
+        let statements = split_statements(sql);
+        let sql = match statements.as_slice() {
+            [] => {
+                return Ok(Rc::new(Statement {
+                    sql: String::new(),
+                    command: Command::Other("EMPTY".into()),
+                    kind: StatementKind::Empty,
+                }))
+            }
+            [one] => *one,
+            _ => {
+                return Err(StepError::query(
+                    SqlState::SYNTAX_ERROR,
+                    "cannot insert multiple commands into a prepared statement",
+                ))
+            }
+        };
+        let command = classify(sql);
+        if matches!(command, Command::Begin | Command::Commit | Command::Rollback) {
+            return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind: StatementKind::Session }));
+        }
+        if reads_client_stdio(sql) {
+            return Err(StepError::query(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
+            ));
+        }
+        let duck_sql = cast_params(sql, param_types);
+        self.park_live()?;
+        let prepared = self.duck.prepare(&duck_sql)?;
+        let n = prepared.param_count();
+        if param_types.len() > n {
+            // PostgreSQL accepts types for parameters the query never uses.
+        }
+        let param_oids = (0..n)
+            .map(|i| match param_types.get(i) {
+                Some(&oid) if oid != 0 => oid,
+                _ => prepared.param_type(i).map_or(oid::TEXT, |t| pg_type(&t).oid),
+            })
+            .collect();
+        let returns_rows = prepared.returns_rows() || has_returning(sql);
+        let columns = if returns_rows {
+            let columns: Vec<Column> =
+                prepared.columns().into_iter().map(|(name, ty)| Column { name, ty }).collect();
+            let open = columns.iter().any(|c| matches!(c.ty, crate::duck::LogicalType::Other(0)));
+            (!open).then_some(columns)
+        } else {
+            Some(Vec::new())
+        };
+        let duck = DuckStatement { prepared, param_oids, columns, returns_rows, guess_numbers: Default::default() };
+        Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
+    }
+
+    pub(super) fn bind(
+        &mut self,
+        portal: &str,
+        statement: &str,
+        params: Vec<RawParam<'_>>,
+        formats: Vec<Format>,
+    ) -> Result<(), StepError> {
+        let Some(stmt) = self.statements.get(statement).cloned() else {
+            return Err(missing_statement(statement));
+        };
+        if self.tx == Transaction::Failed && !ends_transaction(&stmt.command) {
+            return Err(aborted());
+        }
+        let oids = stmt.param_oids();
+        if params.len() != oids.len() {
+            return Err(StepError::query(
+                SqlState::PROTOCOL_VIOLATION,
+                format!(
+                    "bind message supplies {} parameters, but prepared statement \"{statement}\" requires {}",
+                    params.len(),
+                    oids.len()
+                ),
+            ));
+        }
+        let values = params
+            .iter()
+            .zip(oids)
+            .enumerate()
+            .map(|(i, (p, &oid))| decode_param(i, oid, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.bind_portal(portal, stmt, values, formats, false)?;
+        self.conn.send(&Message::BindComplete);
+        Ok(())
+    }
+
+    /// Creates a portal; the unnamed one replaces its predecessor.
+    pub(super) fn bind_portal(
+        &mut self,
+        name: &str,
+        statement: Rc<Statement>,
+        values: Vec<Value>,
+        formats: Vec<Format>,
+        holdable: bool,
+    ) -> Result<(), StepError> {
+        if !name.is_empty() && self.portals.contains_key(name) {
+            return Err(StepError::query(SqlState::DUPLICATE_CURSOR, format!("cursor \"{name}\" already exists")));
+        }
+        if let StatementKind::Duck(DuckStatement { columns: Some(columns), .. }) = &statement.kind {
+            check_formats(&formats, columns.len())?;
+        }
+        self.drop_portal(name);
+        self.portals.insert(name.to_owned(), Portal { statement, values, formats, state: PortalState::Ready, holdable });
+        Ok(())
+    }
+
+    pub(super) fn describe(&mut self, target: Target, name: &str) -> Result<(), StepError> {
+        match target {
+            Target::Statement => {
+                let Some(stmt) = self.statements.get(name).cloned() else {
+                    return Err(missing_statement(name));
+                };
+                self.conn.send(&Message::ParameterDescription(stmt.param_oids().to_vec()));
+                match &stmt.kind {
+                    StatementKind::Duck(d) if d.returns_rows => {
+                        // Columns DuckDB types only at execution are described as text,
+                        // PostgreSQL's type for an unknown.
+                        let columns = d.prepared.columns();
+                        let columns: Vec<Column> =
+                            columns.into_iter().map(|(name, ty)| Column { name, ty: known_or_text(ty) }).collect();
+                        self.conn.send(&Message::RowDescription(describe(&columns, &[])));
+                    }
+                    _ => self.conn.send(&Message::NoData),
+                }
+            }
+            Target::Portal => {
+                let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
+                let columns = match (&portal.statement.kind, &portal.state) {
+                    (_, PortalState::Open(rows)) => Some(rows.columns.clone()),
+                    (StatementKind::Duck(d), _) if !d.returns_rows => None,
+                    (StatementKind::Duck(d), _) => match &d.columns {
+                        Some(columns) => Some(columns.clone()),
+                        // Only execution tells: start it now, as Execute follows anyway.
+                        None => {
+                            self.start_portal(name, false)?;
+                            match &self.portals[name].state {
+                                PortalState::Open(rows) => Some(rows.columns.clone()),
+                                _ => None,
+                            }
+                        }
+                    },
+                    _ => None,
+                };
+                match columns {
+                    Some(columns) => {
+                        let formats = self.portals[name].formats.clone();
+                        check_formats(&formats, columns.len())?;
+                        self.conn.send(&Message::RowDescription(describe(&columns, &formats)));
+                    }
+                    None => self.conn.send(&Message::NoData),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a portal, or continues it: up to `limit` rows, then `PortalSuspended`.
+    /// `described` sends the `RowDescription` first, as the simple protocol does.
+    pub(super) fn execute_portal(&mut self, name: &str, limit: Option<u64>, described: bool) -> Result<(), StepError> {
+        let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
+        let statement = Rc::clone(&portal.statement);
+        match &statement.kind {
+            StatementKind::Empty => {
+                self.conn.send(&Message::EmptyQueryResponse);
+                return Ok(());
+            }
+            StatementKind::Session => return self.session_command(&statement.command),
+            StatementKind::Duck(_) if self.tx == Transaction::Failed => return Err(aborted()),
+            StatementKind::Duck(_) => {}
+        }
+        self.control.set_busy(true);
+        let outcome = self.run_portal(name, &statement.command, limit, described);
+        self.control.set_busy(false);
+        outcome
+    }
+
+    fn run_portal(
+        &mut self,
+        name: &str,
+        command: &Command,
+        limit: Option<u64>,
+        described: bool,
+    ) -> Result<(), StepError> {
+        if matches!(self.portals[name].state, PortalState::Ready) {
+            if !described && self.tx == Transaction::Idle {
+                self.begin_implicit()?;
+            }
+            if let Some(tag) = self.start_portal(name, described)? {
+                self.conn.send(&Message::CommandComplete(tag));
+                return Ok(());
+            }
+        } else if self.live.as_deref() != Some(name) {
+            self.park_live()?;
+        }
+        let portal = self.portals.get_mut(name).expect("checked above");
+        let PortalState::Open(rows) = &mut portal.state else {
+            // Ran to the end already: nothing more to fetch.
+            self.conn.send(&Message::CommandComplete(command.tag(0)));
+            return Ok(());
+        };
+        let mut sink = ConnSink(self.conn);
+        let (sent, ended) = rows.send(&portal.formats, limit, &mut sink)?;
+        if ended {
+            portal.state = PortalState::Done;
+            if self.live.as_deref() == Some(name) {
+                self.live = None;
+            }
+            self.conn.send(&Message::CommandComplete(command.tag(sent)));
+        } else {
+            self.conn.send(&Message::PortalSuspended);
+        }
+        Ok(())
+    }
+
+    /// Executes a ready portal in DuckDB. Returns the tag when it produced no rows;
+    /// otherwise the portal is open and holds the live result.
+    fn start_portal(&mut self, name: &str, described: bool) -> Result<Option<String>, StepError> {
+        self.park_live()?;
+        let portal = self.portals.get_mut(name).expect("caller checked");
+        let StatementKind::Duck(statement) = &portal.statement.kind else {
+            return Ok(None);
+        };
+        let mut result = run(statement, &portal.values)?;
+        let rows = match result.kind() {
+            ResultKind::Changed(n) => return Ok(Some(portal.statement.command.tag(n))),
+            ResultKind::Nothing if portal.statement.command == Command::CreateTableAs => {
+                return Ok(Some(portal.statement.command.tag(result.single_count().unwrap_or(0))))
+            }
+            ResultKind::Nothing => return Ok(Some(portal.statement.command.tag(0))),
+            ResultKind::Rows => {
+                let columns = result_columns(&mut result);
+                check_supported(&columns)?;
+                check_formats(&portal.formats, columns.len())?;
+                if described {
+                    self.conn.send(&Message::RowDescription(describe(&columns, &portal.formats)));
+                }
+                Rows::new(result, columns)
+            }
+        };
+        portal.state = PortalState::Open(rows);
+        self.live = Some(name.to_owned());
+        Ok(None)
+    }
+
+    /// Moves the rows of the portal whose DuckDB result is live into memory, so the
+    /// connection can run something else.
+    pub(super) fn park_live(&mut self) -> Result<(), StepError> {
+        let Some(name) = self.live.take() else { return Ok(()) };
+        if let Some(Portal { state: PortalState::Open(rows), .. }) = self.portals.get_mut(&name) {
+            if rows.is_live() {
+                self.control.set_busy(true);
+                let parked = rows.park();
+                self.control.set_busy(false);
+                parked?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn drop_portal(&mut self, name: &str) {
+        if self.portals.remove(name).is_some() && self.live.as_deref() == Some(name) {
+            self.live = None;
+        }
+    }
+
+    pub(super) fn close(&mut self, target: Target, name: &str) {
+        match target {
+            Target::Statement => {
+                self.statements.remove(name);
+            }
+            Target::Portal => self.drop_portal(name),
+        }
+        self.conn.send(&Message::CloseComplete);
+    }
+
+    /// Ends an extended batch: commits its implicit transaction, then ReadyForQuery.
+    pub(super) fn sync(&mut self) -> Result<(), SessionError> {
+        self.skip_to_sync = false;
+        if self.tx == Transaction::Implicit {
+            if let Err(e) = self.end_transaction(true) {
+                self.report(e)?;
+            }
+        }
+        self.ready_for_query()
+    }
+}
+
+struct ConnSink<'a>(&'a mut super::conn::Conn);
+
+impl RowSink for ConnSink<'_> {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        self.0.out()
+    }
+
+    fn flushed(&mut self) -> std::io::Result<()> {
+        self.0.flush_if_full()
+    }
+}
+
+fn ends_transaction(command: &Command) -> bool {
+    matches!(command, Command::Commit | Command::Rollback)
+}
+
+fn missing_statement(name: &str) -> StepError {
+    let message = if name.is_empty() {
+        "unnamed prepared statement does not exist".to_owned()
+    } else {
+        format!("prepared statement \"{name}\" does not exist")
+    };
+    StepError::query(SqlState::INVALID_SQL_STATEMENT_NAME, message)
+}
+
+fn missing_portal(name: &str) -> StepError {
+    StepError::query(SqlState::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+}
+
+fn known_or_text(ty: crate::duck::LogicalType) -> crate::duck::LogicalType {
+    match ty {
+        crate::duck::LogicalType::Other(_) => crate::duck::LogicalType::Varchar,
+        ty => ty,
+    }
+}
+
+/// Decodes parameter `index` (0-based) of type `oid` as the client sent it.
+fn decode_param(index: usize, oid: u32, param: &RawParam<'_>) -> Result<Value, StepError> {
+    let Some(bytes) = param.bytes else { return Ok(Value::Null) };
+    let decoded = match param.format {
+        Format::Text => match std::str::from_utf8(bytes) {
+            Ok(text) => decode_text(oid, text),
+            Err(_) => {
+                return Err(StepError::query(
+                    SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+                    "invalid byte sequence for encoding \"UTF8\"",
+                ))
+            }
+        },
+        Format::Binary => decode_binary(oid, bytes),
+    };
+    decoded.map_err(|e| {
+        let mut info = mallard_protocol::pg::backend::ErrorInfo::error(e.code, e.message);
+        if param.format == Format::Binary {
+            info = info.with_detail(format!("in binary data of bind parameter {}", index + 1));
+        }
+        StepError::Query(info)
+    })
+}
+
+/// Wraps each `$n` whose type the client named in a cast to that type.
+fn cast_params(sql: &str, param_types: &[u32]) -> String {
+    if param_types.iter().all(|&t| t == 0) {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16 * param_types.len());
+    let mut copied = 0;
+    for (at, token) in Tokens::new(sql) {
+        let Token::Param(p) = token else { continue };
+        let Some(ty) = p[1..].parse::<usize>().ok().and_then(|n| param_types.get(n.checked_sub(1)?)) else {
+            continue;
+        };
+        let Some(name) = logical_type_for_oid(*ty).and_then(|t| t.sql_name()) else {
+            continue;
+        };
+        out.push_str(&sql[copied..at]);
+        out.push_str(&format!("CAST({p} AS {name})"));
+        copied = at + p.len();
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
+/// Whether DML returns rows: a top-level `RETURNING`.
+fn has_returning(sql: &str) -> bool {
+    let mut depth = 0i32;
+    Tokens::new(sql).any(|(_, t)| match t {
+        Token::Punct('(') => {
+            depth += 1;
+            false
+        }
+        Token::Punct(')') => {
+            depth -= 1;
+            false
+        }
+        Token::Word(w) => depth == 0 && w.eq_ignore_ascii_case("RETURNING"),
+        _ => false,
+    })
+}

@@ -1,0 +1,294 @@
+//! Prepared statements and portals, as both query protocols use them.
+//!
+//! A [`Statement`] is parsed and prepared in DuckDB once; a [`Portal`] is one execution
+//! of it with bound values. A portal's rows stream out of DuckDB chunk by chunk and may
+//! stop after any row (`Execute` with a row limit) to resume later. DuckDB allows one
+//! live streaming result per connection, so before anything else runs, the session
+//! parks a suspended portal: its remaining chunks are read into memory.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use mallard_protocol::pg::backend::{DataRowWriter, FieldDescription};
+use mallard_protocol::pg::{Format, SqlState};
+
+use super::query::StepError;
+use crate::duck::{Chunk, DuckError, ErrorClass, LogicalType, Prepared, QueryResult, Value};
+use crate::sql::Command;
+use crate::types::{encode_binary, encode_text, pg_type};
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: LogicalType,
+}
+
+/// A parsed statement, named or unnamed.
+pub struct Statement {
+    /// The SQL as DuckDB runs it.
+    pub sql: String,
+    pub command: Command,
+    pub kind: StatementKind,
+}
+
+pub enum StatementKind {
+    /// An empty query string.
+    Empty,
+    /// Answered by the session itself: transaction control, settings, cursors.
+    Session,
+    Duck(DuckStatement),
+}
+
+/// A statement prepared in DuckDB.
+pub struct DuckStatement {
+    pub prepared: Prepared,
+    /// The parameter types reported in `ParameterDescription`.
+    pub param_oids: Vec<u32>,
+    /// The result columns, `None` where DuckDB decides them only once values are bound
+    /// (`select a + $1`).
+    pub columns: Option<Vec<Column>>,
+    pub returns_rows: bool,
+    /// Whether text values of untyped parameters had to be bound as numbers for
+    /// DuckDB to pick an operator (learned on the first execution, kept after).
+    pub guess_numbers: std::cell::Cell<bool>,
+}
+
+impl Statement {
+    pub fn param_oids(&self) -> &[u32] {
+        match &self.kind {
+            StatementKind::Duck(d) => &d.param_oids,
+            _ => &[],
+        }
+    }
+}
+
+/// A statement bound to values, ready to run or part-way through its rows.
+pub struct Portal {
+    pub statement: Rc<Statement>,
+    pub values: Vec<Value>,
+    /// The formats from `Bind`: none (all text), one for all, or one per column.
+    pub formats: Vec<Format>,
+    pub state: PortalState,
+    /// `DECLARE ... WITH HOLD` cursors outlive their transaction.
+    pub holdable: bool,
+}
+
+pub enum PortalState {
+    /// Bound, not yet executed.
+    Ready,
+    /// Executed; rows remain.
+    Open(Rows),
+    /// Ran to completion.
+    Done,
+}
+
+/// The rows of an executing portal: a live DuckDB result, or (once parked) the chunks
+/// left of it.
+pub struct Rows {
+    pub columns: Vec<Column>,
+    result: Option<QueryResult>,
+    pending: VecDeque<Chunk>,
+    /// The next row of `pending.front()`.
+    row: usize,
+}
+
+impl Rows {
+    pub fn new(result: QueryResult, columns: Vec<Column>) -> Rows {
+        Rows { columns, result: Some(result), pending: VecDeque::new(), row: 0 }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.result.is_some()
+    }
+
+    /// Reads what remains of the live result into memory, so another statement can run.
+    pub fn park(&mut self) -> Result<(), DuckError> {
+        if let Some(mut result) = self.result.take() {
+            while let Some(chunk) = result.next_chunk()? {
+                self.pending.push_back(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `pending.front()` the chunk holding the next row, fetching one if needed;
+    /// false at the end.
+    fn advance(&mut self) -> Result<bool, DuckError> {
+        while self.pending.front().is_some_and(|c| self.row >= c.len()) {
+            self.pending.pop_front();
+            self.row = 0;
+        }
+        if self.pending.is_empty() {
+            if let Some(result) = self.result.as_mut() {
+                match result.next_chunk()? {
+                    Some(chunk) => self.pending.push_back(chunk),
+                    None => self.result = None,
+                }
+            }
+        }
+        Ok(!self.pending.is_empty())
+    }
+
+    /// Sends up to `limit` rows (all when `None`) as `DataRow`s, flushing between
+    /// chunks. Returns how many were sent and whether the rows ended.
+    pub fn send(
+        &mut self,
+        formats: &[Format],
+        limit: Option<u64>,
+        out: &mut dyn RowSink,
+    ) -> Result<(u64, bool), StepError> {
+        let mut sent = 0u64;
+        loop {
+            if limit.is_some_and(|l| sent >= l) {
+                return Ok((sent, false));
+            }
+            if !self.advance()? {
+                return Ok((sent, true));
+            }
+            let (chunk, row) = (&self.pending[0], self.row);
+            let take = match limit {
+                Some(l) => ((l - sent) as usize).min(chunk.len() - row),
+                None => chunk.len() - row,
+            };
+            let vectors: Vec<_> = (0..self.columns.len()).map(|c| chunk.vector(c)).collect();
+            for r in row..row + take {
+                let mut w = DataRowWriter::begin(out.buffer(), self.columns.len() as u16);
+                for (i, (vector, column)) in vectors.iter().zip(&self.columns).enumerate() {
+                    if !vector.is_valid(r) {
+                        w.null();
+                    } else if format_of(formats, i) == Format::Binary {
+                        w.field(|out| encode_binary(&column.ty, vector, r, out));
+                    } else {
+                        w.field(|out| encode_text(&column.ty, vector, r, out));
+                    }
+                }
+                w.finish();
+            }
+            sent += take as u64;
+            self.row = row + take;
+            out.flushed()?;
+        }
+    }
+}
+
+/// Where rows go: the connection's output buffer, flushed when it fills.
+pub trait RowSink {
+    fn buffer(&mut self) -> &mut Vec<u8>;
+    fn flushed(&mut self) -> std::io::Result<()>;
+}
+
+/// The format of column `i` given a `Bind` format list.
+pub fn format_of(formats: &[Format], i: usize) -> Format {
+    match formats {
+        [] => Format::Text,
+        [one] => *one,
+        many => many.get(i).copied().unwrap_or(Format::Text),
+    }
+}
+
+/// Checks a `Bind` result format list against the column count, as PostgreSQL does.
+pub fn check_formats(formats: &[Format], columns: usize) -> Result<(), StepError> {
+    if formats.len() > 1 && formats.len() != columns {
+        return Err(StepError::query(
+            SqlState::PROTOCOL_VIOLATION,
+            format!("bind message has {} result formats but query has {columns} columns", formats.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The `RowDescription` of `columns` sent in `formats`.
+pub fn describe(columns: &[Column], formats: &[Format]) -> Vec<FieldDescription> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let t = pg_type(&c.ty);
+            FieldDescription {
+                name: c.name.clone(),
+                table_oid: 0,
+                column_attr: 0,
+                type_oid: t.oid,
+                type_size: t.size,
+                type_modifier: t.modifier,
+                format: format_of(formats, i),
+            }
+        })
+        .collect()
+}
+
+/// The columns of a DuckDB result.
+pub fn result_columns(result: &mut QueryResult) -> Vec<Column> {
+    (0..result.column_count()).map(|c| Column { name: result.column_name(c), ty: result.column_type(c) }).collect()
+}
+
+/// Refuses result types mallard cannot encode, before any row is sent.
+pub fn check_supported(columns: &[Column]) -> Result<(), StepError> {
+    match columns.iter().find(|c| !crate::types::is_supported(&c.ty)) {
+        Some(c) => Err(StepError::Query(
+            mallard_protocol::pg::backend::ErrorInfo::error(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!("column \"{}\" has a type mallard cannot send yet ({:?})", c.name, c.ty),
+            )
+            .with_hint("cast the column to VARCHAR"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Binds `values` and runs the statement. Untyped parameters arrive as text, and
+/// DuckDB cannot always choose an operator for text (`abalance + $1`, where PostgreSQL
+/// would infer integer): when binding fails that way, numbers among the text values are
+/// bound as numbers instead, and the statement remembers to do so.
+pub fn run(statement: &DuckStatement, values: &[Value]) -> Result<QueryResult, DuckError> {
+    let guessed;
+    let values = if statement.guess_numbers.get() {
+        guessed = guess_numbers(values);
+        &guessed[..]
+    } else {
+        values
+    };
+    bind_all(&statement.prepared, values)?;
+    match statement.prepared.execute() {
+        Err(e) if e.class == ErrorClass::Binder && !statement.guess_numbers.get() => {
+            let guessed = guess_numbers(values);
+            if guessed == values {
+                return Err(e);
+            }
+            bind_all(&statement.prepared, &guessed)?;
+            let result = statement.prepared.execute().map_err(|_| e)?;
+            statement.guess_numbers.set(true);
+            Ok(result)
+        }
+        other => other,
+    }
+}
+
+fn bind_all(prepared: &Prepared, values: &[Value]) -> Result<(), DuckError> {
+    for (i, v) in values.iter().enumerate() {
+        prepared.bind(i, v)?;
+    }
+    Ok(())
+}
+
+fn guess_numbers(values: &[Value]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::Text(s) => {
+                let t = s.trim();
+                if let Ok(i) = t.parse::<i32>() {
+                    Value::Integer(i)
+                } else if let Ok(i) = t.parse::<i64>() {
+                    Value::BigInt(i)
+                } else if t.parse::<f64>().is_ok_and(f64::is_finite) && t.bytes().any(|b| b.is_ascii_digit()) {
+                    Value::Double(t.parse().unwrap_or_default())
+                } else {
+                    v.clone()
+                }
+            }
+            other => other.clone(),
+        })
+        .collect()
+}
