@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::SessionId;
 use subtle::ConstantTimeEq;
@@ -20,10 +21,33 @@ pub struct Control {
     /// Set while a statement runs, so that a cancel arriving between statements does
     /// not leave an interrupt behind for the next one.
     busy: AtomicBool,
+    /// Why the running statement was interrupted, if it was: [`Interrupt`] as a byte.
+    interrupted: AtomicU8,
     /// Set when the worker ends the session (drain timeout, shutdown).
     terminating: AtomicBool,
     /// A duplicate of the client socket, to wake a session blocked reading it.
     socket: OwnedFd,
+    /// The statement deadline the timer thread watches, started on first use.
+    timer: Mutex<Option<Arc<Timer>>>,
+}
+
+/// Why a statement was interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// A cancel request with this session's key.
+    Cancel,
+    /// `statement_timeout` passed.
+    Timeout,
+}
+
+impl Interrupt {
+    /// PostgreSQL's message for the 57014 error the statement fails with.
+    pub fn message(self) -> &'static str {
+        match self {
+            Interrupt::Cancel => "canceling statement due to user request",
+            Interrupt::Timeout => "canceling statement due to statement timeout",
+        }
+    }
 }
 
 impl Control {
@@ -32,13 +56,64 @@ impl Control {
             secret,
             interrupter,
             busy: AtomicBool::new(false),
+            interrupted: AtomicU8::new(0),
             terminating: AtomicBool::new(false),
             socket,
+            timer: Mutex::new(None),
         }
     }
 
-    pub fn set_busy(&self, busy: bool) {
-        self.busy.store(busy, Ordering::SeqCst);
+    /// Marks a statement as running, with its deadline if `statement_timeout` is set.
+    pub fn begin_statement(self: &Arc<Self>, timeout: Option<Duration>) {
+        self.interrupted.store(0, Ordering::SeqCst);
+        self.busy.store(true, Ordering::SeqCst);
+        if let Some(timeout) = timeout {
+            self.timer().arm(Some(Instant::now() + timeout));
+        }
+    }
+
+    /// Marks the statement finished; returns why it was interrupted, if it was.
+    pub fn end_statement(&self) -> Option<Interrupt> {
+        self.busy.store(false, Ordering::SeqCst);
+        if let Some(timer) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            timer.arm(None);
+        }
+        self.interruption()
+    }
+
+    /// Why the running statement was interrupted, if it was. A statement checks this
+    /// between chunks, and repeats the interrupt once it has started in DuckDB, because
+    /// DuckDB forgets an interrupt that arrives before its query begins.
+    pub fn interruption(&self) -> Option<Interrupt> {
+        match self.interrupted.load(Ordering::SeqCst) {
+            1 => Some(Interrupt::Cancel),
+            2 => Some(Interrupt::Timeout),
+            _ => None,
+        }
+    }
+
+    pub fn reinterrupt(&self) {
+        if self.interruption().is_some() {
+            self.interrupter.interrupt();
+        }
+    }
+
+    fn interrupt(&self, why: Interrupt) -> bool {
+        if !self.busy.load(Ordering::SeqCst) {
+            return false;
+        }
+        let code = match why {
+            Interrupt::Cancel => 1,
+            Interrupt::Timeout => 2,
+        };
+        let _ = self.interrupted.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+        self.interrupter.interrupt();
+        true
+    }
+
+    fn timer(self: &Arc<Self>) -> Arc<Timer> {
+        let mut slot = self.timer.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(slot.get_or_insert_with(|| Timer::start(Arc::downgrade(self))))
     }
 
     pub fn is_terminating(&self) -> bool {
@@ -85,13 +160,7 @@ impl Registry {
                 hit = Some(Arc::clone(control));
             }
         }
-        match hit {
-            Some(control) if control.busy.load(Ordering::SeqCst) => {
-                control.interrupter.interrupt();
-                true
-            }
-            _ => false,
-        }
+        hit.is_some_and(|control| control.interrupt(Interrupt::Cancel))
     }
 
     /// Ends every session: each gets `FATAL 57P01` from its own thread.
@@ -103,5 +172,65 @@ impl Registry {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<Control>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A session's statement timer: one thread, started the first time the session runs a
+/// statement under `statement_timeout`, that interrupts it at its deadline.
+struct Timer {
+    deadline: Mutex<TimerState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct TimerState {
+    deadline: Option<Instant>,
+    closed: bool,
+}
+
+impl Timer {
+    fn start(control: std::sync::Weak<Control>) -> Arc<Timer> {
+        let timer = Arc::new(Timer { deadline: Mutex::new(TimerState::default()), changed: Condvar::new() });
+        let watched = Arc::clone(&timer);
+        let spawned = std::thread::Builder::new().name("statement-timer".into()).spawn(move || {
+            let mut state = watched.deadline.lock().unwrap_or_else(|e| e.into_inner());
+            while !state.closed {
+                state = match state.deadline {
+                    None => watched.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+                    Some(at) if Instant::now() >= at => {
+                        state.deadline = None;
+                        match control.upgrade() {
+                            Some(control) => {
+                                control.interrupt(Interrupt::Timeout);
+                            }
+                            None => break,
+                        }
+                        state
+                    }
+                    Some(at) => {
+                        let wait = at.saturating_duration_since(Instant::now());
+                        watched.changed.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0
+                    }
+                };
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start the statement timer; statement_timeout is not enforced");
+        }
+        timer
+    }
+
+    fn arm(&self, deadline: Option<Instant>) {
+        self.deadline.lock().unwrap_or_else(|e| e.into_inner()).deadline = deadline;
+        self.changed.notify_one();
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            timer.deadline.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+            timer.changed.notify_one();
+        }
     }
 }

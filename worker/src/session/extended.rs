@@ -218,10 +218,12 @@ impl Session<'_> {
             StatementKind::Duck(_) if self.tx == Transaction::Failed => return Err(aborted()),
             StatementKind::Duck(_) => {}
         }
-        self.control.set_busy(true);
+        self.control.begin_statement(self.statement_timeout());
         let outcome = self.run_portal(name, &statement.command, limit, described);
-        self.control.set_busy(false);
-        outcome
+        match (outcome, self.control.end_statement()) {
+            (Err(StepError::Query(_)), Some(why)) => Err(StepError::query(SqlState::QUERY_CANCELED, why.message())),
+            (outcome, _) => outcome,
+        }
     }
 
     fn run_portal(
@@ -235,7 +237,9 @@ impl Session<'_> {
             if !described && self.tx == Transaction::Idle {
                 self.begin_implicit()?;
             }
-            if let Some(tag) = self.start_portal(name, described)? {
+            let started = self.start_portal(name, described)?;
+            self.control.reinterrupt();
+            if let Some(tag) = started {
                 self.conn.send(&Message::CommandComplete(tag));
                 return Ok(());
             }
@@ -248,7 +252,7 @@ impl Session<'_> {
             self.conn.send(&Message::CommandComplete(command.tag(0)));
             return Ok(());
         };
-        let mut sink = ConnSink(self.conn);
+        let mut sink = ConnSink(self.conn, &self.control);
         let (sent, ended) = rows.send(&portal.formats, limit, &mut sink)?;
         if ended {
             portal.state = PortalState::Done;
@@ -298,9 +302,11 @@ impl Session<'_> {
         let Some(name) = self.live.take() else { return Ok(()) };
         if let Some(Portal { state: PortalState::Open(rows), .. }) = self.portals.get_mut(&name) {
             if rows.is_live() {
-                self.control.set_busy(true);
+                self.control.begin_statement(None);
                 let parked = rows.park();
-                self.control.set_busy(false);
+                if let Some(why) = self.control.end_statement() {
+                    return Err(StepError::query(SqlState::QUERY_CANCELED, why.message()));
+                }
                 parked?;
             }
         }
@@ -335,7 +341,7 @@ impl Session<'_> {
     }
 }
 
-struct ConnSink<'a>(&'a mut super::conn::Conn);
+struct ConnSink<'a>(&'a mut super::conn::Conn, &'a crate::registry::Control);
 
 impl RowSink for ConnSink<'_> {
     fn buffer(&mut self) -> &mut Vec<u8> {
@@ -344,6 +350,10 @@ impl RowSink for ConnSink<'_> {
 
     fn flushed(&mut self) -> std::io::Result<()> {
         self.0.flush_if_full()
+    }
+
+    fn interrupted(&self) -> bool {
+        self.1.interruption().is_some()
     }
 }
 

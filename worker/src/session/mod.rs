@@ -192,6 +192,11 @@ fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
 }
 
 impl Session<'_> {
+    /// `statement_timeout`, when set.
+    fn statement_timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     fn message_loop(&mut self) -> Result<(), SessionError> {
         loop {
             let frame = match self.conn.read_message(self.shared.config.max_message_size) {

@@ -143,6 +143,9 @@ impl Rows {
             if limit.is_some_and(|l| sent >= l) {
                 return Ok((sent, false));
             }
+            if out.interrupted() {
+                return Err(StepError::query(SqlState::QUERY_CANCELED, "canceling statement"));
+            }
             if !self.advance()? {
                 return Ok((sent, true));
             }
@@ -176,6 +179,8 @@ impl Rows {
 pub trait RowSink {
     fn buffer(&mut self) -> &mut Vec<u8>;
     fn flushed(&mut self) -> std::io::Result<()>;
+    /// Whether the statement was cancelled or timed out (checked between chunks).
+    fn interrupted(&self) -> bool;
 }
 
 /// The format of column `i` given a `Bind` format list.
