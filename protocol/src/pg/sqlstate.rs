@@ -43,6 +43,7 @@ impl SqlState {
     pub const DUPLICATE_TABLE: SqlState = SqlState(*b"42P07");
     pub const UNDEFINED_OBJECT: SqlState = SqlState(*b"42704");
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");
     pub const OUT_OF_MEMORY: SqlState = SqlState(*b"53200");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");

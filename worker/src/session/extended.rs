@@ -17,7 +17,9 @@ use super::portal::{
 use super::query::{aborted, reads_client_stdio, StepError, Transaction};
 use super::{Session, SessionError};
 use crate::duck::{ResultKind, Value};
-use crate::sql::{classify, split_statements, Command, Token, Tokens};
+use crate::sql::{
+    classify, parse_cursor_command, parse_declare, split_statements, Command, CursorCommand, Token, Tokens,
+};
 use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
 
 /// A `Bind` parameter as the client sent it.
@@ -45,7 +47,11 @@ impl Session<'_> {
 
     /// Parses one statement and prepares it in DuckDB. Parameter types the client names
     /// are imposed with casts, so that DuckDB types the statement as PostgreSQL would.
-    pub(super) fn parse_statement(&mut self, sql: &str, param_types: &[u32]) -> Result<Rc<Statement>, StepError> {
+    pub(super) fn parse_statement(
+        &mut self,
+        sql: &str,
+        param_types: &[u32],
+    ) -> Result<Rc<Statement>, StepError> {
         let statements = split_statements(sql);
         let sql = match statements.as_slice() {
             [] => {
@@ -63,6 +69,20 @@ impl Session<'_> {
                 ))
             }
         };
+        if let Some(declare) = parse_declare(sql) {
+            let query = self.parse_statement(&sql[declare.query_at..], param_types)?;
+            let command = Command::Other("DECLARE CURSOR".into());
+            let kind = StatementKind::Declare { declare, query };
+            return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind }));
+        }
+        if let Some(cursor) = parse_cursor_command(sql) {
+            let command = Command::Other("FETCH".into());
+            return Ok(Rc::new(Statement {
+                sql: sql.to_owned(),
+                command,
+                kind: StatementKind::Cursor(cursor),
+            }));
+        }
         let command = classify(sql);
         if matches!(command, Command::Begin | Command::Commit | Command::Rollback) {
             return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind: StatementKind::Session }));
@@ -95,7 +115,8 @@ impl Session<'_> {
         } else {
             Some(Vec::new())
         };
-        let duck = DuckStatement { prepared, param_oids, columns, returns_rows, guess_numbers: Default::default() };
+        let duck =
+            DuckStatement { prepared, param_oids, columns, returns_rows, guess_numbers: Default::default() };
         Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
     }
 
@@ -144,13 +165,19 @@ impl Session<'_> {
         holdable: bool,
     ) -> Result<(), StepError> {
         if !name.is_empty() && self.portals.contains_key(name) {
-            return Err(StepError::query(SqlState::DUPLICATE_CURSOR, format!("cursor \"{name}\" already exists")));
+            return Err(StepError::query(
+                SqlState::DUPLICATE_CURSOR,
+                format!("cursor \"{name}\" already exists"),
+            ));
         }
         if let StatementKind::Duck(DuckStatement { columns: Some(columns), .. }) = &statement.kind {
             check_formats(&formats, columns.len())?;
         }
         self.drop_portal(name);
-        self.portals.insert(name.to_owned(), Portal { statement, values, formats, state: PortalState::Ready, holdable });
+        self.portals.insert(
+            name.to_owned(),
+            Portal { statement, values, formats, state: PortalState::Ready, holdable },
+        );
         Ok(())
     }
 
@@ -166,8 +193,14 @@ impl Session<'_> {
                         // Columns DuckDB types only at execution are described as text,
                         // PostgreSQL's type for an unknown.
                         let columns = d.prepared.columns();
-                        let columns: Vec<Column> =
-                            columns.into_iter().map(|(name, ty)| Column { name, ty: known_or_text(ty) }).collect();
+                        let columns: Vec<Column> = columns
+                            .into_iter()
+                            .map(|(name, ty)| Column { name, ty: known_or_text(ty) })
+                            .collect();
+                        self.conn.send(&Message::RowDescription(describe(&columns, &[])));
+                    }
+                    StatementKind::Cursor(CursorCommand::Fetch { name, .. }) => {
+                        let columns = self.open_cursor(name)?;
                         self.conn.send(&Message::RowDescription(describe(&columns, &[])));
                     }
                     _ => self.conn.send(&Message::NoData),
@@ -176,6 +209,10 @@ impl Session<'_> {
             Target::Portal => {
                 let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
                 let columns = match (&portal.statement.kind, &portal.state) {
+                    (StatementKind::Cursor(CursorCommand::Fetch { name, .. }), _) => {
+                        let name = name.clone();
+                        Some(self.open_cursor(&name)?)
+                    }
                     (_, PortalState::Open(rows)) => Some(rows.columns.clone()),
                     (StatementKind::Duck(d), _) if !d.returns_rows => None,
                     (StatementKind::Duck(d), _) => match &d.columns {
@@ -206,7 +243,12 @@ impl Session<'_> {
 
     /// Runs a portal, or continues it: up to `limit` rows, then `PortalSuspended`.
     /// `described` sends the `RowDescription` first, as the simple protocol does.
-    pub(super) fn execute_portal(&mut self, name: &str, limit: Option<u64>, described: bool) -> Result<(), StepError> {
+    pub(super) fn execute_portal(
+        &mut self,
+        name: &str,
+        limit: Option<u64>,
+        described: bool,
+    ) -> Result<(), StepError> {
         let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
         let statement = Rc::clone(&portal.statement);
         match &statement.kind {
@@ -215,13 +257,28 @@ impl Session<'_> {
                 return Ok(());
             }
             StatementKind::Session => return self.session_command(&statement.command),
-            StatementKind::Duck(_) if self.tx == Transaction::Failed => return Err(aborted()),
-            StatementKind::Duck(_) => {}
+            _ if self.tx == Transaction::Failed => return Err(aborted()),
+            StatementKind::Declare { declare, query } => {
+                let values = self.portals[name].values.clone();
+                return self.declare_cursor(declare, Rc::clone(query), values);
+            }
+            StatementKind::Cursor(CursorCommand::Close { name }) => {
+                return self.close_cursor(name.as_deref())
+            }
+            StatementKind::Cursor(_) | StatementKind::Duck(_) => {}
         }
         self.control.begin_statement(self.statement_timeout());
-        let outcome = self.run_portal(name, &statement.command, limit, described);
+        let outcome = match &statement.kind {
+            StatementKind::Cursor(command) => {
+                let formats = self.portals[name].formats.clone();
+                self.fetch(command, &formats, described)
+            }
+            _ => self.run_portal(name, &statement.command, limit, described),
+        };
         match (outcome, self.control.end_statement()) {
-            (Err(StepError::Query(_)), Some(why)) => Err(StepError::query(SqlState::QUERY_CANCELED, why.message())),
+            (Err(StepError::Query(_)), Some(why)) => {
+                Err(StepError::query(SqlState::QUERY_CANCELED, why.message()))
+            }
             (outcome, _) => outcome,
         }
     }
@@ -341,7 +398,7 @@ impl Session<'_> {
     }
 }
 
-struct ConnSink<'a>(&'a mut super::conn::Conn, &'a crate::registry::Control);
+pub(super) struct ConnSink<'a>(pub &'a mut super::conn::Conn, pub &'a crate::registry::Control);
 
 impl RowSink for ConnSink<'_> {
     fn buffer(&mut self) -> &mut Vec<u8> {

@@ -3,6 +3,7 @@
 //! transaction ([`query`]).
 
 mod conn;
+mod cursor;
 mod extended;
 mod portal;
 mod query;
@@ -207,7 +208,8 @@ impl Session<'_> {
             let (message, _) = frontend::decode(&frame, self.shared.config.max_message_size)
                 .map_err(ReadError::Message)?
                 .expect("read_message returns whole messages");
-            if self.skip_to_sync && !matches!(message, frontend::Message::Sync | frontend::Message::Terminate) {
+            if self.skip_to_sync && !matches!(message, frontend::Message::Sync | frontend::Message::Terminate)
+            {
                 continue;
             }
             let step = match message {
@@ -221,7 +223,9 @@ impl Session<'_> {
                     self.sync()?;
                     Ok(())
                 }
-                frontend::Message::Parse { name, query, param_types } => self.parse(name, query, &param_types),
+                frontend::Message::Parse { name, query, param_types } => {
+                    self.parse(name, query, &param_types)
+                }
                 frontend::Message::Bind { portal, statement, param_formats, params, result_formats } => {
                     match bind_params(&param_formats, &params) {
                         Ok(raw) => self.bind(portal, statement, raw, result_formats),

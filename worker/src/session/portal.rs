@@ -35,8 +35,15 @@ pub struct Statement {
 pub enum StatementKind {
     /// An empty query string.
     Empty,
-    /// Answered by the session itself: transaction control, settings, cursors.
+    /// Answered by the session itself: transaction control, settings.
     Session,
+    /// `DECLARE name CURSOR FOR <query>`: the query, prepared.
+    Declare {
+        declare: crate::sql::Declare,
+        query: Rc<Statement>,
+    },
+    /// `FETCH`, `MOVE`, `CLOSE`.
+    Cursor(crate::sql::CursorCommand),
     Duck(DuckStatement),
 }
 
@@ -58,6 +65,7 @@ impl Statement {
     pub fn param_oids(&self) -> &[u32] {
         match &self.kind {
             StatementKind::Duck(d) => &d.param_oids,
+            StatementKind::Declare { query, .. } => query.param_oids(),
             _ => &[],
         }
     }
@@ -77,7 +85,7 @@ pub struct Portal {
 pub enum PortalState {
     /// Bound, not yet executed.
     Ready,
-    /// Executed; rows remain.
+    /// Executed; rows remain (or, for a cursor, may have ended).
     Open(Rows),
     /// Ran to completion.
     Done,
@@ -225,7 +233,9 @@ pub fn describe(columns: &[Column], formats: &[Format]) -> Vec<FieldDescription>
 
 /// The columns of a DuckDB result.
 pub fn result_columns(result: &mut QueryResult) -> Vec<Column> {
-    (0..result.column_count()).map(|c| Column { name: result.column_name(c), ty: result.column_type(c) }).collect()
+    (0..result.column_count())
+        .map(|c| Column { name: result.column_name(c), ty: result.column_type(c) })
+        .collect()
 }
 
 /// Refuses result types mallard cannot encode, before any row is sent.
@@ -287,7 +297,8 @@ fn guess_numbers(values: &[Value]) -> Vec<Value> {
                     Value::Integer(i)
                 } else if let Ok(i) = t.parse::<i64>() {
                     Value::BigInt(i)
-                } else if t.parse::<f64>().is_ok_and(f64::is_finite) && t.bytes().any(|b| b.is_ascii_digit()) {
+                } else if t.parse::<f64>().is_ok_and(f64::is_finite) && t.bytes().any(|b| b.is_ascii_digit())
+                {
                     Value::Double(t.parse().unwrap_or_default())
                 } else {
                     v.clone()

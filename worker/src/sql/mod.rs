@@ -6,7 +6,9 @@
 //! tokens, never on ad-hoc string searches in session code.
 
 mod command;
+mod cursor;
 mod lexer;
 
 pub use command::{classify, Command};
+pub use cursor::{parse_cursor_command, parse_declare, CursorCommand, Declare, FetchCount};
 pub use lexer::{split_statements, Token, Tokens};

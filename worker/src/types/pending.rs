@@ -16,7 +16,10 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
 }
 
 pub fn decode_binary(_oid: u32, _bytes: &[u8]) -> Result<Value, ValueError> {
-    Err(ValueError { code: SqlState::FEATURE_NOT_SUPPORTED, message: "binary parameters are not supported yet".into() })
+    Err(ValueError {
+        code: SqlState::FEATURE_NOT_SUPPORTED,
+        message: "binary parameters are not supported yet".into(),
+    })
 }
 
 pub fn decode_text(_oid: u32, text: &str) -> Result<Value, ValueError> {
