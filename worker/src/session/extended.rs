@@ -256,7 +256,7 @@ impl Session<'_> {
                 self.conn.send(&Message::EmptyQueryResponse);
                 return Ok(());
             }
-            StatementKind::Session => return self.session_command(&statement.command),
+            StatementKind::Session => return self.session_command(&statement.command, &statement.sql),
             _ if self.tx == Transaction::Failed => return Err(aborted()),
             StatementKind::Declare { declare, query } => {
                 let values = self.portals[name].values.clone();
@@ -264,6 +264,15 @@ impl Session<'_> {
             }
             StatementKind::Cursor(CursorCommand::Close { name }) => {
                 return self.close_cursor(name.as_deref())
+            }
+            StatementKind::Duck(_) if self.read_only && writes(&statement.command) => {
+                return Err(StepError::query(
+                    SqlState::READ_ONLY_SQL_TRANSACTION,
+                    format!(
+                        "cannot execute {} in a read-only transaction",
+                        statement.command.tag(0).trim_end_matches(" 0")
+                    ),
+                ))
             }
             StatementKind::Cursor(_) | StatementKind::Duck(_) => {}
         }
@@ -411,6 +420,17 @@ impl RowSink for ConnSink<'_> {
 
     fn interrupted(&self) -> bool {
         self.1.interruption().is_some()
+    }
+}
+
+/// Whether a statement changes data or schema, which a read-only transaction refuses.
+fn writes(command: &Command) -> bool {
+    match command {
+        Command::Insert | Command::Update | Command::Delete | Command::Merge | Command::CreateTableAs => true,
+        Command::Other(tag) => {
+            ["CREATE", "DROP", "ALTER", "TRUNCATE", "COPY", "INSERT"].iter().any(|w| tag.starts_with(w))
+        }
+        _ => false,
     }
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct Session<'s> {
     duck: Connection,
     control: Arc<Control>,
     tx: Transaction,
+    /// The open transaction block was started `READ ONLY`.
+    read_only: bool,
     /// Prepared statements by name; `""` is the unnamed one.
     statements: HashMap<String, Rc<portal::Statement>>,
     /// Portals (and SQL cursors) by name; `""` is the unnamed one.
@@ -154,6 +156,7 @@ fn run(
         duck,
         control,
         tx: Transaction::default(),
+        read_only: false,
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,

@@ -138,6 +138,7 @@ impl Session<'_> {
     /// idle afterwards whatever DuckDB says (a failed COMMIT has rolled back).
     pub(super) fn end_transaction(&mut self, commit: bool) -> Result<(), StepError> {
         self.tx = Transaction::Idle;
+        self.read_only = false;
         self.portals.retain(|_, p| p.holdable);
         if let Err(e) = self.park_live() {
             let _ = self.duck_exec("ROLLBACK");
@@ -147,14 +148,18 @@ impl Session<'_> {
     }
 
     /// Transaction control, which the session tracks itself.
-    pub(super) fn session_command(&mut self, command: &Command) -> Result<(), StepError> {
+    pub(super) fn session_command(&mut self, command: &Command, sql: &str) -> Result<(), StepError> {
         match (command, self.tx) {
             (Command::Begin, Transaction::Idle) => {
                 self.park_live()?;
                 self.duck_exec("BEGIN TRANSACTION")?;
                 self.tx = Transaction::Block;
+                self.read_only = is_read_only(sql);
             }
-            (Command::Begin, Transaction::Implicit) => self.tx = Transaction::Block,
+            (Command::Begin, Transaction::Implicit) => {
+                self.tx = Transaction::Block;
+                self.read_only = is_read_only(sql);
+            }
             (Command::Begin, Transaction::Block) => {
                 self.notice(SqlState::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress")
             }
@@ -188,6 +193,22 @@ impl Session<'_> {
     pub(super) fn duck_exec(&mut self, sql: &str) -> Result<(), StepError> {
         Ok(exec(&self.duck, sql)?)
     }
+}
+
+/// Whether `BEGIN` / `START TRANSACTION` asks for `READ ONLY` (the last access mode
+/// given wins, as in PostgreSQL).
+fn is_read_only(sql: &str) -> bool {
+    let words: Vec<String> = Tokens::new(sql)
+        .filter_map(|(_, t)| match t {
+            Token::Word(w) => Some(w.to_ascii_uppercase()),
+            _ => None,
+        })
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "READ" && (w[1] == "ONLY" || w[1] == "WRITE"))
+        .last()
+        .is_some_and(|w| w[1] == "ONLY")
 }
 
 /// The error for anything but ROLLBACK in a failed transaction block.
