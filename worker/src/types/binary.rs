@@ -987,4 +987,36 @@ mod tests {
             assert_eq!(decode_binary(*type_oid, &bytes).as_ref(), Ok(expected), "{sql}");
         }
     }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        // A fixed xorshift sequence: random bytes for every OID's binary decoder and
+        // random PostgreSQL-ish text for the text decoder, both must return, not panic.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"0123456789-+:.,{}\" PTYMDHSaegnoy@x";
+        let mut oids: Vec<u32> = oid::ARRAYS.iter().flat_map(|(a, e)| [*a, *e]).collect();
+        oids.push(oid::UNKNOWN);
+        for _ in 0..3000 {
+            let type_oid = oids[next() as usize % oids.len()];
+            let len = next() as usize % 40;
+            let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Some(element) = oid::element_of(type_oid) {
+                // Mostly well-formed headers, so that element decoding is reached.
+                let mut head = vec![0, 0, 0, (next() % 3) as u8, 0, 0, 0, (next() % 2) as u8];
+                head.extend(element.to_be_bytes());
+                head.extend([0, 0, 0, (next() % 4) as u8, 0, 0, 0, 1]);
+                bytes.splice(0..0, head);
+            }
+            let _ = decode_binary(type_oid, &bytes);
+            let text: String =
+                (0..len).map(|_| char::from(alphabet[next() as usize % alphabet.len()])).collect();
+            let _ = super::super::decode_text(type_oid, &text);
+        }
+    }
 }

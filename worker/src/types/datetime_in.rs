@@ -51,19 +51,34 @@ fn special(text: &str) -> Option<Special> {
 enum Bad {
     Syntax,
     Field,
+    /// A zone offset of 16 hours or more.
+    Zone,
 }
 
 fn fail(type_name: &str, text: &str, bad: Bad) -> Result<Value, ValueError> {
     match bad {
+        Bad::Zone => {
+            Err(ValueError::new("22009", format!("time zone displacement out of range: \"{text}\"")))
+        }
         Bad::Field => {
             Err(ValueError::new("22008", format!("date/time field value out of range: \"{text}\"")))
         }
         // Words we do not know may be ones DuckDB does.
-        Bad::Syntax if text.bytes().any(|b| b.is_ascii_alphabetic()) => Ok(Value::Text(text.to_owned())),
+        Bad::Syntax if has_unknown_word(text) => Ok(Value::Text(text.to_owned())),
         Bad::Syntax => {
             Err(ValueError::new("22007", format!("invalid input syntax for type {type_name}: \"{text}\"")))
         }
     }
+}
+
+/// Whether `text` has a word that is not one this parser knows (units, `ago`, `BC`,
+/// `AD`, `T`, `Z`, `UTC`, `GMT`, ISO 8601 designators).
+fn has_unknown_word(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()).any(|w| {
+        let w = w.to_ascii_lowercase();
+        let iso = w.starts_with('p') && w.chars().all(|c| "pymwdthms".contains(c));
+        !(iso || unit(&w).is_some() || matches!(w.as_str(), "ago" | "bc" | "ad" | "t" | "z" | "utc" | "gmt"))
+    })
 }
 
 pub fn date(text: &str) -> Result<Value, ValueError> {
@@ -298,8 +313,11 @@ fn parse_zone(c: &mut Cursor<'_>) -> Result<Option<i64>, Bad> {
         6 => (first / 10_000, first / 100 % 100, first % 100),
         _ => return Err(Bad::Syntax),
     };
-    if h > 15 || m > 59 || s > 59 {
+    if m > 59 || s > 59 {
         return Err(Bad::Field);
+    }
+    if h > 15 {
+        return Err(Bad::Zone);
     }
     Ok(Some(sign * (h * 3600 + m * 60 + s)))
 }
@@ -320,7 +338,7 @@ pub fn interval(text: &str) -> Result<Value, ValueError> {
         Err(Bad::Field) => {
             Err(ValueError::new("22015", format!("interval field value out of range: \"{text}\"")))
         }
-        Err(Bad::Syntax) => fail("interval", text, Bad::Syntax),
+        Err(bad) => fail("interval", text, bad),
     }
 }
 

@@ -165,9 +165,10 @@ fn parse_numeric(text: &str) -> Result<Value, ValueError> {
     let (mantissa, exponent) = match lower.split_once('e') {
         Some((m, e)) => {
             let e: i64 = e.parse().map_err(|_| bad())?;
-            // numeric_in's limit; it also bounds the zeros appended below.
-            if e.abs() > 1000 {
-                return Err(bad());
+            // Beyond numeric's own range (131072 digits before the point, 16383 after);
+            // this also bounds the zeros appended below.
+            if e.abs() > 140_000 {
+                return Err(ValueError::out_of_range("value overflows numeric format"));
             }
             (m, e)
         }
@@ -297,11 +298,23 @@ fn decode_text_array(element: u32, text: &str) -> Result<Value, ValueError> {
         let eq = body.find('=').ok_or_else(malformed)?;
         body = trim(&body[eq + 1..]);
     }
-    let mut parser = ArrayParser { s: body.as_bytes(), pos: 0 };
+    let mut parser = ArrayParser { s: body.as_bytes(), pos: 0, too_deep: false };
     if !body.starts_with('{') {
         return Err(malformed());
     }
-    let tree = parser.node(0).ok_or_else(malformed)?;
+    let tree = match parser.node(0) {
+        Some(tree) => tree,
+        None if parser.too_deep => {
+            return Err(ValueError::new(
+                "54000",
+                format!(
+                    "number of array dimensions ({}) exceeds the maximum allowed ({MAX_DIMS})",
+                    MAX_DIMS + 1
+                ),
+            ))
+        }
+        None => return Err(malformed()),
+    };
     parser.skip_space();
     if parser.pos != parser.s.len() {
         return Err(malformed());
@@ -347,6 +360,8 @@ enum Node {
 struct ArrayParser<'a> {
     s: &'a [u8],
     pos: usize,
+    /// Set when parsing stopped at a seventh level of braces.
+    too_deep: bool,
 }
 
 impl ArrayParser<'_> {
@@ -363,6 +378,7 @@ impl ArrayParser<'_> {
             return self.leaf().map(Node::Leaf);
         }
         if depth >= MAX_DIMS {
+            self.too_deep = true;
             return None;
         }
         self.pos += 1;
@@ -560,4 +576,238 @@ pub(super) fn nest(element: LogicalType, mut values: Vec<Value>, dims: &[usize])
         rows
     };
     nest(LogicalType::List(Box::new(element)), rows, outer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::decode_binary;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// `text` read as `type_oid` equals what PostgreSQL 15 made of it: the hex is its
+    /// `*_send(text::type)` output, decoded by our binary decoder.
+    fn same_as_postgres(type_oid: u32, cases: &[(&str, &str)]) {
+        for (text, pg_hex) in cases {
+            let expected = decode_binary(type_oid, &unhex(pg_hex)).expect("reference decodes");
+            assert_eq!(decode_text(type_oid, text), Ok(expected), "{text:?}");
+        }
+    }
+
+    fn code(r: Result<Value, ValueError>) -> String {
+        r.expect_err("should fail").code.code().to_owned()
+    }
+
+    #[test]
+    fn intervals_read_like_postgres() {
+        same_as_postgres(
+            oid::INTERVAL,
+            &[
+                ("1 day 02:03:04", "00000001b81ee6000000000100000000"),
+                ("@ 1 hour ago", "ffffffff296c5c000000000000000000"),
+                ("P1Y2M3DT4H5M6.5S", "000000036c9361a0000000030000000e"),
+                ("1.5 months", "00000000000000000000000f00000001"),
+                ("3 days 4.000005 seconds", "00000000003d09050000000300000000"),
+                ("-1 day, 23:59:59", "000000141dc81dc0ffffffff00000000"),
+                ("0 years 0 mons 1 days 2 hours 3 mins 4.500000 secs", "00000001b82687200000000100000000"),
+                ("1-2", "0000000000000000000000000000000e"),
+                ("3 4:05:06", "000000036c8bc0800000000300000000"),
+                ("10", "00000000009896800000000000000000"),
+                ("1.5 years", "00000000000000000000000000000012"),
+                ("1 week 2.5 days", "0000000a0eebb0000000000900000000"),
+                ("PT1.5H", "0000000141dd76000000000000000000"),
+                ("12:34.5", "000000002cf8c1a00000000000000000"),
+                ("-1 days +01:00:00", "00000000d693a400ffffffff00000000"),
+                ("1 year 2 mons 3 days 04:05:06.5", "000000036c9361a0000000030000000e"),
+            ],
+        );
+    }
+
+    #[test]
+    fn timestamps_read_like_postgres() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("2024-01-05 12:34:56.123456+02", "0002b12f2afb7640", "0002b130d822be40"),
+            ("2024-01-05T12:34:56Z", "0002b130d820dc00", "0002b130d820dc00"),
+            ("2024-01-05 12:34:56.1234567", "0002b130d822be41", "0002b130d822be41"),
+            ("0044-03-15 12:00:00 BC", "ff1af9e8fb46d000", "ff1af9e8fb46d000"),
+            ("2024-01-05 +02", "0002b1249f1f7800", "0002b1264c46c000"),
+            ("2024-01-05 12:34:56-08:30", "0002b137f807ce00", "0002b130d820dc00"),
+            ("epoch", "fffca2fec4c82000", "fffca2fec4c82000"),
+            ("1999-12-31 24:00:00", "0000000000000000", "0000000000000000"),
+            ("infinity", "7fffffffffffffff", "7fffffffffffffff"),
+            ("-infinity", "8000000000000000", "8000000000000000"),
+        ];
+        for (text, tz, plain) in cases {
+            same_as_postgres(oid::TIMESTAMPTZ, &[(text, tz)]);
+            same_as_postgres(oid::TIMESTAMP, &[(text, plain)]);
+        }
+        same_as_postgres(
+            oid::DATE,
+            &[
+                ("2024-01-05 +02", "00002242"),
+                ("2024-02-29", "00002279"),
+                ("0001-01-01 BC", "fff4da8b"),
+                ("2024-01-05 12:34:56+05", "00002242"),
+                (" infinity ", "7fffffff"),
+            ],
+        );
+        same_as_postgres(
+            oid::TIME,
+            &[
+                ("04:05:06.789-08", "000000036c97ca88"),
+                ("24:00:00", "000000141dd76000"),
+                ("2024-01-05 12:00", "0000000a0eebb000"),
+                ("1:02", "00000000ddbab200"),
+            ],
+        );
+    }
+
+    #[test]
+    fn scalars_read_like_postgres() {
+        for t in ["t", "TRUE", " yes ", "on", "1", "y", "tru"] {
+            assert_eq!(decode_text(oid::BOOL, t), Ok(Value::Bool(true)), "{t}");
+        }
+        for t in ["f", "false", "no", "off", "of", "0", "N"] {
+            assert_eq!(decode_text(oid::BOOL, t), Ok(Value::Bool(false)), "{t}");
+        }
+        assert_eq!(decode_text(oid::INT2, " -32768 "), Ok(Value::SmallInt(i16::MIN)));
+        assert_eq!(decode_text(oid::INT8, "+9223372036854775807"), Ok(Value::BigInt(i64::MAX)));
+        assert_eq!(decode_text(oid::OID, "4294967295"), Ok(Value::BigInt(4_294_967_295)));
+        assert_eq!(decode_text(oid::FLOAT8, "-Infinity"), Ok(Value::Double(f64::NEG_INFINITY)));
+        assert_eq!(decode_text(oid::FLOAT4, "1.5e3"), Ok(Value::Float(1500.0)));
+        assert!(matches!(decode_text(oid::FLOAT8, "NaN"), Ok(Value::Double(f)) if f.is_nan()));
+        assert!(matches!(decode_text(oid::NUMERIC, "nan"), Ok(Value::Double(f)) if f.is_nan()));
+        assert_eq!(decode_text(oid::NUMERIC, "-Infinity"), Ok(Value::Double(f64::NEG_INFINITY)));
+        let dec = |width, scale, value| Ok(Value::Decimal { width, scale, value });
+        assert_eq!(decode_text(oid::NUMERIC, "-0.5"), dec(1, 1, -5));
+        assert_eq!(decode_text(oid::NUMERIC, "1e-20"), dec(20, 20, 1));
+        assert_eq!(decode_text(oid::NUMERIC, "1.5e3"), dec(4, 0, 1500));
+        assert_eq!(decode_text(oid::NUMERIC, " 00123.4500 "), dec(7, 4, 1_234_500));
+        let huge = decode_text(oid::NUMERIC, "1e100000").unwrap();
+        assert!(matches!(&huge, Value::Text(t) if t.len() == 100_001), "a 1 and 100000 zeros");
+        assert_eq!(
+            decode_text(oid::NUMERIC, "123456789012345678901234567890123456789.5"),
+            Ok(Value::Text("123456789012345678901234567890123456789.5".into()))
+        );
+        assert_eq!(decode_text(oid::BYTEA, "\\x00fF 10"), Ok(Value::Blob(vec![0, 255, 16])));
+        assert_eq!(decode_text(oid::BYTEA, "a\\\\b\\001"), Ok(Value::Blob(b"a\\b\x01".to_vec())));
+        assert_eq!(
+            decode_text(oid::UUID, "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}"),
+            Ok(Value::Uuid(0xa0eebc999c0b4ef8bb6d6bb9bd380a11))
+        );
+        assert_eq!(decode_text(0, "anything"), Ok(Value::Text("anything".into())));
+        assert_eq!(decode_text(oid::JSON, "{\"a\":1}"), Ok(Value::Text("{\"a\":1}".into())));
+        // Words only DuckDB may know go to its cast.
+        assert_eq!(decode_text(oid::DATE, "today"), Ok(Value::Text("today".into())));
+    }
+
+    #[test]
+    fn text_arrays() {
+        let list = |element, items| Ok(Value::List { element, items });
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(
+            decode_text(1007, "{1, 2,NULL}"),
+            list(LogicalType::Integer, vec![Value::Integer(1), Value::Integer(2), Value::Null])
+        );
+        assert_eq!(decode_text(1007, "{}"), list(LogicalType::Integer, vec![]));
+        assert_eq!(
+            decode_text(1009, r#"{"a b","c\"d",null,"NULL", e\,f ,""}"#),
+            list(LogicalType::Varchar, vec![t("a b"), t("c\"d"), Value::Null, t("NULL"), t("e,f"), t("")])
+        );
+        assert_eq!(
+            decode_text(1005, "[0:1]={5,6}"),
+            list(LogicalType::SmallInt, vec![Value::SmallInt(5), Value::SmallInt(6)])
+        );
+        let row = |a, b| Value::List {
+            element: LogicalType::Integer,
+            items: vec![Value::Integer(a), Value::Integer(b)],
+        };
+        assert_eq!(
+            decode_text(1007, "{{1,2},{3,4}}"),
+            list(LogicalType::List(Box::new(LogicalType::Integer)), vec![row(1, 2), row(3, 4)])
+        );
+        assert_eq!(
+            decode_text(1231, "{1.5,0.25}"),
+            list(
+                decimal_type(38, 2),
+                vec![
+                    Value::Decimal { width: 38, scale: 2, value: 150 },
+                    Value::Decimal { width: 38, scale: 2, value: 25 },
+                ]
+            )
+        );
+        assert_eq!(decode_text(1231, "{1.5,NaN}"), list(LogicalType::Varchar, vec![t("1.5"), t("NaN")]));
+        assert_eq!(
+            decode_text(1182, "{2024-01-05,today}"),
+            list(LogicalType::Varchar, vec![t("2024-01-05"), t("today")])
+        );
+        assert_eq!(
+            decode_text(1000, "{t,f}"),
+            list(LogicalType::Boolean, vec![Value::Bool(true), Value::Bool(false)])
+        );
+    }
+
+    #[test]
+    fn malformed_text_gets_postgres_sqlstates() {
+        let cases: &[(u32, &str, &str)] = &[
+            (oid::INT4, "abc", "22P02"),
+            (oid::INT4, "", "22P02"),
+            (oid::INT4, "1.5", "22P02"),
+            (oid::INT4, "2147483648", "22003"),
+            (oid::INT2, "-32769", "22003"),
+            (oid::INT8, "99999999999999999999999999999999999999999", "22003"),
+            (oid::FLOAT8, "1e400", "22003"),
+            (oid::FLOAT4, "1e39", "22003"),
+            (oid::FLOAT8, "1e-400", "22003"),
+            (oid::FLOAT8, "one", "22P02"),
+            (oid::BOOL, "o", "22P02"),
+            (oid::BOOL, "maybe", "22P02"),
+            (oid::NUMERIC, "1.2.3", "22P02"),
+            (oid::NUMERIC, "1e1000000", "22003"),
+            (oid::NUMERIC, "1e-1000000", "22003"),
+            (oid::NUMERIC, "-NaN", "22P02"),
+            (oid::BYTEA, "\\xabc", "22P02"),
+            (oid::BYTEA, "\\xzz", "22P02"),
+            (oid::BYTEA, "a\\9", "22P02"),
+            (oid::UUID, "a0eebc99-9c0b", "22P02"),
+            (oid::DATE, "2024-02-30", "22008"),
+            (oid::DATE, "0000-01-01", "22008"),
+            (oid::DATE, "2024-01", "22007"),
+            (oid::TIMESTAMP, "2024-01-05 25:00:00", "22008"),
+            (oid::TIMESTAMP, "294248-01-01", "22008"),
+            (oid::TIMESTAMPTZ, "2024-01-05 12:00:00+16", "22009"),
+            (oid::TIME, "12:60", "22008"),
+            (oid::INTERVAL, "1 day 1:2:3:4", "22007"),
+            (oid::INTERVAL, "1 : 2", "22007"),
+            (oid::INTERVAL, "99999999999 years", "22015"),
+            (1007, "{1,2", "22P02"),
+            (1007, "{{1,2},{3}}", "22P02"),
+            (1007, "{1,{2}}", "22P02"),
+            (1007, "1,2", "22P02"),
+            (1007, "{1,x}", "22P02"),
+            (1007, "{{{{{{{1}}}}}}}", "54000"),
+        ];
+        for (type_oid, text, expected) in cases {
+            assert_eq!(code(decode_text(*type_oid, text)), *expected, "{type_oid} {text:?}");
+        }
+        assert_eq!(
+            decode_text(oid::INT4, "abc").unwrap_err().message,
+            "invalid input syntax for type integer: \"abc\""
+        );
+        assert_eq!(
+            decode_text(oid::INT4, "2147483648").unwrap_err().message,
+            "value \"2147483648\" is out of range for type integer"
+        );
+    }
+
+    #[test]
+    fn logical_types_for_client_oids() {
+        assert_eq!(logical_type_for_oid(oid::INT4), Some(LogicalType::Integer));
+        assert_eq!(logical_type_for_oid(1009), Some(LogicalType::List(Box::new(LogicalType::Varchar))));
+        assert_eq!(logical_type_for_oid(oid::JSONB), Some(LogicalType::Json));
+        assert_eq!(logical_type_for_oid(0), None);
+        assert_eq!(logical_type_for_oid(oid::UNKNOWN), None);
+    }
 }
