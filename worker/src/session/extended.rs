@@ -494,6 +494,10 @@ fn cast_params(sql: &str, param_types: &[u32]) -> String {
         let Some(ty) = p[1..].parse::<usize>().ok().and_then(|n| param_types.get(n.checked_sub(1)?)) else {
             continue;
         };
+        // numeric has no unconstrained DuckDB twin: its values bind as exact decimals.
+        if *ty == oid::NUMERIC {
+            continue;
+        }
         let Some(name) = logical_type_for_oid(*ty).and_then(|t| t.sql_name()) else {
             continue;
         };
