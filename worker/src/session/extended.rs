@@ -40,6 +40,9 @@ impl Session<'_> {
         if self.tx == Transaction::Failed && !ends_transaction(&statement.command) {
             return Err(aborted());
         }
+        if let StatementKind::Duck(d) = &statement.kind {
+            tracing::debug!(statement = name, params = ?d.param_oids, "prepared in DuckDB");
+        }
         self.statements.insert(name.to_owned(), statement);
         self.conn.send(&Message::ParseComplete);
         Ok(())
@@ -93,12 +96,27 @@ impl Session<'_> {
                 "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
             ));
         }
-        let duck_sql = cast_params(sql, param_types);
         self.park_live()?;
-        let prepared = self.duck.prepare(&duck_sql)?;
+        let mut casts = client_casts(param_types);
+        let mut duck_sql = cast_params(sql, &casts);
+        let mut prepared = self.duck.prepare(&duck_sql)?;
         let n = prepared.param_count();
-        if param_types.len() > n {
-            // PostgreSQL accepts types for parameters the query never uses.
+        // PostgreSQL infers every parameter's type at Parse, and drivers encode values
+        // by what ParameterDescription says. Where DuckDB leaves one open, try types.
+        casts.resize(n, None);
+        for i in 0..n {
+            if casts[i].is_some() || prepared.param_type(i).is_some() {
+                continue;
+            }
+            for candidate in OPEN_PARAM_CANDIDATES {
+                casts[i] = Some((*candidate).to_owned());
+                let sql = cast_params(sql, &casts);
+                if let Ok(p) = self.duck.prepare(&sql) {
+                    (prepared, duck_sql) = (p, sql);
+                    break;
+                }
+                casts[i] = None;
+            }
         }
         let param_oids = (0..n)
             .map(|i| match param_types.get(i) {
@@ -482,23 +500,29 @@ fn decode_param(index: usize, oid: u32, param: &RawParam<'_>) -> Result<Value, S
     })
 }
 
-/// Wraps each `$n` whose type the client named in a cast to that type.
-fn cast_params(sql: &str, param_types: &[u32]) -> String {
-    if param_types.iter().all(|&t| t == 0) {
+/// The DuckDB type names that the client's parameter OIDs impose (`None` where the
+/// client left the type open, or for numeric, which has no unconstrained DuckDB twin:
+/// its values bind as exact decimals).
+fn client_casts(param_types: &[u32]) -> Vec<Option<String>> {
+    param_types
+        .iter()
+        .map(|&ty| match ty {
+            0 | oid::NUMERIC => None,
+            ty => logical_type_for_oid(ty).and_then(|t| t.sql_name()),
+        })
+        .collect()
+}
+
+/// Wraps each `$n` that has a type name in `casts` in a cast to it.
+fn cast_params(sql: &str, casts: &[Option<String>]) -> String {
+    if casts.iter().all(Option::is_none) {
         return sql.to_owned();
     }
-    let mut out = String::with_capacity(sql.len() + 16 * param_types.len());
+    let mut out = String::with_capacity(sql.len() + 16 * casts.len());
     let mut copied = 0;
     for (at, token) in Tokens::new(sql) {
         let Token::Param(p) = token else { continue };
-        let Some(ty) = p[1..].parse::<usize>().ok().and_then(|n| param_types.get(n.checked_sub(1)?)) else {
-            continue;
-        };
-        // numeric has no unconstrained DuckDB twin: its values bind as exact decimals.
-        if *ty == oid::NUMERIC {
-            continue;
-        }
-        let Some(name) = logical_type_for_oid(*ty).and_then(|t| t.sql_name()) else {
+        let Some(Some(name)) = p[1..].parse::<usize>().ok().and_then(|n| casts.get(n.checked_sub(1)?)) else {
             continue;
         };
         out.push_str(&sql[copied..at]);
@@ -508,6 +532,11 @@ fn cast_params(sql: &str, param_types: &[u32]) -> String {
     out.push_str(&sql[copied..]);
     out
 }
+
+/// What an untyped parameter is tried as when DuckDB leaves its type open, in order:
+/// text first, which is PostgreSQL's type for an unknown (`select $1`), then numbers,
+/// which let `abalance + $1` type as PostgreSQL types it.
+const OPEN_PARAM_CANDIDATES: &[&str] = &["VARCHAR", "INTEGER", "BIGINT", "DOUBLE"];
 
 /// Whether DML returns rows: a top-level `RETURNING`.
 fn has_returning(sql: &str) -> bool {
