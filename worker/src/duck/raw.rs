@@ -127,6 +127,11 @@ impl Connection {
         Arc::clone(&self.interrupter)
     }
 
+    /// The C handle, for the other modules that call DuckDB (the appender).
+    pub(super) fn handle(&self) -> ffi::duckdb_connection {
+        self.raw
+    }
+
     /// Prepares one statement.
     pub fn prepare(&self, sql: &str) -> Result<Prepared<'_>, DuckError> {
         let c_sql = c_string(sql)?;
