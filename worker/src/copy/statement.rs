@@ -102,11 +102,13 @@ pub struct CopyStatement {
     pub options: CopyOptions,
 }
 
-/// Parses a COPY statement. `Ok(None)`: a COPY that does not use the client's stdio
-/// (a file), which DuckDB runs itself.
+/// Parses a COPY statement. `Ok(None)`: not a COPY, or a COPY that does not use the
+/// client's stdio (a file), which DuckDB runs itself.
 pub fn parse(sql: &str) -> Result<Option<CopyStatement>, CopyError> {
     let mut p = Parser { sql, tokens: Tokens::new(sql).peekable() };
-    p.expect_word("COPY")?;
+    if !p.eat_word("COPY") {
+        return Ok(None);
+    }
     let mut raw = RawOptions::default();
     if p.eat_word("BINARY") {
         raw.set("format", Arg::Word("binary".into()))?;
@@ -674,7 +676,8 @@ mod tests {
     }
 
     #[test]
-    fn files_are_not_ours() {
+    fn files_and_other_statements_are_not_ours() {
+        assert_eq!(parse("select 1"), Ok(None));
         assert_eq!(parse("copy t from '/tmp/x.csv' (format csv)"), Ok(None));
         assert_eq!(parse("copy (select 1) to 'out.parquet' (format parquet)"), Ok(None));
     }

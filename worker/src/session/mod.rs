@@ -3,6 +3,7 @@
 //! transaction ([`query`]).
 
 mod conn;
+mod copy;
 mod query;
 mod startup;
 

@@ -164,6 +164,12 @@ impl Session<'_> {
 
     /// Runs one statement in DuckDB and streams its rows to the client.
     fn execute(&mut self, sql: &str, command: &Command) -> Result<(), StepError> {
+        if let Some(outcome) = self.copy_statement(sql) {
+            return outcome.map_err(|e| match e {
+                super::copy::CopyFailure::Query(info) => StepError::Query(info),
+                super::copy::CopyFailure::Session(e) => StepError::Session(e),
+            });
+        }
         if reads_client_stdio(sql) {
             return Err(error(
                 SqlState::FEATURE_NOT_SUPPORTED,
