@@ -109,11 +109,26 @@ impl Appender<'_> {
 
     /// Appends a value, which DuckDB casts to the column's type if it differs.
     pub fn append_value(&mut self, value: &Value) -> Result<(), DuckError> {
-        match value {
+        // The common scalars go through the typed calls, which skip building a C value
+        // (DuckDB casts them to the column's type all the same).
+        // SAFETY (each call below): live appender, plain values copied by DuckDB.
+        let state = match value {
             Value::Null => return self.append_null(),
             Value::Text(s) => return self.append_text(s),
-            _ => {}
-        }
+            Value::Bool(b) => unsafe { ffi::duckdb_append_bool(self.raw, *b) },
+            Value::SmallInt(v) => unsafe { ffi::duckdb_append_int16(self.raw, *v) },
+            Value::Integer(v) => unsafe { ffi::duckdb_append_int32(self.raw, *v) },
+            Value::BigInt(v) => unsafe { ffi::duckdb_append_int64(self.raw, *v) },
+            Value::Float(v) => unsafe { ffi::duckdb_append_float(self.raw, *v) },
+            Value::Double(v) => unsafe { ffi::duckdb_append_double(self.raw, *v) },
+            Value::Blob(b) => unsafe { ffi::duckdb_append_blob(self.raw, b.as_ptr().cast(), b.len() as u64) },
+            Value::Date(days) => unsafe { ffi::duckdb_append_date(self.raw, ffi::duckdb_date { days: *days }) },
+            _ => return self.append_raw(value),
+        };
+        self.check(state)
+    }
+
+    fn append_raw(&mut self, value: &Value) -> Result<(), DuckError> {
         let raw = value.to_raw().ok_or_else(|| {
             DuckError::from_message(Some(ErrorClass::NotImplemented), "value has no DuckDB representation")
         })?;
