@@ -5,26 +5,35 @@
 //! types PostgreSQL lacks map to the nearest builtin that holds every value: unsigned
 //! integers widen, HUGEINT becomes numeric, ENUM and exotic types become text.
 
+mod binary;
 mod datetime;
+mod datetime_in;
 mod float;
+mod param;
 mod text;
 
+pub use binary::{decode_binary, encode_binary};
+pub use param::{decode_text, ValueError};
 pub use text::{encode_text, is_supported};
 
-use crate::duck::LogicalType;
+use crate::duck::{DecimalStorage, LogicalType};
 
 /// Builtin type OIDs (`pg_type.oid`).
 pub mod oid {
     pub const BOOL: u32 = 16;
     pub const BYTEA: u32 = 17;
     pub const INT8: u32 = 20;
+    pub const CHAR: u32 = 18;
+    pub const NAME: u32 = 19;
     pub const INT2: u32 = 21;
     pub const INT4: u32 = 23;
     pub const TEXT: u32 = 25;
+    pub const OID: u32 = 26;
     pub const JSON: u32 = 114;
     pub const FLOAT4: u32 = 700;
     pub const FLOAT8: u32 = 701;
     pub const UNKNOWN: u32 = 705;
+    pub const BPCHAR: u32 = 1042;
     pub const VARCHAR: u32 = 1043;
     pub const DATE: u32 = 1082;
     pub const TIME: u32 = 1083;
@@ -35,6 +44,67 @@ pub mod oid {
     pub const NUMERIC: u32 = 1700;
     pub const RECORD: u32 = 2249;
     pub const UUID: u32 = 2950;
+    pub const JSONB: u32 = 3802;
+
+    /// `(array type, element type)` for the arrays a client may send as parameters.
+    pub const ARRAYS: &[(u32, u32)] = &[
+        (1000, BOOL),
+        (1001, BYTEA),
+        (1002, CHAR),
+        (1003, NAME),
+        (1005, INT2),
+        (1007, INT4),
+        (1009, TEXT),
+        (1014, BPCHAR),
+        (1015, VARCHAR),
+        (1016, INT8),
+        (1021, FLOAT4),
+        (1022, FLOAT8),
+        (1028, OID),
+        (1115, TIMESTAMP),
+        (1182, DATE),
+        (1183, TIME),
+        (1185, TIMESTAMPTZ),
+        (1187, INTERVAL),
+        (1231, NUMERIC),
+        (1270, TIMETZ),
+        (199, JSON),
+        (2951, UUID),
+        (3807, JSONB),
+    ];
+
+    /// The element type of an array type in [`ARRAYS`].
+    pub fn element_of(array: u32) -> Option<u32> {
+        ARRAYS.iter().find(|(a, _)| *a == array).map(|(_, e)| *e)
+    }
+}
+
+/// The DuckDB type for a PostgreSQL type OID a client names (the parameter types of
+/// `Parse`). `None` for 0, `unknown` and types DuckDB has no counterpart for: the
+/// statement then decides. `numeric` without a modifier is DuckDB's own `NUMERIC`,
+/// DECIMAL(18,3), as `CAST(x AS NUMERIC)` means in DuckDB.
+pub fn logical_type_for_oid(oid: u32) -> Option<LogicalType> {
+    use LogicalType as L;
+    Some(match oid {
+        oid::BOOL => L::Boolean,
+        oid::INT2 => L::SmallInt,
+        oid::INT4 => L::Integer,
+        oid::INT8 | oid::OID => L::BigInt,
+        oid::FLOAT4 => L::Float,
+        oid::FLOAT8 => L::Double,
+        oid::NUMERIC => L::Decimal { width: 18, scale: 3, storage: DecimalStorage::I64 },
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR => L::Varchar,
+        oid::JSON | oid::JSONB => L::Json,
+        oid::BYTEA => L::Blob,
+        oid::DATE => L::Date,
+        oid::TIME => L::Time,
+        oid::TIMETZ => L::TimeTz,
+        oid::TIMESTAMP => L::Timestamp,
+        oid::TIMESTAMPTZ => L::TimestampTz,
+        oid::INTERVAL => L::Interval,
+        oid::UUID => L::Uuid,
+        other => L::List(Box::new(logical_type_for_oid(oid::element_of(other)?)?)),
+    })
 }
 
 /// How a column is described to the client.
