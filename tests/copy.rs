@@ -227,6 +227,8 @@ fn copy_to_stdout_matches_postgres_byte_for_byte() {
         "copy (select id, name from items where id > 2 order by id desc) to stdout with (format csv, header)",
         "copy (select name from items order by id) to stdout (format csv)",
         "copy (select id from items where false) to stdout",
+        "copy (select * from items order by id) to stdout with (format binary)",
+        "copy (select id, name from items order by id) to stdout with binary",
     ];
     let mut differences = Vec::new();
     for command in commands {
@@ -265,6 +267,42 @@ fn copy_out_messages_and_tag() {
         assert_eq!(a.tags, vec!["COPY 9".to_owned()]);
         assert_eq!(a.status, Some(TransactionStatus::Idle));
     }
+}
+
+#[test]
+fn binary_copy_round_trips_through_mallard_and_from_postgres() {
+    let (pg, mallard) = pair();
+    let m = mallard_target(&mallard);
+    for table in ["from_mallard", "from_postgres"] {
+        psql_ok(m, &TABLE.replace("items", table), b"");
+    }
+    let out = "copy (select * from items order by id) to stdout (format binary)";
+    let ours = psql_ok(m, out, b"");
+    let theirs = psql_ok(pg_target(&pg), out, b"");
+    assert!(
+        ours.starts_with(b"PGCOPY\n\xff\r\n\0"),
+        "no binary signature: {:?}",
+        &ours[..ours.len().min(20)]
+    );
+    psql_ok(m, "copy from_mallard from stdin (format binary)", &ours);
+    psql_ok(m, "copy from_postgres from stdin with binary", &theirs);
+    let dump = |table: &str| format!("copy (select * from {table} order by id) to stdout");
+    let expected = psql_ok(pg_target(&pg), &dump("items"), b"");
+    for table in ["items", "from_mallard", "from_postgres"] {
+        assert_eq!(
+            String::from_utf8_lossy(&psql_ok(m, &dump(table), b"")),
+            String::from_utf8_lossy(&expected),
+            "{table}"
+        );
+    }
+    let mut c = CopyClient::connect(m);
+    let a = c.query("copy items (id, name) to stdout (format binary)");
+    assert_eq!(a.copy_out, Some((Format::Binary, vec![Format::Binary, Format::Binary])));
+    let start = c.copy_in("copy from_mallard (id, name) from stdin (format binary)");
+    assert_eq!(start.copy_in, Some((Format::Binary, vec![Format::Binary, Format::Binary])));
+    // The stream split at every 3 bytes, trailer and all.
+    let a = c.finish_copy(&a.data, 3, frontend::Message::CopyDone);
+    assert_eq!(a.tags, vec!["COPY 9".to_owned()], "{:?}", a.error);
 }
 
 /// Feeds the same input to both servers and compares what each then holds.
@@ -308,6 +346,19 @@ fn bad_data_gets_postgres_sqlstates_and_the_session_recovers() {
         ("copy items from stdin (format xml)", b""),
         ("copy items from stdin (format csv, format csv)", b""),
         ("copy items from stdin (format binary)", b"not binary at all"),
+        (
+            "copy items (id) from stdin (format binary)",
+            b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0\0\x01\0\0\0\x02\0\x01",
+        ),
+        (
+            "copy items (id, name) from stdin (format binary)",
+            b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0\0\x01\0\0\0\x04\0\0\0\x01",
+        ),
+        ("copy items (id, day) from stdin", b"1\t2024-13-01\n"),
+        ("copy items (id, price) from stdin", b"1\t1.2.3\n"),
+        ("copy items (id, ok) from stdin", b"1\tmaybe\n"),
+        ("copy items (id) from stdin", b"1.5\n"),
+        ("copy items (id) from stdin", b"99999999999\n"),
     ];
     let mut differences = Vec::new();
     for (command, input) in cases {

@@ -122,7 +122,9 @@ impl Appender<'_> {
             Value::Float(v) => unsafe { ffi::duckdb_append_float(self.raw, *v) },
             Value::Double(v) => unsafe { ffi::duckdb_append_double(self.raw, *v) },
             Value::Blob(b) => unsafe { ffi::duckdb_append_blob(self.raw, b.as_ptr().cast(), b.len() as u64) },
-            Value::Date(days) => unsafe { ffi::duckdb_append_date(self.raw, ffi::duckdb_date { days: *days }) },
+            Value::Date(days) => unsafe {
+                ffi::duckdb_append_date(self.raw, ffi::duckdb_date { days: *days })
+            },
             _ => return self.append_raw(value),
         };
         self.check(state)

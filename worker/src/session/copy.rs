@@ -19,11 +19,13 @@ use super::query::Transaction;
 use super::{Session, SessionError};
 use crate::copy::statement::ForceColumns;
 use crate::copy::{
-    self, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
+    self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
 use crate::database::{exec, quote_ident};
-use crate::duck::{Appender, DuckError, ErrorClass, LogicalType, ResultKind};
-use crate::types::{encode_text, is_supported};
+use crate::duck::{Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::types::{
+    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, ValueError,
+};
 
 /// How a COPY failed: the client is told and the session goes on, or the connection
 /// itself broke.
@@ -62,6 +64,21 @@ fn failure(code: SqlState, message: impl Into<String>) -> CopyFailure {
 struct Column {
     name: String,
     ty: LogicalType,
+    /// The PostgreSQL type the column is reported as, whose input syntax and binary
+    /// format apply.
+    oid: u32,
+    /// Text fields go through PostgreSQL's input syntax (`crate::types::decode_text`)
+    /// rather than straight to DuckDB's VARCHAR cast.
+    parse: bool,
+}
+
+impl Column {
+    fn new(name: String, ty: LogicalType) -> Column {
+        let oid = pg_type(&ty).oid;
+        // Text goes to DuckDB as it is: there is nothing to parse.
+        let parse = !matches!(oid, oid::TEXT | oid::VARCHAR | oid::JSON);
+        Column { name, ty, oid, parse }
+    }
 }
 
 impl Session<'_> {
@@ -92,7 +109,7 @@ impl Session<'_> {
         let mut stmt = self.duck.prepare(&sql)?;
         let mut result = stmt.execute()?;
         let all: Vec<Column> = (0..result.column_count())
-            .map(|c| Column { name: result.column_name(c), ty: result.column_type(c) })
+            .map(|c| Column::new(result.column_name(c), result.column_type(c)))
             .collect();
         let Some(listed) = listed else { return Ok(all) };
         let mut columns = Vec::with_capacity(listed.len());
@@ -104,7 +121,7 @@ impl Session<'_> {
                 ));
             }
             match all.iter().find(|c| c.name.eq_ignore_ascii_case(l)) {
-                Some(c) => columns.push(Column { name: c.name.clone(), ty: c.ty.clone() }),
+                Some(c) => columns.push(Column::new(c.name.clone(), c.ty.clone())),
                 None => {
                     return Err(failure(
                         SqlState::UNDEFINED_COLUMN,
@@ -125,12 +142,6 @@ impl Session<'_> {
         let options = &statement.options;
         let force_not_null = options.force_not_null.flags(&names, "FORCE_NOT_NULL")?;
         let force_null = options.force_null.flags(&names, "FORCE_NULL")?;
-        if options.format == CopyFormat::Binary {
-            return Err(failure(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "COPY FROM STDIN in binary format is not supported yet",
-            ));
-        }
         let own_transaction = self.tx == Transaction::Idle;
         if own_transaction {
             exec(&self.duck, "BEGIN TRANSACTION")?;
@@ -168,15 +179,22 @@ impl Session<'_> {
         self.conn.send(&Message::CopyInResponse { format, columns: vec![format; columns.len()] });
         self.conn.flush().map_err(SessionError::Io)?;
 
-        let mut sink =
-            RowSink { appender, columns, header: statement.options.header, seen_header: false, rows: 0 };
-        if statement.options.format == CopyFormat::Binary {
-            sink.header = Header::Off;
-        }
+        let mut sink = RowSink {
+            appender,
+            columns,
+            binary: format == Format::Binary,
+            header: statement.options.header,
+            seen_header: false,
+            rows: 0,
+        };
         let mut row = Row::default();
         let max = self.shared.config.max_message_size;
         loop {
-            let frame = self.conn.read_message(max).map_err(SessionError::Read)?;
+            let frame = match self.conn.read_message(max) {
+                Ok(f) => f,
+                Err(_) if self.control.is_terminating() => return Err(SessionError::Terminated.into()),
+                Err(e) => return Err(SessionError::Read(e).into()),
+            };
             let (message, _) = frontend::decode(&frame, max)
                 .map_err(|e| SessionError::Read(ReadError::Message(e)))?
                 .expect("read_message returns whole messages");
@@ -227,19 +245,13 @@ impl Session<'_> {
             Source::Query(q) => q.clone(),
         };
         let options = &statement.options;
-        if options.format == CopyFormat::Binary {
-            return Err(failure(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "COPY TO STDOUT in binary format is not supported yet",
-            ));
-        }
         let mut stmt = self.duck.prepare(&sql)?;
         let mut result = stmt.execute()?;
         if result.kind() != ResultKind::Rows {
             return Err(failure(SqlState::FEATURE_NOT_SUPPORTED, "COPY query must return rows"));
         }
         let columns: Vec<Column> = (0..result.column_count())
-            .map(|c| Column { name: result.column_name(c), ty: result.column_type(c) })
+            .map(|c| Column::new(result.column_name(c), result.column_type(c)))
             .collect();
         if let Some(c) = columns.iter().find(|c| !is_supported(&c.ty)) {
             return Err(CopyFailure::Query(
@@ -258,12 +270,19 @@ impl Session<'_> {
         let format = if options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
         self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
         let writer = RowWriter { options, force_quote, single_column: columns.len() == 1 };
-        if options.header == Header::On {
-            let out = self.conn.out();
-            let at = begin_message(out, b'd');
-            let mut fields = names.iter().map(|n| Some(n.as_bytes()));
-            writer.write_line(out, &mut fields);
-            finish_message(out, at);
+        let out = self.conn.out();
+        match options.format {
+            CopyFormat::Binary => {
+                let at = begin_message(out, b'd');
+                binary::write_header(out);
+                finish_message(out, at);
+            }
+            _ if options.header == Header::On => {
+                let at = begin_message(out, b'd');
+                writer.write_line(out, &mut names.iter().map(|n| Some(n.as_bytes())));
+                finish_message(out, at);
+            }
+            _ => {}
         }
         let mut rows = 0u64;
         let mut scratch = Vec::new();
@@ -272,23 +291,21 @@ impl Session<'_> {
             for r in 0..chunk.len() {
                 let out = self.conn.out();
                 let at = begin_message(out, b'd');
-                for (i, (v, c)) in vectors.iter().zip(&columns).enumerate() {
-                    if i > 0 {
-                        out.push(options.delimiter);
-                    }
-                    if !v.is_valid(r) {
-                        out.extend_from_slice(&options.null);
-                        continue;
-                    }
-                    scratch.clear();
-                    encode_text(&c.ty, v, r, &mut scratch);
-                    writer.write_value(out, i, &scratch);
+                if options.format == CopyFormat::Binary {
+                    write_binary_row(out, &columns, &vectors, r);
+                } else {
+                    writer.write_row(out, &columns, &vectors, r, &mut scratch);
                 }
-                out.push(b'\n');
                 finish_message(out, at);
             }
             rows += chunk.len() as u64;
             self.conn.flush_if_full().map_err(SessionError::Io)?;
+        }
+        if options.format == CopyFormat::Binary {
+            let out = self.conn.out();
+            let at = begin_message(out, b'd');
+            binary::write_trailer(out);
+            finish_message(out, at);
         }
         self.conn.send(&Message::CopyDone);
         debug!(rows, "copy to stdout");
@@ -318,6 +335,8 @@ fn open_appender<'c>(duck: &'c crate::duck::Connection, name: &[String]) -> Resu
 struct RowSink<'a, 'c> {
     appender: Appender<'c>,
     columns: &'a [Column],
+    /// Fields are in the types' binary format, not text.
+    binary: bool,
     header: Header,
     seen_header: bool,
     rows: u64,
@@ -339,10 +358,22 @@ impl RowSink<'_, '_> {
             let missing = &self.columns[row.len()].name;
             return Err(CopyError::bad_format(format!("missing data for column \"{missing}\"")).into());
         }
-        for field in row.fields() {
+        for (field, column) in row.fields().zip(self.columns) {
             match field {
                 None => self.appender.append_null()?,
-                Some(bytes) => self.appender.append_text(copy::check_text(bytes)?).map_err(bad_value)?,
+                Some(bytes) if self.binary => {
+                    let value = decode_binary(column.oid, bytes).map_err(value_error)?;
+                    self.appender.append_value(&value).map_err(bad_value)?;
+                }
+                Some(bytes) => {
+                    let text = copy::check_text(bytes)?;
+                    if column.parse {
+                        let value = decode_text(column.oid, text).map_err(value_error)?;
+                        self.appender.append_value(&value).map_err(bad_value)?;
+                    } else {
+                        self.appender.append_text(text).map_err(bad_value)?;
+                    }
+                }
             }
         }
         self.appender.end_row()?;
@@ -376,6 +407,11 @@ impl RowSink<'_, '_> {
     }
 }
 
+/// A field PostgreSQL's input (or receive) function for its type would reject.
+fn value_error(e: ValueError) -> CopyFailure {
+    failure(e.code, e.message)
+}
+
 /// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
 /// report that as 22P02, where DuckDB says "invalid input" or "conversion".
 fn bad_value(e: DuckError) -> CopyFailure {
@@ -388,6 +424,18 @@ fn bad_value(e: DuckError) -> CopyFailure {
     failure
 }
 
+/// One row as a binary tuple.
+fn write_binary_row(out: &mut Vec<u8>, columns: &[Column], vectors: &[Vector<'_>], row: usize) {
+    binary::begin_tuple(out, columns.len());
+    for (v, c) in vectors.iter().zip(columns) {
+        if v.is_valid(row) {
+            binary::write_field(out, |o| encode_binary(&c.ty, v, row, o));
+        } else {
+            binary::write_null(out);
+        }
+    }
+}
+
 /// Writes text and CSV lines.
 struct RowWriter<'o> {
     options: &'o copy::CopyOptions,
@@ -396,6 +444,30 @@ struct RowWriter<'o> {
 }
 
 impl RowWriter<'_> {
+    /// One row as a text or CSV line, line end included.
+    fn write_row(
+        &self,
+        out: &mut Vec<u8>,
+        columns: &[Column],
+        vectors: &[Vector<'_>],
+        row: usize,
+        scratch: &mut Vec<u8>,
+    ) {
+        for (i, (v, c)) in vectors.iter().zip(columns).enumerate() {
+            if i > 0 {
+                out.push(self.options.delimiter);
+            }
+            if !v.is_valid(row) {
+                out.extend_from_slice(&self.options.null);
+                continue;
+            }
+            scratch.clear();
+            encode_text(&c.ty, v, row, scratch);
+            self.write_value(out, i, scratch);
+        }
+        out.push(b'\n');
+    }
+
     fn write_value(&self, out: &mut Vec<u8>, column: usize, value: &[u8]) {
         match self.options.format {
             CopyFormat::Csv => {
