@@ -539,3 +539,22 @@ fn pgbench_statement_and_a_million_rows_in_bounded_memory() {
     // A sanity bound only: the table itself lives in this in-memory database.
     assert!(after.0 < 2 * 1024 * 1024, "worker peak memory {} kB", after.0);
 }
+
+#[test]
+fn a_row_without_end_is_bounded_by_the_message_size_limit() {
+    let env = vec![("MALLARD_MAX_MESSAGE_SIZE".to_owned(), "65536".to_owned())];
+    let mallard = Server::start(BIN, Options { env, ..Options::default() });
+    let t = mallard_target(&mallard);
+    psql_ok(t, "create table long (a text)", b"");
+    let mut c = CopyClient::connect(t);
+    c.copy_in("copy long from stdin");
+    // A row just under the limit is fine, however it is split.
+    let mut row = vec![b'x'; 60_000];
+    row.push(b'\n');
+    let a = c.finish_copy(&row, 8192, frontend::Message::CopyDone);
+    assert_eq!(a.tags, vec!["COPY 1".to_owned()], "{:?}", a.error);
+    c.copy_in("copy long from stdin");
+    let a = c.finish_copy(&vec![b'x'; 200_000], 8192, frontend::Message::CopyDone);
+    assert_eq!(a.code(), Some("54000"), "{:?}", a.error);
+    assert_eq!(c.value("select count(*) from long"), "1");
+}

@@ -45,6 +45,7 @@ impl SqlState {
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");
     pub const OUT_OF_MEMORY: SqlState = SqlState(*b"53200");
+    pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState(*b"54000");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");
     pub const QUERY_CANCELED: SqlState = SqlState(*b"57014");
     pub const ADMIN_SHUTDOWN: SqlState = SqlState(*b"57P01");

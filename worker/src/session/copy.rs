@@ -204,6 +204,13 @@ impl Session<'_> {
                     while decoder.next_row(&mut row, false)? {
                         sink.row(&row)?;
                     }
+                    // One row may span many messages, but not grow without bound.
+                    if decoder.buffered() > max {
+                        return Err(failure(
+                            SqlState::PROGRAM_LIMIT_EXCEEDED,
+                            format!("COPY row is longer than the message size limit of {max} bytes"),
+                        ));
+                    }
                 }
                 frontend::Message::CopyDone => {
                     while decoder.next_row(&mut row, true)? {
@@ -235,15 +242,7 @@ impl Session<'_> {
 
     /// The copy-out sub-protocol: `CopyOutResponse`, one `CopyData` per row, `CopyDone`.
     fn copy_out(&mut self, statement: &CopyStatement) -> Result<u64, CopyFailure> {
-        let sql = match &statement.source {
-            Source::Table { name, columns: None } => format!("SELECT * FROM {}", qualified(name)),
-            Source::Table { name, columns: Some(listed) } => {
-                let columns = self.copy_columns(name, Some(listed))?;
-                let list: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-                format!("SELECT {} FROM {}", list.join(", "), qualified(name))
-            }
-            Source::Query(q) => q.clone(),
-        };
+        let sql = self.copy_out_query(&statement.source)?;
         let options = &statement.options;
         let mut stmt = self.duck.prepare(&sql)?;
         let mut result = stmt.execute()?;
@@ -270,20 +269,7 @@ impl Session<'_> {
         let format = if options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
         self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
         let writer = RowWriter { options, force_quote, single_column: columns.len() == 1 };
-        let out = self.conn.out();
-        match options.format {
-            CopyFormat::Binary => {
-                let at = begin_message(out, b'd');
-                binary::write_header(out);
-                finish_message(out, at);
-            }
-            _ if options.header == Header::On => {
-                let at = begin_message(out, b'd');
-                writer.write_line(out, &mut names.iter().map(|n| Some(n.as_bytes())));
-                finish_message(out, at);
-            }
-            _ => {}
-        }
+        writer.start(self.conn.out(), &names);
         let mut rows = 0u64;
         let mut scratch = Vec::new();
         while let Some(chunk) = result.next_chunk()? {
@@ -301,15 +287,25 @@ impl Session<'_> {
             rows += chunk.len() as u64;
             self.conn.flush_if_full().map_err(SessionError::Io)?;
         }
-        if options.format == CopyFormat::Binary {
-            let out = self.conn.out();
-            let at = begin_message(out, b'd');
-            binary::write_trailer(out);
-            finish_message(out, at);
-        }
+        writer.finish(self.conn.out());
         self.conn.send(&Message::CopyDone);
         debug!(rows, "copy to stdout");
         Ok(rows)
+    }
+}
+
+impl Session<'_> {
+    /// The query whose rows a COPY TO sends.
+    fn copy_out_query(&mut self, source: &Source) -> Result<String, CopyFailure> {
+        Ok(match source {
+            Source::Table { name, columns: None } => format!("SELECT * FROM {}", qualified(name)),
+            Source::Table { name, columns: Some(listed) } => {
+                let columns = self.copy_columns(name, Some(listed))?;
+                let list: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+                format!("SELECT {} FROM {}", list.join(", "), qualified(name))
+            }
+            Source::Query(q) => q.clone(),
+        })
     }
 }
 
@@ -436,7 +432,7 @@ fn write_binary_row(out: &mut Vec<u8>, columns: &[Column], vectors: &[Vector<'_>
     }
 }
 
-/// Writes text and CSV lines.
+/// Writes what surrounds the rows, and text and CSV lines.
 struct RowWriter<'o> {
     options: &'o copy::CopyOptions,
     force_quote: Vec<bool>,
@@ -444,6 +440,31 @@ struct RowWriter<'o> {
 }
 
 impl RowWriter<'_> {
+    /// What comes before the rows, in its own `CopyData`: the binary header, or the
+    /// header line.
+    fn start(&self, out: &mut Vec<u8>, names: &[String]) {
+        let binary = self.options.format == CopyFormat::Binary;
+        if !binary && self.options.header != Header::On {
+            return;
+        }
+        let at = begin_message(out, b'd');
+        if binary {
+            binary::write_header(out);
+        } else {
+            self.write_line(out, &mut names.iter().map(|n| Some(n.as_bytes())));
+        }
+        finish_message(out, at);
+    }
+
+    /// What comes after the rows: the binary trailer.
+    fn finish(&self, out: &mut Vec<u8>) {
+        if self.options.format == CopyFormat::Binary {
+            let at = begin_message(out, b'd');
+            binary::write_trailer(out);
+            finish_message(out, at);
+        }
+    }
+
     /// One row as a text or CSV line, line end included.
     fn write_row(
         &self,
