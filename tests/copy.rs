@@ -326,6 +326,19 @@ fn copy_from_stdin_reads_like_postgres() {
     let dump = "copy (select * from items order by id) to stdout";
     let (expected, got) = (psql_ok(pg_target(&pg), dump, b""), psql_ok(mallard_target(&mallard), dump, b""));
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+
+    // Types whose PostgreSQL input syntax DuckDB's own cast reads differently.
+    let table =
+        "create table extra (id integer, b bytea, arr integer[], u uuid, tz timestamptz, iv interval)";
+    let input: &[u8] = b"1\t\\\\x00ff41\t{1,NULL,3}\t{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}\t2024-01-05 12:00:00+02\t1 day 02:03:04\n\
+                         2\t\\N\t{}\t\\N\t\\N\t-1 mons\n";
+    for t in [pg_target(&pg), mallard_target(&mallard)] {
+        psql_ok(t, table, b"");
+        psql_ok(t, "copy extra from stdin", input);
+    }
+    let dump = "copy (select * from extra order by id) to stdout";
+    let (expected, got) = (psql_ok(pg_target(&pg), dump, b""), psql_ok(mallard_target(&mallard), dump, b""));
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
 }
 
 #[test]
