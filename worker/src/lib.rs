@@ -6,6 +6,7 @@
 
 mod channel;
 pub mod config;
+pub mod copy;
 mod database;
 pub mod duck;
 mod registry;

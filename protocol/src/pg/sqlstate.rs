@@ -23,6 +23,8 @@ impl SqlState {
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState(*b"22021");
     pub const INVALID_TEXT_REPRESENTATION: SqlState = SqlState(*b"22P02");
     pub const INVALID_PARAMETER_VALUE: SqlState = SqlState(*b"22023");
+    pub const INVALID_BINARY_REPRESENTATION: SqlState = SqlState(*b"22P03");
+    pub const BAD_COPY_FILE_FORMAT: SqlState = SqlState(*b"22P04");
     pub const INTEGRITY_CONSTRAINT_VIOLATION: SqlState = SqlState(*b"23000");
     pub const NOT_NULL_VIOLATION: SqlState = SqlState(*b"23502");
     pub const FOREIGN_KEY_VIOLATION: SqlState = SqlState(*b"23503");
@@ -38,6 +40,8 @@ impl SqlState {
     pub const SERIALIZATION_FAILURE: SqlState = SqlState(*b"40001");
     pub const SYNTAX_ERROR: SqlState = SqlState(*b"42601");
     pub const UNDEFINED_COLUMN: SqlState = SqlState(*b"42703");
+    pub const DUPLICATE_COLUMN: SqlState = SqlState(*b"42701");
+    pub const INVALID_COLUMN_REFERENCE: SqlState = SqlState(*b"42P10");
     pub const UNDEFINED_FUNCTION: SqlState = SqlState(*b"42883");
     pub const UNDEFINED_TABLE: SqlState = SqlState(*b"42P01");
     pub const DUPLICATE_TABLE: SqlState = SqlState(*b"42P07");
@@ -46,6 +50,7 @@ impl SqlState {
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");
     pub const OUT_OF_MEMORY: SqlState = SqlState(*b"53200");
+    pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState(*b"54000");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");
     pub const QUERY_CANCELED: SqlState = SqlState(*b"57014");
     pub const ADMIN_SHUTDOWN: SqlState = SqlState(*b"57P01");

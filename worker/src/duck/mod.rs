@@ -5,13 +5,15 @@
 //! the higher-level crate hides: exact logical types (DECIMAL width and scale, JSON and
 //! UUID, TIMESTAMP WITH TIME ZONE), typed error classes, statement types, flat vectors
 //! to encode rows from without an Arrow detour, and `duckdb_interrupt` for cancel.
-//! Every `unsafe` call lives in [`raw`].
+//! Every `unsafe` call lives in [`raw`], [`value`] and [`appender`].
 
+mod appender;
 mod error;
 mod raw;
 mod types;
 mod value;
 
+pub use appender::Appender;
 pub use error::{DuckError, ErrorClass};
 pub use raw::{Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};
 pub use types::{DecimalStorage, EnumStorage, LogicalType};

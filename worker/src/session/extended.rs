@@ -90,6 +90,15 @@ impl Session<'_> {
         if matches!(command, Command::Begin | Command::Commit | Command::Rollback) {
             return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind: StatementKind::Session }));
         }
+        match crate::copy::parse(sql) {
+            Ok(Some(copy)) => {
+                let tag = if copy.direction == crate::copy::Direction::From { "COPY FROM" } else { "COPY" };
+                let command = Command::Other(tag.into());
+                return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind: StatementKind::Copy }));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(super::copy::CopyFailure::from(e).into()),
+        }
         if reads_client_stdio(sql) {
             return Err(StepError::query(
                 SqlState::FEATURE_NOT_SUPPORTED,
@@ -282,6 +291,19 @@ impl Session<'_> {
             }
             StatementKind::Cursor(CursorCommand::Close { name }) => {
                 return self.close_cursor(name.as_deref())
+            }
+            StatementKind::Copy if self.read_only && statement.command.tag(0) == "COPY FROM" => {
+                return Err(StepError::query(
+                    SqlState::READ_ONLY_SQL_TRANSACTION,
+                    "cannot execute COPY FROM in a read-only transaction",
+                ))
+            }
+            StatementKind::Copy => {
+                self.park_live()?;
+                return match self.copy_statement(&statement.sql) {
+                    Some(outcome) => outcome.map_err(StepError::from),
+                    None => Err(StepError::query(SqlState::INTERNAL_ERROR, "not a COPY with the client")),
+                };
             }
             StatementKind::Duck(_) if self.read_only && writes(&statement.command) => {
                 return Err(StepError::query(

@@ -3,6 +3,7 @@
 //! transaction ([`query`]).
 
 mod conn;
+mod copy;
 mod cursor;
 mod extended;
 mod portal;

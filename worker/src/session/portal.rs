@@ -44,6 +44,8 @@ pub enum StatementKind {
     },
     /// `FETCH`, `MOVE`, `CLOSE`.
     Cursor(crate::sql::CursorCommand),
+    /// `COPY ... FROM STDIN` / `TO STDOUT`, which the session runs with the client.
+    Copy,
     Duck(DuckStatement),
 }
 

@@ -1,0 +1,531 @@
+//! The session side of `COPY ... FROM STDIN` and `COPY ... TO STDOUT`: the copy-in
+//! and copy-out sub-protocols on the client connection, rows appended to DuckDB
+//! through its appender as `CopyData` arrives, and rows streamed out chunk by chunk.
+//!
+//! DuckDB never sees these statements: its own `COPY ... FROM STDIN` would read the
+//! worker's stdin. A `COPY FROM` outside a transaction block runs in a transaction of
+//! its own, so that a failure (bad data, `CopyFail`) leaves nothing behind; inside a
+//! block the block fails like after any error.
+//!
+//! After a failed copy-in, the client may still be sending `CopyData`; the message
+//! loop ignores `CopyData`, `CopyDone` and `CopyFail` outside COPY, as PostgreSQL does.
+
+use mallard_protocol::pg::backend::{begin_message, finish_message, ErrorInfo, Message};
+use mallard_protocol::pg::{frontend, Format, SqlState};
+use tracing::debug;
+
+use super::conn::ReadError;
+use super::query::{StepError, Transaction};
+use super::{Session, SessionError};
+use crate::copy::statement::ForceColumns;
+use crate::copy::{
+    self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
+};
+use crate::database::{exec, quote_ident};
+use crate::duck::{Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::types::{
+    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, ValueError,
+};
+
+/// How a COPY failed: the client is told and the session goes on, or the connection
+/// itself broke.
+pub(super) enum CopyFailure {
+    Query(ErrorInfo),
+    Session(SessionError),
+}
+
+impl From<CopyError> for CopyFailure {
+    fn from(e: CopyError) -> Self {
+        let mut info = ErrorInfo::error(e.code, e.message);
+        info.hint = e.hint;
+        CopyFailure::Query(info)
+    }
+}
+
+impl From<DuckError> for CopyFailure {
+    fn from(e: DuckError) -> Self {
+        let mut info = ErrorInfo::error(e.sqlstate(), e.message.clone());
+        info.hint = e.hint;
+        CopyFailure::Query(info)
+    }
+}
+
+impl From<SessionError> for CopyFailure {
+    fn from(e: SessionError) -> Self {
+        CopyFailure::Session(e)
+    }
+}
+
+impl From<CopyFailure> for StepError {
+    fn from(e: CopyFailure) -> Self {
+        match e {
+            CopyFailure::Query(info) => StepError::Query(info),
+            CopyFailure::Session(e) => StepError::Session(e),
+        }
+    }
+}
+
+fn failure(code: SqlState, message: impl Into<String>) -> CopyFailure {
+    CopyFailure::Query(ErrorInfo::error(code, message))
+}
+
+/// A column COPY reads or writes.
+struct Column {
+    name: String,
+    ty: LogicalType,
+    /// The PostgreSQL type the column is reported as, whose input syntax and binary
+    /// format apply.
+    oid: u32,
+    /// Text fields go through PostgreSQL's input syntax (`crate::types::decode_text`)
+    /// rather than straight to DuckDB's VARCHAR cast.
+    parse: bool,
+}
+
+impl Column {
+    fn new(name: String, ty: LogicalType) -> Column {
+        let oid = pg_type(&ty).oid;
+        // Text goes to DuckDB as it is: there is nothing to parse.
+        let parse = !matches!(oid, oid::TEXT | oid::VARCHAR | oid::JSON);
+        Column { name, ty, oid, parse }
+    }
+}
+
+impl Session<'_> {
+    /// Runs `sql` if it is a COPY from or to the client; `None` if it is anything else
+    /// (a COPY to or from a file is DuckDB's).
+    pub(super) fn copy_statement(&mut self, sql: &str) -> Option<Result<(), CopyFailure>> {
+        let statement = match copy::parse(sql) {
+            Ok(Some(s)) => s,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e.into())),
+        };
+        self.control.begin_statement(None);
+        let outcome = match statement.direction {
+            Direction::From => self.copy_in(&statement),
+            Direction::To => self.copy_out(&statement),
+        };
+        if let Some(why) = self.control.end_statement() {
+            if outcome.is_err() {
+                return Some(Err(failure(SqlState::QUERY_CANCELED, why.message())));
+            }
+        }
+        Some(outcome.map(|rows| self.conn.send(&Message::CommandComplete(format!("COPY {rows}")))))
+    }
+
+    /// The table's columns, or the listed ones in the listed order.
+    fn copy_columns(
+        &mut self,
+        name: &[String],
+        listed: Option<&[String]>,
+    ) -> Result<Vec<Column>, CopyFailure> {
+        let sql = format!("SELECT * FROM {} LIMIT 0", qualified(name));
+        let stmt = self.duck.prepare(&sql)?;
+        let mut result = stmt.execute()?;
+        let all: Vec<Column> = (0..result.column_count())
+            .map(|c| Column::new(result.column_name(c), result.column_type(c)))
+            .collect();
+        let Some(listed) = listed else { return Ok(all) };
+        let mut columns = Vec::with_capacity(listed.len());
+        for (i, l) in listed.iter().enumerate() {
+            if listed[..i].iter().any(|p| p.eq_ignore_ascii_case(l)) {
+                return Err(failure(
+                    SqlState::DUPLICATE_COLUMN,
+                    format!("column \"{l}\" specified more than once"),
+                ));
+            }
+            match all.iter().find(|c| c.name.eq_ignore_ascii_case(l)) {
+                Some(c) => columns.push(Column::new(c.name.clone(), c.ty.clone())),
+                None => {
+                    return Err(failure(
+                        SqlState::UNDEFINED_COLUMN,
+                        format!("column \"{l}\" of relation \"{}\" does not exist", name[name.len() - 1]),
+                    ))
+                }
+            }
+        }
+        Ok(columns)
+    }
+
+    fn copy_in(&mut self, statement: &CopyStatement) -> Result<u64, CopyFailure> {
+        let Source::Table { name, columns: listed } = &statement.source else {
+            return Err(failure(SqlState::SYNTAX_ERROR, "COPY (query) FROM is not possible"));
+        };
+        let columns = self.copy_columns(name, listed.as_deref())?;
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let options = &statement.options;
+        let force_not_null = options.force_not_null.flags(&names, "FORCE_NOT_NULL")?;
+        let force_null = options.force_null.flags(&names, "FORCE_NULL")?;
+        let own_transaction = self.tx == Transaction::Idle;
+        if own_transaction {
+            exec(&self.duck, "BEGIN TRANSACTION")?;
+        }
+        let outcome = self.copy_in_rows(
+            statement,
+            &columns,
+            Decoder::new(options, columns.len(), force_not_null, force_null),
+        );
+        if own_transaction {
+            let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            if let Err(e) = exec(&self.duck, end) {
+                return outcome.and(Err(e.into()));
+            }
+        }
+        outcome
+    }
+
+    /// The copy-in sub-protocol: `CopyInResponse`, then rows as `CopyData` brings them.
+    fn copy_in_rows(
+        &mut self,
+        statement: &CopyStatement,
+        columns: &[Column],
+        mut decoder: Decoder,
+    ) -> Result<u64, CopyFailure> {
+        let Source::Table { name, columns: listed } = &statement.source else { unreachable!() };
+        let mut appender = open_appender(&self.duck, name)?;
+        if listed.is_some() {
+            for c in columns {
+                appender.add_column(&c.name)?;
+            }
+        }
+        let format =
+            if statement.options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
+        self.conn.send(&Message::CopyInResponse { format, columns: vec![format; columns.len()] });
+        self.conn.flush().map_err(SessionError::Io)?;
+
+        let mut sink = RowSink {
+            appender,
+            columns,
+            binary: format == Format::Binary,
+            header: statement.options.header,
+            seen_header: false,
+            rows: 0,
+        };
+        let mut row = Row::default();
+        let max = self.shared.config.max_message_size;
+        loop {
+            let frame = match self.conn.read_message(max) {
+                Ok(f) => f,
+                Err(_) if self.control.is_terminating() => return Err(SessionError::Terminated.into()),
+                Err(e) => return Err(SessionError::Read(e).into()),
+            };
+            let (message, _) = frontend::decode(&frame, max)
+                .map_err(|e| SessionError::Read(ReadError::Message(e)))?
+                .expect("read_message returns whole messages");
+            match message {
+                frontend::Message::CopyData(data) => {
+                    decoder.feed(data);
+                    while decoder.next_row(&mut row, false)? {
+                        sink.row(&row)?;
+                    }
+                    // One row may span many messages, but not grow without bound.
+                    if decoder.buffered() > max {
+                        return Err(failure(
+                            SqlState::PROGRAM_LIMIT_EXCEEDED,
+                            format!("COPY row is longer than the message size limit of {max} bytes"),
+                        ));
+                    }
+                }
+                frontend::Message::CopyDone => {
+                    while decoder.next_row(&mut row, true)? {
+                        sink.row(&row)?;
+                    }
+                    break;
+                }
+                frontend::Message::CopyFail(reason) => {
+                    return Err(failure(
+                        SqlState::QUERY_CANCELED,
+                        format!("COPY from stdin failed: {reason}"),
+                    ))
+                }
+                // The protocol says these are ignored during copy-in.
+                frontend::Message::Flush | frontend::Message::Sync => {}
+                other => {
+                    return Err(failure(
+                        SqlState::PROTOCOL_VIOLATION,
+                        format!("unexpected message type 0x{:02X} during COPY from stdin", other.tag()),
+                    ))
+                }
+            }
+        }
+        let rows = sink.rows;
+        sink.appender.close()?;
+        debug!(rows, "copy from stdin");
+        Ok(rows)
+    }
+
+    /// The copy-out sub-protocol: `CopyOutResponse`, one `CopyData` per row, `CopyDone`.
+    fn copy_out(&mut self, statement: &CopyStatement) -> Result<u64, CopyFailure> {
+        let sql = self.copy_out_query(&statement.source)?;
+        let options = &statement.options;
+        let stmt = self.duck.prepare(&sql)?;
+        let mut result = stmt.execute()?;
+        if result.kind() != ResultKind::Rows {
+            return Err(failure(SqlState::FEATURE_NOT_SUPPORTED, "COPY query must return rows"));
+        }
+        let columns: Vec<Column> = (0..result.column_count())
+            .map(|c| Column::new(result.column_name(c), result.column_type(c)))
+            .collect();
+        if let Some(c) = columns.iter().find(|c| !is_supported(&c.ty)) {
+            return Err(CopyFailure::Query(
+                ErrorInfo::error(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    format!("column \"{}\" has a type mallard cannot send yet ({:?})", c.name, c.ty),
+                )
+                .with_hint("cast the column to VARCHAR"),
+            ));
+        }
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let force_quote = match &options.force_quote {
+            ForceColumns::None => vec![false; names.len()],
+            other => other.flags(&names, "FORCE_QUOTE")?,
+        };
+        let format = if options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
+        self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
+        let writer = RowWriter { options, force_quote, single_column: columns.len() == 1 };
+        writer.start(self.conn.out(), &names);
+        let mut rows = 0u64;
+        let mut scratch = Vec::new();
+        while let Some(chunk) = result.next_chunk()? {
+            let vectors: Vec<_> = (0..columns.len()).map(|c| chunk.vector(c)).collect();
+            for r in 0..chunk.len() {
+                let out = self.conn.out();
+                let at = begin_message(out, b'd');
+                if options.format == CopyFormat::Binary {
+                    write_binary_row(out, &columns, &vectors, r);
+                } else {
+                    writer.write_row(out, &columns, &vectors, r, &mut scratch);
+                }
+                finish_message(out, at);
+            }
+            rows += chunk.len() as u64;
+            self.conn.flush_if_full().map_err(SessionError::Io)?;
+        }
+        writer.finish(self.conn.out());
+        self.conn.send(&Message::CopyDone);
+        debug!(rows, "copy to stdout");
+        Ok(rows)
+    }
+}
+
+impl Session<'_> {
+    /// The query whose rows a COPY TO sends.
+    fn copy_out_query(&mut self, source: &Source) -> Result<String, CopyFailure> {
+        Ok(match source {
+            Source::Table { name, columns: None } => format!("SELECT * FROM {}", qualified(name)),
+            Source::Table { name, columns: Some(listed) } => {
+                let columns = self.copy_columns(name, Some(listed))?;
+                let list: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+                format!("SELECT {} FROM {}", list.join(", "), qualified(name))
+            }
+            Source::Query(q) => q.clone(),
+        })
+    }
+}
+
+/// `"catalog"."schema"."table"`, for SQL.
+fn qualified(name: &[String]) -> String {
+    name.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join(".")
+}
+
+/// An appender on the table `name` (1–3 parts). An unqualified name that is not in
+/// the current database may be a temporary table.
+fn open_appender<'c>(duck: &'c crate::duck::Connection, name: &[String]) -> Result<Appender<'c>, DuckError> {
+    match name {
+        [table] => duck
+            .appender(None, None, table)
+            .or_else(|e| duck.appender(Some("temp"), None, table).map_err(|_| e)),
+        [schema, table] => duck.appender(None, Some(schema), table),
+        [catalog, schema, table] => duck.appender(Some(catalog), Some(schema), table),
+        _ => unreachable!("the parser allows 1 to 3 name parts"),
+    }
+}
+
+/// Where decoded rows go: checked against the columns and appended.
+struct RowSink<'a, 'c> {
+    appender: Appender<'c>,
+    columns: &'a [Column],
+    /// Fields are in the types' binary format, not text.
+    binary: bool,
+    header: Header,
+    seen_header: bool,
+    rows: u64,
+}
+
+impl RowSink<'_, '_> {
+    fn row(&mut self, row: &Row) -> Result<(), CopyFailure> {
+        if self.header != Header::Off && !self.seen_header {
+            self.seen_header = true;
+            if self.header == Header::Match {
+                self.match_header(row)?;
+            }
+            return Ok(());
+        }
+        if row.len() > self.columns.len() {
+            return Err(CopyError::bad_format("extra data after last expected column").into());
+        }
+        if row.len() < self.columns.len() {
+            let missing = &self.columns[row.len()].name;
+            return Err(CopyError::bad_format(format!("missing data for column \"{missing}\"")).into());
+        }
+        for (field, column) in row.fields().zip(self.columns) {
+            match field {
+                None => self.appender.append_null()?,
+                Some(bytes) if self.binary => {
+                    let value = decode_binary(column.oid, bytes).map_err(value_error)?;
+                    self.appender.append_value(&value).map_err(bad_value)?;
+                }
+                Some(bytes) => {
+                    let text = copy::check_text(bytes)?;
+                    if column.parse {
+                        let value = decode_text(column.oid, text).map_err(value_error)?;
+                        self.appender.append_value(&value).map_err(bad_value)?;
+                    } else {
+                        self.appender.append_text(text).map_err(bad_value)?;
+                    }
+                }
+            }
+        }
+        self.appender.end_row()?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// `HEADER MATCH`: the first line must name the columns, in order.
+    fn match_header(&self, row: &Row) -> Result<(), CopyFailure> {
+        if row.len() != self.columns.len() {
+            return Err(CopyError::bad_format(format!(
+                "wrong number of fields in header line: got {}, expected {}",
+                row.len(),
+                self.columns.len()
+            ))
+            .into());
+        }
+        for (i, (field, column)) in row.fields().zip(self.columns).enumerate() {
+            let got = field.map(String::from_utf8_lossy);
+            if got.as_deref() != Some(column.name.as_str()) {
+                let got = got.map_or_else(|| "null value".to_owned(), |g| format!("\"{g}\""));
+                return Err(CopyError::bad_format(format!(
+                    "column name mismatch in header line field {}: got {got}, expected \"{}\"",
+                    i + 1,
+                    column.name
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field PostgreSQL's input (or receive) function for its type would reject.
+fn value_error(e: ValueError) -> CopyFailure {
+    failure(e.code, e.message)
+}
+
+/// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
+/// report that as 22P02, where DuckDB says "invalid input" or "conversion".
+fn bad_value(e: DuckError) -> CopyFailure {
+    let mut failure = CopyFailure::from(e.clone());
+    if let (ErrorClass::InvalidInput | ErrorClass::Conversion, CopyFailure::Query(info)) =
+        (e.class, &mut failure)
+    {
+        info.code = SqlState::INVALID_TEXT_REPRESENTATION;
+    }
+    failure
+}
+
+/// One row as a binary tuple.
+fn write_binary_row(out: &mut Vec<u8>, columns: &[Column], vectors: &[Vector<'_>], row: usize) {
+    binary::begin_tuple(out, columns.len());
+    for (v, c) in vectors.iter().zip(columns) {
+        if v.is_valid(row) {
+            binary::write_field(out, |o| encode_binary(&c.ty, v, row, o));
+        } else {
+            binary::write_null(out);
+        }
+    }
+}
+
+/// Writes what surrounds the rows, and text and CSV lines.
+struct RowWriter<'o> {
+    options: &'o copy::CopyOptions,
+    force_quote: Vec<bool>,
+    single_column: bool,
+}
+
+impl RowWriter<'_> {
+    /// What comes before the rows, in its own `CopyData`: the binary header, or the
+    /// header line.
+    fn start(&self, out: &mut Vec<u8>, names: &[String]) {
+        let binary = self.options.format == CopyFormat::Binary;
+        if !binary && self.options.header != Header::On {
+            return;
+        }
+        let at = begin_message(out, b'd');
+        if binary {
+            binary::write_header(out);
+        } else {
+            self.write_line(out, &mut names.iter().map(|n| Some(n.as_bytes())));
+        }
+        finish_message(out, at);
+    }
+
+    /// What comes after the rows: the binary trailer.
+    fn finish(&self, out: &mut Vec<u8>) {
+        if self.options.format == CopyFormat::Binary {
+            let at = begin_message(out, b'd');
+            binary::write_trailer(out);
+            finish_message(out, at);
+        }
+    }
+
+    /// One row as a text or CSV line, line end included.
+    fn write_row(
+        &self,
+        out: &mut Vec<u8>,
+        columns: &[Column],
+        vectors: &[Vector<'_>],
+        row: usize,
+        scratch: &mut Vec<u8>,
+    ) {
+        for (i, (v, c)) in vectors.iter().zip(columns).enumerate() {
+            if i > 0 {
+                out.push(self.options.delimiter);
+            }
+            if !v.is_valid(row) {
+                out.extend_from_slice(&self.options.null);
+                continue;
+            }
+            scratch.clear();
+            encode_text(&c.ty, v, row, scratch);
+            self.write_value(out, i, scratch);
+        }
+        out.push(b'\n');
+    }
+
+    fn write_value(&self, out: &mut Vec<u8>, column: usize, value: &[u8]) {
+        match self.options.format {
+            CopyFormat::Csv => {
+                csv::write_field(out, value, self.options, self.force_quote[column], self.single_column)
+            }
+            _ => text::write_field(out, value, self.options.delimiter),
+        }
+    }
+
+    /// A whole line of fields (the header), line end included.
+    fn write_line<'v>(&self, out: &mut Vec<u8>, fields: &mut dyn Iterator<Item = Option<&'v [u8]>>) {
+        for (i, f) in fields.enumerate() {
+            if i > 0 {
+                out.push(self.options.delimiter);
+            }
+            match f {
+                None => out.extend_from_slice(&self.options.null),
+                // Header names are never force-quoted.
+                Some(v) => match self.options.format {
+                    CopyFormat::Csv => csv::write_field(out, v, self.options, false, self.single_column),
+                    _ => text::write_field(out, v, self.options.delimiter),
+                },
+            }
+        }
+        out.push(b'\n');
+    }
+}
