@@ -16,6 +16,7 @@ mod wire;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use exchange::{Case, CaseFile, Msg, Step};
@@ -37,12 +38,32 @@ fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance")
 }
 
+/// What the environment asked for, read once.
+struct Settings {
+    record: bool,
+    filter: Option<String>,
+}
+
+/// Reads the suite's variables and removes them from this process's environment:
+/// mallard reads `MALLARD_<KEY>` variables as configuration and refuses unknown keys, so
+/// they must not reach the server the harness starts.
+fn settings() -> &'static Settings {
+    static SETTINGS: OnceLock<Settings> = OnceLock::new();
+    SETTINGS.get_or_init(|| {
+        let record = std::env::var_os(RECORD_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+        let filter = std::env::var(FILTER_ENV).ok().filter(|f| !f.is_empty());
+        std::env::remove_var(RECORD_ENV);
+        std::env::remove_var(FILTER_ENV);
+        Settings { record, filter }
+    })
+}
+
 fn recording() -> bool {
-    std::env::var_os(RECORD_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+    settings().record
 }
 
 fn selected(case: &Case) -> bool {
-    std::env::var(FILTER_ENV).map_or(true, |f| case.name.contains(&f))
+    settings().filter.as_ref().is_none_or(|f| case.name.contains(f.as_str()))
 }
 
 /// Every `*.wire` file, parsed, in name order.
@@ -290,4 +311,82 @@ fn case_files_are_canonical() {
             assert!(!case.steps.is_empty(), "{}: case {} sends nothing", file.name, case.name);
         }
     }
+}
+
+/// Every message kind the files can hold reads back as what was written.
+#[test]
+fn expect_lines_read_back_as_written() {
+    let text = "case all_kinds\nsend Sync\nuntil ReadyForQuery\n";
+    let lines = [
+        "ParseComplete",
+        "BindComplete",
+        "CloseComplete",
+        "NoData",
+        "PortalSuspended",
+        "EmptyQueryResponse",
+        "CopyDone",
+        "ReadyForQuery E",
+        "ParameterDescription [int4 text 9999]",
+        "RowDescription (\"a b\" int4 4 -1 text) (\"q\\\"\" numeric -1 655366 binary)",
+        "DataRow \"x\\ty\\\\\" NULL x'00ff'",
+        "CommandComplete \"INSERT 0 1\"",
+        "ErrorResponse ERROR 42P01  # relation \"t\" does not exist",
+        "NoticeResponse WARNING 25P01",
+        "ParameterStatus \"TimeZone\" \"UTC\"",
+        "CopyInResponse text [text text]",
+        "CopyOutResponse binary []",
+        "CopyData \"1\\t\\\\N\\n\"",
+        "Unknown 75 x'0102'",
+    ];
+    let mut file = text.to_owned();
+    for l in lines {
+        file.push_str(&format!("  expect {l}\n"));
+    }
+    let parsed = CaseFile::parse("inline", &file).unwrap_or_else(|e| panic!("{e}"));
+    let expects = &parsed.cases[0].steps[0].expects;
+    assert_eq!(expects.len(), lines.len());
+    for (m, l) in expects.iter().zip(lines) {
+        assert_eq!(m.to_string(), l);
+    }
+}
+
+/// Mistakes in a case file are reported with their line, not replayed.
+#[test]
+fn malformed_case_files_are_rejected() {
+    let bad = [
+        ("send Sync\nuntil ReadyForQuery\n", "before the first case"),
+        ("case a\nsend Sync\n", "need an until line"),
+        ("case a\nsend Sync\n  expect ReadyForQuery I\n", "need an until line"),
+        ("case a\nsend Sync\nuntil Nonsense\n", "unknown backend message kind"),
+        ("case a\nsend Bogus\nuntil ReadyForQuery\n", "unknown frontend message"),
+        ("case a\nsend Bind \"\" \"\" colour=[text]\nuntil ReadyForQuery\n", "unknown key"),
+        ("case a\nsend Query \"unterminated\nuntil ReadyForQuery\n", "unterminated string"),
+        ("case a\nsend CopyData x'abc'\nuntil ReadyForQuery\n", "odd number of hex digits"),
+        ("case a\nsend Sync\nuntil ReadyForQuery\ncase a\n", "duplicate case"),
+        ("case a\nsend Sync\nuntil ReadyForQuery\n  expect ReadyForQuery X\n", "I, T or E"),
+    ];
+    for (text, why) in bad {
+        match CaseFile::parse("inline", text) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => assert!(e.contains(why) && e.starts_with("inline"), "{text:?}: {e}"),
+        }
+    }
+}
+
+/// Errors compare by severity and SQLSTATE; the message text is only for people.
+#[test]
+fn errors_compare_by_severity_and_sqlstate() {
+    let parse = |line: &str| {
+        let text = format!("case a\nsend Sync\nuntil ReadyForQuery\n  expect {line}\n");
+        CaseFile::parse("inline", &text).unwrap().cases.remove(0).steps.remove(0).expects.remove(0)
+    };
+    assert_eq!(
+        parse("ErrorResponse ERROR 42P01  # one wording"),
+        parse("ErrorResponse ERROR 42P01  # another")
+    );
+    assert_ne!(parse("ErrorResponse ERROR 42P01"), parse("ErrorResponse ERROR 42703"));
+    assert_ne!(parse("ErrorResponse ERROR 42P01"), parse("ErrorResponse FATAL 42P01"));
+    assert_ne!(parse("ErrorResponse ERROR 42P01"), parse("NoticeResponse ERROR 42P01"));
+    assert_ne!(parse("DataRow \"1\""), parse("DataRow \"1\" NULL"));
+    assert_ne!(Msg::Broken("closed".into()), Msg::Broken("closed".into()));
 }
