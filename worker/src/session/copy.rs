@@ -283,6 +283,9 @@ impl Session<'_> {
         self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
         let writer = RowWriter { options, force_quote, single_column: columns.len() == 1 };
         writer.start(self.conn.out(), &names);
+        // PostgreSQL sends the binary header in one message with the first row (or
+        // with the trailer, when there are no rows).
+        let mut header_pending = options.format == CopyFormat::Binary;
         let mut rows = 0u64;
         let mut scratch = Vec::new();
         while let Some(chunk) = result.next_chunk()? {
@@ -291,6 +294,9 @@ impl Session<'_> {
                 let out = self.conn.out();
                 let at = begin_message(out, b'd');
                 if options.format == CopyFormat::Binary {
+                    if std::mem::take(&mut header_pending) {
+                        binary::write_header(out);
+                    }
                     write_binary_row(out, &columns, &vectors, r);
                 } else {
                     writer.write_row(out, &columns, &vectors, r, &mut scratch);
@@ -300,7 +306,7 @@ impl Session<'_> {
             rows += chunk.len() as u64;
             self.conn.flush_if_full().map_err(SessionError::Io)?;
         }
-        writer.finish(self.conn.out());
+        writer.finish(self.conn.out(), header_pending);
         self.conn.send(&Message::CopyDone);
         debug!(rows, "copy to stdout");
         Ok(rows)
@@ -453,26 +459,24 @@ struct RowWriter<'o> {
 }
 
 impl RowWriter<'_> {
-    /// What comes before the rows, in its own `CopyData`: the binary header, or the
-    /// header line.
+    /// The header line of text and CSV, in its own `CopyData`.
     fn start(&self, out: &mut Vec<u8>, names: &[String]) {
-        let binary = self.options.format == CopyFormat::Binary;
-        if !binary && self.options.header != Header::On {
+        if self.options.format == CopyFormat::Binary || self.options.header != Header::On {
             return;
         }
         let at = begin_message(out, b'd');
-        if binary {
-            binary::write_header(out);
-        } else {
-            self.write_line(out, &mut names.iter().map(|n| Some(n.as_bytes())));
-        }
+        self.write_line(out, &mut names.iter().map(|n| Some(n.as_bytes())));
         finish_message(out, at);
     }
 
-    /// What comes after the rows: the binary trailer.
-    fn finish(&self, out: &mut Vec<u8>) {
+    /// What comes after the rows: the binary trailer (after the header, if no row
+    /// carried it).
+    fn finish(&self, out: &mut Vec<u8>, header_pending: bool) {
         if self.options.format == CopyFormat::Binary {
             let at = begin_message(out, b'd');
+            if header_pending {
+                binary::write_header(out);
+            }
             binary::write_trailer(out);
             finish_message(out, at);
         }

@@ -257,6 +257,8 @@ impl Session<'_> {
             };
             if let Err(e) = step {
                 self.report(e)?;
+                // PostgreSQL sends an error at once, without waiting for Sync or Flush.
+                self.conn.flush().map_err(SessionError::Io)?;
                 self.skip_to_sync = true;
             }
             if self.control.is_terminating() {
