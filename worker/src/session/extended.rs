@@ -114,7 +114,8 @@ impl Session<'_> {
         // by what ParameterDescription says. Where DuckDB leaves one open, try types.
         casts.resize(n, None);
         for i in 0..n {
-            if casts[i].is_some() || prepared.param_type(i).is_some() {
+            let named = param_types.get(i).is_some_and(|&t| t != 0);
+            if named || casts[i].is_some() || prepared.param_type(i).is_some() {
                 continue;
             }
             for candidate in OPEN_PARAM_CANDIDATES {

@@ -24,7 +24,17 @@ pub enum Outcome {
 }
 
 /// Encodings we accept from a client; we always speak UTF-8.
-const UTF8_NAMES: &[&str] = &["UTF8", "UTF-8", "UNICODE", "SQL_ASCII"];
+/// Encoding names that mean UTF-8 to mallard, compared as PostgreSQL compares encoding
+/// names: ignoring case and anything not a letter or digit (`'utf-8'`, as asyncpg
+/// sends it, is UTF8). SQL_ASCII, which psql sends in a C locale, means no conversion.
+const UTF8_NAMES: &[&str] = &["utf8", "unicode", "sqlascii"];
+
+/// Whether `name` names an encoding mallard speaks.
+pub fn is_utf8_name(name: &str) -> bool {
+    let key: String =
+        name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    UTF8_NAMES.contains(&key.as_str())
+}
 
 pub fn negotiate(conn: &mut Conn, config: &WorkerConfig) -> Result<Outcome, SessionError> {
     // A client may ask for GSS encryption, then SSL, then start: at most two refusals.
@@ -96,7 +106,7 @@ fn accept(
         )));
     }
     if let Some(enc) = param("client_encoding") {
-        if !UTF8_NAMES.iter().any(|n| n.eq_ignore_ascii_case(enc)) {
+        if !is_utf8_name(enc) {
             return Err(SessionError::Fatal(
                 ErrorInfo::fatal(
                     SqlState::FEATURE_NOT_SUPPORTED,
