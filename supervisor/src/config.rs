@@ -318,6 +318,34 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
         .map_err(|e| ConfigError::Parse { origin: path.display().to_string(), message: e.to_string() })
 }
 
+/// The top-level keys of [`Config`]: `MALLARD_` variables naming anything else belong to
+/// other tools (test runners, scripts) and are left alone.
+const CONFIG_KEYS: &[&str] = &[
+    "listen",
+    "socket_dir",
+    "workers",
+    "storage",
+    "data_dir",
+    "database",
+    "read_only",
+    "memory_limit",
+    "threads",
+    "max_connections",
+    "drain_timeout",
+    "shutdown_timeout",
+    "health_timeout",
+    "startup_timeout",
+    "max_message_size",
+    "admin_socket",
+    "metrics_listen",
+    "user",
+    "group",
+    "log_format",
+    "log_level",
+    "tls",
+    "auth",
+];
+
 /// `MALLARD_WORKERS=4` sets `workers`; `MALLARD_TLS__SSL=off` sets `tls.ssl`. Values are
 /// read as TOML where they parse (numbers, booleans, arrays) and as strings otherwise;
 /// `MALLARD_LISTEN` also takes a comma-separated list.
@@ -325,6 +353,9 @@ fn apply_env(table: &mut toml::Table, env: &BTreeMap<String, String>) -> Result<
     for (name, raw) in env {
         let Some(key) = name.strip_prefix(ENV_PREFIX) else { continue };
         let path: Vec<String> = key.to_ascii_lowercase().split("__").map(str::to_owned).collect();
+        if !CONFIG_KEYS.contains(&path[0].as_str()) {
+            continue;
+        }
         let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
             Ok(mut t) => t.remove("v").expect("parsed key"),
             Err(_) if path == ["listen"] => {
@@ -442,6 +473,19 @@ mod tests {
     fn unknown_keys_and_bad_values_are_errors() {
         assert!(load("wokers = 4", &[], Overrides::default()).is_err());
         assert!(load("drain_timeout = \"soon\"", &[], Overrides::default()).is_err());
-        assert!(load("", &[("MALLARD_NOPE", "1")], Overrides::default()).is_err());
+        // Variables that name no setting belong to other tools.
+        assert!(load("", &[("MALLARD_PYTHON", "/usr/bin/python3")], Overrides::default()).is_ok());
+        assert!(load("", &[("MALLARD_TLS__NOPE", "1")], Overrides::default()).is_err());
+        assert!(load("nope = 1", &[], Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn env_keys_are_the_config_keys() {
+        for key in CONFIG_KEYS {
+            let err = load(&format!("{key} = []"), &[], Overrides::default()).err().map(|e| e.to_string());
+            assert!(!err.unwrap_or_default().contains("unknown field"), "{key} is not a Config field");
+        }
+        let err = load("not_a_key = []", &[], Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("unknown field"), "{err}");
     }
 }
