@@ -362,3 +362,39 @@ fn tags_statuses_and_sqlstates_match_postgres() {
     }
     both.assert_no_differences("script steps", &differences);
 }
+
+/// Select lists whose unaliased columns PostgreSQL names after a function, a column or
+/// a type, or `?column?`.
+const NAMED: &[&str] = &[
+    "select count(*) from pg_compat_names",
+    "select sum(a), max(a), min(a) from pg_compat_names",
+    "select 1, 1 + 1, 'x', null",
+    "select a, pg_compat_names.b from pg_compat_names",
+    "select a::text, '1'::int, 1::bigint, cast(a as integer), 2.5::double precision from pg_compat_names",
+    "select current_date, upper(b), length(b)::int8, coalesce(a, 0) from pg_compat_names",
+    "select case when a > 0 then 1 end, array[a], a is null from pg_compat_names",
+    "select a as x, b y, count(*) c from pg_compat_names group by a, b",
+    "select distinct on (a) b from pg_compat_names",
+];
+
+#[test]
+fn unaliased_columns_are_named_as_postgres_names_them() {
+    let mut both = Pair::start();
+    let setup = "create table pg_compat_names (a int, b text); insert into pg_compat_names values (1, 'q')";
+    both.pg_query(setup);
+    both.mallard_query(setup);
+    let mut differences = Vec::new();
+    for sql in NAMED {
+        let (pg, mallard) = (both.pg_query(sql), both.mallard_query(sql));
+        assert!(pg.error.is_none(), "not valid PostgreSQL: {sql}: {:?}", pg.error);
+        if pg.names != mallard.names {
+            differences.push(format!(
+                "  {sql}\n    PostgreSQL: {:?}\n    mallard:    {:?}{}",
+                pg.names,
+                mallard.names,
+                mallard.error.as_ref().map_or(String::new(), |e| format!(" ({})", e.message))
+            ));
+        }
+    }
+    both.assert_no_differences("column name lists", &differences);
+}

@@ -14,6 +14,8 @@ use mallard_protocol::pg::{frontend, startup, TransactionStatus, PROTOCOL_3_0};
 pub struct Reply {
     /// The type OIDs of the last `RowDescription`.
     pub type_oids: Vec<u32>,
+    /// The column names of the last `RowDescription`.
+    pub names: Vec<String>,
     /// The text of every `DataRow` field; `None` is NULL.
     pub rows: Vec<Vec<Option<String>>>,
     /// One `CommandComplete` tag per statement that completed.
@@ -51,16 +53,22 @@ impl RawClient {
         let mut packet = Vec::new();
         frontend::Message::Query(sql).encode(&mut packet);
         self.stream.write_all(&packet).map_err(|e| format!("send query: {e}"))?;
-        let (mut type_oids, mut rows, mut tags, mut error) = (Vec::new(), Vec::new(), Vec::new(), None);
+        let (mut type_oids, mut names, mut rows, mut tags, mut error) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), None);
         loop {
             match self.next()? {
-                Message::RowDescription(fields) => type_oids = fields.iter().map(|f| f.type_oid).collect(),
+                Message::RowDescription(fields) => {
+                    type_oids = fields.iter().map(|f| f.type_oid).collect();
+                    names = fields.into_iter().map(|f| f.name).collect();
+                }
                 Message::DataRow(values) => rows.push(
                     values.into_iter().map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned())).collect(),
                 ),
                 Message::CommandComplete(tag) => tags.push(tag),
                 Message::ErrorResponse(e) => error = Some(e),
-                Message::ReadyForQuery(status) => return Ok(Reply { type_oids, rows, tags, error, status }),
+                Message::ReadyForQuery(status) => {
+                    return Ok(Reply { type_oids, names, rows, tags, error, status })
+                }
                 // Notices, parameter changes, empty-query responses.
                 _ => {}
             }

@@ -11,14 +11,15 @@ use mallard_protocol::pg::frontend::Target;
 use mallard_protocol::pg::{Format, SqlState};
 
 use super::portal::{
-    check_formats, check_supported, describe, result_columns, run, Column, DuckStatement, Portal,
+    check_formats, check_supported, describe, rename, result_columns, run, Column, DuckStatement, Portal,
     PortalState, RowSink, Rows, Statement, StatementKind,
 };
 use super::query::{aborted, reads_client_stdio, StepError, Transaction};
 use super::{Session, SessionError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::{
-    classify, parse_cursor_command, parse_declare, split_statements, Command, CursorCommand, Token, Tokens,
+    classify, parse_cursor_command, parse_declare, postgres_names, split_statements, Command, CursorCommand,
+    Token, Tokens,
 };
 use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
 
@@ -135,16 +136,24 @@ impl Session<'_> {
             })
             .collect();
         let returns_rows = prepared.returns_rows() || has_returning(sql);
+        let names = postgres_names(sql);
         let columns = if returns_rows {
-            let columns: Vec<Column> =
+            let mut columns: Vec<Column> =
                 prepared.columns().into_iter().map(|(name, ty)| Column { name, ty }).collect();
+            rename(&mut columns, &names);
             let open = columns.iter().any(|c| matches!(c.ty, crate::duck::LogicalType::Other(0)));
             (!open).then_some(columns)
         } else {
             Some(Vec::new())
         };
-        let duck =
-            DuckStatement { prepared, param_oids, columns, returns_rows, guess_numbers: Default::default() };
+        let duck = DuckStatement {
+            prepared,
+            param_oids,
+            columns,
+            names,
+            returns_rows,
+            guess_numbers: Default::default(),
+        };
         Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
     }
 
@@ -221,10 +230,11 @@ impl Session<'_> {
                         // Columns DuckDB types only at execution are described as text,
                         // PostgreSQL's type for an unknown.
                         let columns = d.prepared.columns();
-                        let columns: Vec<Column> = columns
+                        let mut columns: Vec<Column> = columns
                             .into_iter()
                             .map(|(name, ty)| Column { name, ty: known_or_text(ty) })
                             .collect();
+                        rename(&mut columns, &d.names);
                         self.conn.send(&Message::RowDescription(describe(&columns, &[])));
                     }
                     StatementKind::Cursor(CursorCommand::Fetch { name, .. }) => {
@@ -389,7 +399,7 @@ impl Session<'_> {
             }
             ResultKind::Nothing => return Ok(Some(portal.statement.command.tag(0))),
             ResultKind::Rows => {
-                let columns = result_columns(&mut result);
+                let columns = result_columns(&mut result, &statement.names);
                 check_supported(&columns)?;
                 check_formats(&portal.formats, columns.len())?;
                 if described {

@@ -57,6 +57,8 @@ pub struct DuckStatement {
     /// The result columns, `None` where DuckDB decides them only once values are bound
     /// (`select a + $1`).
     pub columns: Option<Vec<Column>>,
+    /// PostgreSQL's names for the result columns, where they differ from DuckDB's.
+    pub names: Option<Vec<Option<String>>>,
     pub returns_rows: bool,
     /// Whether text values of untyped parameters had to be bound as numbers for
     /// DuckDB to pick an operator (learned on the first execution, kept after).
@@ -233,11 +235,24 @@ pub fn describe(columns: &[Column], formats: &[Format]) -> Vec<FieldDescription>
         .collect()
 }
 
-/// The columns of a DuckDB result.
-pub fn result_columns(result: &mut QueryResult) -> Vec<Column> {
-    (0..result.column_count())
+/// The columns of a DuckDB result, named as PostgreSQL would name them.
+pub fn result_columns(result: &mut QueryResult, names: &Option<Vec<Option<String>>>) -> Vec<Column> {
+    let mut columns: Vec<Column> = (0..result.column_count())
         .map(|c| Column { name: result.column_name(c), ty: result.column_type(c) })
-        .collect()
+        .collect();
+    rename(&mut columns, names);
+    columns
+}
+
+/// Gives unaliased columns PostgreSQL's names (see `crate::sql::postgres_names`), when
+/// the select list read matches the columns one to one.
+pub fn rename(columns: &mut [Column], names: &Option<Vec<Option<String>>>) {
+    let Some(names) = names.as_ref().filter(|n| n.len() == columns.len()) else { return };
+    for (column, name) in columns.iter_mut().zip(names) {
+        if let Some(name) = name {
+            column.name.clone_from(name);
+        }
+    }
 }
 
 /// Refuses result types mallard cannot encode, before any row is sent.

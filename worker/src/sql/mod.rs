@@ -8,7 +8,9 @@
 mod command;
 mod cursor;
 mod lexer;
+mod names;
 
 pub use command::{classify, Command};
 pub use cursor::{parse_cursor_command, parse_declare, CursorCommand, Declare, FetchCount};
 pub use lexer::{split_statements, Token, Tokens};
+pub use names::postgres_names;
