@@ -371,7 +371,7 @@ const NAMED: &[&str] = &[
     "select 1, 1 + 1, 'x', null",
     "select a, pg_compat_names.b from pg_compat_names",
     "select a::text, '1'::int, 1::bigint, cast(a as integer), 2.5::double precision from pg_compat_names",
-    "select current_date, upper(b), length(b)::int8, coalesce(a, 0) from pg_compat_names",
+    "select upper(b), length(b)::int8, abs(a), coalesce(a, 0) from pg_compat_names",
     "select case when a > 0 then 1 end, array[a], a is null from pg_compat_names",
     "select a as x, b y, count(*) c from pg_compat_names group by a, b",
     "select distinct on (a) b from pg_compat_names",
