@@ -1,0 +1,62 @@
+//! Issue 3's acceptance with real client drivers: the scripts in `tests/drivers/` (psycopg 3,
+//! asyncpg, pgjdbc) run against a PostgreSQL 15 first, which proves the script's own
+//! expectations, and then against mallard (storage `duckdb`, one read-write worker).
+//!
+//! `.ci/run` installs the drivers; a missing one fails the test and says so.
+
+#[path = "support/drivers.rs"]
+mod drivers;
+#[path = "support/postgres.rs"]
+mod postgres_server;
+
+use std::process::Command;
+use std::time::Duration;
+
+use mallard_harness::{Options, Server};
+use postgres_server::Postgres;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mallard");
+const LIMIT: Duration = Duration::from_secs(180);
+
+/// Runs the script made by `script` against PostgreSQL 15, then against mallard.
+fn reference_then_mallard(name: &str, script: impl Fn() -> Command) {
+    let reference = {
+        let pg = Postgres::start();
+        let target = format!("host=127.0.0.1 port={} user={} dbname={}", pg.port, pg.user, pg.database);
+        drivers::run(script(), &target, LIMIT)
+    };
+    assert!(
+        reference.passed,
+        "{name} failed against the PostgreSQL 15 reference, so the script itself is wrong:\n{}",
+        reference.output
+    );
+    let server = Server::start(BIN, Options { storage: "duckdb", workers: 1, ..Options::default() });
+    let run = drivers::run(script(), &server.conn_str(), LIMIT);
+    assert!(
+        run.passed,
+        "{name} failed against mallard (it passed against PostgreSQL 15):\n{}\n--- mallard log (tail):\n{}",
+        run.output,
+        tail(&server.logs(), 60)
+    );
+    println!("{}", run.output);
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[test]
+fn psycopg() {
+    reference_then_mallard("psycopg_check.py", || drivers::python_script("psycopg_check.py"));
+}
+
+#[test]
+fn asyncpg() {
+    reference_then_mallard("asyncpg_check.py", || drivers::python_script("asyncpg_check.py"));
+}
+
+#[test]
+fn pgjdbc() {
+    reference_then_mallard("JdbcCheck.java", || drivers::java_source("JdbcCheck.java"));
+}

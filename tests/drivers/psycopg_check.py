@@ -1,0 +1,239 @@
+"""What psycopg 3 does against a PostgreSQL server: typed parameters, prepared and binary
+queries, COPY both ways, a rolled-back transaction and a server-side cursor.
+
+Usage: psycopg_check.py "host=... port=... user=... dbname=..."  (or the PG* variables)
+Prints one line per check; the first failure exits 1 with what was expected and seen.
+"""
+
+import datetime as dt
+import sys
+import uuid
+from decimal import Decimal
+
+import psycopg
+from psycopg.types.json import Json, Jsonb
+
+CONNINFO = sys.argv[1] if len(sys.argv) > 1 else ""
+TABLE = "drv_psycopg"
+
+
+def check(name, got, want):
+    if got != want:
+        print(f"FAIL {name}: expected {want!r}, got {got!r}")
+        sys.exit(1)
+    print(f"ok   {name}")
+
+
+UTC_PLUS_2 = dt.timezone(dt.timedelta(hours=2))
+
+# (name, value, what comes back). psycopg chooses each parameter's type from the
+# Python type; the server answers with its own types, which psycopg loads again.
+ROUND_TRIPS = [
+    ("int small", 42, 42),
+    ("int big", 2**40 + 3, 2**40 + 3),
+    ("int negative", -7, -7),
+    ("float", 1.5, 1.5),
+    ("bool true", True, True),
+    ("bool false", False, False),
+    ("decimal", Decimal("12345.6789"), Decimal("12345.6789")),
+    ("decimal negative", Decimal("-0.001"), Decimal("-0.001")),
+    ("str", "héllo, 'wörld' \\ \"x\"", "héllo, 'wörld' \\ \"x\""),
+    ("str empty", "", ""),
+    ("bytes", b"\x00\x01\xff\\abc'", b"\x00\x01\xff\\abc'"),
+    ("date", dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
+    ("time", dt.time(13, 45, 30, 123456), dt.time(13, 45, 30, 123456)),
+    ("datetime naive", dt.datetime(2024, 2, 29, 13, 45, 30, 123456), dt.datetime(2024, 2, 29, 13, 45, 30, 123456)),
+    # Aware datetimes compare by instant, whatever zone the server answers in.
+    (
+        "datetime aware",
+        dt.datetime(2024, 2, 29, 13, 45, 30, 123456, tzinfo=UTC_PLUS_2),
+        dt.datetime(2024, 2, 29, 11, 45, 30, 123456, tzinfo=dt.timezone.utc),
+    ),
+    (
+        "timedelta",
+        dt.timedelta(days=3, hours=4, minutes=5, seconds=6, microseconds=7),
+        dt.timedelta(days=3, hours=4, minutes=5, seconds=6, microseconds=7),
+    ),
+    ("uuid", uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+    ("json", Json({"a": [1, 2, {"b": None}], "c": "d"}), {"a": [1, 2, {"b": None}], "c": "d"}),
+    ("jsonb", Jsonb({"k": [True, 1.5]}), {"k": [True, 1.5]}),
+    ("list of int", [1, 2, 3], [1, 2, 3]),
+    # psycopg sends a list of str as an array of unknown type: the cast says which.
+    ("list of str", ["a", "b c", ""], ["a", "b c", ""], "::text[]"),
+    ("list of float", [1.5, -2.25], [1.5, -2.25]),
+    ("None", None, None),
+]
+
+
+def round_trips(conn, binary):
+    mode = "binary" if binary else "text"
+    with conn.cursor(binary=binary) as cur:
+        for name, value, want, *cast in ROUND_TRIPS:
+            cur.execute("select %s" + "".join(cast), [value])
+            check(f"{mode} select %s: {name}", cur.fetchone()[0], want)
+        # Several parameters in one statement, and a parameter used in an expression.
+        cur.execute("select %s + %s, %s || %s", [40, 2, "ab", "cd"])
+        check(f"{mode} expressions over parameters", cur.fetchone(), (42, "abcd"))
+        # Values the server computes (no parameters) in this format.
+        cur.execute(
+            "select 7::int4, 8::int8, 2.5::float8, 'x'::text, true, '2024-01-02'::date, "
+            "'12.50'::numeric, '\\x0102'::bytea"
+        )
+        check(
+            f"{mode} server-typed columns",
+            cur.fetchone(),
+            (7, 8, 2.5, "x", True, dt.date(2024, 1, 2), Decimal("12.50"), b"\x01\x02"),
+        )
+
+
+def prepared(conn):
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists {TABLE}")
+        cur.execute(f"create table {TABLE} (id int, name text, amount numeric(12,2), at timestamp)")
+        for i in range(1, 21):
+            cur.execute(
+                f"insert into {TABLE} (id, name, amount, at) values (%s, %s, %s, %s)",
+                [i, f"n{i}", Decimal(i) / 4, dt.datetime(2024, 1, 1) + dt.timedelta(hours=i)],
+                prepare=True,
+            )
+        got = []
+        for i in (3, 7, 20):
+            cur.execute(f"select name, amount, at from {TABLE} where id = %s", [i], prepare=True)
+            got.append(cur.fetchone())
+        want = [
+            (f"n{i}", (Decimal(i) / 4).quantize(Decimal("0.01")), dt.datetime(2024, 1, 1) + dt.timedelta(hours=i))
+            for i in (3, 7, 20)
+        ]
+        check("prepare=True: 20 inserts, 3 selects", got, want)
+        cur.execute(f"select count(*), sum(id) from {TABLE}")
+        check("prepare=True: rows inserted", cur.fetchone(), (20, 210))
+
+
+COPY_ROWS = [
+    (1, "plain", Decimal("1.50"), dt.date(2024, 1, 1), b"\x00\x01"),
+    (2, "tab\there, newline\nhere, backslash \\", Decimal("-2.25"), dt.date(1999, 12, 31), b"\xff"),
+    (3, None, None, None, None),
+]
+
+
+def copy(conn):
+    types = ["int4", "text", "numeric", "date", "bytea"]
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists {TABLE}")
+        cur.execute(f"create table {TABLE} (id int, name text, amount numeric(10,2), day date, data bytea)")
+        with cur.copy(f"copy {TABLE} (id, name, amount, day, data) from stdin") as cp:
+            for row in COPY_ROWS:
+                cp.write_row(row)
+        check("copy from stdin (text): rowcount", cur.rowcount, 3)
+        cur.execute(f"select id, name, amount, day, data from {TABLE} order by id")
+        check("copy from stdin (text): rows", cur.fetchall(), COPY_ROWS)
+
+        with cur.copy(f"copy (select id, name, amount, day, data from {TABLE} order by id) to stdout") as cp:
+            cp.set_types(types)
+            check("copy to stdout (text)", list(cp.rows()), COPY_ROWS)
+
+        cur.execute(f"delete from {TABLE}")
+        with cur.copy(f"copy {TABLE} (id, name, amount, day, data) from stdin (format binary)") as cp:
+            cp.set_types(types)
+            for row in COPY_ROWS:
+                cp.write_row(row)
+        cur.execute(f"select id, name, amount, day, data from {TABLE} order by id")
+        check("copy from stdin (binary): rows", cur.fetchall(), COPY_ROWS)
+
+        with cur.copy(f"copy {TABLE} (id, name, amount, day, data) to stdout (format binary)") as cp:
+            cp.set_types(types)
+            check("copy to stdout (binary)", sorted(cp.rows(), key=lambda r: r[0]), COPY_ROWS)
+
+        # Many rows in one COPY, larger than any single network buffer.
+        cur.execute(f"delete from {TABLE}")
+        with cur.copy(f"copy {TABLE} (id, name) from stdin") as cp:
+            for i in range(20000):
+                cp.write_row((i, f"row {i}"))
+        cur.execute(f"select count(*), sum(id), max(name) from {TABLE}")
+        check("copy from stdin: 20000 rows", cur.fetchone(), (20000, 199990000, "row 9999"))
+
+
+def transaction(conn):
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists {TABLE}")
+        cur.execute(f"create table {TABLE} (id int)")
+        cur.execute(f"insert into {TABLE} values (1)")
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.execute(f"insert into {TABLE} values (%s), (%s)", [2, 3])
+            cur.execute(f"select count(*) from {TABLE}")
+            check("transaction: rows visible inside", cur.fetchone()[0], 3)
+            check("transaction: status in block", conn.info.transaction_status.name, "INTRANS")
+        raise psycopg.Rollback()
+    check("transaction: status after rollback", conn.info.transaction_status.name, "IDLE")
+    with conn.cursor() as cur:
+        cur.execute(f"select count(*) from {TABLE}")
+        check("transaction: rows gone after rollback", cur.fetchone()[0], 1)
+    # An error inside a transaction block, then the block is rolled back.
+    with conn.cursor() as cur:
+        try:
+            with conn.transaction():
+                cur.execute(f"insert into {TABLE} values (4)")
+                cur.execute("select 1/0")
+        except psycopg.errors.DivisionByZero:
+            pass
+        else:
+            check("transaction: division by zero raised", False, True)
+        cur.execute(f"select count(*) from {TABLE}")
+        check("transaction: failed block rolled back", cur.fetchone()[0], 1)
+
+
+def server_cursor(conn):
+    n = 100_000
+    query = "select i from generate_series(1, %s) as g(i)"
+    with conn.transaction():
+        with conn.cursor(name="drv_big") as cur:
+            cur.execute(query, [n])
+            count, total, pages = 0, 0, 0
+            while True:
+                page = cur.fetchmany(7000)
+                if not page:
+                    break
+                pages += 1
+                count += len(page)
+                total += sum(r[0] for r in page)
+            check("server cursor fetchmany: count, sum, pages", (count, total, pages), (n, n * (n + 1) // 2, 15))
+    with conn.transaction():
+        with conn.cursor(name="drv_iter") as cur:
+            cur.itersize = 2500
+            cur.execute(query, [n])
+            count, total = 0, 0
+            for (i,) in cur:
+                count += 1
+                total += i
+            check("server cursor itersize: count, sum", (count, total), (n, n * (n + 1) // 2))
+
+
+def main():
+    global STEP
+    with psycopg.connect(CONNINFO, autocommit=True) as conn:
+        print(f"connected: server_version {conn.info.parameter_status('server_version')}")
+        STEP = 'round_trips'
+        round_trips(conn, binary=False)
+        STEP = 'round_trips'
+        round_trips(conn, binary=True)
+        STEP = 'prepared'
+        prepared(conn)
+        STEP = 'copy'
+        copy(conn)
+        STEP = 'transaction'
+        transaction(conn)
+        STEP = 'server_cursor'
+        server_cursor(conn)
+        with conn.cursor() as cur:
+            cur.execute(f"drop table {TABLE}")
+    print("all psycopg checks passed")
+
+
+if __name__ == "__main__":
+    STEP = "connect"
+    try:
+        main()
+    except Exception as e:  # a driver or server error: say where, then fail
+        print(f"FAIL in {STEP}: {type(e).__name__}: {e}")
+        sys.exit(1)
