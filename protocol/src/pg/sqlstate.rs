@@ -40,6 +40,7 @@ impl SqlState {
     pub const UNDEFINED_OBJECT: SqlState = SqlState(*b"42704");
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");
+    pub const CANT_CHANGE_RUNTIME_PARAM: SqlState = SqlState(*b"55P02");
     pub const OUT_OF_MEMORY: SqlState = SqlState(*b"53200");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");
     pub const QUERY_CANCELED: SqlState = SqlState(*b"57014");

@@ -4,6 +4,7 @@
 
 mod conn;
 mod query;
+pub mod settings;
 mod startup;
 
 use std::os::fd::OwnedFd;
@@ -45,6 +46,7 @@ pub(crate) struct Session<'s> {
     duck: Connection,
     control: Arc<Control>,
     tx: Transaction,
+    settings: settings::Settings,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -116,6 +118,8 @@ fn run(
             format!("could not open a session: {e}"),
         ))
     };
+    let mut settings =
+        settings::Settings::new(&startup.user, &startup.params).map_err(SessionError::Fatal)?;
     let duck = Connection::connect(&shared.db).map_err(internal)?;
     database::prepare_session(&duck, &shared.config, shared.pid).map_err(internal)?;
 
@@ -126,8 +130,8 @@ fn run(
     shared.registry.insert(id, Arc::clone(&control));
 
     conn.send(&Message::AuthenticationOk);
-    for (name, value) in parameter_statuses(&startup) {
-        conn.send(&Message::ParameterStatus { name: name.into(), value });
+    for status in settings.take_reports() {
+        conn.send(&status);
     }
     conn.send(&Message::BackendKeyData { pid: shared.pid, secret });
     conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
@@ -135,26 +139,8 @@ fn run(
     conn.set_read_timeout(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), "session started");
 
-    Session { shared, conn, duck, control, tx: Transaction::default() }.message_loop()
-}
-
-/// The `ParameterStatus` set PostgreSQL 15 reports at startup.
-fn parameter_statuses(s: &startup::Startup) -> Vec<(&'static str, String)> {
-    vec![
-        ("application_name", s.application_name.clone()),
-        ("client_encoding", "UTF8".into()),
-        ("DateStyle", "ISO, MDY".into()),
-        ("default_transaction_read_only", "off".into()),
-        ("in_hot_standby", "off".into()),
-        ("integer_datetimes", "on".into()),
-        ("IntervalStyle", "postgres".into()),
-        ("is_superuser", "on".into()),
-        ("server_encoding", "UTF8".into()),
-        ("server_version", crate::SERVER_VERSION.into()),
-        ("session_authorization", s.user.clone()),
-        ("standard_conforming_strings", "on".into()),
-        ("TimeZone", "UTC".into()),
-    ]
+    settings.sync_duckdb(&duck);
+    Session { shared, conn, duck, control, tx: Transaction::default(), settings }.message_loop()
 }
 
 /// A cancel request: ours if the pid is this worker's, else the supervisor forwards it

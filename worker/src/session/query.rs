@@ -11,7 +11,8 @@ use tracing::info;
 use super::{Session, SessionError};
 use crate::database::exec;
 use crate::duck::{DuckError, LogicalType, ResultKind};
-use crate::sql::{classify, split_statements, Command, Token, Tokens};
+use crate::sql::utility::parse_begin_modes;
+use crate::sql::{classify, split_statements, translate, Command, Token, Tokens, Translation};
 use crate::types::{encode_text, is_supported, pg_type};
 
 /// Transaction state as the client sees it.
@@ -70,7 +71,10 @@ impl Session<'_> {
         }
         if statements.len() > 1 && self.tx == Transaction::Idle {
             match self.duck_exec("BEGIN TRANSACTION") {
-                Ok(()) => self.tx = Transaction::Implicit,
+                Ok(()) => {
+                    self.tx = Transaction::Implicit;
+                    self.settings.begin(&[]);
+                }
                 Err(e) => return self.finish_with(Err(e)),
             }
         }
@@ -84,6 +88,7 @@ impl Session<'_> {
         if outcome.is_ok() && self.tx == Transaction::Implicit {
             outcome = self.duck_exec("COMMIT");
             self.tx = Transaction::Idle;
+            self.settings.end_transaction(outcome.is_ok());
         }
         self.finish_with(outcome)
     }
@@ -103,11 +108,15 @@ impl Session<'_> {
                     Transaction::Block | Transaction::Failed => Transaction::Failed,
                     Transaction::Implicit => {
                         let _ = self.duck_exec("ROLLBACK");
+                        self.settings.end_transaction(false);
                         Transaction::Idle
                     }
                     Transaction::Idle => Transaction::Idle,
                 };
             }
+        }
+        for status in self.settings.take_reports() {
+            self.conn.send(&status);
         }
         self.conn.send(&Message::ReadyForQuery(self.tx.status()));
         self.conn.flush().map_err(SessionError::Io)
@@ -117,8 +126,11 @@ impl Session<'_> {
         let command = classify(sql);
         match (&command, self.tx) {
             (Command::Begin, Transaction::Idle) => {
+                let modes = parse_begin_modes(sql)
+                    .map_err(|e| StepError::Query(ErrorInfo::error(e.code, e.message)))?;
                 self.duck_exec("BEGIN TRANSACTION")?;
                 self.tx = Transaction::Block;
+                self.settings.begin(&modes);
             }
             (Command::Begin, Transaction::Implicit) => self.tx = Transaction::Block,
             (Command::Begin, Transaction::Block) => {
@@ -129,15 +141,19 @@ impl Session<'_> {
             }
             (Command::Commit, Transaction::Block | Transaction::Implicit) => {
                 self.tx = Transaction::Idle;
-                self.duck_exec("COMMIT")?;
+                let committed = self.duck_exec("COMMIT");
+                self.settings.end_transaction(committed.is_ok());
+                committed?;
             }
             (Command::Rollback, Transaction::Block | Transaction::Implicit) => {
                 self.tx = Transaction::Idle;
+                self.settings.end_transaction(false);
                 self.duck_exec("ROLLBACK")?;
             }
             // COMMIT of a failed block rolls back, and says so in its tag.
             (Command::Commit | Command::Rollback, Transaction::Failed) => {
                 self.tx = Transaction::Idle;
+                self.settings.end_transaction(false);
                 self.duck_exec("ROLLBACK")?;
                 self.conn.send(&Message::CommandComplete("ROLLBACK".into()));
                 return Ok(());
@@ -148,7 +164,20 @@ impl Session<'_> {
                     "current transaction is aborted, commands ignored until end of transaction block",
                 ))
             }
-            _ => return self.execute(sql, &command),
+            (Command::Invalid(e), _) => {
+                let mut info = ErrorInfo::error(e.code, e.message.clone());
+                info.position = e.position;
+                return Err(StepError::Query(info));
+            }
+            _ => match self.settings.execute(&command) {
+                Some(reply) => {
+                    for message in reply.map_err(StepError::Query)?.messages() {
+                        self.conn.send(&message);
+                    }
+                    return Ok(());
+                }
+                None => return self.execute(sql, &command),
+            },
         }
         self.conn.send(&Message::CommandComplete(command.tag(0)));
         Ok(())
@@ -170,9 +199,39 @@ impl Session<'_> {
                 "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
             ));
         }
+        let statements = match translate(sql) {
+            Translation::Answer(tag) => {
+                self.conn.send(&Message::CommandComplete(tag.into()));
+                return Ok(());
+            }
+            Translation::Run(statements) => statements,
+        };
+        self.settings.sync_duckdb(&self.duck);
         self.control.set_busy(true);
-        let outcome = self.execute_in_duckdb(sql, command);
+        let outcome = self.execute_translated(&statements, command);
         self.control.set_busy(false);
+        outcome
+    }
+
+    /// Runs the DuckDB statements one client statement became; several run as one unit.
+    fn execute_translated(
+        &mut self,
+        statements: &[std::borrow::Cow<'_, str>],
+        command: &Command,
+    ) -> Result<(), StepError> {
+        let (last, before) = statements.split_last().expect("translation yields a statement");
+        let own_transaction = !before.is_empty() && self.tx == Transaction::Idle;
+        if own_transaction {
+            self.duck_exec("BEGIN TRANSACTION")?;
+        }
+        let mut outcome = before.iter().try_for_each(|s| self.duck_exec(s));
+        if outcome.is_ok() {
+            outcome = self.execute_in_duckdb(last, command);
+        }
+        if own_transaction {
+            let end = if outcome.is_ok() { self.duck_exec("COMMIT") } else { self.duck_exec("ROLLBACK") };
+            outcome = outcome.and(end);
+        }
         outcome
     }
 

@@ -7,6 +7,9 @@
 
 mod command;
 mod lexer;
+pub mod translate;
+pub mod utility;
 
 pub use command::{classify, Command};
 pub use lexer::{split_statements, Token, Tokens};
+pub use translate::{translate, Translation};
