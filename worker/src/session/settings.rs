@@ -265,20 +265,24 @@ impl Settings {
     }
 
     /// The current value of a setting as `SHOW` prints it.
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn get(&self, name: &str) -> Option<&str> {
         index_of(name).map(|i| self.effective(i))
     }
 
     /// `statement_timeout`, when one is set.
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.millis("statement_timeout")
     }
 
     /// `idle_in_transaction_session_timeout`, when one is set.
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
         self.millis("idle_in_transaction_session_timeout")
     }
 
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     fn millis(&self, name: &str) -> Option<Duration> {
         let ms = values::millis(name, self.get(name)?).ok()?;
         (ms > 0).then(|| Duration::from_millis(ms as u64))

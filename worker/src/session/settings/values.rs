@@ -158,6 +158,8 @@ pub(super) fn client_encoding(value: &str) -> Result<String, ErrorInfo> {
     let clean: String =
         value.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
     match clean.as_str() {
+        // PostgreSQL keeps the exact spelling `UNICODE`, which old drivers look for.
+        "unicode" if value == "UNICODE" => Ok("UNICODE".into()),
         "utf8" | "unicode" => Ok("UTF8".into()),
         "sqlascii" => Ok("SQL_ASCII".into()),
         other if OTHER_ENCODINGS.contains(&other) => Err(ErrorInfo::error(
@@ -433,6 +435,7 @@ mod tests {
         for utf8 in ["UTF8", "utf-8", "Unicode", "utf_8"] {
             assert_eq!(client_encoding(utf8).unwrap(), "UTF8");
         }
+        assert_eq!(client_encoding("UNICODE").unwrap(), "UNICODE");
         assert_eq!(client_encoding("sql_ascii").unwrap(), "SQL_ASCII");
         assert_eq!(client_encoding("LATIN1").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
         assert_eq!(client_encoding("bogus").unwrap_err().code, SqlState::INVALID_PARAMETER_VALUE);
