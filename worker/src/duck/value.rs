@@ -92,13 +92,11 @@ impl Value {
                 Value::TimestampTz(micros) => {
                     ffi::duckdb_create_timestamp_tz(ffi::duckdb_timestamp { micros: *micros })
                 }
-                Value::Interval { months, days, micros } => {
-                    ffi::duckdb_create_interval(ffi::duckdb_interval {
-                        months: *months,
-                        days: *days,
-                        micros: *micros,
-                    })
-                }
+                Value::Interval { months, days, micros } => ffi::duckdb_create_interval(ffi::duckdb_interval {
+                    months: *months,
+                    days: *days,
+                    micros: *micros,
+                }),
                 Value::Uuid(u) => ffi::duckdb_create_uuid(ffi::duckdb_uhugeint {
                     lower: *u as u64,
                     upper: (*u >> 64) as u64,
