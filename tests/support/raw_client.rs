@@ -21,28 +21,38 @@ pub struct Reply {
     /// One `CommandComplete` tag per statement that completed.
     pub tags: Vec<String>,
     pub error: Option<ErrorInfo>,
+    /// `ParameterStatus` messages (name, value), in the order they came.
+    pub parameters: Vec<(String, String)>,
     pub status: TransactionStatus,
 }
 
 pub struct RawClient {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// The `ParameterStatus` messages of the startup, in order.
+    pub startup_parameters: Vec<(String, String)>,
 }
 
 impl RawClient {
     /// Connects to 127.0.0.1:`port` and completes a trust-authenticated startup.
     pub fn connect(port: u16, user: &str, database: &str) -> Result<RawClient, String> {
+        Self::connect_with(port, &[("user", user), ("database", database), ("client_encoding", "UTF8")])
+    }
+
+    /// Connects with these startup parameters.
+    pub fn connect_with(port: u16, params: &[(&str, &str)]) -> Result<RawClient, String> {
         let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
         stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        let mut client = RawClient { stream, buf: Vec::new() };
+        let mut client = RawClient { stream, buf: Vec::new(), startup_parameters: Vec::new() };
         let mut packet = Vec::new();
-        let params = vec![("user", user), ("database", database), ("client_encoding", "UTF8")];
+        let params = params.to_vec();
         startup::encode(&startup::Request::Startup { version: PROTOCOL_3_0, params }, &mut packet);
         client.stream.write_all(&packet).map_err(|e| format!("send startup: {e}"))?;
         loop {
             match client.next()? {
                 Message::ReadyForQuery(_) => return Ok(client),
                 Message::ErrorResponse(e) => return Err(format!("startup refused: {e:?}")),
+                Message::ParameterStatus { name, value } => client.startup_parameters.push((name, value)),
                 _ => {}
             }
         }
@@ -55,6 +65,7 @@ impl RawClient {
         self.stream.write_all(&packet).map_err(|e| format!("send query: {e}"))?;
         let (mut type_oids, mut names, mut rows, mut tags, mut error) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), None);
+        let mut parameters = Vec::new();
         loop {
             match self.next()? {
                 Message::RowDescription(fields) => {
@@ -66,8 +77,9 @@ impl RawClient {
                 ),
                 Message::CommandComplete(tag) => tags.push(tag),
                 Message::ErrorResponse(e) => error = Some(e),
+                Message::ParameterStatus { name, value } => parameters.push((name, value)),
                 Message::ReadyForQuery(status) => {
-                    return Ok(Reply { type_oids, names, rows, tags, error, status })
+                    return Ok(Reply { type_oids, names, rows, tags, error, parameters, status })
                 }
                 // Notices, parameter changes, empty-query responses.
                 _ => {}

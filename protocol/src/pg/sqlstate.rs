@@ -49,6 +49,7 @@ impl SqlState {
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");
+    pub const CANT_CHANGE_RUNTIME_PARAM: SqlState = SqlState(*b"55P02");
     pub const OUT_OF_MEMORY: SqlState = SqlState(*b"53200");
     pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState(*b"54000");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");

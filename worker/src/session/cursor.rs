@@ -15,13 +15,13 @@ use super::portal::{
 use super::query::{StepError, Transaction};
 use super::Session;
 use crate::duck::{ResultKind, Value};
-use crate::sql::{CursorCommand, Declare, FetchCount};
+use crate::sql::utility::{DeclareCursor, Fetch, FetchCount, FetchDirection};
 
 impl Session<'_> {
     /// `DECLARE name CURSOR FOR query`, the query parsed and its values bound.
     pub(super) fn declare_cursor(
         &mut self,
-        declare: &Declare,
+        declare: &DeclareCursor,
         query: Rc<Statement>,
         values: Vec<Value>,
     ) -> Result<(), StepError> {
@@ -50,19 +50,17 @@ impl Session<'_> {
     /// FETCH statement's own result formats), described first for the simple protocol.
     pub(super) fn fetch(
         &mut self,
-        command: &CursorCommand,
+        fetch: &Fetch,
+        moving: bool,
         formats: &[Format],
         described: bool,
     ) -> Result<(), StepError> {
-        let (name, count, moving) = match command {
-            CursorCommand::Fetch { name, count } => (name.as_str(), *count, false),
-            CursorCommand::Move { name, count } => (name.as_str(), *count, true),
-            CursorCommand::Close { .. } => unreachable!("close is not a fetch"),
-        };
-        let limit = match count {
-            FetchCount::Forward(n) => Some(n),
-            FetchCount::All => None,
-            FetchCount::Backward => {
+        let name = fetch.cursor.as_str();
+        let limit = match fetch.direction {
+            FetchDirection::Forward(FetchCount::Rows(n)) => Some(n),
+            FetchDirection::Forward(FetchCount::All) => None,
+            FetchDirection::Relative(n) if n >= 0 => Some(n.unsigned_abs().min(1)),
+            _ => {
                 return Err(StepError::Query(
                     mallard_protocol::pg::backend::ErrorInfo::error(
                         SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,

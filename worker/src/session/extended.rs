@@ -18,8 +18,7 @@ use super::query::{aborted, reads_client_stdio, StepError, Transaction};
 use super::{Session, SessionError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::{
-    classify, parse_cursor_command, parse_declare, postgres_names, split_statements, Command, CursorCommand,
-    Token, Tokens,
+    classify, postgres_names, split_statements, translate, Command, Token, Tokens, Translation,
 };
 use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
 
@@ -73,23 +72,30 @@ impl Session<'_> {
                 ))
             }
         };
-        if let Some(declare) = parse_declare(sql) {
-            let query = self.parse_statement(&sql[declare.query_at..], param_types)?;
-            let command = Command::Other("DECLARE CURSOR".into());
-            let kind = StatementKind::Declare { declare, query };
-            return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind }));
-        }
-        if let Some(cursor) = parse_cursor_command(sql) {
-            let command = Command::Other("FETCH".into());
-            return Ok(Rc::new(Statement {
-                sql: sql.to_owned(),
-                command,
-                kind: StatementKind::Cursor(cursor),
-            }));
-        }
         let command = classify(sql);
-        if matches!(command, Command::Begin | Command::Commit | Command::Rollback) {
-            return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind: StatementKind::Session }));
+        let session = |kind| Ok(Rc::new(Statement { sql: sql.to_owned(), command: command.clone(), kind }));
+        match &command {
+            Command::Invalid(e) => {
+                let mut info = mallard_protocol::pg::backend::ErrorInfo::error(e.code, e.message.clone());
+                info.position = e.position;
+                return Err(StepError::Query(info));
+            }
+            Command::DeclareCursor(declare) => {
+                let query = self.parse_statement(&declare.query, param_types)?;
+                return session(StatementKind::Declare(query));
+            }
+            Command::Fetch(_) | Command::Move(_) | Command::Close(_) => {
+                return session(StatementKind::Cursor)
+            }
+            Command::Begin
+            | Command::Commit
+            | Command::Rollback
+            | Command::Set(_)
+            | Command::Reset(_)
+            | Command::Show(_)
+            | Command::Discard(_)
+            | Command::Deallocate(_) => return session(StatementKind::Session),
+            _ => {}
         }
         match crate::copy::parse(sql) {
             Ok(Some(copy)) => {
@@ -106,6 +112,16 @@ impl Session<'_> {
                 "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
             ));
         }
+        let translated = match translate(sql) {
+            Translation::Answer(tag) => return session(StatementKind::Answer(tag)),
+            Translation::Run(statements) if statements.len() > 1 => {
+                let script = statements.into_iter().map(|s| s.into_owned()).collect();
+                return session(StatementKind::Script(script));
+            }
+            Translation::Run(mut statements) => statements.pop().map(|s| s.into_owned()),
+        };
+        let sql = translated.as_deref().unwrap_or(sql);
+        self.settings.sync_duckdb(&self.duck);
         self.park_live()?;
         let mut casts = client_casts(param_types);
         let mut duck_sql = cast_params(sql, &casts);
@@ -237,20 +253,31 @@ impl Session<'_> {
                         rename(&mut columns, &d.names);
                         self.conn.send(&Message::RowDescription(describe(&columns, &[])));
                     }
-                    StatementKind::Cursor(CursorCommand::Fetch { name, .. }) => {
-                        let columns = self.open_cursor(name)?;
-                        self.conn.send(&Message::RowDescription(describe(&columns, &[])));
-                    }
+                    StatementKind::Cursor => match &stmt.command {
+                        Command::Fetch(fetch) => {
+                            let columns = self.open_cursor(&fetch.cursor)?;
+                            self.conn.send(&Message::RowDescription(describe(&columns, &[])));
+                        }
+                        _ => self.conn.send(&Message::NoData),
+                    },
+                    StatementKind::Session => self.describe_session(&stmt.command)?,
                     _ => self.conn.send(&Message::NoData),
                 }
             }
             Target::Portal => {
                 let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
+                if matches!(portal.statement.kind, StatementKind::Session) {
+                    let statement = Rc::clone(&portal.statement);
+                    return self.describe_session(&statement.command);
+                }
                 let columns = match (&portal.statement.kind, &portal.state) {
-                    (StatementKind::Cursor(CursorCommand::Fetch { name, .. }), _) => {
-                        let name = name.clone();
-                        Some(self.open_cursor(&name)?)
-                    }
+                    (StatementKind::Cursor, _) => match &portal.statement.command {
+                        Command::Fetch(fetch) => {
+                            let cursor = fetch.cursor.clone();
+                            Some(self.open_cursor(&cursor)?)
+                        }
+                        _ => None,
+                    },
                     (_, PortalState::Open(rows)) => Some(rows.columns.clone()),
                     (StatementKind::Duck(d), _) if !d.returns_rows => None,
                     (StatementKind::Duck(d), _) => match &d.columns {
@@ -294,14 +321,27 @@ impl Session<'_> {
                 self.conn.send(&Message::EmptyQueryResponse);
                 return Ok(());
             }
-            StatementKind::Session => return self.session_command(&statement.command, &statement.sql),
+            StatementKind::Session => {
+                return self.session_command(&statement.command, &statement.sql, described)
+            }
             _ if self.tx == Transaction::Failed => return Err(aborted()),
-            StatementKind::Declare { declare, query } => {
+            StatementKind::Answer(tag) => {
+                self.conn.send(&Message::CommandComplete((*tag).into()));
+                return Ok(());
+            }
+            StatementKind::Script(script) => {
+                self.run_script(script)?;
+                self.conn.send(&Message::CommandComplete(statement.command.tag(0)));
+                return Ok(());
+            }
+            StatementKind::Declare(query) => {
+                let Command::DeclareCursor(declare) = &statement.command else { unreachable!("declare") };
                 let values = self.portals[name].values.clone();
                 return self.declare_cursor(declare, Rc::clone(query), values);
             }
-            StatementKind::Cursor(CursorCommand::Close { name }) => {
-                return self.close_cursor(name.as_deref())
+            StatementKind::Cursor if matches!(statement.command, Command::Close(_)) => {
+                let Command::Close(cursor) = &statement.command else { unreachable!("close") };
+                return self.close_cursor(cursor.as_deref());
             }
             StatementKind::Copy if self.read_only && statement.command.tag(0) == "COPY FROM" => {
                 return Err(StepError::query(
@@ -325,13 +365,14 @@ impl Session<'_> {
                     ),
                 ))
             }
-            StatementKind::Cursor(_) | StatementKind::Duck(_) => {}
+            StatementKind::Cursor | StatementKind::Duck(_) => {}
         }
         self.control.begin_statement(self.statement_timeout());
-        let outcome = match &statement.kind {
-            StatementKind::Cursor(command) => {
+        let outcome = match &statement.command {
+            Command::Fetch(fetch) | Command::Move(fetch) => {
                 let formats = self.portals[name].formats.clone();
-                self.fetch(command, &formats, described)
+                let moving = matches!(statement.command, Command::Move(_));
+                self.fetch(fetch, moving, &formats, described)
             }
             _ => self.run_portal(name, &statement.command, limit, described),
         };
@@ -411,6 +452,34 @@ impl Session<'_> {
         portal.state = PortalState::Open(rows);
         self.live = Some(name.to_owned());
         Ok(None)
+    }
+
+    /// The DuckDB statements one client statement became, run as one unit: inside the
+    /// open transaction, or in their own.
+    fn run_script(&mut self, script: &[String]) -> Result<(), StepError> {
+        self.park_live()?;
+        let own = self.tx == Transaction::Idle;
+        if own {
+            self.duck_exec("BEGIN TRANSACTION")?;
+        }
+        let outcome = script.iter().try_for_each(|sql| self.duck_exec(sql));
+        if own {
+            let end = self.duck_exec(if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" });
+            return outcome.and(end);
+        }
+        outcome
+    }
+
+    /// `Describe` of a settings command: `SHOW` has rows, the rest none.
+    fn describe_session(&mut self, command: &Command) -> Result<(), StepError> {
+        let description = match command {
+            Command::Show(_) => self.settings.execute(command).and_then(Result::ok).and_then(|reply| {
+                reply.messages().into_iter().find(|m| matches!(m, Message::RowDescription(_)))
+            }),
+            _ => None,
+        };
+        self.conn.send(&description.unwrap_or(Message::NoData));
+        Ok(())
     }
 
     /// Moves the rows of the portal whose DuckDB result is live into memory, so the

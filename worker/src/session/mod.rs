@@ -8,6 +8,7 @@ mod cursor;
 mod extended;
 mod portal;
 mod query;
+pub mod settings;
 mod startup;
 
 use std::collections::HashMap;
@@ -61,6 +62,7 @@ pub(crate) struct Session<'s> {
     live: Option<String>,
     /// After an error in an extended batch, messages are discarded until Sync.
     skip_to_sync: bool,
+    settings: settings::Settings,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -132,6 +134,8 @@ fn run(
             format!("could not open a session: {e}"),
         ))
     };
+    let mut settings =
+        settings::Settings::new(&startup.user, &startup.params).map_err(SessionError::Fatal)?;
     let duck = Connection::connect(&shared.db).map_err(internal)?;
     database::prepare_session(&duck, &shared.config, shared.pid).map_err(internal)?;
 
@@ -142,8 +146,8 @@ fn run(
     shared.registry.insert(id, Arc::clone(&control));
 
     conn.send(&Message::AuthenticationOk);
-    for (name, value) in parameter_statuses(&startup) {
-        conn.send(&Message::ParameterStatus { name: name.into(), value });
+    for status in settings.take_reports() {
+        conn.send(&status);
     }
     conn.send(&Message::BackendKeyData { pid: shared.pid, secret });
     conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
@@ -151,6 +155,7 @@ fn run(
     conn.set_read_timeout(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), "session started");
 
+    settings.sync_duckdb(&duck);
     Session {
         shared,
         conn,
@@ -158,31 +163,13 @@ fn run(
         control,
         tx: Transaction::default(),
         read_only: false,
+        settings,
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,
         skip_to_sync: false,
     }
     .message_loop()
-}
-
-/// The `ParameterStatus` set PostgreSQL 15 reports at startup.
-fn parameter_statuses(s: &startup::Startup) -> Vec<(&'static str, String)> {
-    vec![
-        ("application_name", s.application_name.clone()),
-        ("client_encoding", "UTF8".into()),
-        ("DateStyle", "ISO, MDY".into()),
-        ("default_transaction_read_only", "off".into()),
-        ("in_hot_standby", "off".into()),
-        ("integer_datetimes", "on".into()),
-        ("IntervalStyle", "postgres".into()),
-        ("is_superuser", "on".into()),
-        ("server_encoding", "UTF8".into()),
-        ("server_version", crate::SERVER_VERSION.into()),
-        ("session_authorization", s.user.clone()),
-        ("standard_conforming_strings", "on".into()),
-        ("TimeZone", "UTC".into()),
-    ]
 }
 
 /// A cancel request: ours if the pid is this worker's, else the supervisor forwards it
@@ -199,7 +186,7 @@ fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
 impl Session<'_> {
     /// `statement_timeout`, when set.
     fn statement_timeout(&self) -> Option<std::time::Duration> {
-        None
+        self.settings.statement_timeout()
     }
 
     fn message_loop(&mut self) -> Result<(), SessionError> {

@@ -35,15 +35,16 @@ pub struct Statement {
 pub enum StatementKind {
     /// An empty query string.
     Empty,
-    /// Answered by the session itself: transaction control, settings.
+    /// Answered by the session itself: transaction control, settings, `DEALLOCATE`.
     Session,
+    /// Answered without DuckDB, with this tag (`VACUUM`).
+    Answer(&'static str),
+    /// Several DuckDB statements that one client statement became (`DROP TABLE a, b`).
+    Script(Vec<String>),
     /// `DECLARE name CURSOR FOR <query>`: the query, prepared.
-    Declare {
-        declare: crate::sql::Declare,
-        query: Rc<Statement>,
-    },
+    Declare(Rc<Statement>),
     /// `FETCH`, `MOVE`, `CLOSE`.
-    Cursor(crate::sql::CursorCommand),
+    Cursor,
     /// `COPY ... FROM STDIN` / `TO STDOUT`, which the session runs with the client.
     Copy,
     Duck(DuckStatement),
@@ -69,7 +70,7 @@ impl Statement {
     pub fn param_oids(&self) -> &[u32] {
         match &self.kind {
             StatementKind::Duck(d) => &d.param_oids,
-            StatementKind::Declare { query, .. } => query.param_oids(),
+            StatementKind::Declare(query) => query.param_oids(),
             _ => &[],
         }
     }

@@ -11,6 +11,7 @@ use tracing::info;
 use super::{Session, SessionError};
 use crate::database::exec;
 use crate::duck::DuckError;
+use crate::sql::utility::{parse_begin_modes, Discard, TransactionMode};
 use crate::sql::{split_statements, Command, Token, Tokens};
 
 /// Transaction state as the client sees it.
@@ -92,6 +93,9 @@ impl Session<'_> {
     }
 
     pub(super) fn ready_for_query(&mut self) -> Result<(), SessionError> {
+        for status in self.settings.take_reports() {
+            self.conn.send(&status);
+        }
         self.conn.send(&Message::ReadyForQuery(self.tx.status()));
         self.conn.flush().map_err(SessionError::Io)
     }
@@ -131,6 +135,7 @@ impl Session<'_> {
         self.park_live()?;
         self.duck_exec("BEGIN TRANSACTION")?;
         self.tx = Transaction::Implicit;
+        self.settings.begin(&[]);
         Ok(())
     }
 
@@ -140,25 +145,38 @@ impl Session<'_> {
         self.tx = Transaction::Idle;
         self.read_only = false;
         self.portals.retain(|_, p| p.holdable);
-        if let Err(e) = self.park_live() {
+        let outcome =
+            self.park_live().and_then(|()| self.duck_exec(if commit { "COMMIT" } else { "ROLLBACK" }));
+        if outcome.is_err() && commit {
             let _ = self.duck_exec("ROLLBACK");
-            return Err(e);
         }
-        self.duck_exec(if commit { "COMMIT" } else { "ROLLBACK" })
+        self.settings.end_transaction(commit && outcome.is_ok());
+        outcome
     }
 
-    /// Transaction control, which the session tracks itself.
-    pub(super) fn session_command(&mut self, command: &Command, sql: &str) -> Result<(), StepError> {
+    /// Commands the session answers itself: transaction control, settings, and the
+    /// release of prepared statements. `described`: a `SHOW` sends its
+    /// `RowDescription` (the simple protocol; the extended one has `Describe`).
+    pub(super) fn session_command(
+        &mut self,
+        command: &Command,
+        sql: &str,
+        described: bool,
+    ) -> Result<(), StepError> {
         match (command, self.tx) {
-            (Command::Begin, Transaction::Idle) => {
-                self.park_live()?;
-                self.duck_exec("BEGIN TRANSACTION")?;
+            (Command::Begin, Transaction::Idle | Transaction::Implicit) => {
+                let modes = parse_begin_modes(sql)
+                    .map_err(|e| StepError::Query(ErrorInfo::error(e.code, e.message)))?;
+                if self.tx == Transaction::Idle {
+                    self.park_live()?;
+                    self.duck_exec("BEGIN TRANSACTION")?;
+                }
                 self.tx = Transaction::Block;
-                self.read_only = is_read_only(sql);
-            }
-            (Command::Begin, Transaction::Implicit) => {
-                self.tx = Transaction::Block;
-                self.read_only = is_read_only(sql);
+                self.read_only = modes.iter().rev().find_map(|m| match m {
+                    TransactionMode::ReadOnly(read_only) => Some(*read_only),
+                    _ => None,
+                }) == Some(true);
+                self.settings.begin(&modes);
             }
             (Command::Begin, Transaction::Block) => {
                 self.notice(SqlState::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress")
@@ -175,11 +193,36 @@ impl Session<'_> {
                 return Ok(());
             }
             (_, Transaction::Failed) => return Err(aborted()),
+            (Command::Deallocate(name), _) => match name {
+                None => self.statements.clear(),
+                Some(name) if self.statements.remove(name).is_some() => {}
+                Some(name) => {
+                    return Err(StepError::query(
+                        SqlState::INVALID_SQL_STATEMENT_NAME,
+                        format!("prepared statement \"{name}\" does not exist"),
+                    ))
+                }
+            },
             (other, _) => {
-                return Err(StepError::query(
-                    SqlState::INTERNAL_ERROR,
-                    format!("{} is not a session command", other.tag(0)),
-                ))
+                let Some(reply) = self.settings.execute(other) else {
+                    return Err(StepError::query(
+                        SqlState::INTERNAL_ERROR,
+                        format!("{} is not a session command", other.tag(0)),
+                    ));
+                };
+                let reply = reply.map_err(StepError::Query)?;
+                if matches!(other, Command::Discard(Discard::All)) {
+                    // Everything the session holds goes, as in PostgreSQL.
+                    self.statements.clear();
+                    self.portals.clear();
+                    self.live = None;
+                }
+                for message in reply.messages() {
+                    if described || !matches!(message, Message::RowDescription(_)) {
+                        self.conn.send(&message);
+                    }
+                }
+                return Ok(());
             }
         }
         self.conn.send(&Message::CommandComplete(command.tag(0)));
@@ -193,22 +236,6 @@ impl Session<'_> {
     pub(super) fn duck_exec(&mut self, sql: &str) -> Result<(), StepError> {
         Ok(exec(&self.duck, sql)?)
     }
-}
-
-/// Whether `BEGIN` / `START TRANSACTION` asks for `READ ONLY` (the last access mode
-/// given wins, as in PostgreSQL).
-fn is_read_only(sql: &str) -> bool {
-    let words: Vec<String> = Tokens::new(sql)
-        .filter_map(|(_, t)| match t {
-            Token::Word(w) => Some(w.to_ascii_uppercase()),
-            _ => None,
-        })
-        .collect();
-    words
-        .windows(2)
-        .filter(|w| w[0] == "READ" && (w[1] == "ONLY" || w[1] == "WRITE"))
-        .last()
-        .is_some_and(|w| w[1] == "ONLY")
 }
 
 /// The error for anything but ROLLBACK in a failed transaction block.

@@ -16,6 +16,8 @@ pub struct Startup {
     pub application_name: String,
     /// The protocol minor version in force: 0 or 2.
     pub minor: u16,
+    /// Every startup parameter, for the session's settings.
+    pub params: Vec<(String, String)>,
 }
 
 pub enum Outcome {
@@ -121,5 +123,6 @@ fn accept(
         database,
         application_name: param("application_name").unwrap_or("").to_owned(),
         minor: chosen,
+        params: params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
     })
 }

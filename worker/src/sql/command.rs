@@ -2,6 +2,7 @@
 //! PostgreSQL would write for it.
 
 use super::lexer::{Token, Tokens};
+use super::utility::{self, DeclareCursor, Discard, Fetch, ParseError, Reset, Set, Show};
 
 /// The statement classes the session treats differently.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,20 @@ pub enum Command {
     Merge,
     /// `CREATE TABLE ... AS`: PostgreSQL tags it `SELECT n`.
     CreateTableAs,
+    /// Session settings, answered by the session without DuckDB.
+    Set(Set),
+    Reset(Reset),
+    Show(Show),
+    Discard(Discard),
+    /// `DEALLOCATE [PREPARE] name`; `None` is `ALL`.
+    Deallocate(Option<String>),
+    DeclareCursor(DeclareCursor),
+    Fetch(Fetch),
+    Move(Fetch),
+    /// `CLOSE name`; `None` is `ALL`.
+    Close(Option<String>),
+    /// A statement of one of the kinds above that does not parse: answer with this error.
+    Invalid(ParseError),
     /// Anything else, with its tag (`CREATE TABLE`, `SET`, `SHOW`, ...).
     Other(String),
 }
@@ -35,9 +50,25 @@ impl Command {
             Command::Update => format!("UPDATE {rows}"),
             Command::Delete => format!("DELETE {rows}"),
             Command::Merge => format!("MERGE {rows}"),
-            Command::Other(tag) if tag == "COPY" || tag == "FETCH" || tag == "MOVE" => {
-                format!("{tag} {rows}")
+            Command::Other(tag) if tag == "COPY" => format!("{tag} {rows}"),
+            Command::Set(_) => "SET".into(),
+            Command::Reset(_) => "RESET".into(),
+            Command::Show(_) => "SHOW".into(),
+            Command::Discard(what) => match what {
+                Discard::All => "DISCARD ALL",
+                Discard::Plans => "DISCARD PLANS",
+                Discard::Sequences => "DISCARD SEQUENCES",
+                Discard::Temp => "DISCARD TEMP",
             }
+            .into(),
+            Command::Deallocate(Some(_)) => "DEALLOCATE".into(),
+            Command::Deallocate(None) => "DEALLOCATE ALL".into(),
+            Command::DeclareCursor(_) => "DECLARE CURSOR".into(),
+            Command::Fetch(_) => format!("FETCH {rows}"),
+            Command::Move(_) => format!("MOVE {rows}"),
+            Command::Close(Some(_)) => "CLOSE CURSOR".into(),
+            Command::Close(None) => "CLOSE CURSOR ALL".into(),
+            Command::Invalid(_) => "ERROR".into(),
             Command::Other(tag) => tag.clone(),
         }
     }
@@ -84,9 +115,22 @@ pub fn classify(statement: &str) -> Command {
         "CREATE" => ddl_tag("CREATE", &words[1..], statement),
         "DROP" | "ALTER" => ddl_tag(word(0), &words[1..], statement),
         "TRUNCATE" => Command::Other("TRUNCATE TABLE".into()),
+        "SET" => parsed(utility::parse_set(statement), Command::Set),
+        "RESET" => parsed(utility::parse_reset(statement), Command::Reset),
+        "SHOW" => parsed(utility::parse_show(statement), Command::Show),
+        "DISCARD" => parsed(utility::parse_discard(statement), Command::Discard),
+        "DEALLOCATE" => parsed(utility::parse_deallocate(statement), Command::Deallocate),
+        "DECLARE" => parsed(utility::parse_declare(statement), Command::DeclareCursor),
+        "FETCH" => parsed(utility::parse_fetch(statement, "fetch"), Command::Fetch),
+        "MOVE" => parsed(utility::parse_fetch(statement, "move"), Command::Move),
+        "CLOSE" => parsed(utility::parse_close(statement), Command::Close),
         "" => Command::Other("SELECT".into()),
         first => Command::Other(first.to_owned()),
     }
+}
+
+fn parsed<T>(result: Result<T, ParseError>, make: fn(T) -> Command) -> Command {
+    result.map_or_else(Command::Invalid, make)
 }
 
 /// `CREATE [OR REPLACE] [TEMP|TEMPORARY|UNLOGGED|UNIQUE] <kind>`, and CTAS.
@@ -159,6 +203,16 @@ mod tests {
             ("alter table t add column y int", 0, "ALTER TABLE"),
             ("truncate t", 0, "TRUNCATE TABLE"),
             ("set x = 1", 0, "SET"),
+            ("reset all", 0, "RESET"),
+            ("show all", 0, "SHOW"),
+            ("discard all", 0, "DISCARD ALL"),
+            ("deallocate all", 0, "DEALLOCATE ALL"),
+            ("deallocate s", 0, "DEALLOCATE"),
+            ("declare c cursor for select 1", 0, "DECLARE CURSOR"),
+            ("fetch 2 from c", 2, "FETCH 2"),
+            ("move all in c", 0, "MOVE 0"),
+            ("close c", 0, "CLOSE CURSOR"),
+            ("close all", 0, "CLOSE CURSOR ALL"),
             ("with a as (select 1) insert into t select * from a", 1, "INSERT 0 1"),
             ("with a as (delete from t returning *) select * from a", 4, "SELECT 4"),
         ];

@@ -6,11 +6,12 @@
 //! tokens, never on ad-hoc string searches in session code.
 
 mod command;
-mod cursor;
 mod lexer;
 mod names;
+pub mod translate;
+pub mod utility;
 
 pub use command::{classify, Command};
-pub use cursor::{parse_cursor_command, parse_declare, CursorCommand, Declare, FetchCount};
 pub use lexer::{split_statements, Token, Tokens};
 pub use names::postgres_names;
+pub use translate::{translate, Translation};

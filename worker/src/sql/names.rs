@@ -214,7 +214,7 @@ fn expression_name(item: &[Token<'_>]) -> Option<String> {
         [Token::Word(w), Token::Punct('[' | '('), ..] if w.eq_ignore_ascii_case("ARRAY") => {
             Some("array".into())
         }
-        [Token::Word(w), Token::Literal(_)] => type_name(&item[..1]),
+        [Token::Word(_), Token::Literal(_)] => type_name(&item[..1]),
         _ => function_name(item),
     }
 }

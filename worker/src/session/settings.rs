@@ -1,0 +1,600 @@
+//! Session settings (PostgreSQL's GUCs) as a client sees them: `SET`, `SET LOCAL`,
+//! `RESET`, `SHOW`, startup-packet parameters, and `ParameterStatus` reports, with
+//! PostgreSQL 15's transactional behaviour: a `SET` in a transaction that rolls back is
+//! undone, a `SET LOCAL` lasts until the transaction ends.
+//!
+//! The session tells [`Settings`] when transactions begin and end ([`Settings::begin`],
+//! [`Settings::end_transaction`]), sends what [`Settings::take_reports`] returns before
+//! each `ReadyForQuery`, and calls [`Settings::sync_duckdb`] before running SQL so that
+//! the settings DuckDB also has (`search_path`, `TimeZone`) follow.
+//!
+//! What mallard reports and does not do:
+//! - `transaction_isolation`: the level a client asked for (default `read committed`).
+//!   Every DuckDB transaction runs under snapshot isolation, which is PostgreSQL's
+//!   `REPEATABLE READ`: stronger than read committed, weaker than serializable (write
+//!   skew is possible). PostgreSQL too reports `read uncommitted` while running it as
+//!   read committed; mallard follows that precedent.
+//! - `transaction_read_only` / `default_transaction_read_only` are kept and reported but
+//!   not enforced.
+//! - `TimeZone` is validated against the system tz database, reported, and handed to
+//!   DuckDB when DuckDB can take it (it needs the ICU extension, which the bundled build
+//!   lacks). `timestamptz` text output stays in UTC with an explicit `+00` offset.
+//! - `extra_float_digits`: floats are always written in the shortest exact form, which
+//!   is PostgreSQL's output for the default 1 and up; values below 1 are kept only.
+//! - `statement_timeout` is parsed here ([`Settings::statement_timeout`]) and enforced
+//!   by the session; `lock_timeout` and `idle_in_transaction_session_timeout` are kept.
+
+mod values;
+
+use std::time::Duration;
+
+use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
+use mallard_protocol::pg::{Format, Severity, SqlState};
+use tracing::debug;
+
+use crate::database::exec;
+use crate::duck::Connection;
+use crate::sql::utility::{Discard, Reset, Set, SetValue, Show, TransactionMode};
+use crate::sql::Command;
+
+/// How a setting's values are checked and shown.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Set by the server; `SET` fails with 55P02.
+    Fixed,
+    /// Any text.
+    Text,
+    ApplicationName,
+    ClientEncoding,
+    DateStyle,
+    IntervalStyle,
+    TimeZone,
+    SearchPath,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A duration in milliseconds with PostgreSQL's units.
+    Millis,
+    Bool,
+    /// A boolean that mallard supports only `on` for.
+    OnlyOn,
+    Choice(&'static [&'static str]),
+    Isolation,
+}
+
+/// One setting: its canonical name, kind, built-in default, whether its changes go to
+/// the client as `ParameterStatus`, and the `SHOW ALL` description.
+struct Def {
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    report: bool,
+    /// Transaction settings follow their session default unless set in the transaction.
+    follows: Option<&'static str>,
+    description: &'static str,
+}
+
+const fn def(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    report: bool,
+    description: &'static str,
+) -> Def {
+    Def { name, kind, default, report, follows: None, description }
+}
+
+const fn per_transaction(
+    name: &'static str,
+    kind: Kind,
+    follows: &'static str,
+    description: &'static str,
+) -> Def {
+    Def { name, kind, default: "", report: false, follows: Some(follows), description }
+}
+
+const ISOLATION_LEVELS: &[&str] = &["serializable", "repeatable read", "read committed", "read uncommitted"];
+
+/// The settings mallard knows, sorted as `SHOW ALL` lists them.
+const DEFS: &[Def] = &[
+    def("application_name", Kind::ApplicationName, "", true, "Sets the application name to be reported in statistics and logs."),
+    def("block_size", Kind::Fixed, "8192", false, "Shows the size of a disk block."),
+    def("bytea_output", Kind::Choice(&["hex"]), "hex", false, "Sets the output format for bytea."),
+    def("check_function_bodies", Kind::Bool, "on", false, "Check routine bodies during CREATE FUNCTION and CREATE PROCEDURE."),
+    def("client_encoding", Kind::ClientEncoding, "UTF8", true, "Sets the client's character set encoding."),
+    def("client_min_messages", Kind::Choice(&["debug5", "debug4", "debug3", "debug2", "debug1", "log", "notice", "warning", "error"]), "notice", false, "Sets the message levels that are sent to the client."),
+    def("DateStyle", Kind::DateStyle, "ISO, MDY", true, "Sets the display format for date and time values."),
+    def("default_table_access_method", Kind::Text, "heap", false, "Sets the default table access method for new tables."),
+    def("default_tablespace", Kind::Text, "", false, "Sets the default tablespace to create tables and indexes in."),
+    def("default_transaction_deferrable", Kind::Bool, "off", false, "Sets the default deferrable status of new transactions."),
+    def("default_transaction_isolation", Kind::Isolation, "read committed", false, "Sets the transaction isolation level of each new transaction."),
+    def("default_transaction_read_only", Kind::Bool, "off", true, "Sets the default read-only status of new transactions."),
+    def("extra_float_digits", Kind::Int { min: -15, max: 3 }, "1", false, "Sets the number of digits displayed for floating-point values."),
+    def("idle_in_transaction_session_timeout", Kind::Millis, "0", false, "Sets the maximum allowed idle time between queries, when in a transaction."),
+    def("idle_session_timeout", Kind::Millis, "0", false, "Sets the maximum allowed idle time between queries, when not in a transaction."),
+    def("in_hot_standby", Kind::Fixed, "off", true, "Shows whether hot standby is currently active."),
+    def("integer_datetimes", Kind::Fixed, "on", true, "Shows whether datetimes are integer based."),
+    def("IntervalStyle", Kind::IntervalStyle, "postgres", true, "Sets the display format for interval values."),
+    def("is_superuser", Kind::Fixed, "on", true, "Shows whether the current user is a superuser."),
+    def("lc_collate", Kind::Fixed, "C", false, "Shows the collation order locale."),
+    def("lc_ctype", Kind::Fixed, "C", false, "Shows the character classification and case conversion locale."),
+    def("lc_messages", Kind::Text, "C", false, "Sets the language in which messages are displayed."),
+    def("lock_timeout", Kind::Millis, "0", false, "Sets the maximum allowed duration of any wait for a lock."),
+    def("max_identifier_length", Kind::Fixed, "63", false, "Shows the maximum identifier length."),
+    def("row_security", Kind::Bool, "on", false, "Enable row security."),
+    def("search_path", Kind::SearchPath, "\"$user\", public", false, "Sets the schema search order for names that are not schema-qualified."),
+    def("server_encoding", Kind::Fixed, "UTF8", true, "Shows the server (database) character set encoding."),
+    def("server_version", Kind::Fixed, crate::SERVER_VERSION, true, "Shows the server version."),
+    def("server_version_num", Kind::Fixed, "150000", false, "Shows the server version as an integer."),
+    def("session_authorization", Kind::Fixed, "", true, "Sets the session user name."),
+    def("standard_conforming_strings", Kind::OnlyOn, "on", true, "Causes '...' strings to treat backslashes literally."),
+    def("statement_timeout", Kind::Millis, "0", false, "Sets the maximum allowed duration of any statement."),
+    def("synchronous_commit", Kind::Choice(&["local", "remote_write", "remote_apply", "on", "off"]), "on", false, "Sets the current transaction's synchronization level."),
+    def("TimeZone", Kind::TimeZone, "UTC", true, "Sets the time zone for displaying and interpreting time stamps."),
+    def("timezone_abbreviations", Kind::Text, "Default", false, "Selects a file of time zone abbreviations."),
+    per_transaction("transaction_deferrable", Kind::Bool, "default_transaction_deferrable", "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures."),
+    per_transaction("transaction_isolation", Kind::Isolation, "default_transaction_isolation", "Sets the current transaction's isolation level."),
+    per_transaction("transaction_read_only", Kind::Bool, "default_transaction_read_only", "Sets the current transaction's read-only status."),
+    def("work_mem", Kind::Text, "4MB", false, "Sets the maximum memory to be used for query workspaces."),
+    def("xmloption", Kind::Choice(&["content", "document"]), "content", false, "Sets whether XML data in implicit parsing and serialization operations is to be considered as documents or content fragments."),
+];
+
+fn index_of(name: &str) -> Option<usize> {
+    DEFS.iter().position(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+fn unknown(name: &str) -> ErrorInfo {
+    ErrorInfo::error(SqlState::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+}
+
+/// What a settings command answers: an optional warning, optional rows, and a tag.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub notice: Option<ErrorInfo>,
+    /// Column names and rows of text (`SHOW`).
+    pub rows: Option<(Vec<String>, Vec<Vec<String>>)>,
+    pub tag: &'static str,
+}
+
+impl Reply {
+    /// The messages to send, in order, ending with `CommandComplete`.
+    pub fn messages(&self) -> Vec<Message> {
+        let mut out = Vec::new();
+        if let Some(notice) = &self.notice {
+            out.push(Message::NoticeResponse(notice.clone()));
+        }
+        if let Some((columns, rows)) = &self.rows {
+            let fields = columns
+                .iter()
+                .map(|name| FieldDescription {
+                    name: name.clone(),
+                    table_oid: 0,
+                    column_attr: 0,
+                    type_oid: 25,
+                    type_size: -1,
+                    type_modifier: -1,
+                    format: Format::Text,
+                })
+                .collect();
+            out.push(Message::RowDescription(fields));
+            for row in rows {
+                out.push(Message::DataRow(row.iter().map(|v| Some(v.clone().into_bytes())).collect()));
+            }
+        }
+        out.push(Message::CommandComplete(self.tag.into()));
+        out
+    }
+}
+
+fn warning(code: SqlState, message: &str) -> ErrorInfo {
+    ErrorInfo::new(Severity::Warning, code, message)
+}
+
+/// One session's settings.
+pub struct Settings {
+    /// Per setting: what `RESET` returns to (the default, or the startup packet's value).
+    reset: Vec<String>,
+    session: Vec<String>,
+    /// `SET LOCAL` values of the open transaction.
+    local: Vec<Option<String>>,
+    /// Session values when the open transaction began; `Some` exactly while in one.
+    saved: Option<Vec<String>>,
+    reported: Vec<Option<String>>,
+    /// What DuckDB was last given, for the settings it shares.
+    applied: Vec<Option<String>>,
+}
+
+/// Startup-packet keys that are not settings.
+const NOT_SETTINGS: &[&str] = &["user", "database", "replication", "options"];
+
+impl Settings {
+    /// The settings of a new session for `user`, with the startup packet's parameters
+    /// applied (including `options=-c name=value`). Unknown names are ignored, as no
+    /// client can be expected to know mallard's list; bad values are FATAL, as in
+    /// PostgreSQL.
+    pub fn new(user: &str, startup: &[(String, String)]) -> Result<Settings, ErrorInfo> {
+        let mut reset: Vec<String> = DEFS.iter().map(|d| d.default.to_owned()).collect();
+        reset[index_of("session_authorization").expect("defined")] = user.to_owned();
+        let mut settings = Settings {
+            session: reset.clone(),
+            reset,
+            local: vec![None; DEFS.len()],
+            saved: None,
+            reported: vec![None; DEFS.len()],
+            applied: vec![None; DEFS.len()],
+        };
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (key, value) in startup {
+            if key == "options" {
+                pairs.extend(command_line_options(value));
+            } else if !NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with("_pq_.") {
+                pairs.push((key.clone(), value.clone()));
+            }
+        }
+        for (key, value) in pairs {
+            let Some(i) = index_of(&key) else {
+                debug!(parameter = key.as_str(), "ignoring an unknown startup parameter");
+                continue;
+            };
+            if matches!(DEFS[i].kind, Kind::Fixed) || DEFS[i].follows.is_some() {
+                continue;
+            }
+            let values = match DEFS[i].kind {
+                Kind::SearchPath => values::split_search_path(&value),
+                _ => vec![value],
+            };
+            let shown = settings.normalize(i, &values).map_err(|mut e| {
+                e.severity = Severity::Fatal;
+                e
+            })?;
+            settings.reset[i] = shown.clone();
+            settings.session[i] = shown;
+        }
+        Ok(settings)
+    }
+
+    fn effective(&self, i: usize) -> &str {
+        if let Some(v) = &self.local[i] {
+            return v;
+        }
+        match DEFS[i].follows.and_then(index_of) {
+            Some(default) => self.effective(default),
+            None => &self.session[i],
+        }
+    }
+
+    /// The current value of a setting as `SHOW` prints it.
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
+    pub fn get(&self, name: &str) -> Option<&str> {
+        index_of(name).map(|i| self.effective(i))
+    }
+
+    /// `statement_timeout`, when one is set.
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        self.millis("statement_timeout")
+    }
+
+    /// `idle_in_transaction_session_timeout`, when one is set.
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
+    pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
+        self.millis("idle_in_transaction_session_timeout")
+    }
+
+    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
+    fn millis(&self, name: &str) -> Option<Duration> {
+        let ms = values::millis(name, self.get(name)?).ok()?;
+        (ms > 0).then(|| Duration::from_millis(ms as u64))
+    }
+
+    /// Answers `SET`, `RESET`, `SHOW` and the settings part of `DISCARD ALL` (the session
+    /// still has to drop its prepared statements, portals and temporary objects); `None`
+    /// for any other command.
+    pub fn execute(&mut self, command: &Command) -> Option<Result<Reply, ErrorInfo>> {
+        Some(match command {
+            Command::Set(set) => self.set(set),
+            Command::Reset(reset) => self.reset(reset).map(|()| Reply { tag: "RESET", ..Reply::default() }),
+            Command::Show(show) => self.show(show),
+            Command::Discard(Discard::All) => {
+                if self.saved.is_some() {
+                    Err(ErrorInfo::error(
+                        SqlState::ACTIVE_SQL_TRANSACTION,
+                        "DISCARD ALL cannot run inside a transaction block",
+                    ))
+                } else {
+                    self.reset_all();
+                    Ok(Reply { tag: "DISCARD ALL", ..Reply::default() })
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn set(&mut self, set: &Set) -> Result<Reply, ErrorInfo> {
+        let reply = |notice| Ok(Reply { notice, tag: "SET", rows: None });
+        match set {
+            Set::Nothing => reply(None),
+            Set::Param { name, local, value } => {
+                let i = index_of(name).ok_or_else(|| unknown(name))?;
+                if matches!(DEFS[i].kind, Kind::Fixed) {
+                    return Err(ErrorInfo::error(
+                        SqlState::CANT_CHANGE_RUNTIME_PARAM,
+                        format!("parameter \"{}\" cannot be changed", DEFS[i].name),
+                    ));
+                }
+                let shown = match value {
+                    SetValue::Default => self.reset[i].clone(),
+                    SetValue::List(values) => self.normalize(i, values)?,
+                };
+                if *local || DEFS[i].follows.is_some() {
+                    reply(self.set_local(i, shown, "SET LOCAL"))
+                } else {
+                    self.session[i] = shown;
+                    self.local[i] = None;
+                    reply(None)
+                }
+            }
+            Set::Transaction { session_default, modes } => {
+                let mut notice = None;
+                for mode in modes {
+                    let (name, value) = match mode {
+                        TransactionMode::Isolation(level) => ("transaction_isolation", *level),
+                        TransactionMode::ReadOnly(on) => {
+                            ("transaction_read_only", if *on { "on" } else { "off" })
+                        }
+                        TransactionMode::Deferrable(on) => {
+                            ("transaction_deferrable", if *on { "on" } else { "off" })
+                        }
+                    };
+                    let i = index_of(name).expect("defined");
+                    if *session_default {
+                        let default =
+                            DEFS[i].follows.and_then(index_of).expect("transaction settings follow one");
+                        self.session[default] = value.to_owned();
+                        self.local[default] = None;
+                    } else {
+                        notice = notice.or(self.set_local(i, value.to_owned(), "SET TRANSACTION"));
+                    }
+                }
+                reply(notice)
+            }
+        }
+    }
+
+    /// `SET LOCAL` outside a transaction block warns and does nothing, as in PostgreSQL.
+    fn set_local(&mut self, i: usize, shown: String, what: &str) -> Option<ErrorInfo> {
+        if self.saved.is_none() {
+            return Some(warning(
+                SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                &format!("{what} can only be used in transaction blocks"),
+            ));
+        }
+        self.local[i] = Some(shown);
+        None
+    }
+
+    fn reset(&mut self, reset: &Reset) -> Result<(), ErrorInfo> {
+        match reset {
+            Reset::Nothing => {}
+            Reset::All => self.reset_all(),
+            Reset::Param(name) => {
+                let i = index_of(name).ok_or_else(|| unknown(name))?;
+                if matches!(DEFS[i].kind, Kind::Fixed) {
+                    return Err(ErrorInfo::error(
+                        SqlState::CANT_CHANGE_RUNTIME_PARAM,
+                        format!("parameter \"{}\" cannot be changed", DEFS[i].name),
+                    ));
+                }
+                if DEFS[i].follows.is_some() {
+                    self.local[i] = None;
+                } else {
+                    self.session[i] = self.reset[i].clone();
+                    self.local[i] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `RESET ALL`: every settable setting back to its session-start value.
+    pub fn reset_all(&mut self) {
+        for (i, d) in DEFS.iter().enumerate() {
+            if !matches!(d.kind, Kind::Fixed) && d.follows.is_none() {
+                self.session[i] = self.reset[i].clone();
+                self.local[i] = None;
+            }
+        }
+    }
+
+    fn show(&self, show: &Show) -> Result<Reply, ErrorInfo> {
+        let rows = match show {
+            Show::Param(name) => {
+                let i = index_of(name).ok_or_else(|| unknown(name))?;
+                (vec![DEFS[i].name.to_owned()], vec![vec![self.effective(i).to_owned()]])
+            }
+            Show::All => {
+                let mut rows: Vec<Vec<String>> = (0..DEFS.len())
+                    .map(|i| {
+                        vec![
+                            DEFS[i].name.to_owned(),
+                            self.effective(i).to_owned(),
+                            DEFS[i].description.to_owned(),
+                        ]
+                    })
+                    .collect();
+                rows.sort_by_key(|r| r[0].to_ascii_lowercase());
+                (vec!["name".into(), "setting".into(), "description".into()], rows)
+            }
+        };
+        Ok(Reply { notice: None, rows: Some(rows), tag: "SHOW" })
+    }
+
+    /// Checks `values` for setting `i`; returns the text `SHOW` will print.
+    fn normalize(&self, i: usize, values: &[String]) -> Result<String, ErrorInfo> {
+        let d = &DEFS[i];
+        let takes_list = matches!(d.kind, Kind::DateStyle | Kind::SearchPath);
+        if values.len() > 1 && !takes_list {
+            return Err(ErrorInfo::error(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("SET {} takes only one argument", d.name),
+            ));
+        }
+        let value = values.first().map_or("", String::as_str);
+        Ok(match d.kind {
+            Kind::Fixed => self.session[i].clone(),
+            Kind::Text => value.to_owned(),
+            Kind::ApplicationName => values::application_name(value),
+            Kind::ClientEncoding => values::client_encoding(value)?,
+            Kind::DateStyle => values::datestyle(&self.session[i], values)?,
+            Kind::IntervalStyle => values::intervalstyle(value)?,
+            Kind::TimeZone => values::timezone(value)?.shown,
+            Kind::SearchPath => values::search_path(values),
+            Kind::Int { min, max } => values::integer(d.name, value, min, max)?,
+            Kind::Millis => values::show_millis(values::millis(d.name, value)?),
+            Kind::Bool => if values::boolean(d.name, value)? { "on" } else { "off" }.to_owned(),
+            Kind::OnlyOn => {
+                if !values::boolean(d.name, value)? {
+                    return Err(ErrorInfo::error(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        format!("invalid value for parameter \"{}\": \"{value}\"", d.name),
+                    )
+                    .with_detail("mallard supports only standard-conforming strings."));
+                }
+                "on".to_owned()
+            }
+            Kind::Choice(allowed) => values::choice(d.name, value, allowed)?,
+            Kind::Isolation => {
+                let lower = value.to_ascii_lowercase();
+                match ISOLATION_LEVELS.iter().find(|l| **l == lower) {
+                    Some(level) => (*level).to_owned(),
+                    None => return Err(values::invalid(d.name, value).with_hint(
+                        "Available values: serializable, repeatable read, read committed, read uncommitted.",
+                    )),
+                }
+            }
+        })
+    }
+
+    /// A transaction began (`BEGIN`, or the implicit transaction of a multi-statement
+    /// query). `modes` are those of `BEGIN ISOLATION LEVEL ...` and the like.
+    pub fn begin(&mut self, modes: &[TransactionMode]) {
+        self.saved = Some(self.session.clone());
+        if !modes.is_empty() {
+            let _ = self.set(&Set::Transaction { session_default: false, modes: modes.to_vec() });
+        }
+    }
+
+    /// The transaction ended: committed keeps its `SET`s, rolled back undoes them; either
+    /// way its `SET LOCAL`s end.
+    pub fn end_transaction(&mut self, committed: bool) {
+        if let Some(saved) = self.saved.take() {
+            if !committed {
+                self.session = saved;
+            }
+        }
+        self.local.iter_mut().for_each(|l| *l = None);
+    }
+
+    /// The `ParameterStatus` messages owed: every reported setting whose value differs
+    /// from what the client was last told (all of them, the first time).
+    pub fn take_reports(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        for (i, d) in DEFS.iter().enumerate() {
+            let value = self.effective(i).to_owned();
+            if d.report && self.reported[i].as_deref() != Some(value.as_str()) {
+                out.push(Message::ParameterStatus { name: d.name.into(), value: value.clone() });
+                self.reported[i] = Some(value);
+            }
+        }
+        out
+    }
+
+    /// Hands DuckDB the settings it shares with the session, when they changed since the
+    /// last call. Failures are not the client's statement's: they are logged.
+    pub fn sync_duckdb(&mut self, duck: &Connection) {
+        for i in [index_of("search_path"), index_of("TimeZone")].into_iter().flatten() {
+            let value = self.effective(i).to_owned();
+            if self.applied[i].as_deref() == Some(value.as_str()) {
+                continue;
+            }
+            match DEFS[i].kind {
+                Kind::SearchPath => apply_search_path(duck, &value),
+                _ => apply_timezone(duck, &value),
+            }
+            self.applied[i] = Some(value);
+        }
+    }
+}
+
+/// DuckDB's `search_path` from PostgreSQL's: `$user` has no meaning, `public` is DuckDB's
+/// `main`, and schemas that do not exist are skipped (PostgreSQL ignores them; DuckDB
+/// would refuse the whole list).
+fn apply_search_path(duck: &Connection, shown: &str) {
+    let wanted: Vec<String> = values::split_search_path(shown)
+        .into_iter()
+        .filter(|s| s != "$user")
+        .map(|s| if s == "public" { "main".to_owned() } else { s })
+        .collect();
+    let set = |list: &[String]| {
+        let text = list.iter().map(|s| crate::database::quote_ident(s)).collect::<Vec<_>>().join(",");
+        exec(duck, &format!("SET search_path = '{}'", text.replace('\'', "''")))
+    };
+    if set(&wanted).is_ok() {
+        return;
+    }
+    let existing: Vec<String> = wanted.into_iter().filter(|s| set(std::slice::from_ref(s)).is_ok()).collect();
+    let outcome = if existing.is_empty() { exec(duck, "RESET search_path") } else { set(&existing) };
+    if let Err(e) = outcome {
+        debug!(error = %e, "DuckDB did not take the search_path");
+    }
+}
+
+fn apply_timezone(duck: &Connection, shown: &str) {
+    let Ok(zone) = values::timezone(shown) else { return };
+    let Some(name) = zone.tz_name else { return };
+    if let Err(e) = exec(duck, &format!("SET TimeZone = '{}'", name.replace('\'', "''"))) {
+        // Without the ICU extension DuckDB has no time zones at all.
+        debug!(error = %e, "DuckDB did not take the time zone");
+    }
+}
+
+/// `-c name=value` and `--name=value` pairs from the startup `options` string (with
+/// backslash-escaped spaces, as libpq writes them).
+fn command_line_options(options: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut pairs = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
+        let assignment = if w == "-c" {
+            words.next()
+        } else if let Some(rest) = w.strip_prefix("-c").or_else(|| w.strip_prefix("--")) {
+            Some(rest.to_owned())
+        } else {
+            None
+        };
+        if let Some((name, value)) = assignment.as_deref().and_then(|a| a.split_once('=')) {
+            pairs.push((name.replace('-', "_"), value.to_owned()));
+        }
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests;

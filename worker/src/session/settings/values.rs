@@ -1,0 +1,491 @@
+//! What each kind of setting accepts, and the canonical text PostgreSQL 15 shows for it
+//! (`SHOW`, `ParameterStatus`): the checks and spellings of its GUC check hooks, with
+//! the same SQLSTATEs and messages. Values PostgreSQL accepts but mallard cannot honour
+//! are refused with `0A000` and a detail that says why, the way PostgreSQL refuses a
+//! client encoding it cannot convert.
+
+use std::path::Path;
+
+use mallard_protocol::pg::backend::ErrorInfo;
+use mallard_protocol::pg::SqlState;
+
+/// Where Debian's PostgreSQL (built with system tzdata) reads time zones from.
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+pub(super) fn invalid(name: &str, value: &str) -> ErrorInfo {
+    ErrorInfo::error(
+        SqlState::INVALID_PARAMETER_VALUE,
+        format!("invalid value for parameter \"{name}\": \"{value}\""),
+    )
+}
+
+/// A value PostgreSQL would take that mallard cannot honour.
+fn unsupported(name: &str, value: &str, detail: &str) -> ErrorInfo {
+    ErrorInfo::error(
+        SqlState::FEATURE_NOT_SUPPORTED,
+        format!("invalid value for parameter \"{name}\": \"{value}\""),
+    )
+    .with_detail(detail)
+}
+
+/// `on`/`off` and PostgreSQL's other spellings (`parse_bool`).
+pub(super) fn boolean(name: &str, value: &str) -> Result<bool, ErrorInfo> {
+    let v = value.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
+    if prefix_of("true", 1) || prefix_of("yes", 1) || v == "on" || v == "1" {
+        Ok(true)
+    } else if prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || v == "0" {
+        Ok(false)
+    } else {
+        Err(ErrorInfo::error(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("parameter \"{name}\" requires a Boolean value"),
+        ))
+    }
+}
+
+pub(super) fn integer(name: &str, value: &str, min: i64, max: i64) -> Result<String, ErrorInfo> {
+    let n: f64 = value.trim().parse().map_err(|_| invalid(name, value))?;
+    let n = n.round_ties_even();
+    if !n.is_finite() || n < min as f64 || n > max as f64 {
+        return Err(ErrorInfo::error(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("{n} is outside the valid range for parameter \"{name}\" ({min} .. {max})"),
+        ));
+    }
+    Ok((n as i64).to_string())
+}
+
+const MS_UNITS: &[(&str, f64)] =
+    &[("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("min", 60_000.0), ("h", 3_600_000.0), ("d", 86_400_000.0)];
+
+/// Milliseconds from a duration setting: a number with an optional unit (ms when none).
+pub(super) fn millis(name: &str, value: &str) -> Result<i64, ErrorInfo> {
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .unwrap_or(v.len());
+    // `e` belongs to the number only when digits follow it; a unit never starts with it.
+    let (number, unit) = (v[..split].trim(), v[split..].trim());
+    let n: f64 = number.parse().map_err(|_| invalid(name, value))?;
+    let Some((_, factor)) =
+        MS_UNITS.iter().find(|(u, _)| unit == *u).or((unit.is_empty()).then_some(&("ms", 1.0)))
+    else {
+        return Err(invalid(name, value).with_hint(
+            "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".",
+        ));
+    };
+    let ms = (n * factor).round_ties_even();
+    if !ms.is_finite() || ms < 0.0 || ms > f64::from(i32::MAX) {
+        return Err(ErrorInfo::error(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("{ms} ms is outside the valid range for parameter \"{name}\" (0 .. 2147483647)"),
+        ));
+    }
+    Ok(ms as i64)
+}
+
+/// How PostgreSQL shows milliseconds: in the largest unit that divides them exactly.
+pub(super) fn show_millis(ms: i64) -> String {
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, factor) in [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)] {
+        if ms % factor == 0 {
+            return format!("{}{unit}", ms / factor);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// Encodings PostgreSQL knows as client encodings, spelled as it compares them (lower
+/// case, without punctuation). mallard speaks UTF-8 (and SQL_ASCII, which is "no
+/// conversion", as psql in a C locale asks) and no other.
+const OTHER_ENCODINGS: &[&str] = &[
+    "big5",
+    "euccn",
+    "eucjis2004",
+    "eucjp",
+    "euckr",
+    "euctw",
+    "gb18030",
+    "gbk",
+    "iso88595",
+    "iso88596",
+    "iso88597",
+    "iso88598",
+    "johab",
+    "koi8",
+    "koi8r",
+    "koi8u",
+    "latin1",
+    "latin2",
+    "latin3",
+    "latin4",
+    "latin5",
+    "latin6",
+    "latin7",
+    "latin8",
+    "latin9",
+    "latin10",
+    "iso88591",
+    "iso885915",
+    "muleinternal",
+    "shiftjis2004",
+    "sjis",
+    "uhc",
+    "win",
+    "win866",
+    "win874",
+    "win1250",
+    "win1251",
+    "win1252",
+    "win1253",
+    "win1254",
+    "win1255",
+    "win1256",
+    "win1257",
+    "win1258",
+    "windows1252",
+    "alt",
+    "mskanji",
+    "shiftjis",
+    "tcvn",
+    "vscii",
+];
+
+pub(super) fn client_encoding(value: &str) -> Result<String, ErrorInfo> {
+    let clean: String =
+        value.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    match clean.as_str() {
+        // PostgreSQL keeps the exact spelling `UNICODE`, which old drivers look for.
+        "unicode" if value == "UNICODE" => Ok("UNICODE".into()),
+        "utf8" | "unicode" => Ok("UTF8".into()),
+        "sqlascii" => Ok("SQL_ASCII".into()),
+        other if OTHER_ENCODINGS.contains(&other) => Err(ErrorInfo::error(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            format!("invalid value for parameter \"client_encoding\": \"{value}\""),
+        )
+        .with_detail(format!(
+            "Conversion between {} and UTF8 is not supported.",
+            value.to_ascii_uppercase()
+        ))),
+        _ => Err(invalid("client_encoding", value)),
+    }
+}
+
+/// `DateStyle`: an output style and a field order, either or both, in any order.
+/// Only the ISO output style exists in mallard; the order is kept (it only steers how
+/// ambiguous input dates are read, which DuckDB does in ISO order anyway).
+pub(super) fn datestyle(current: &str, values: &[String]) -> Result<String, ErrorInfo> {
+    let raw = values.join(", ");
+    let (mut style, mut order): (Option<&str>, Option<&str>) = (None, None);
+    let conflict = || invalid("DateStyle", &raw).with_detail("Conflicting \"datestyle\" specifications.");
+    for word in raw.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
+        let lower = word.to_ascii_lowercase();
+        let (new_style, new_order) = match lower.as_str() {
+            "iso" => (Some("ISO"), None),
+            "sql" => (Some("SQL"), None),
+            "postgres" => (Some("Postgres"), None),
+            "german" => (Some("German"), None),
+            "ymd" => (None, Some("YMD")),
+            "dmy" | "euro" | "european" => (None, Some("DMY")),
+            "mdy" | "us" | "noneuro" | "noneuropean" => (None, Some("MDY")),
+            "default" => (Some("ISO"), Some("MDY")),
+            _ => {
+                return Err(
+                    invalid("DateStyle", &raw).with_detail(format!("Unrecognized key word: \"{word}\"."))
+                )
+            }
+        };
+        if let Some(s) = new_style {
+            if style.is_some_and(|old| old != s) && lower != "default" {
+                return Err(conflict());
+            }
+            style = Some(s);
+        }
+        if let Some(o) = new_order {
+            if order.is_some_and(|old| old != o) && lower != "default" {
+                return Err(conflict());
+            }
+            order = Some(o);
+        }
+    }
+    if let Some(s) = style.filter(|s| *s != "ISO") {
+        return Err(unsupported(
+            "DateStyle",
+            &raw,
+            &format!("mallard writes dates in ISO style only, not {s}."),
+        ));
+    }
+    let current_order = current.rsplit(", ").next().unwrap_or("MDY");
+    Ok(format!("ISO, {}", order.unwrap_or(current_order)))
+}
+
+pub(super) fn intervalstyle(value: &str) -> Result<String, ErrorInfo> {
+    match value.to_ascii_lowercase().as_str() {
+        "postgres" => Ok("postgres".into()),
+        style @ ("postgres_verbose" | "sql_standard" | "iso_8601") => Err(unsupported(
+            "IntervalStyle",
+            value,
+            &format!("mallard writes intervals in the postgres style only, not {style}."),
+        )),
+        _ => Err(invalid("intervalstyle", value)
+            .with_hint("Available values: postgres, postgres_verbose, sql_standard, iso_8601.")),
+    }
+}
+
+/// One of a fixed set of words (enum GUCs), shown in lower case.
+pub(super) fn choice(name: &str, value: &str, allowed: &[&str]) -> Result<String, ErrorInfo> {
+    let lower = value.to_ascii_lowercase();
+    if allowed.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(invalid(name, value).with_hint(format!("Available values: {}.", allowed.join(", "))))
+    }
+}
+
+/// `application_name`: PostgreSQL replaces every non-ASCII byte with `?`.
+pub(super) fn application_name(value: &str) -> String {
+    value.bytes().map(|b| if (32..127).contains(&b) { b as char } else { '?' }).collect()
+}
+
+/// `search_path`: each element an identifier, shown quoted when it needs quotes.
+pub(super) fn search_path(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| {
+            let plain = v.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if plain {
+                v.clone()
+            } else {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Splits a `search_path` as written in a startup packet or `SHOW` (`a, "B C"`) into
+/// its identifiers.
+pub(super) fn split_search_path(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut item = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            while let Some(c) = chars.next() {
+                if c == '"' {
+                    if chars.next_if_eq(&'"').is_none() {
+                        break;
+                    }
+                }
+                item.push(c);
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                item.push(c);
+            }
+            item = item.trim().to_ascii_lowercase();
+        }
+        while chars.next_if(|c| *c != ',').is_some() {}
+        if !(item.is_empty() && out.is_empty() && chars.peek().is_none()) {
+            out.push(item);
+        }
+        if chars.next().is_none() {
+            return out;
+        }
+    }
+}
+
+/// A `TimeZone` value: a zone of the system tz database (matched without regard to case
+/// and shown as the database spells it), a number of hours east of UTC (shown the way
+/// PostgreSQL shows it, `<+03>-03`), or a POSIX-style `ABC[+-]h[:mm]` offset.
+pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
+    let v = value.trim();
+    if let Ok(hours) = v.parse::<f64>() {
+        let secs = (hours * 3600.0).round();
+        if secs.abs() > 15.0 * 3600.0 {
+            return Err(invalid("TimeZone", value));
+        }
+        let secs = secs as i64;
+        let (h, m) = (secs.abs() / 3600, secs.abs() % 3600 / 60);
+        let hm = if m == 0 { format!("{h:02}") } else { format!("{h:02}:{m:02}") };
+        let (east, west) = if secs < 0 { ('-', '+') } else { ('+', '-') };
+        return Ok(Zone { shown: format!("<{east}{hm}>{west}{hm}"), utc_offset: Some(secs), tz_name: None });
+    }
+    if let Some(offset) = posix_offset(v) {
+        return Ok(Zone { shown: v.to_owned(), utc_offset: Some(offset), tz_name: None });
+    }
+    match zoneinfo_name(v) {
+        Some(name) => Ok(Zone {
+            utc_offset: matches!(name.as_str(), "UTC" | "GMT" | "Etc/UTC" | "Etc/GMT" | "Zulu" | "UCT")
+                .then_some(0),
+            tz_name: Some(name.clone()),
+            shown: name,
+        }),
+        None => Err(invalid("TimeZone", value)),
+    }
+}
+
+/// A validated time zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Zone {
+    /// What `SHOW TimeZone` says.
+    pub shown: String,
+    /// Seconds east of UTC, for zones with one fixed offset.
+    pub utc_offset: Option<i64>,
+    /// The tz database name (what DuckDB's ICU takes).
+    pub tz_name: Option<String>,
+}
+
+/// `UTC+3`, `-02:30`: POSIX offsets count hours *west* of UTC.
+fn posix_offset(v: &str) -> Option<i64> {
+    let letters = v.chars().take_while(char::is_ascii_alphabetic).count();
+    if letters != 0 && letters < 3 {
+        return None;
+    }
+    let rest = &v[letters..];
+    let (sign, digits) = match rest.as_bytes().first()? {
+        b'+' => (-1, &rest[1..]),
+        b'-' => (1, &rest[1..]),
+        _ if letters > 0 => (-1, rest),
+        _ => return None,
+    };
+    let (h, m) = digits.split_once(':').unwrap_or((digits, "0"));
+    if h.is_empty() || h.len() > 2 || m.len() > 2 || !(h.chars().chain(m.chars()).all(|c| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 24 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// The tz database's spelling of `name`, if a zone file of that name exists.
+fn zoneinfo_name(name: &str) -> Option<String> {
+    let root = Path::new(ZONEINFO);
+    if name.is_empty()
+        || name.len() > 64
+        || name.split('/').any(|part| part.is_empty() || part.starts_with('.'))
+    {
+        return None;
+    }
+    let mut dir = root.to_path_buf();
+    let mut spelled = Vec::new();
+    for part in name.split('/') {
+        let entry = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.eq_ignore_ascii_case(part))?;
+        dir.push(&entry);
+        spelled.push(entry);
+    }
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(&dir).ok()?;
+    std::io::Read::read_exact(&mut file, &mut magic).ok()?;
+    (&magic == b"TZif").then(|| spelled.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_show_as_postgres_does() {
+        let cases = [
+            ("1.5", "2ms"),
+            ("1.5s", "1500ms"),
+            ("90s", "90s"),
+            ("2min", "2min"),
+            ("3600000", "1h"),
+            ("1d", "1d"),
+            ("100us", "0"),
+            ("1000us", "1ms"),
+            ("60000ms", "1min"),
+            (" 5 s ", "5s"),
+            ("0", "0"),
+        ];
+        for (input, shown) in cases {
+            assert_eq!(show_millis(millis("statement_timeout", input).unwrap()), shown, "{input}");
+        }
+        for bad in ["5x", "abc", "5 S", "", "-1", "1e12"] {
+            let e = millis("statement_timeout", bad).unwrap_err();
+            assert_eq!(e.code, SqlState::INVALID_PARAMETER_VALUE, "{bad}");
+        }
+        assert!(millis("statement_timeout", "5x").unwrap_err().hint.is_some());
+    }
+
+    #[test]
+    fn booleans() {
+        for t in ["on", "ON", "true", "t", "yes", "1"] {
+            assert_eq!(boolean("x", t), Ok(true), "{t}");
+        }
+        for f in ["off", "of", "false", "f", "no", "n", "0"] {
+            assert_eq!(boolean("x", f), Ok(false), "{f}");
+        }
+        assert!(boolean("x", "maybe").is_err());
+        assert!(boolean("x", "o").is_err());
+    }
+
+    #[test]
+    fn encodings() {
+        for utf8 in ["UTF8", "utf-8", "Unicode", "utf_8"] {
+            assert_eq!(client_encoding(utf8).unwrap(), "UTF8");
+        }
+        assert_eq!(client_encoding("UNICODE").unwrap(), "UNICODE");
+        assert_eq!(client_encoding("sql_ascii").unwrap(), "SQL_ASCII");
+        assert_eq!(client_encoding("LATIN1").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
+        assert_eq!(client_encoding("bogus").unwrap_err().code, SqlState::INVALID_PARAMETER_VALUE);
+    }
+
+    #[test]
+    fn datestyles() {
+        let set = |current: &str, v: &str| datestyle(current, &[v.to_owned()]);
+        assert_eq!(set("ISO, MDY", "iso").unwrap(), "ISO, MDY");
+        assert_eq!(set("ISO, MDY", "dmy").unwrap(), "ISO, DMY");
+        assert_eq!(set("ISO, DMY", "ISO").unwrap(), "ISO, DMY");
+        assert_eq!(set("ISO, MDY", "ymd,iso").unwrap(), "ISO, YMD");
+        assert_eq!(set("ISO, DMY", "default").unwrap(), "ISO, MDY");
+        assert_eq!(datestyle("ISO, MDY", &["iso".into(), "euro".into()]).unwrap(), "ISO, DMY");
+        assert_eq!(set("ISO, MDY", "SQL, DMY").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
+        let e = set("ISO, MDY", "bogus").unwrap_err();
+        assert_eq!(
+            (e.code, e.detail.as_deref()),
+            (SqlState::INVALID_PARAMETER_VALUE, Some("Unrecognized key word: \"bogus\"."))
+        );
+        assert!(set("ISO, MDY", "ymd, dmy").is_err());
+    }
+
+    #[test]
+    fn time_zones() {
+        assert_eq!(timezone("-5").unwrap().shown, "<-05>+05");
+        assert_eq!(timezone("+3").unwrap().shown, "<+03>-03");
+        assert_eq!(timezone("5.5").unwrap().shown, "<+05:30>-05:30");
+        assert_eq!(timezone("UTC+3").unwrap().utc_offset, Some(-3 * 3600));
+        assert_eq!(timezone("-02:30").unwrap().utc_offset, Some(9000));
+        assert!(timezone("Mars/Base").is_err());
+        assert!(timezone("../../etc/passwd").is_err());
+        if Path::new(ZONEINFO).join("America/New_York").exists() {
+            assert_eq!(timezone("america/new_york").unwrap().shown, "America/New_York");
+            assert_eq!(timezone("utc").unwrap().shown, "UTC");
+        }
+    }
+
+    #[test]
+    fn search_paths() {
+        assert_eq!(search_path(&["$user".into(), "public".into()]), "\"$user\", public");
+        assert_eq!(search_path(&["a".into(), "B".into(), "".into()]), "a, \"B\", \"\"");
+        assert_eq!(split_search_path("\"$user\", public"), vec!["$user", "public"]);
+        assert_eq!(split_search_path("A,\"b \"\"c\"\"\""), vec!["a", "b \"c\""]);
+        assert_eq!(split_search_path(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn application_names_are_ascii() {
+        assert_eq!(application_name("my app"), "my app");
+        assert_eq!(application_name("éé"), "????");
+    }
+}
