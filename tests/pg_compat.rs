@@ -54,6 +54,10 @@ const VALUES: &[Case] = &[
         "(-170141183460469231731687303715884105728)::numeric",
         "(-170141183460469231731687303715884105728)::hugeint",
     ),
+    // Integer division truncates, as in PostgreSQL.
+    same("7 / 2"),
+    same("(-7) / 2"),
+    same("7.0 / 2"),
     // float8
     same("0.1::float8"),
     same("1::float8"),

@@ -89,16 +89,16 @@ def round_trips(conn, binary):
 def prepared(conn):
     with conn.cursor() as cur:
         cur.execute(f"drop table if exists {TABLE}")
-        cur.execute(f"create table {TABLE} (id int, name text, amount numeric(12,2), at timestamp)")
+        cur.execute(f"create table {TABLE} (id int, name text, amount numeric(12,2), ts timestamp)")
         for i in range(1, 21):
             cur.execute(
-                f"insert into {TABLE} (id, name, amount, at) values (%s, %s, %s, %s)",
+                f"insert into {TABLE} (id, name, amount, ts) values (%s, %s, %s, %s)",
                 [i, f"n{i}", Decimal(i) / 4, dt.datetime(2024, 1, 1) + dt.timedelta(hours=i)],
                 prepare=True,
             )
         got = []
         for i in (3, 7, 20):
-            cur.execute(f"select name, amount, at from {TABLE} where id = %s", [i], prepare=True)
+            cur.execute(f"select name, amount, ts from {TABLE} where id = %s", [i], prepare=True)
             got.append(cur.fetchone())
         want = [
             (f"n{i}", (Decimal(i) / 4).quantize(Decimal("0.01")), dt.datetime(2024, 1, 1) + dt.timedelta(hours=i))
@@ -174,11 +174,11 @@ def transaction(conn):
         try:
             with conn.transaction():
                 cur.execute(f"insert into {TABLE} values (4)")
-                cur.execute("select 1/0")
-        except psycopg.errors.DivisionByZero:
+                cur.execute("select 'x'::int4")
+        except psycopg.errors.InvalidTextRepresentation:
             pass
         else:
-            check("transaction: division by zero raised", False, True)
+            check("transaction: bad input raised", False, True)
         cur.execute(f"select count(*) from {TABLE}")
         check("transaction: failed block rolled back", cur.fetchone()[0], 1)
 

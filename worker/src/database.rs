@@ -42,10 +42,13 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, WorkerError> {
 }
 
 /// Makes a new session connection look like PostgreSQL: the configured database is the
-/// current one, and `pg_backend_pid()` names this worker.
+/// current one, `pg_backend_pid()` names this worker, and integers divide as integers.
 pub fn prepare_session(conn: &Connection, config: &WorkerConfig, pid: u32) -> Result<(), DuckError> {
     exec(conn, &format!("USE {}", quote_ident(&config.database)))?;
     exec(conn, &format!("CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({pid} AS INTEGER)"))?;
+    // `/` of two integers is integer division in PostgreSQL (7 / 2 = 3); DuckDB's
+    // default divides as floats.
+    exec(conn, "SET integer_division = true")?;
     Ok(())
 }
 

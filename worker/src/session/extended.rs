@@ -112,6 +112,8 @@ impl Session<'_> {
                 "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
             ));
         }
+        let own_numeric = strip_numeric_casts(sql, param_types);
+        let sql = own_numeric.as_deref().unwrap_or(sql);
         let translated = match translate(sql) {
             Translation::Answer(tag) => return session(StatementKind::Answer(tag)),
             Translation::Run(statements) if statements.len() > 1 => {
@@ -633,6 +635,40 @@ fn cast_params(sql: &str, casts: &[Option<String>]) -> String {
     }
     out.push_str(&sql[copied..]);
     out
+}
+
+/// `$n::numeric` where the client already typed `$n` as numeric: the cast goes, so the
+/// bound value keeps its own precision and scale (DuckDB has no unconstrained numeric;
+/// the translation layer would make it DECIMAL(38,10), and `1.25 * 2` would show as
+/// `2.5000000000`, where PostgreSQL shows `2.50`). `None` when nothing changes.
+fn strip_numeric_casts(sql: &str, param_types: &[u32]) -> Option<String> {
+    if !param_types.contains(&oid::NUMERIC) {
+        return None;
+    }
+    let tokens: Vec<(usize, Token<'_>)> = Tokens::new(sql).collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    for (i, (_, token)) in tokens.iter().enumerate() {
+        let Token::Param(p) = token else { continue };
+        let numeric = p[1..].parse::<usize>().ok().and_then(|n| param_types.get(n.checked_sub(1)?))
+            == Some(&oid::NUMERIC);
+        let cast = matches!(
+            (tokens.get(i + 1), tokens.get(i + 2), tokens.get(i + 3), tokens.get(i + 4)),
+            (Some((_, Token::Punct(':'))), Some((_, Token::Punct(':'))), Some((_, Token::Word(w))), next)
+                if (w.eq_ignore_ascii_case("numeric") || w.eq_ignore_ascii_case("decimal"))
+                    && !matches!(next, Some((_, Token::Punct('(' | '['))))
+        );
+        if numeric && cast {
+            let (start, _) = tokens[i + 1];
+            let (at, Token::Word(w)) = tokens[i + 3] else { continue };
+            out.push_str(&sql[copied..start]);
+            copied = at + w.len();
+        }
+    }
+    (copied > 0).then(|| {
+        out.push_str(&sql[copied..]);
+        out
+    })
 }
 
 /// What an untyped parameter is tried as when DuckDB leaves its type open, in order:

@@ -84,6 +84,24 @@ pub const RULES: &[Rule] = &[
         apply: pg_catalog_functions,
     },
     Rule {
+        name: "bytea_hex_literals",
+        client: "psycopg, hand-written SQL (`'\\x0102'::bytea`)",
+        why: "PostgreSQL reads `\\x` followed by hex digits as the hex format of bytea; DuckDB reads `\\x01` escapes, so `'\\x0102'` would be one byte and two characters",
+        apply: bytea_hex_literals,
+    },
+    Rule {
+        name: "unconstrained_numeric",
+        client: "psycopg, asyncpg, pgjdbc, BI tools (`'12.50'::numeric`, `$1::numeric`, `x numeric` columns)",
+        why: "PostgreSQL's numeric without a typmod keeps every digit; DuckDB's is DECIMAL(18,3), which rounds to 3 places and overflows at 10^15. A decimal literal keeps its own precision; anything else becomes DECIMAL(38,10)",
+        apply: unconstrained_numeric,
+    },
+    Rule {
+        name: "jsonb_type",
+        client: "asyncpg, psycopg (`$1::jsonb`), schemas from PostgreSQL (`doc jsonb`)",
+        why: "DuckDB has one JSON type; jsonb values are JSON text to it",
+        apply: jsonb_type,
+    },
+    Rule {
         name: "missing_catalog_relations",
         client: "pgbench (partition probe on pg_partitioned_table and pg_inherits)",
         why: "DuckDB has no partitioning or inheritance catalogs; empty ones with the same columns answer truly",
@@ -327,6 +345,124 @@ fn pg_catalog_functions(s: &Statement<'_>) -> Option<Rewrite> {
     (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
 }
 
+/// The type name a cast ends in: `::name` or `CAST(x AS name)`; `i` is the name's
+/// token index. True for a name not followed by a typmod or `[]`.
+fn is_bare_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
+    let after_colons = i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':');
+    let after_as = i >= 1 && is_word(tokens.get(i - 1), "as");
+    (after_colons || after_as) && !is_punct(tokens.get(i + 1), '(') && !is_punct(tokens.get(i + 1), '[')
+}
+
+/// The hex digits of a PostgreSQL hex-format bytea literal (`'\x0a0B'`), if it is one.
+fn bytea_hex(literal: &str) -> Option<&str> {
+    let body = literal.strip_prefix("'\\x").or_else(|| literal.strip_prefix("'\\X"))?.strip_suffix('\'')?;
+    (body.len() % 2 == 0 && body.bytes().all(|b| b.is_ascii_hexdigit())).then_some(body)
+}
+
+fn bytea_hex_literals(s: &Statement<'_>) -> Option<Rewrite> {
+    if !s.mentions("bytea") {
+        return None;
+    }
+    let tokens = s.tokens();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 0..tokens.len() {
+        let Token::Literal(lit) = tokens[i].1 else { continue };
+        let Some(hex) = bytea_hex(lit) else { continue };
+        // `'\x..'::bytea`, or `bytea '\x..'`.
+        let cast = is_punct(tokens.get(i + 1), ':')
+            && is_punct(tokens.get(i + 2), ':')
+            && is_word(tokens.get(i + 3), "bytea");
+        let prefixed = i >= 1 && is_word(tokens.get(i - 1), "bytea");
+        if !(cast || prefixed) {
+            continue;
+        }
+        let escaped: String = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| format!("\\x{}", std::str::from_utf8(pair).unwrap_or("00")))
+            .collect();
+        edits.push((tokens[i].0..s.end_of(i), format!("'{escaped}'")));
+    }
+    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
+    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+}
+
+fn unconstrained_numeric(s: &Statement<'_>) -> Option<Rewrite> {
+    if !s.mentions("numeric") && !s.mentions("decimal") {
+        return None;
+    }
+    let tokens = s.tokens();
+    let creates_table = is_create_table(s);
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 0..tokens.len() {
+        if !(is_word(tokens.get(i), "numeric") || is_word(tokens.get(i), "decimal")) {
+            continue;
+        }
+        if i >= 1 && is_punct(tokens.get(i - 1), '.') {
+            continue;
+        }
+        // `'12.50'::numeric` and `12.50::numeric` keep the literal's scale, as in
+        // PostgreSQL.
+        if i >= 3 && is_bare_cast_target(tokens, i) && is_punct(tokens.get(i - 1), ':') {
+            let literal = match tokens[i - 3].1 {
+                Token::Literal(lit) => Some(lit.trim_matches('\'').trim()),
+                Token::Number(n) => Some(n),
+                _ => None,
+            };
+            if let Some(text) = literal {
+                let digits = text.trim_start_matches(['-', '+']);
+                let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+                let plain = !digits.is_empty()
+                    && whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+                    && whole.len() + fraction.len() <= 38;
+                if plain {
+                    let cast = format!("CAST('{text}' AS DECIMAL(38,{}))", fraction.len());
+                    edits.push((tokens[i - 3].0..s.end_of(i), cast));
+                    continue;
+                }
+            }
+        }
+        let column_type = creates_table && is_column_type(tokens, i);
+        if is_bare_cast_target(tokens, i) || column_type {
+            edits.push((tokens[i].0..s.end_of(i), "DECIMAL(38,10)".to_owned()));
+        }
+    }
+    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
+    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+}
+
+fn jsonb_type(s: &Statement<'_>) -> Option<Rewrite> {
+    if !s.mentions("jsonb") {
+        return None;
+    }
+    let tokens = s.tokens();
+    let creates_table = is_create_table(s);
+    let edits: Vec<(Range<usize>, &str)> = (0..tokens.len())
+        .filter(|&i| {
+            is_word(tokens.get(i), "jsonb")
+                && (is_bare_cast_target(tokens, i) || (creates_table && is_column_type(tokens, i)))
+        })
+        .map(|i| (tokens[i].0..s.end_of(i), "JSON"))
+        .collect();
+    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+}
+
+fn is_create_table(s: &Statement<'_>) -> bool {
+    s.starts_with("create")
+        && s.tokens()
+            .iter()
+            .take(6)
+            .any(|(_, t)| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("table")))
+}
+
+/// A column definition's type: `name <type>` inside CREATE TABLE's parentheses.
+fn is_column_type(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
+    i >= 2
+        && matches!(tokens[i - 1].1, Token::Word(_) | Token::QuotedIdent(_))
+        && (is_punct(tokens.get(i - 2), '(') || is_punct(tokens.get(i - 2), ','))
+        && !is_punct(tokens.get(i + 1), '(')
+}
+
 /// PostgreSQL catalogs DuckDB lacks, as empty relations with their columns.
 const MISSING_RELATIONS: &[(&str, &str)] = &[
     (
@@ -403,6 +539,12 @@ fn missing_catalog_relations(s: &Statement<'_>) -> Option<Rewrite> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one(sql: &str) -> String {
+        let mut pieces = run(sql);
+        assert_eq!(pieces.len(), 1, "{sql}");
+        pieces.remove(0)
+    }
 
     fn run(sql: &str) -> Vec<String> {
         match translate(sql) {
@@ -496,5 +638,40 @@ mod tests {
         for rule in RULES {
             assert!(!rule.client.is_empty() && !rule.why.is_empty(), "{}", rule.name);
         }
+    }
+
+    #[test]
+    fn bytea_hex_literals_become_escapes() {
+        assert_eq!(one(r"select '\x0102'::bytea, bytea '\xFF'"), r"select '\x01\x02'::bytea, bytea '\xFF'");
+        // Not hex format, or not bytea: untouched.
+        assert_eq!(one(r"select '\x0102', 'abc'::bytea"), r"select '\x0102', 'abc'::bytea");
+    }
+
+    #[test]
+    fn unconstrained_numeric_keeps_digits() {
+        assert_eq!(
+            one("select '12.50'::numeric, -2::numeric, 1.5::numeric"),
+            "select CAST('12.50' AS DECIMAL(38,2)), -CAST('2' AS DECIMAL(38,0)), CAST('1.5' AS DECIMAL(38,1))"
+        );
+        assert_eq!(
+            one("select cast($1 as numeric), $2::numeric(10,2)"),
+            "select cast($1 as DECIMAL(38,10)), $2::numeric(10,2)"
+        );
+        assert_eq!(
+            one("create table t (a numeric, b numeric(5,1), c decimal)"),
+            "create table t (a DECIMAL(38,10), b numeric(5,1), c DECIMAL(38,10))"
+        );
+        assert_eq!(one("select numeric_col from t"), "select numeric_col from t");
+        assert_eq!(one("select 'NaN'::numeric"), "select 'NaN'::DECIMAL(38,10)");
+    }
+
+    #[test]
+    fn jsonb_is_json() {
+        assert_eq!(
+            one("select $1::jsonb, cast(x as jsonb) from t"),
+            "select $1::JSON, cast(x as JSON) from t"
+        );
+        assert_eq!(one("create table d (id int, doc jsonb)"), "create table d (id int, doc JSON)");
+        assert_eq!(one("select jsonb_typeof(x) from t"), "select jsonb_typeof(x) from t");
     }
 }
