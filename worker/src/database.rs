@@ -46,6 +46,16 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, WorkerError> {
 pub fn prepare_session(conn: &Connection, config: &WorkerConfig, pid: u32) -> Result<(), DuckError> {
     exec(conn, &format!("USE {}", quote_ident(&config.database)))?;
     exec(conn, &format!("CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({pid} AS INTEGER)"))?;
+    // PostgreSQL's quoting functions, which drivers use to inline values (asyncpg's
+    // copy_from_query).
+    exec(
+        conn,
+        r#"CREATE OR REPLACE TEMP MACRO quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || ''''"#,
+    )?;
+    exec(
+        conn,
+        r#"CREATE OR REPLACE TEMP MACRO quote_ident(s) AS '"' || replace(CAST(s AS VARCHAR), '"', '""') || '"'"#,
+    )?;
     // `/` of two integers is integer division in PostgreSQL (7 / 2 = 3); DuckDB's
     // default divides as floats.
     exec(conn, "SET integer_division = true")?;

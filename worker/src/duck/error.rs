@@ -109,7 +109,9 @@ impl DuckError {
         match self.class {
             ErrorClass::Parser => SqlState::SYNTAX_ERROR,
             ErrorClass::Catalog => {
-                if m.contains("Function") || m.contains("function") || m.contains("Macro") {
+                if m.contains("configuration parameter") {
+                    SqlState::UNDEFINED_OBJECT
+                } else if m.contains("Function") || m.contains("function") || m.contains("Macro") {
                     SqlState::UNDEFINED_FUNCTION
                 } else if m.contains("already exists") {
                     SqlState::DUPLICATE_TABLE

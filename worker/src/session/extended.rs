@@ -18,7 +18,7 @@ use super::query::{aborted, reads_client_stdio, StepError, Transaction};
 use super::{Session, SessionError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::{
-    classify, postgres_names, split_statements, translate, Command, Token, Tokens, Translation,
+    classify, postgres_names, split_statements, translate, type_oid, Command, Token, Tokens, Translation,
 };
 use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
 
@@ -41,7 +41,7 @@ impl Session<'_> {
             return Err(aborted());
         }
         if let StatementKind::Duck(d) = &statement.kind {
-            tracing::debug!(statement = name, params = ?d.param_oids, "prepared in DuckDB");
+            tracing::debug!(statement = name, params = ?d.param_oids, columns = ?d.columns, "prepared in DuckDB");
         }
         self.statements.insert(name.to_owned(), statement);
         self.conn.send(&Message::ParseComplete);
@@ -132,13 +132,18 @@ impl Session<'_> {
         // PostgreSQL infers every parameter's type at Parse, and drivers encode values
         // by what ParameterDescription says. Where DuckDB leaves one open, try types.
         casts.resize(n, None);
+        let written = written_casts(sql, n);
         for i in 0..n {
             let named = param_types.get(i).is_some_and(|&t| t != 0);
             if named || casts[i].is_some() || prepared.param_type(i).is_some() {
                 continue;
             }
-            for candidate in OPEN_PARAM_CANDIDATES {
-                casts[i] = Some((*candidate).to_owned());
+            // `$1::T` means T, as in PostgreSQL; DuckDB leaves some such casts open
+            // (quoted type names).
+            let candidates =
+                written[i].iter().map(String::as_str).chain(OPEN_PARAM_CANDIDATES.iter().copied());
+            for candidate in candidates {
+                casts[i] = Some(candidate.to_owned());
                 let sql = cast_params(sql, &casts);
                 if let Ok(p) = self.duck.prepare(&sql) {
                     (prepared, duck_sql) = (p, sql);
@@ -147,9 +152,16 @@ impl Session<'_> {
                 casts[i] = None;
             }
         }
+        let reported = crate::sql::catalog_parameter_types(sql).unwrap_or(&[]);
         let param_oids = (0..n)
-            .map(|i| match param_types.get(i) {
-                Some(&oid) if oid != 0 => oid,
+            .map(|i| match (param_types.get(i), reported.get(i)) {
+                (Some(&oid), _) if oid != 0 => oid,
+                (_, Some(&oid)) => oid,
+                // `$1::int8::text`: PostgreSQL types $1 by its own cast; DuckDB reports
+                // the outer one.
+                _ if written[i].as_deref().and_then(type_oid).is_some() => {
+                    written[i].as_deref().and_then(type_oid).unwrap_or(oid::TEXT)
+                }
                 _ => prepared.param_type(i).map_or(oid::TEXT, |t| pg_type(&t).oid),
             })
             .collect();
@@ -159,8 +171,20 @@ impl Session<'_> {
             let mut columns: Vec<Column> =
                 prepared.columns().into_iter().map(|(name, ty)| Column { name, ty }).collect();
             rename(&mut columns, &names);
-            let open = columns.iter().any(|c| matches!(c.ty, crate::duck::LogicalType::Other(0)));
-            (!open).then_some(columns)
+            let open = columns.iter().any(|c| matches!(c.ty, crate::duck::LogicalType::Other(_)));
+            if !open {
+                Some(columns)
+            } else if command == Command::Select && (0..n).all(|i| prepared.param_type(i).is_some()) {
+                // DuckDB types some queries only once values are bound (a table function
+                // of a parameter). Clients need the columns now: run the query on NULLs
+                // without rows to learn them.
+                self.probe_columns(sql, n).map(|mut columns| {
+                    rename(&mut columns, &names);
+                    columns
+                })
+            } else {
+                None
+            }
         } else {
             Some(Vec::new())
         };
@@ -173,6 +197,18 @@ impl Session<'_> {
             guess_numbers: Default::default(),
         };
         Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
+    }
+
+    /// The columns of a query that DuckDB types only at execution, from a run of it on
+    /// NULL parameters that returns no rows. `None` if even that does not tell.
+    fn probe_columns(&mut self, sql: &str, params: usize) -> Option<Vec<Column>> {
+        let probe = self.duck.prepare(&format!("SELECT * FROM ({sql}) AS mallard_probe LIMIT 0")).ok()?;
+        for i in 0..params {
+            probe.bind(i, &Value::Null).ok()?;
+        }
+        let mut result = probe.execute().ok()?;
+        let columns = result_columns(&mut result, &None);
+        (!columns.iter().any(|c| matches!(c.ty, crate::duck::LogicalType::Other(_)))).then_some(columns)
     }
 
     pub(super) fn bind(
@@ -247,12 +283,16 @@ impl Session<'_> {
                     StatementKind::Duck(d) if d.returns_rows => {
                         // Columns DuckDB types only at execution are described as text,
                         // PostgreSQL's type for an unknown.
-                        let columns = d.prepared.columns();
-                        let mut columns: Vec<Column> = columns
-                            .into_iter()
-                            .map(|(name, ty)| Column { name, ty: known_or_text(ty) })
-                            .collect();
-                        rename(&mut columns, &d.names);
+                        let columns = d.columns.clone().unwrap_or_else(|| {
+                            let mut columns: Vec<Column> = d
+                                .prepared
+                                .columns()
+                                .into_iter()
+                                .map(|(name, ty)| Column { name, ty: known_or_text(ty) })
+                                .collect();
+                            rename(&mut columns, &d.names);
+                            columns
+                        });
                         self.conn.send(&Message::RowDescription(describe(&columns, &[])));
                     }
                     StatementKind::Cursor => match &stmt.command {
@@ -669,6 +709,25 @@ fn strip_numeric_casts(sql: &str, param_types: &[u32]) -> Option<String> {
         out.push_str(&sql[copied..]);
         out
     })
+}
+
+/// For each of `n` parameters, the type a `$k::type` in the statement casts it to.
+fn written_casts(sql: &str, n: usize) -> Vec<Option<String>> {
+    let tokens: Vec<Token<'_>> = Tokens::new(sql).map(|(_, t)| t).collect();
+    let mut casts = vec![None; n];
+    for (i, token) in tokens.iter().enumerate() {
+        let Token::Param(p) = token else { continue };
+        let Some(k) = p[1..].parse::<usize>().ok().and_then(|k| k.checked_sub(1)).filter(|&k| k < n) else {
+            continue;
+        };
+        if let [Token::Punct(':'), Token::Punct(':'), Token::Word(ty) | Token::QuotedIdent(ty), rest @ ..] =
+            &tokens[i + 1..]
+        {
+            let array = matches!(rest, [Token::Punct('['), Token::Punct(']'), ..]);
+            casts[k].get_or_insert_with(|| if array { format!("{ty}[]") } else { (*ty).to_owned() });
+        }
+    }
+    casts
 }
 
 /// What an untyped parameter is tried as when DuckDB leaves its type open, in order:

@@ -48,6 +48,12 @@ pub struct Rule {
 /// The rules, in the order they apply.
 pub const RULES: &[Rule] = &[
     Rule {
+        name: "asyncpg_type_introspection",
+        client: "asyncpg (`WITH RECURSIVE typeinfo_tree ...`, before using any array type)",
+        why: "DuckDB's pg_catalog has its own type OIDs; the answer comes from mallard's builtin types",
+        apply: asyncpg_type_introspection,
+    },
+    Rule {
         name: "vacuum",
         client: "pgbench (`vacuum pgbench_branches` before a run, `vacuum analyze t` in -i)",
         why: "DuckDB has no PostgreSQL VACUUM options or table lists; it reclaims space by itself",
@@ -331,12 +337,19 @@ fn pg_catalog_functions(s: &Statement<'_>) -> Option<Rewrite> {
         return None;
     }
     let tokens = s.tokens();
-    let edits: Vec<(Range<usize>, &str)> = (0..tokens.len().saturating_sub(3))
+    let is_pg_catalog = |i: usize| match tokens.get(i) {
+        Some((_, Token::Word(w))) => w.eq_ignore_ascii_case("pg_catalog"),
+        Some((_, Token::QuotedIdent(q))) => *q == "\"pg_catalog\"",
+        _ => false,
+    };
+    let edits: Vec<(Range<usize>, &str)> = (0..tokens.len().saturating_sub(2))
         .filter(|&i| {
-            is_word(tokens.get(i), "pg_catalog")
+            let function = is_punct(tokens.get(i + 3), '(') && matches!(tokens[i + 2].1, Token::Word(_));
+            // A type in a cast: `$1::"pg_catalog"."int4"` (asyncpg's copy_from_query).
+            let cast_type = i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':');
+            is_pg_catalog(i)
                 && is_punct(tokens.get(i + 1), '.')
-                && matches!(tokens[i + 2].1, Token::Word(_))
-                && is_punct(tokens.get(i + 3), '(')
+                && (function || cast_type)
                 // `x.pg_catalog.f(` would be a column, not our qualifier.
                 && !(i > 0 && is_punct(tokens.get(i - 1), '.'))
         })
@@ -429,6 +442,11 @@ fn unconstrained_numeric(s: &Statement<'_>) -> Option<Rewrite> {
     }
     let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
     (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+}
+
+fn asyncpg_type_introspection(s: &Statement<'_>) -> Option<Rewrite> {
+    let asks = s.mentions("typeinfo_tree") && s.mentions("pg_type") && s.mentions("oid[]");
+    asks.then(|| Rewrite::Replace(super::catalog::asyncpg_typeinfo()))
 }
 
 fn jsonb_type(s: &Statement<'_>) -> Option<Rewrite> {
@@ -673,5 +691,13 @@ mod tests {
         );
         assert_eq!(one("create table d (id int, doc jsonb)"), "create table d (id int, doc JSON)");
         assert_eq!(one("select jsonb_typeof(x) from t"), "select jsonb_typeof(x) from t");
+    }
+
+    #[test]
+    fn pg_catalog_type_qualifiers_go() {
+        assert_eq!(
+            one(r#"SELECT quote_literal($1::"pg_catalog"."int4"::text), $2::pg_catalog.text"#),
+            r#"SELECT quote_literal($1::"int4"::text), $2::text"#
+        );
     }
 }
