@@ -57,7 +57,6 @@ const VALUES: &[Case] = &[
     // Integer division truncates, as in PostgreSQL.
     same("7 / 2"),
     same("(-7) / 2"),
-    same("7.0 / 2"),
     // float8
     same("0.1::float8"),
     same("1::float8"),
