@@ -7,14 +7,15 @@
 //! a case carries one expression per system with explicit types, so that what is
 //! compared is mallard's encoding, not DuckDB's SQL dialect.
 
+#[path = "support/pair.rs"]
+mod pair;
 #[path = "support/postgres.rs"]
 mod postgres_server;
 #[path = "support/raw_client.rs"]
 mod raw_client;
 
-use mallard_harness::{Options, Server};
-use postgres_server::Postgres;
-use raw_client::{RawClient, Reply};
+use pair::Pair;
+use raw_client::Reply;
 
 /// One `select <expr>`: the PostgreSQL expression and the mallard (DuckDB) one.
 struct Case {
@@ -272,56 +273,6 @@ fn step(reply: &Reply) -> Step {
         sqlstate: reply.error.as_ref().map(|e| e.code.code().to_owned()),
         status: reply.status.byte() as char,
     }
-}
-
-/// Both servers, one raw connection to each.
-struct Pair {
-    // Fields drop in order: the sessions end before the servers stop, so mallard's
-    // shutdown does not wait for them.
-    pg_client: RawClient,
-    mallard_client: RawClient,
-    pg: Postgres,
-    mallard: Server,
-}
-
-impl Pair {
-    fn start() -> Pair {
-        let pg = Postgres::start();
-        let pg_client = RawClient::connect(pg.port, pg.user, pg.database)
-            .unwrap_or_else(|e| panic!("PostgreSQL: {e}\nlog:\n{}", pg.logs()));
-        let mallard = Server::start(env!("CARGO_BIN_EXE_mallard"), Options::default());
-        let mallard_client = RawClient::connect(mallard.port, "tester", "mallard")
-            .unwrap_or_else(|e| panic!("mallard: {e}\nlog:\n{}", log_tail(&mallard.logs())));
-        Pair { pg_client, mallard_client, pg, mallard }
-    }
-
-    fn pg_query(&mut self, sql: &str) -> Reply {
-        self.pg_client
-            .query(sql)
-            .unwrap_or_else(|e| panic!("PostgreSQL, {sql:?}: {e}\nlog:\n{}", self.pg.logs()))
-    }
-
-    fn mallard_query(&mut self, sql: &str) -> Reply {
-        self.mallard_client
-            .query(sql)
-            .unwrap_or_else(|e| panic!("mallard, {sql:?}: {e}\nlog:\n{}", log_tail(&self.mallard.logs())))
-    }
-
-    /// Fails with every difference at once, and mallard's log.
-    fn assert_no_differences(&self, what: &str, differences: &[String]) {
-        assert!(
-            differences.is_empty(),
-            "{} of the {what} differ from PostgreSQL 15:\n{}\nmallard log (tail):\n{}",
-            differences.len(),
-            differences.join("\n"),
-            log_tail(&self.mallard.logs())
-        );
-    }
-}
-
-fn log_tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! PostgreSQL 15 through a raw client; startup parameters through psql; and pgbench's
 //! initialization and TPC-B run against mallard.
 
+#[path = "support/pair.rs"]
+mod pair;
 #[path = "support/postgres.rs"]
 mod postgres_server;
 #[path = "support/raw_client.rs"]
@@ -11,6 +13,7 @@ mod raw_client;
 use std::process::Command;
 
 use mallard_harness::{Options, Server};
+use pair::Pair;
 use postgres_server::Postgres;
 use raw_client::{RawClient, Reply};
 
@@ -23,47 +26,23 @@ fn outcome(reply: &Reply, with_parameters: bool) -> String {
     format!("tags={:?} rows={:?} error={error:?} {parameters}", reply.tags, reply.rows)
 }
 
-struct Pair {
-    pg_client: RawClient,
-    mallard_client: RawClient,
-    pg: Postgres,
-    mallard: Server,
+/// Settings statements on both servers.
+trait Compare {
+    fn compare(&mut self, statements: &[&str], with_parameters: bool);
 }
 
-impl Pair {
-    fn start() -> Pair {
-        let pg = Postgres::start();
-        let pg_client = RawClient::connect(pg.port, pg.user, pg.database)
-            .unwrap_or_else(|e| panic!("PostgreSQL: {e}\nlog:\n{}", pg.logs()));
-        let mallard = Server::start(BIN, Options::default());
-        let mallard_client = RawClient::connect(mallard.port, "tester", "mallard")
-            .unwrap_or_else(|e| panic!("mallard: {e}\nlog:\n{}", mallard.logs()));
-        Pair { pg_client, mallard_client, pg, mallard }
-    }
-
+impl Compare for Pair {
     /// Runs every statement on both; fails listing every difference.
     fn compare(&mut self, statements: &[&str], with_parameters: bool) {
         let mut differences = Vec::new();
         for sql in statements {
-            let pg = self
-                .pg_client
-                .query(sql)
-                .unwrap_or_else(|e| panic!("PostgreSQL, {sql}: {e}\n{}", self.pg.logs()));
-            let ours = self
-                .mallard_client
-                .query(sql)
-                .unwrap_or_else(|e| panic!("mallard, {sql}: {e}\n{}", self.mallard.logs()));
+            let (pg, ours) = (self.pg_query(sql), self.mallard_query(sql));
             let (pg, ours) = (outcome(&pg, with_parameters), outcome(&ours, with_parameters));
             if pg != ours {
                 differences.push(format!("{sql}\n  postgres: {pg}\n  mallard:  {ours}"));
             }
         }
-        assert!(
-            differences.is_empty(),
-            "{} differences from PostgreSQL 15:\n{}",
-            differences.len(),
-            differences.join("\n")
-        );
+        self.assert_no_differences("statements", &differences);
     }
 }
 

@@ -586,7 +586,7 @@ mod tests {
     fn encode_row(sql: &str) -> Vec<Option<String>> {
         let db = Arc::new(Database::open(":memory:", &[]).expect("open DuckDB"));
         let conn = Connection::connect(&db).expect("connect");
-        let mut stmt = conn.prepare(sql).expect("prepare");
+        let stmt = conn.prepare(sql).expect("prepare");
         let mut result = stmt.execute().expect("execute");
         let types: Vec<LogicalType> = (0..result.column_count()).map(|i| result.column_type(i)).collect();
         let chunk = result.next_chunk().expect("fetch").expect("one row");
