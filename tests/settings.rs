@@ -14,7 +14,6 @@ use std::process::Command;
 
 use mallard_harness::{Options, Server};
 use pair::Pair;
-use postgres_server::Postgres;
 use raw_client::{RawClient, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mallard");
