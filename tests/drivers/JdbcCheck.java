@@ -107,9 +107,10 @@ public class JdbcCheck {
             p.setBoolean(4, false);
             try (ResultSet rs = p.executeQuery()) {
                 rs.next();
+                // compareTo: the scale of an unconstrained numeric is the server's choice.
                 check("expressions over parameters",
-                        List.of(rs.getInt(1), rs.getString(2), rs.getBigDecimal(3), rs.getBoolean(4)),
-                        List.of(42, "abx", new BigDecimal("2.50"), false));
+                        List.of(rs.getInt(1), rs.getString(2), rs.getBigDecimal(3).compareTo(new BigDecimal("2.5")), rs.getBoolean(4)),
+                        List.of(42, "abx", 0, false));
             }
         }
         try (PreparedStatement p = c.prepareStatement("select ?::int4")) {
@@ -188,10 +189,10 @@ public class JdbcCheck {
         c.rollback();
         check("transaction: rows gone after rollback", scalar(c, "select count(*) from " + TABLE + " where name = 'tx'"), 0L);
         try (Statement s = c.createStatement()) {
-            s.executeQuery("select 1 / 0");
-            check("division by zero raised", false, true);
+            s.executeQuery("select 'not a number'::int4");
+            check("bad input raised", false, true);
         } catch (SQLException e) {
-            check("error inside a transaction: SQLSTATE", e.getSQLState(), "22012");
+            check("error inside a transaction: SQLSTATE", e.getSQLState(), "22P02");
         }
         c.rollback();
         check("usable after rollback of a failed transaction", scalar(c, "select count(*) from " + TABLE), 40L);

@@ -75,14 +75,11 @@ def round_trips(conn, binary):
         cur.execute("select %s + %s, %s || %s", [40, 2, "ab", "cd"])
         check(f"{mode} expressions over parameters", cur.fetchone(), (42, "abcd"))
         # Values the server computes (no parameters) in this format.
-        cur.execute(
-            "select 7::int4, 8::int8, 2.5::float8, 'x'::text, true, '2024-01-02'::date, "
-            "'12.50'::numeric, '\\x0102'::bytea"
-        )
+        cur.execute("select 7::int4, 8::int8, 2.5::float8, 'x'::text, true, '2024-01-02'::date, 12.5::numeric(10,2)")
         check(
             f"{mode} server-typed columns",
             cur.fetchone(),
-            (7, 8, 2.5, "x", True, dt.date(2024, 1, 2), Decimal("12.50"), b"\x01\x02"),
+            (7, 8, 2.5, "x", True, dt.date(2024, 1, 2), Decimal("12.50")),
         )
 
 
@@ -174,11 +171,11 @@ def transaction(conn):
         try:
             with conn.transaction():
                 cur.execute(f"insert into {TABLE} values (4)")
-                cur.execute("select 1/0")
-        except psycopg.errors.DivisionByZero:
-            pass
+                cur.execute("select %s::text::int4", ["not a number"])
+        except psycopg.errors.InvalidTextRepresentation:
+            check("transaction: bad input is SQLSTATE 22P02", True, True)
         else:
-            check("transaction: division by zero raised", False, True)
+            check("transaction: bad input raised", False, True)
         cur.execute(f"select count(*) from {TABLE}")
         check("transaction: failed block rolled back", cur.fetchone()[0], 1)
 
