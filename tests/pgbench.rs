@@ -64,7 +64,7 @@ impl Target {
 /// Runs pgbench and checks its verdict: exit status 0 (2 means a client aborted), a
 /// processed-transactions line above zero and zero failed transactions.
 fn bench(target: &Target, label: &str, args: &[&str], seconds: u64) -> Result<(), String> {
-    let run = target.pgbench(args, Duration::from_secs(seconds + 60));
+    let run = target.pgbench(args, Duration::from_secs(seconds + 30));
     let field = |prefix: &str| {
         run.output.lines().find_map(|l| l.strip_prefix(prefix)).and_then(|rest| {
             rest.split(|c: char| c == ' ' || c == '/').next().unwrap_or("").trim().parse::<u64>().ok()
@@ -139,22 +139,36 @@ fn workload(target: &Target) -> Vec<String> {
             failures.push(format!("after pgbench -i: {table} has {got} rows, not {rows}"));
         }
     }
-    // Keep going after a failure so that one run shows the state of every mode.
+    // Keep going after a failure so that one run shows the state of every mode, but not
+    // after a run that hung: the next would most likely hang too.
     let common = ["-c", "8", "-j", "2", "--max-tries=100"];
+    let mut runs: Vec<(String, Vec<&str>, u64, bool)> = Vec::new();
     for mode in MODES {
-        let label = format!("TPC-B -M {mode}");
         let args = [&common[..], &["-T", "20", "-M", mode]].concat();
-        failures.extend(balanced_run(target, &label, &args, 20).err());
+        runs.push((format!("TPC-B -M {mode}"), args, 20, true));
     }
     for mode in MODES {
-        let label = format!("select-only -S -M {mode}");
         let args = [&common[..], &["-T", "5", "-S", "-M", mode]].concat();
-        failures.extend(bench(target, &label, &args, 5).err());
+        runs.push((format!("select-only -S -M {mode}"), args, 5, false));
     }
     for mode in MODES {
-        let label = format!("TPC-B -C -M {mode}");
         let args = [&common[..], &["-T", "5", "-C", "-M", mode]].concat();
-        failures.extend(balanced_run(target, &label, &args, 5).err());
+        runs.push((format!("TPC-B -C -M {mode}"), args, 5, true));
+    }
+    for (label, args, seconds, books) in runs {
+        let result = if books {
+            balanced_run(target, &label, &args, seconds)
+        } else {
+            bench(target, &label, &args, seconds)
+        };
+        if let Err(e) = result {
+            let hung = e.contains(drivers::HUNG);
+            failures.push(e);
+            if hung {
+                failures.push("later runs skipped after a hung run".to_owned());
+                break;
+            }
+        }
     }
     failures
 }

@@ -58,6 +58,9 @@ pub fn pgjdbc_jar() -> PathBuf {
     path
 }
 
+/// What [`run`] appends to the output of a script it had to kill.
+pub const HUNG: &str = "it hung";
+
 /// What a script printed and whether it passed.
 pub struct Run {
     pub passed: bool,
@@ -97,7 +100,7 @@ pub fn run(mut cmd: Command, target: &str, limit: Duration) -> Run {
             Run { passed: false, output }
         }
         None => {
-            output.push_str(&format!("\n[script killed after {limit:?}: it hung]"));
+            output.push_str(&format!("\n[script killed after {limit:?}: {HUNG}]"));
             Run { passed: false, output }
         }
     }
