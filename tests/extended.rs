@@ -151,3 +151,23 @@ fn sql_cursors_page_through_rows() {
     tx.rollback().unwrap();
     assert_eq!(sqlstate(&c.batch_execute("fetch 1 from c").unwrap_err()), "34000");
 }
+
+#[test]
+fn statement_timeout_interrupts_a_long_statement() {
+    let server = server();
+    let mut c = server.connect();
+    c.batch_execute("set statement_timeout = '300ms'").unwrap();
+    let started = std::time::Instant::now();
+    let err =
+        c.simple_query("select sum(a.range * b.range) from range(100000000) a, range(1000) b").unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(sqlstate(&err), "57014");
+    let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
+    assert_eq!(message, "canceling statement due to statement timeout");
+    assert!(elapsed < std::time::Duration::from_secs(20), "the timeout did not interrupt: {elapsed:?}");
+    // Short statements still run, and RESET lifts the limit.
+    assert_eq!(c.query_one("select 1::int4", &[]).unwrap().get::<_, i32>(0), 1);
+    c.batch_execute("reset statement_timeout").unwrap();
+    let row = c.query_one("show statement_timeout", &[]).unwrap();
+    assert_eq!(row.get::<_, &str>(0), "0");
+}
