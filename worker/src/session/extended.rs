@@ -18,7 +18,8 @@ use super::query::{aborted, reads_client_stdio, StepError, Transaction};
 use super::{Session, SessionError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::{
-    classify, postgres_names, split_statements, translate, type_oid, Command, Token, Tokens, Translation,
+    classify, postgres_names, split_statements, top_level_words, translate, type_oid, Command, Token, Tokens,
+    Translation,
 };
 use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
 
@@ -737,17 +738,5 @@ const OPEN_PARAM_CANDIDATES: &[&str] = &["VARCHAR", "INTEGER", "BIGINT", "DOUBLE
 
 /// Whether DML returns rows: a top-level `RETURNING`.
 fn has_returning(sql: &str) -> bool {
-    let mut depth = 0i32;
-    Tokens::new(sql).any(|(_, t)| match t {
-        Token::Punct('(') => {
-            depth += 1;
-            false
-        }
-        Token::Punct(')') => {
-            depth -= 1;
-            false
-        }
-        Token::Word(w) => depth == 0 && w.eq_ignore_ascii_case("RETURNING"),
-        _ => false,
-    })
+    top_level_words(sql).any(|w| w == "RETURNING")
 }

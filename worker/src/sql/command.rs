@@ -149,7 +149,7 @@ fn ddl_tag(verb: &str, rest: &[String], statement: &str) -> Command {
 }
 
 /// The bare words of a statement outside any parentheses, upper-cased.
-fn top_level_words(statement: &str) -> impl Iterator<Item = String> + '_ {
+pub fn top_level_words(statement: &str) -> impl Iterator<Item = String> + '_ {
     let mut depth = 0i32;
     Tokens::new(statement).filter_map(move |(_, t)| match t {
         Token::Punct('(') => {

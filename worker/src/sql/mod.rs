@@ -13,7 +13,7 @@ pub mod translate;
 pub mod utility;
 
 pub use catalog::{parameter_types as catalog_parameter_types, type_oid};
-pub use command::{classify, Command};
+pub use command::{classify, top_level_words, Command};
 pub use lexer::{split_statements, Token, Tokens};
 pub use names::postgres_names;
 pub use translate::{translate, Translation};
