@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 /// Bumped whenever a packet layout changes. A worker announces it in `Ready`, and every
 /// packet carries it, so a supervisor never talks to a worker built from other code.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// No packet is longer than this; receivers size their buffers with it.
 pub const MAX_PACKET: usize = 512;
@@ -66,8 +66,10 @@ impl fmt::Display for Peer {
 /// Supervisor to worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToWorker {
-    /// A client socket travels with this packet as its one `SCM_RIGHTS` fd.
-    Handoff { session: SessionId, peer: Peer },
+    /// A client socket travels with this packet as its one `SCM_RIGHTS` fd. `full`: the
+    /// server is at `max_connections`, so the worker answers the client's startup with
+    /// `FATAL 53300` (after TLS, so the client can read it) instead of a session.
+    Handoff { session: SessionId, peer: Peer, full: bool },
     /// Health check; answered with `Pong` carrying the same number.
     Ping { seq: u64 },
     /// Take no new sessions; end open ones after `timeout_ms`, then exit.
@@ -225,7 +227,9 @@ impl<'a> Reader<'a> {
 impl ToWorker {
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            ToWorker::Handoff { session, peer } => Writer::new(1).u64(session.0).peer(peer),
+            ToWorker::Handoff { session, peer, full } => {
+                Writer::new(1).u64(session.0).peer(peer).u8(u8::from(*full))
+            }
             ToWorker::Ping { seq } => Writer::new(2).u64(*seq),
             ToWorker::Drain { timeout_ms } => Writer::new(3).u64(*timeout_ms),
             ToWorker::Cancel { pid, secret } => Writer::new(4).u32(*pid).bytes(secret),
@@ -236,7 +240,7 @@ impl ToWorker {
     pub fn decode(buf: &[u8]) -> Result<ToWorker, ChannelError> {
         let mut r = Reader::open(buf)?;
         let message = match r.kind {
-            1 => ToWorker::Handoff { session: SessionId(r.u64()?), peer: r.peer()? },
+            1 => ToWorker::Handoff { session: SessionId(r.u64()?), peer: r.peer()?, full: r.u8()? != 0 },
             2 => ToWorker::Ping { seq: r.u64()? },
             3 => ToWorker::Drain { timeout_ms: r.u64()? },
             4 => ToWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
@@ -289,7 +293,11 @@ mod tests {
 
     fn to_worker() -> impl Strategy<Value = ToWorker> {
         prop_oneof![
-            (any::<u64>(), peer()).prop_map(|(s, peer)| ToWorker::Handoff { session: SessionId(s), peer }),
+            (any::<u64>(), peer(), any::<bool>()).prop_map(|(s, peer, full)| ToWorker::Handoff {
+                session: SessionId(s),
+                peer,
+                full
+            }),
             any::<u64>().prop_map(|seq| ToWorker::Ping { seq }),
             any::<u64>().prop_map(|timeout_ms| ToWorker::Drain { timeout_ms }),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| ToWorker::Cancel { pid, secret }),

@@ -207,8 +207,14 @@ impl Server {
         let Some(index) = self.pool.pick() else {
             return self.queue(client);
         };
+        // Over max_connections the worker still takes the client, to tell it so.
+        let open: usize = self.pool.workers.iter().map(|w| w.load()).sum();
+        let full = open >= self.config.max_connections as usize;
+        if full {
+            info!(session = %client.session, open, max_connections = self.config.max_connections, "too many clients; the worker will refuse this one");
+        }
         let worker = &mut self.pool.workers[index];
-        let packet = ToWorker::Handoff { session: client.session, peer: client.peer }.encode();
+        let packet = ToWorker::Handoff { session: client.session, peer: client.peer, full }.encode();
         match sys::send_with_fd(worker.channel.as_fd(), &packet, client.socket.as_fd()) {
             Ok(()) => {
                 debug!(session = %client.session, worker = %worker.id, pid = worker.pid(), "handed off");

@@ -71,8 +71,8 @@ pub fn run(
             return Ok(());
         };
         match (message, fd) {
-            (ToWorker::Handoff { session, peer }, Some(fd)) => {
-                start_session(&shared, session, peer, fd, &span)
+            (ToWorker::Handoff { session, peer, full }, Some(fd)) => {
+                start_session(&shared, session, peer, full, fd, &span)
             }
             (ToWorker::Ping { seq }, _) => {
                 shared.channel.send(&FromWorker::Pong { seq }).map_err(WorkerError::Channel)?
@@ -103,6 +103,7 @@ fn start_session(
     shared: &Arc<Shared>,
     session: SessionId,
     peer: Peer,
+    full: bool,
     fd: OwnedFd,
     worker_span: &tracing::Span,
 ) {
@@ -116,7 +117,7 @@ fn start_session(
     let spawned = thread::Builder::new().name(format!("session-{session}")).stack_size(SESSION_STACK).spawn(
         move || {
             let _entered = span.enter();
-            session::serve(&thread_shared, session, peer, fd);
+            session::serve(&thread_shared, session, peer, full, fd);
             thread_shared.registry.remove(session);
             let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
         },

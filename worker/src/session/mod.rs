@@ -66,7 +66,7 @@ pub(crate) struct Session<'s> {
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
-pub fn serve(shared: &Shared, id: SessionId, peer: Peer, fd: OwnedFd) {
+pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd) {
     let span = info_span!("session", id = %id, peer = %peer, user = field::Empty, database = field::Empty);
     let _entered = span.enter();
     let control_fd = match fd.try_clone() {
@@ -74,7 +74,7 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, fd: OwnedFd) {
         Err(e) => return warn!(error = %e, "could not duplicate the client socket"),
     };
     let mut conn = Conn::new(Stream::new(fd, peer));
-    match run(shared, id, &mut conn, control_fd, &span) {
+    match run(shared, id, &mut conn, control_fd, full, &span) {
         Ok(()) => debug!("session ended"),
         Err(SessionError::Read(ReadError::Eof)) => info!("client closed the connection without Terminate"),
         Err(SessionError::Read(ReadError::Io(e))) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -115,6 +115,7 @@ fn run(
     id: SessionId,
     conn: &mut Conn,
     control_fd: OwnedFd,
+    full: bool,
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
     conn.set_read_timeout(Some(shared.config.startup_timeout)).map_err(SessionError::Io)?;
@@ -125,6 +126,14 @@ fn run(
         }
         startup::Outcome::Session(s) => s,
     };
+    // As in PostgreSQL, a cancel request is served even when the server is full; a
+    // session is not.
+    if full {
+        return Err(SessionError::Fatal(ErrorInfo::fatal(
+            SqlState::TOO_MANY_CONNECTIONS,
+            "sorry, too many clients already",
+        )));
+    }
     span.record("user", startup.user.as_str());
     span.record("database", startup.database.as_str());
 
