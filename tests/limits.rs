@@ -22,7 +22,9 @@ fn one_client_over_max_connections_gets_53300() {
     for c in &mut clients {
         c.simple_query("select 1").unwrap();
     }
-    let err = postgres::Client::connect(&server.conn_str(), postgres::NoTls).err().expect("the 11th client connected");
+    let err = postgres::Client::connect(&server.conn_str(), postgres::NoTls)
+        .err()
+        .expect("the 11th client connected");
     assert_eq!(sqlstate(&err), "53300", "{err}");
     let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
     assert_eq!(message, "sorry, too many clients already");
