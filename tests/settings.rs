@@ -225,20 +225,8 @@ fn values_mallard_cannot_honour_are_refused_clearly() {
 #[test]
 fn startup_parameters_and_options_apply() {
     let server = Server::start(BIN, Options::default());
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "tester",
-            "-d",
-            "mallard",
-            "-X",
-            "-A",
-            "-t",
-        ])
+    let out = server
+        .psql_command()
         .args(["-c", "show application_name", "-c", "show statement_timeout", "-c", "show search_path"])
         .env("PGAPPNAME", "settings-test")
         .env("PGOPTIONS", "-c statement_timeout=5s -c search_path=s1,public")

@@ -109,24 +109,31 @@ impl Server {
         self.psql_via(&["-h", &self.dir.path().display().to_string()], sql)
     }
 
+    /// `psql -X -A -t` connected to this server over TCP, for tests that add their own
+    /// arguments and environment.
+    pub fn psql_command(&self) -> Command {
+        self.psql_base(&["-h", "127.0.0.1"])
+    }
+
+    fn psql_base(&self, host: &[&str]) -> Command {
+        let mut cmd = Command::new("psql");
+        cmd.args(host).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "tester",
+            "-d",
+            "mallard",
+            "-X",
+            "-A",
+            "-t",
+        ]);
+        cmd
+    }
+
     fn psql_via(&self, host: &[&str], sql: &str) -> Output {
-        Command::new("psql")
-            .args(host)
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "tester",
-                "-d",
-                "mallard",
-                "-X",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                sql,
-            ])
+        self.psql_base(host)
+            .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
             .env("PGCONNECT_TIMEOUT", "10")
             .output()
             .expect("run psql (install postgresql-client)")

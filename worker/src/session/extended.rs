@@ -133,7 +133,8 @@ impl Session<'_> {
         // PostgreSQL infers every parameter's type at Parse, and drivers encode values
         // by what ParameterDescription says. Where DuckDB leaves one open, try types.
         casts.resize(n, None);
-        let written = written_casts(sql, n);
+        // Statements without parameters are not read again.
+        let written = if n == 0 { Vec::new() } else { written_casts(sql, n) };
         for i in 0..n {
             let named = param_types.get(i).is_some_and(|&t| t != 0);
             if named || casts[i].is_some() || prepared.param_type(i).is_some() {
@@ -189,14 +190,7 @@ impl Session<'_> {
         } else {
             Some(Vec::new())
         };
-        let duck = DuckStatement {
-            prepared,
-            param_oids,
-            columns,
-            names,
-            returns_rows,
-            guess_numbers: Default::default(),
-        };
+        let duck = DuckStatement { prepared, param_oids, columns, names, returns_rows };
         Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
     }
 

@@ -13,7 +13,7 @@ use mallard_protocol::pg::backend::{DataRowWriter, FieldDescription};
 use mallard_protocol::pg::{Format, SqlState};
 
 use super::query::StepError;
-use crate::duck::{Chunk, DuckError, ErrorClass, LogicalType, Prepared, QueryResult, Value};
+use crate::duck::{Chunk, DuckError, LogicalType, Prepared, QueryResult, Value};
 use crate::sql::Command;
 use crate::types::{encode_binary, encode_text, pg_type};
 
@@ -61,9 +61,6 @@ pub struct DuckStatement {
     /// PostgreSQL's names for the result columns, where they differ from DuckDB's.
     pub names: Option<Vec<Option<String>>>,
     pub returns_rows: bool,
-    /// Whether text values of untyped parameters had to be bound as numbers for
-    /// DuckDB to pick an operator (learned on the first execution, kept after).
-    pub guess_numbers: std::cell::Cell<bool>,
 }
 
 impl Statement {
@@ -270,59 +267,10 @@ pub fn check_supported(columns: &[Column]) -> Result<(), StepError> {
     }
 }
 
-/// Binds `values` and runs the statement. Untyped parameters arrive as text, and
-/// DuckDB cannot always choose an operator for text (`abalance + $1`, where PostgreSQL
-/// would infer integer): when binding fails that way, numbers among the text values are
-/// bound as numbers instead, and the statement remembers to do so.
+/// Binds `values` and runs the statement.
 pub fn run(statement: &DuckStatement, values: &[Value]) -> Result<QueryResult, DuckError> {
-    let guessed;
-    let values = if statement.guess_numbers.get() {
-        guessed = guess_numbers(values);
-        &guessed[..]
-    } else {
-        values
-    };
-    bind_all(&statement.prepared, values)?;
-    match statement.prepared.execute() {
-        Err(e) if e.class == ErrorClass::Binder && !statement.guess_numbers.get() => {
-            let guessed = guess_numbers(values);
-            if guessed == values {
-                return Err(e);
-            }
-            bind_all(&statement.prepared, &guessed)?;
-            let result = statement.prepared.execute().map_err(|_| e)?;
-            statement.guess_numbers.set(true);
-            Ok(result)
-        }
-        other => other,
-    }
-}
-
-fn bind_all(prepared: &Prepared, values: &[Value]) -> Result<(), DuckError> {
     for (i, v) in values.iter().enumerate() {
-        prepared.bind(i, v)?;
+        statement.prepared.bind(i, v)?;
     }
-    Ok(())
-}
-
-fn guess_numbers(values: &[Value]) -> Vec<Value> {
-    values
-        .iter()
-        .map(|v| match v {
-            Value::Text(s) => {
-                let t = s.trim();
-                if let Ok(i) = t.parse::<i32>() {
-                    Value::Integer(i)
-                } else if let Ok(i) = t.parse::<i64>() {
-                    Value::BigInt(i)
-                } else if t.parse::<f64>().is_ok_and(f64::is_finite) && t.bytes().any(|b| b.is_ascii_digit())
-                {
-                    Value::Double(t.parse().unwrap_or_default())
-                } else {
-                    v.clone()
-                }
-            }
-            other => other.clone(),
-        })
-        .collect()
+    statement.prepared.execute()
 }
