@@ -272,6 +272,11 @@ impl Config {
         Ok(())
     }
 
+    /// The admin socket: `admin_socket`, else `<data_dir>/mallard.sock`.
+    pub fn admin_path(&self) -> PathBuf {
+        self.admin_socket.clone().unwrap_or_else(|| self.data_dir.join("mallard.sock"))
+    }
+
     pub fn worker_count(&self) -> u32 {
         self.workers.unwrap_or_else(|| match (self.storage, self.read_only) {
             (Storage::Duckdb, false) => 1,

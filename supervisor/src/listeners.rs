@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -11,7 +11,13 @@ use mallard_protocol::channel::Peer;
 
 pub enum Listener {
     Tcp(TcpListener),
-    Unix { listener: UnixListener, path: PathBuf },
+    /// `owned`: this process created the socket file and removes it when it stops; a
+    /// socket passed in by systemd belongs to systemd.
+    Unix {
+        listener: UnixListener,
+        path: PathBuf,
+        owned: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +55,56 @@ impl Listener {
         // PostgreSQL's default unix_socket_permissions: anyone may connect; access
         // rules decide the rest.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).map_err(err)?;
-        Ok(Listener::Unix { listener, path })
+        Ok(Listener::Unix { listener, path, owned: true })
+    }
+
+    /// Adopts a listening socket this process inherited: from systemd (`LISTEN_FDS`), or
+    /// from its previous image across a reload. Its kind comes from the socket itself.
+    pub fn adopt(fd: RawFd, owned_path: bool) -> io::Result<Listener> {
+        use nix::sys::socket::{getsockname, AddressFamily, SockaddrLike, SockaddrStorage};
+        let addr: SockaddrStorage = getsockname(fd)?;
+        // SAFETY: the fd was passed to this process to be its listener, and nothing
+        // else here refers to it; the listener becomes its one owner.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        crate::sys::set_cloexec(fd, true)?;
+        let listener = match addr.family() {
+            Some(AddressFamily::Inet | AddressFamily::Inet6) => Listener::Tcp(TcpListener::from(owned)),
+            Some(AddressFamily::Unix) => {
+                let path = addr
+                    .as_unix_addr()
+                    .and_then(|u| u.path())
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("[unnamed unix socket]"));
+                Listener::Unix { listener: UnixListener::from(owned), path, owned: owned_path }
+            }
+            other => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("inherited fd {fd} is not a TCP or unix socket ({other:?})"),
+                ))
+            }
+        };
+        crate::sys::set_nonblocking(listener.borrowed())?;
+        Ok(listener)
+    }
+
+    /// The sockets systemd passed in (`LISTEN_FDS`, for this pid), if any. The
+    /// variables are removed, so that no child takes them for its own.
+    pub fn from_systemd() -> io::Result<Vec<Listener>> {
+        sd_notify::listen_fds()?.map(|fd| Listener::adopt(fd, false)).collect()
+    }
+
+    fn borrowed(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix { listener, .. } => listener.as_fd(),
+        }
+    }
+
+    /// Whether this process removes the unix socket file when it stops.
+    pub fn owns_path(&self) -> bool {
+        matches!(self, Listener::Unix { owned: true, .. })
     }
 
     pub fn raw_fd(&self) -> RawFd {
@@ -77,7 +132,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Listener::Unix { path, .. } = self {
+        if let Listener::Unix { path, owned: true, .. } = self {
             let _ = std::fs::remove_file(path);
         }
     }

@@ -2,17 +2,23 @@
 //! (`serve`), its configuration check (`check`), and, re-executed by the supervisor,
 //! each worker (`worker`).
 
+mod admin;
 mod config;
+mod conns;
 mod listeners;
+mod notify;
 mod pool;
+mod reload;
 mod server;
 mod signals;
+mod state;
 mod sys;
 
 use std::io::{IsTerminal, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -40,6 +46,31 @@ enum Command {
         config: Option<PathBuf>,
         #[command(flatten)]
         overrides: Overrides,
+        /// Internal: the state a reloading supervisor passed to its new image.
+        #[arg(long, hide = true, value_name = "FD")]
+        resume: Option<i32>,
+    },
+    /// Show the running server: its generation and workers. Exit 0 when it runs, 3 when not.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reload the running server in place and wait: exit 0 once the new generation
+    /// serves, 1 if the reload failed (the old generation keeps serving), 3 if not running.
+    Reload {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Stop the running server and wait until it has exited (3 if it was not running).
+    Stop {
+        #[command(flatten)]
+        target: Target,
+        /// End sessions at once instead of letting them finish (shutdown_timeout).
+        #[arg(long)]
+        fast: bool,
     },
     /// Validate the configuration and this binary; exit 0 if both are fine.
     Check {
@@ -62,10 +93,30 @@ enum Command {
     },
 }
 
+/// Which running server a command talks to: its admin socket, given directly or found
+/// through the configuration, as `serve` would resolve it.
+#[derive(clap::Args)]
+struct Target {
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The admin socket (default: the configuration's `admin_socket`, else
+    /// `<data_dir>/mallard.sock`).
+    #[arg(long, value_name = "PATH")]
+    admin_socket: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `mallard status`, `reload` and `stop` exit with this when no server answers.
+const EXIT_NOT_RUNNING: u8 = 3;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, overrides } => serve(config, &overrides),
+        Command::Serve { config, overrides, resume } => serve(config, &overrides, resume),
+        Command::Status { target, json } => return admin_command(&target, |c| status(c, json)),
+        Command::Reload { target } => return admin_command(&target, reload),
+        Command::Stop { target, fast } => return admin_command(&target, |c| stop(c, fast)),
         Command::Check { config, overrides } => check(config, &overrides),
         Command::Worker { id, generation, log_format, log_level } => {
             init_logging(log_format, &log_level);
@@ -94,7 +145,8 @@ fn init_logging(format: LogFormat, level: &str) {
     }
 }
 
-fn serve(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {
+fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> anyhow::Result<()> {
+    let saved = resume.map(state::Saved::load).transpose().context("could not read the reload state")?;
     let config = Config::load(file.as_deref(), overrides)?;
     init_logging(config.log_format, &config.log_level);
     let worker_config =
@@ -102,16 +154,46 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
 
-    let mut listeners = Vec::new();
-    for addr in &config.listen {
-        listeners.push(listeners::Listener::tcp(*addr)?);
+    if let Some(saved) = saved {
+        let launch = reload::Launch {
+            exe: saved.exe.clone(),
+            args: saved.args.clone(),
+            config_file: file,
+            overrides: overrides.clone(),
+        };
+        info!(
+            version = mallard_worker::SERVER_VERSION,
+            generation = saved.generation + 1,
+            "mallard re-executed for a reload"
+        );
+        server::Server::resume(config, launch, worker_config, saved)?.run()?;
+        return Ok(());
     }
-    if let Some(dir) = &config.socket_dir {
-        let port = config.listen.first().map_or(5432, |a| a.port());
-        listeners.push(listeners::Listener::unix(dir, port)?);
+
+    let launch = reload::Launch {
+        exe: binary_on_disk(),
+        args: std::env::args().skip(1).collect(),
+        config_file: file,
+        overrides: overrides.clone(),
+    };
+    let mut listeners =
+        listeners::Listener::from_systemd().context("could not use the sockets systemd passed")?;
+    if listeners.is_empty() {
+        for addr in &config.listen {
+            listeners.push(listeners::Listener::tcp(*addr)?);
+        }
+        if let Some(dir) = &config.socket_dir {
+            let port = config.listen.first().map_or(5432, |a| a.port());
+            listeners.push(listeners::Listener::unix(dir, port)?);
+        }
+    } else {
+        info!(
+            sockets = listeners.len(),
+            "using the sockets systemd passed (LISTEN_FDS); `listen` and `socket_dir` are not bound"
+        );
     }
-    if config.metrics_listen.is_some() || config.admin_socket.is_some() {
-        warn!("metrics_listen and admin_socket are not served yet");
+    if config.metrics_listen.is_some() {
+        warn!("metrics_listen is not served yet");
     }
     if nix::unistd::geteuid().is_root() {
         warn!(user = ?config.user, "running as root: dropping privileges is not implemented yet");
@@ -121,10 +203,128 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {
         storage = config.storage.as_str(),
         workers = config.worker_count(),
         data_dir = %config.data_dir.display(),
+        exe = %launch.exe.display(),
         "mallard starting"
     );
-    server::Server::new(config, worker_config, listeners)?.run()?;
+    server::Server::new(config, launch, worker_config, listeners)?.run()?;
     Ok(())
+}
+
+/// The binary a reload executes: the path this one was started by (a symlink that
+/// an upgrade moves is followed then, not now), found the way the shell found it.
+fn binary_on_disk() -> PathBuf {
+    if let Some(arg0) = std::env::args_os().next().map(PathBuf::from) {
+        if arg0.components().count() > 1 {
+            if let Ok(path) = std::path::absolute(&arg0) {
+                return path;
+            }
+        }
+        let on_path = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|dir| dir.join(&arg0))
+            .find(|candidate| candidate.is_file());
+        if let Some(path) = on_path {
+            return path;
+        }
+    }
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"))
+}
+
+/// Runs one admin command against the server `target` names, mapping "not running"
+/// to exit code 3.
+fn admin_command(target: &Target, run: impl FnOnce(admin::Client) -> anyhow::Result<ExitCode>) -> ExitCode {
+    let path = match admin_path(target) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("mallard: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = admin::Client::connect(&path).map_err(anyhow::Error::from).and_then(run);
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mallard: {e:#}");
+            let not_running = e
+                .downcast_ref::<admin::ClientError>()
+                .is_some_and(|c| matches!(c, admin::ClientError::NotRunning(_)));
+            ExitCode::from(if not_running { EXIT_NOT_RUNNING } else { 1 })
+        }
+    }
+}
+
+fn admin_path(target: &Target) -> anyhow::Result<PathBuf> {
+    if let Some(path) = &target.admin_socket {
+        return Ok(path.clone());
+    }
+    let overrides = Overrides { data_dir: target.data_dir.clone(), ..Overrides::default() };
+    Ok(Config::load(target.config.as_deref(), &overrides)?.admin_path())
+}
+
+fn status(mut client: admin::Client, json: bool) -> anyhow::Result<ExitCode> {
+    let status = client.request(admin::Command::Status, Some(Duration::from_secs(10)))?;
+    if json {
+        println!("{status}");
+    } else {
+        print_status(&status);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(s: &serde_json::Value) {
+    let t = &s["totals"];
+    println!(
+        "mallard {}: pid {}, up {}s, generation {}, storage {}",
+        s["state"].as_str().unwrap_or("?"),
+        s["pid"],
+        s["uptime_seconds"].as_f64().unwrap_or(0.0).round(),
+        s["generation"],
+        s["storage"].as_str().unwrap_or("?"),
+    );
+    println!(
+        "{} sessions ({} max), {} handoffs in flight, {} clients waiting",
+        t["sessions"], t["max_connections"], t["in_flight"], t["waiting"]
+    );
+    println!("{:>6} {:>8} {:>4} {:<9} {:>8}", "worker", "pid", "gen", "state", "sessions");
+    for w in s["workers"].as_array().into_iter().flatten() {
+        println!(
+            "{:>6} {:>8} {:>4} {:<9} {:>8}{}",
+            w["id"],
+            w["pid"],
+            w["generation"],
+            w["state"].as_str().unwrap_or("?"),
+            w["sessions"],
+            if w["responsive"] == false { "  (not answering pings)" } else { "" }
+        );
+    }
+    if let Some(last) = s.get("last_reload").filter(|l| !l.is_null()) {
+        match last["ok"].as_bool() {
+            Some(true) => println!("last reload: ok, generation {}", last["generation"]),
+            _ => println!("last reload: FAILED: {}", last["error"].as_str().unwrap_or("?")),
+        }
+    }
+}
+
+fn reload(mut client: admin::Client) -> anyhow::Result<ExitCode> {
+    let outcome = client.request(admin::Command::Reload, None)?;
+    if outcome["ok"] == true {
+        println!("reloaded: generation {} serves", outcome["generation"]);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("mallard: reload failed: {}", outcome["error"].as_str().unwrap_or("?"));
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn stop(mut client: admin::Client, fast: bool) -> anyhow::Result<ExitCode> {
+    let outcome = client.request(admin::Command::Stop { fast }, Some(Duration::from_secs(10)))?;
+    if outcome["ok"] != true {
+        eprintln!("mallard: stop refused: {}", outcome["error"].as_str().unwrap_or("?"));
+        return Ok(ExitCode::from(1));
+    }
+    client.wait_closed()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {

@@ -1,14 +1,16 @@
 //! The worker table and routing: least connections (open sessions plus handoffs in
-//! flight), round-robin among ties, only to workers that are ready.
+//! flight), round-robin among ties, only to ready and responsive workers of the serving
+//! generation.
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::{Generation, Peer, SessionId, WorkerId};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum WorkerState {
     /// Spawned; its database is not open yet.
     Starting,
@@ -25,28 +27,51 @@ pub struct InFlight {
 }
 
 pub struct Worker {
+    /// Unique for the supervisor's lifetime, across generations and re-executions.
     pub id: WorkerId,
+    /// Its place in its generation; a replacement takes the same slot.
+    pub slot: usize,
     pub generation: Generation,
-    pub child: Child,
+    pub pid: u32,
     pub channel: OwnedFd,
     pub state: WorkerState,
     pub sessions: u32,
     pub in_flight: HashMap<SessionId, InFlight>,
     pub started: Instant,
+    /// The health ping waiting for its pong, and when it was sent.
+    pub ping: Option<(u64, Instant)>,
+    pub last_ping: Instant,
+    /// Why the supervisor killed it, if it did: the restart's cause.
+    pub killed: Option<&'static str>,
+}
+
+/// A worker whose ping has gone unanswered this long gets no new clients.
+pub const UNRESPONSIVE_AFTER: Duration = Duration::from_millis(1000);
+
+impl WorkerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerState::Starting => "starting",
+            WorkerState::Ready => "ready",
+            WorkerState::Draining => "draining",
+        }
+    }
 }
 
 impl Worker {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     pub fn load(&self) -> usize {
         self.sessions as usize + self.in_flight.len()
+    }
+
+    /// False while a ping has waited longer than [`UNRESPONSIVE_AFTER`]: a stopped or
+    /// hung worker would only sit on the clients it is sent.
+    pub fn responsive(&self, now: Instant) -> bool {
+        self.ping.is_none_or(|(_, sent)| now.duration_since(sent) < UNRESPONSIVE_AFTER)
     }
 }
 
 /// A slot's restart history, for backoff when a worker keeps dying at start.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, Serialize, Deserialize)]
 pub struct Restarts {
     pub failures: u32,
 }
@@ -75,14 +100,16 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// The ready worker with the fewest sessions; ties go round-robin.
-    pub fn pick(&mut self) -> Option<usize> {
+    /// The ready, responsive worker of `generation` with the fewest sessions; ties go
+    /// round-robin.
+    pub fn pick(&mut self, generation: Generation) -> Option<usize> {
         let n = self.workers.len();
+        let now = Instant::now();
         let mut best: Option<(usize, usize)> = None;
         for k in 0..n {
             let i = (self.cursor + k) % n;
             let w = &self.workers[i];
-            if w.state != WorkerState::Ready {
+            if w.state != WorkerState::Ready || w.generation != generation || !w.responsive(now) {
                 continue;
             }
             if best.is_none_or(|(_, load)| w.load() < load) {
@@ -95,7 +122,20 @@ impl Pool {
     }
 
     pub fn index_of_pid(&self, pid: u32) -> Option<usize> {
-        self.workers.iter().position(|w| w.pid() == pid)
+        self.workers.iter().position(|w| w.pid == pid)
+    }
+
+    pub fn index_of(&self, id: WorkerId) -> Option<usize> {
+        self.workers.iter().position(|w| w.id == id)
+    }
+
+    /// Sessions open plus handoffs in flight, over every worker.
+    pub fn load(&self) -> usize {
+        self.workers.iter().map(Worker::load).sum()
+    }
+
+    pub fn of_generation(&self, generation: Generation) -> impl Iterator<Item = &Worker> {
+        self.workers.iter().filter(move |w| w.generation == generation)
     }
 }
 

@@ -1,36 +1,48 @@
 //! The supervisor's one-thread event loop: accept clients, hand each to the least
-//! loaded ready worker, keep per-worker counts from worker events, replace workers
-//! that die, and shut down on signals. It never reads from a client.
+//! loaded ready worker, keep per-worker counts from worker events, ping workers and
+//! replace the ones that die or hang, answer the admin socket, reload in place, and shut
+//! down on signals. It never reads from a client.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::time::{Duration, Instant, SystemTime};
 
 use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId, MAX_PACKET};
+use mio::net::UnixStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use serde_json::json;
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR2};
 use tracing::{debug, error, info, info_span, warn};
 
+use crate::admin;
 use crate::config::Config;
+use crate::conns::{Conns, Request};
 use crate::listeners::Listener;
+use crate::notify::Notifier;
 use crate::pool::{InFlight, Pool, Restarts, Worker, WorkerState};
+use crate::reload::{Launch, Phase, Reload};
 use crate::signals::Signals;
+use crate::state::{self, Saved, SavedClient, SavedListener, SavedSocket, SavedWorker};
 use crate::sys;
 
 const SIGNAL_TOKEN: Token = Token(0);
 const LISTENER_BASE: usize = 1;
+const ADMIN_TOKEN: Token = Token(1 << 10);
+const ADMIN_CONN_BASE: usize = 1 << 16;
 const WORKER_BASE: usize = 1 << 20;
 /// After an accept error (out of fds, say), wait this long instead of spinning.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Connections waiting for a ready worker, at most.
 const MAX_PENDING: usize = 4096;
-/// A worker that has not said `Ready` by then is killed and replaced.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// A worker that has not said `Ready` by then is killed and replaced; a new generation
+/// that is not ready by then fails its reload.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often `STATUS=` may be refreshed for systemd.
+const STATUS_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -38,20 +50,23 @@ pub enum ServerError {
     Poll(#[source] std::io::Error),
     #[error("could not install signal handlers")]
     Signals(#[source] std::io::Error),
+    #[error("could not restore the state of the previous image")]
+    Resume(#[source] std::io::Error),
 }
 
 /// A client accepted but not yet handed to a worker.
-struct Pending {
+pub(crate) struct Pending {
     session: SessionId,
     socket: OwnedFd,
     peer: Peer,
     since: Instant,
 }
 
-/// One worker slot: a worker, or the time its replacement is due.
-struct Slot {
-    restarts: Restarts,
-    respawn_at: Option<Instant>,
+/// One worker slot of the serving generation: its restart history, and when its
+/// replacement is due.
+pub(crate) struct Slot {
+    pub restarts: Restarts,
+    pub respawn_at: Option<Instant>,
 }
 
 struct Shutdown {
@@ -59,61 +74,200 @@ struct Shutdown {
 }
 
 pub struct Server {
-    config: Config,
-    worker_config: String,
-    exe: PathBuf,
+    pub(crate) config: Config,
+    pub(crate) launch: Launch,
+    /// The serving generation's worker config; respawns use it.
+    pub(crate) worker_config: String,
     poll: Poll,
     listeners: Vec<Listener>,
     signals: Signals,
-    pool: Pool,
-    slots: Vec<Slot>,
+    admin: Option<(mio::net::UnixListener, std::path::PathBuf)>,
+    admin_conns: Conns<UnixStream>,
+    pub(crate) pool: Pool,
+    pub(crate) slots: Vec<Slot>,
     pending: VecDeque<Pending>,
     next_session: u64,
-    generation: Generation,
+    next_worker: u32,
+    next_ping: u64,
+    /// The generation new clients go to.
+    pub(crate) serving: Generation,
+    pub(crate) reload: Reload,
     accept_paused_until: Option<Instant>,
     shutdown: Option<Shutdown>,
+    pub(crate) notify: Notifier,
+    ready_notified: bool,
+    started_unix_ms: u64,
+    status_at: Instant,
 }
 
 impl Server {
+    /// A fresh start: no workers yet.
     pub fn new(
         config: Config,
+        launch: Launch,
         worker_config: String,
         listeners: Vec<Listener>,
     ) -> Result<Server, ServerError> {
-        let poll = Poll::new().map_err(ServerError::Poll)?;
-        let signals = Signals::install().map_err(ServerError::Signals)?;
-        poll.registry()
-            .register(&mut SourceFd(&signals.wake.as_raw_fd()), SIGNAL_TOKEN, Interest::READABLE)
-            .map_err(ServerError::Poll)?;
-        for (i, l) in listeners.iter().enumerate() {
-            poll.registry()
-                .register(&mut SourceFd(&l.raw_fd()), Token(LISTENER_BASE + i), Interest::READABLE)
-                .map_err(ServerError::Poll)?;
-            info!(address = %l.describe(), "listening");
-        }
+        let admin = match config.admin_path() {
+            path => match admin::bind(&path) {
+                Ok(l) => Some((mio::net::UnixListener::from_std(l), path)),
+                Err(e) => {
+                    error!(path = %path.display(), error = %e, "could not open the admin socket; `mallard status/reload/stop` will not reach this server");
+                    None
+                }
+            },
+        };
         let slots = (0..config.worker_count())
             .map(|_| Slot { restarts: Restarts::default(), respawn_at: Some(Instant::now()) })
             .collect();
-        Ok(Server {
+        let started_unix_ms =
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let server = Server {
             config,
+            launch,
             worker_config,
-            // A crashed worker is replaced from our own image, so the channel protocol
-            // always matches, even if the binary on disk changed.
-            exe: PathBuf::from("/proc/self/exe"),
-            poll,
+            poll: Poll::new().map_err(ServerError::Poll)?,
             listeners,
-            signals,
+            signals: Signals::install().map_err(ServerError::Signals)?,
+            admin,
+            admin_conns: Conns::new(ADMIN_CONN_BASE),
             pool: Pool::default(),
             slots,
             pending: VecDeque::new(),
             next_session: 1,
-            generation: Generation(1),
+            next_worker: 1,
+            next_ping: 1,
+            serving: Generation(1),
+            reload: Reload::default(),
             accept_paused_until: None,
             shutdown: None,
-        })
+            notify: Notifier::from_env(),
+            ready_notified: false,
+            started_unix_ms,
+            status_at: Instant::now(),
+        };
+        server.register_sources()
     }
 
-    /// Runs until shut down by a signal.
+    /// The image a reload re-executed: takes over the previous image's state, then
+    /// starts the new generation.
+    pub fn resume(
+        config: Config,
+        launch: Launch,
+        worker_config: String,
+        saved: Saved,
+    ) -> Result<Server, ServerError> {
+        let mut listeners = Vec::new();
+        for l in &saved.listeners {
+            listeners.push(Listener::adopt(l.fd, l.owns_path).map_err(ServerError::Resume)?);
+        }
+        // SAFETY (every `state::adopt` below): each fd was passed on by the previous
+        // image for exactly this use and is named once in the saved state.
+        let admin = saved.admin.as_ref().map(|a| {
+            let fd = unsafe { state::adopt(a.fd) };
+            let listener = std::os::unix::net::UnixListener::from(fd);
+            (mio::net::UnixListener::from_std(listener), a.path.clone())
+        });
+        let now = Instant::now();
+        let client = |c: &SavedClient, since: Instant| Pending {
+            session: SessionId(c.session),
+            socket: unsafe { state::adopt(c.fd) },
+            peer: c.peer.map_or(Peer::Unix, Peer::Tcp),
+            since,
+        };
+        let mut pool = Pool::default();
+        for w in &saved.workers {
+            let in_flight = w
+                .in_flight
+                .iter()
+                .map(|c| {
+                    let p = client(c, now);
+                    (p.session, InFlight { socket: p.socket, peer: p.peer })
+                })
+                .collect();
+            pool.workers.push(Worker {
+                id: WorkerId(w.id),
+                slot: w.slot,
+                generation: Generation(w.generation),
+                pid: w.pid,
+                channel: unsafe { state::adopt(w.channel) },
+                state: w.state,
+                sessions: w.sessions,
+                in_flight,
+                started: now.checked_sub(Duration::from_millis(w.age_ms)).unwrap_or(now),
+                ping: None,
+                last_ping: now,
+                killed: None,
+            });
+        }
+        let pending = saved.pending.iter().map(|c| client(c, now)).collect();
+        let slots = saved.slots.iter().map(|r| Slot { restarts: *r, respawn_at: None }).collect();
+        let mut server = Server {
+            config,
+            launch,
+            worker_config: saved.worker_config.clone(),
+            poll: Poll::new().map_err(ServerError::Poll)?,
+            listeners,
+            signals: Signals::install().map_err(ServerError::Signals)?,
+            admin,
+            admin_conns: Conns::new(ADMIN_CONN_BASE),
+            pool,
+            slots,
+            pending,
+            next_session: saved.next_session,
+            next_worker: saved.next_worker,
+            next_ping: saved.next_ping,
+            serving: Generation(saved.generation),
+            reload: Reload::default(),
+            accept_paused_until: None,
+            shutdown: None,
+            notify: Notifier::from_env(),
+            ready_notified: saved.ready_notified,
+            started_unix_ms: saved.started_unix_ms,
+            status_at: Instant::now(),
+        };
+        server.reload.last = saved.last_reload.clone();
+        server = server.register_sources()?;
+        for w in &server.pool.workers {
+            server.watch_worker(w.id, &w.channel);
+        }
+        let adopt_conn =
+            |fd| UnixStream::from_std(std::os::unix::net::UnixStream::from(unsafe { state::adopt(fd) }));
+        for &fd in &saved.reload_waiters {
+            let token = server.add_admin_conn(adopt_conn(fd));
+            server.reload.waiters.extend(token);
+        }
+        if let Some(queued) = &saved.queued_reload {
+            let tokens = queued.iter().filter_map(|&fd| server.add_admin_conn(adopt_conn(fd))).collect();
+            server.reload.queued = Some(tokens);
+        }
+        // Packets that arrived while the image changed are waiting.
+        for i in 0..server.pool.workers.len() {
+            server.drain_channel(i);
+        }
+        server.start_generation(worker_config);
+        Ok(server)
+    }
+
+    fn register_sources(mut self) -> Result<Server, ServerError> {
+        let registry = self.poll.registry();
+        registry
+            .register(&mut SourceFd(&self.signals.wake.as_raw_fd()), SIGNAL_TOKEN, Interest::READABLE)
+            .map_err(ServerError::Poll)?;
+        for (i, l) in self.listeners.iter().enumerate() {
+            registry
+                .register(&mut SourceFd(&l.raw_fd()), Token(LISTENER_BASE + i), Interest::READABLE)
+                .map_err(ServerError::Poll)?;
+            info!(address = %l.describe(), "listening");
+        }
+        if let Some((l, path)) = &mut self.admin {
+            registry.register(l, ADMIN_TOKEN, Interest::READABLE).map_err(ServerError::Poll)?;
+            info!(path = %path.display(), "admin socket");
+        }
+        Ok(self)
+    }
+
+    /// Runs until shut down.
     pub fn run(mut self) -> Result<(), ServerError> {
         let mut events = Events::with_capacity(256);
         loop {
@@ -124,14 +278,17 @@ impl Server {
                 }
             }
             for event in events.iter() {
-                match event.token().0 {
-                    0 => {}
-                    t if t >= WORKER_BASE => self.worker_events(WorkerId((t - WORKER_BASE) as u32)),
-                    t => self.accept(t - LISTENER_BASE),
+                match event.token() {
+                    SIGNAL_TOKEN => {}
+                    ADMIN_TOKEN => self.accept_admin(),
+                    t if t.0 >= WORKER_BASE => self.worker_events(WorkerId((t.0 - WORKER_BASE) as u32)),
+                    t if self.admin_conns.owns(t) => self.admin_event(t),
+                    t => self.accept(t.0 - LISTENER_BASE),
                 }
             }
             self.handle_signals();
             self.reap();
+            self.notify.watchdog();
             if self.shutdown.is_some() {
                 if self.pool.workers.is_empty() {
                     info!("all workers exited; supervisor stopping");
@@ -144,17 +301,20 @@ impl Server {
                 }
                 continue;
             }
+            self.health();
             self.resume_accepting();
             self.respawn_due();
             self.kill_unready();
+            self.reload_progress();
             self.route_pending();
+            self.report_status();
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         let respawn = self.slots.iter().filter_map(|s| s.respawn_at).min();
         let shutdown = self.shutdown.as_ref().map(|s| s.deadline);
-        let pending = self.pending.front().map(|p| p.since + self.config.startup_timeout);
+        let pending = self.pending_patience().and_then(|p| self.pending.front().map(|c| c.since + p));
         let ready = self
             .pool
             .workers
@@ -162,7 +322,32 @@ impl Server {
             .filter(|w| w.state == WorkerState::Starting)
             .map(|w| w.started + READY_TIMEOUT)
             .min();
-        [respawn, shutdown, self.accept_paused_until, pending, ready].into_iter().flatten().min()
+        let interval = self.ping_interval();
+        let health = self
+            .pool
+            .workers
+            .iter()
+            .filter(|w| w.state != WorkerState::Starting)
+            .map(|w| match w.ping {
+                Some((_, sent)) => sent + crate::pool::UNRESPONSIVE_AFTER.min(self.config.health_timeout),
+                None => w.last_ping + interval,
+            })
+            .min();
+        let status = self.ready_notified.then(|| self.status_at + STATUS_EVERY);
+        [
+            respawn,
+            shutdown,
+            self.accept_paused_until,
+            pending,
+            ready,
+            health,
+            self.notify.watchdog_due(),
+            self.reload.deadline(),
+            status,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- clients ----
@@ -204,11 +389,11 @@ impl Server {
 
     /// Sends a client to the least loaded ready worker, or queues it until one is ready.
     fn hand_off(&mut self, client: Pending) {
-        let Some(index) = self.pool.pick() else {
+        let Some(index) = self.pool.pick(self.serving) else {
             return self.queue(client);
         };
         // Over max_connections the worker still takes the client, to tell it so.
-        let open: usize = self.pool.workers.iter().map(|w| w.load()).sum();
+        let open = self.pool.load();
         let full = open >= self.config.max_connections as usize;
         if full {
             info!(session = %client.session, open, max_connections = self.config.max_connections, "too many clients; the worker will refuse this one");
@@ -217,7 +402,7 @@ impl Server {
         let packet = ToWorker::Handoff { session: client.session, peer: client.peer, full }.encode();
         match sys::send_with_fd(worker.channel.as_fd(), &packet, client.socket.as_fd()) {
             Ok(()) => {
-                debug!(session = %client.session, worker = %worker.id, pid = worker.pid(), "handed off");
+                debug!(session = %client.session, worker = %worker.id, pid = worker.pid, "handed off");
                 worker
                     .in_flight
                     .insert(client.session, InFlight { socket: client.socket, peer: client.peer });
@@ -239,15 +424,27 @@ impl Server {
         self.pending.push_back(client);
     }
 
+    /// How long a client may wait in the queue. While the database file changes hands
+    /// (a reload in `duckdb` read-write mode) clients wait for as long as that takes:
+    /// the old worker's drain is bounded, and so is the new one's start.
+    fn pending_patience(&self) -> Option<Duration> {
+        match self.reload.phase {
+            Phase::Handover { .. } => None,
+            Phase::Starting { handover: true, .. } => None,
+            _ => Some(self.config.startup_timeout),
+        }
+    }
+
     fn route_pending(&mut self) {
-        let now = Instant::now();
-        while self.pending.front().is_some_and(|p| now.duration_since(p.since) >= self.config.startup_timeout)
-        {
-            let p = self.pending.pop_front().expect("checked non-empty");
-            warn!(session = %p.session, peer = %p.peer, "no worker became ready in time; closing the connection");
+        if let Some(patience) = self.pending_patience() {
+            let now = Instant::now();
+            while self.pending.front().is_some_and(|p| now.duration_since(p.since) >= patience) {
+                let p = self.pending.pop_front().expect("checked non-empty");
+                warn!(session = %p.session, peer = %p.peer, "no worker became ready in time; closing the connection");
+            }
         }
         for _ in 0..self.pending.len() {
-            if self.pool.pick().is_none() {
+            if self.pool.pick(self.serving).is_none() {
                 return;
             }
             let client = self.pending.pop_front().expect("length checked");
@@ -257,41 +454,51 @@ impl Server {
 
     // ---- workers ----
 
-    fn spawn(&mut self, slot: usize) {
-        let id = WorkerId(slot as u32);
+    /// Starts a worker of `generation` in `slot`, from our own image.
+    pub(crate) fn spawn(&mut self, slot: usize, generation: Generation, worker_config: &str) -> bool {
+        let id = WorkerId(self.next_worker);
+        self.next_worker += 1;
         let result = sys::channel_pair().and_then(|(ours, theirs)| {
-            let args = worker_args(id, self.generation, &self.config);
-            let child = sys::spawn_worker(&self.exe, &args, theirs, self.worker_config.as_bytes())?;
-            Ok((ours, child))
+            let args = worker_args(id, generation, &self.config);
+            let pid = sys::spawn_worker(&self.launch.own_image(), &args, theirs, worker_config.as_bytes())?;
+            Ok((ours, pid))
         });
-        let (channel, child) = match result {
+        let (channel, pid) = match result {
             Ok(pair) => pair,
             Err(e) => {
                 error!(worker = %id, error = %e, "could not start a worker");
-                let delay = self.slots[slot].restarts.record_exit(Duration::ZERO, false);
-                self.slots[slot].respawn_at = Some(Instant::now() + delay);
-                return;
+                return false;
             }
         };
+        self.watch_worker(id, &channel);
+        info!(worker = %id, slot, pid, generation = %generation, "worker started");
+        let now = Instant::now();
+        self.pool.workers.push(Worker {
+            id,
+            slot,
+            generation,
+            pid,
+            channel,
+            state: WorkerState::Starting,
+            sessions: 0,
+            in_flight: Default::default(),
+            started: now,
+            ping: None,
+            last_ping: now,
+            killed: None,
+        });
+        true
+    }
+
+    fn watch_worker(&self, id: WorkerId, channel: &OwnedFd) {
         let registered = self.poll.registry().register(
             &mut SourceFd(&channel.as_raw_fd()),
-            Token(WORKER_BASE + slot),
+            Token(WORKER_BASE + id.0 as usize),
             Interest::READABLE,
         );
         if let Err(e) = registered {
             error!(worker = %id, error = %e, "could not watch a worker channel");
         }
-        info!(worker = %id, pid = child.id(), generation = %self.generation, "worker started");
-        self.pool.workers.push(Worker {
-            id,
-            generation: self.generation,
-            child,
-            channel,
-            state: WorkerState::Starting,
-            sessions: 0,
-            in_flight: Default::default(),
-            started: Instant::now(),
-        });
     }
 
     fn respawn_due(&mut self) {
@@ -299,23 +506,66 @@ impl Server {
         for slot in 0..self.slots.len() {
             if self.slots[slot].respawn_at.is_some_and(|t| now >= t) {
                 self.slots[slot].respawn_at = None;
-                self.spawn(slot);
+                let config = self.worker_config.clone();
+                if !self.spawn(slot, self.serving, &config) {
+                    let delay = self.slots[slot].restarts.record_exit(Duration::ZERO, false);
+                    self.slots[slot].respawn_at = Some(Instant::now() + delay);
+                }
             }
         }
     }
 
     fn kill_unready(&mut self) {
         let now = Instant::now();
-        for w in &self.pool.workers {
-            if w.state == WorkerState::Starting && now.duration_since(w.started) > READY_TIMEOUT {
-                warn!(worker = %w.id, pid = w.pid(), "worker not ready in time; killing it");
-                let _ = kill(Pid::from_raw(w.pid() as i32), Signal::SIGKILL);
+        for w in &mut self.pool.workers {
+            if w.state == WorkerState::Starting
+                && now.duration_since(w.started) > READY_TIMEOUT
+                && w.killed.is_none()
+            {
+                warn!(worker = %w.id, pid = w.pid, "worker not ready in time; killing it");
+                w.killed = Some("unready");
+                let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn ping_interval(&self) -> Duration {
+        (self.config.health_timeout / 5).clamp(Duration::from_millis(100), Duration::from_secs(1))
+    }
+
+    /// Pings every running worker; one that leaves a ping unanswered for
+    /// `health_timeout` (hung, or stopped) is killed and replaced. Meanwhile, from
+    /// [`crate::pool::UNRESPONSIVE_AFTER`] on, it gets no new clients.
+    fn health(&mut self) {
+        let now = Instant::now();
+        let interval = self.ping_interval();
+        for w in &mut self.pool.workers {
+            if w.state == WorkerState::Starting || w.killed.is_some() {
+                continue;
+            }
+            match w.ping {
+                Some((seq, sent)) if now.duration_since(sent) >= self.config.health_timeout => {
+                    warn!(worker = %w.id, pid = w.pid, seq, waited_ms = now.duration_since(sent).as_millis() as u64, "worker missed its health pings; killing it");
+                    w.killed = Some("health");
+                    let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
+                }
+                Some(_) => {}
+                None if now.duration_since(w.last_ping) >= interval => {
+                    let seq = self.next_ping;
+                    self.next_ping += 1;
+                    // A full channel means the worker is not reading: the ping counts as
+                    // sent, and goes unanswered.
+                    let _ = sys::send(w.channel.as_fd(), &ToWorker::Ping { seq }.encode());
+                    w.ping = Some((seq, now));
+                    w.last_ping = now;
+                }
+                None => {}
             }
         }
     }
 
     fn worker_events(&mut self, id: WorkerId) {
-        let Some(index) = self.pool.workers.iter().position(|w| w.id == id) else { return };
+        let Some(index) = self.pool.index_of(id) else { return };
         self.drain_channel(index);
     }
 
@@ -328,16 +578,16 @@ impl Server {
                 Ok(Some(0)) | Ok(None) => return,
                 Ok(Some(n)) => n,
                 Err(e) => {
-                    error!(worker = %worker.id, pid = worker.pid(), error = %e, "worker channel failed; killing the worker");
-                    let _ = kill(Pid::from_raw(worker.pid() as i32), Signal::SIGKILL);
+                    error!(worker = %worker.id, pid = worker.pid, error = %e, "worker channel failed; killing the worker");
+                    let _ = kill(Pid::from_raw(worker.pid as i32), Signal::SIGKILL);
                     return;
                 }
             };
             match FromWorker::decode(&buf[..n]) {
                 Ok(message) => self.worker_message(index, message),
                 Err(e) => {
-                    error!(worker = %worker.id, pid = worker.pid(), error = %e, "bad packet from worker; killing it");
-                    let _ = kill(Pid::from_raw(worker.pid() as i32), Signal::SIGKILL);
+                    error!(worker = %worker.id, pid = worker.pid, error = %e, "bad packet from worker; killing it");
+                    let _ = kill(Pid::from_raw(worker.pid as i32), Signal::SIGKILL);
                     return;
                 }
             }
@@ -346,14 +596,17 @@ impl Server {
 
     fn worker_message(&mut self, index: usize, message: FromWorker) {
         let worker = &mut self.pool.workers[index];
-        let span = info_span!("worker", id = %worker.id, pid = worker.pid(), generation = %worker.generation);
+        let span = info_span!("worker", id = %worker.id, pid = worker.pid, generation = %worker.generation);
         let _entered = span.enter();
         match message {
             FromWorker::Ready { pid } => {
-                if pid != worker.pid() {
+                if pid != worker.pid {
                     warn!(reported = pid, "worker reported another pid");
                 }
-                worker.state = WorkerState::Ready;
+                if worker.state == WorkerState::Starting {
+                    worker.state = WorkerState::Ready;
+                }
+                worker.last_ping = Instant::now();
                 info!("worker ready");
             }
             FromWorker::SessionOpened { session } => {
@@ -367,7 +620,11 @@ impl Server {
                 worker.sessions = worker.sessions.saturating_sub(1);
                 debug!(session = %session, "session closed");
             }
-            FromWorker::Pong { .. } => {}
+            FromWorker::Pong { seq } => {
+                if worker.ping.is_some_and(|(s, _)| s == seq) {
+                    worker.ping = None;
+                }
+            }
             FromWorker::Drained => info!("worker drained"),
             FromWorker::Cancel { pid, secret } => {
                 if let Some(target) = self.pool.index_of_pid(pid) {
@@ -378,8 +635,8 @@ impl Server {
         }
     }
 
-    /// Collects exited workers: logs how each ended, re-routes the clients it never
-    /// acknowledged, and schedules its replacement.
+    /// Collects exited children: workers (logs how each ended, re-routes the clients it
+    /// never acknowledged, schedules its replacement) and a reload's `check`.
     fn reap(&mut self) {
         loop {
             let status = match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
@@ -387,6 +644,10 @@ impl Server {
                 Ok(status) => status,
             };
             let Some(pid) = status.pid() else { continue };
+            if self.reload.is_check(pid.as_raw() as u32) {
+                self.check_finished(status);
+                continue;
+            }
             let Some(index) = self.pool.index_of_pid(pid.as_raw() as u32) else { continue };
             // Acknowledgements it sent before dying are still in the channel.
             self.drain_channel(index);
@@ -401,14 +662,13 @@ impl Server {
                 other => format!("{other:?}"),
             };
             let clean = matches!(status, WaitStatus::Exited(_, 0));
-            let log_exit = |msg: &str| {
-                if clean || self.shutdown.is_some() {
-                    info!(worker = %worker.id, pid = pid.as_raw(), status = %how, sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "{msg}");
-                } else {
-                    error!(worker = %worker.id, pid = pid.as_raw(), status = %how, sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "{msg}");
-                }
-            };
-            log_exit("worker exited");
+            let expected = clean || self.shutdown.is_some() || worker.state == WorkerState::Draining;
+            let cause = worker.killed.unwrap_or(if clean { "exit" } else { "crash" });
+            if expected {
+                info!(worker = %worker.id, pid = pid.as_raw(), generation = %worker.generation, status = %how, sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
+            } else {
+                error!(worker = %worker.id, pid = pid.as_raw(), generation = %worker.generation, status = %how, cause, sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
+            }
             for (session, f) in worker.in_flight.drain() {
                 info!(session = %session, "re-routing a client the dead worker never took");
                 self.pending.push_front(Pending {
@@ -418,14 +678,181 @@ impl Server {
                     since: Instant::now(),
                 });
             }
-            if self.shutdown.is_none() {
-                let slot = worker.id.0 as usize;
+            if self.reload.is_candidate(worker.generation) {
+                if worker.state == WorkerState::Starting {
+                    self.fail_reload(format!(
+                        "a worker of the new generation exited before it was ready ({how})"
+                    ));
+                }
+                continue;
+            }
+            if self.shutdown.is_none() && worker.generation == self.serving && !self.reload.holds_respawns() {
+                let slot = worker.slot;
                 let delay =
                     self.slots[slot].restarts.record_exit(lived, worker.state != WorkerState::Starting);
                 if !delay.is_zero() {
                     warn!(worker = %worker.id, delay_ms = delay.as_millis() as u64, "worker keeps failing; delaying its restart");
                 }
                 self.slots[slot].respawn_at = Some(Instant::now() + delay);
+            }
+        }
+    }
+
+    // ---- admin socket ----
+
+    fn accept_admin(&mut self) {
+        loop {
+            let Some((listener, _)) = &self.admin else { return };
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    self.add_admin_conn(stream);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    warn!(error = %e, "admin accept failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_admin_conn(&mut self, stream: UnixStream) -> Option<Token> {
+        match self.admin_conns.add(self.poll.registry(), stream) {
+            Ok(token) => Some(token),
+            Err(e) => {
+                warn!(error = %e, "admin connection refused");
+                None
+            }
+        }
+    }
+
+    fn admin_event(&mut self, token: Token) {
+        let request = match self.admin_conns.read(token, admin::line_end) {
+            Request::Partial => return,
+            Request::Closed => return self.admin_conns.close(self.poll.registry(), token),
+            Request::Complete(line) => line,
+        };
+        match admin::Command::parse(&request) {
+            Some(admin::Command::Status) => {
+                let status = self.status_json();
+                self.admin_reply(token, &status, false);
+            }
+            Some(admin::Command::Reload) => self.request_reload(Some(token)),
+            Some(admin::Command::Stop { fast }) => {
+                // Held open: it closes when this process exits, which `mallard stop`
+                // waits for.
+                self.admin_reply(token, &json!({"ok": true, "stopping": true}), true);
+                if fast {
+                    self.begin_shutdown("admin: fast shutdown", Duration::ZERO);
+                } else {
+                    self.begin_shutdown("admin: smart shutdown", self.config.shutdown_timeout);
+                }
+            }
+            None => {
+                let text = String::from_utf8_lossy(&request).trim().to_owned();
+                self.admin_reply(
+                    token,
+                    &json!({"ok": false, "error": format!("unknown command {text:?}")}),
+                    false,
+                );
+            }
+        }
+    }
+
+    pub(crate) fn admin_reply(&mut self, token: Token, value: &serde_json::Value, hold: bool) {
+        let mut line = value.to_string();
+        line.push('\n');
+        self.admin_conns.reply(self.poll.registry(), token, line.as_bytes(), hold);
+    }
+
+    fn status_json(&self) -> serde_json::Value {
+        let now = Instant::now();
+        let workers: Vec<_> = self
+            .pool
+            .workers
+            .iter()
+            .map(|w| {
+                json!({
+                    "id": w.id.0,
+                    "pid": w.pid,
+                    "generation": w.generation.0,
+                    "state": w.state.as_str(),
+                    "sessions": w.sessions,
+                    "in_flight": w.in_flight.len(),
+                    "responsive": w.responsive(now),
+                    "uptime_seconds": w.started.elapsed().as_secs_f64(),
+                })
+            })
+            .collect();
+        let state = if self.shutdown.is_some() {
+            "stopping"
+        } else if !matches!(self.reload.phase, Phase::Idle) {
+            "reloading"
+        } else if self.ready_notified {
+            "running"
+        } else {
+            "starting"
+        };
+        let now_ms =
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        json!({
+            "pid": std::process::id(),
+            "version": mallard_worker::SERVER_VERSION,
+            "state": state,
+            "uptime_seconds": now_ms.saturating_sub(self.started_unix_ms) as f64 / 1000.0,
+            "generation": self.serving.0,
+            "storage": self.config.storage.as_str(),
+            "workers": workers,
+            "totals": {
+                "workers": self.pool.workers.len(),
+                "ready": self.pool.workers.iter().filter(|w| w.state == WorkerState::Ready && w.generation == self.serving).count(),
+                "draining": self.pool.workers.iter().filter(|w| w.state == WorkerState::Draining).count(),
+                "sessions": self.pool.workers.iter().map(|w| w.sessions).sum::<u32>(),
+                "in_flight": self.pool.workers.iter().map(|w| w.in_flight.len()).sum::<usize>(),
+                "waiting": self.pending.len(),
+                "max_connections": self.config.max_connections,
+            },
+            "last_reload": self.reload.last.clone(),
+        })
+    }
+
+    /// The `STATUS=` line for systemd.
+    pub(crate) fn status_line(&self) -> String {
+        let ready = self.pool.of_generation(self.serving).filter(|w| w.state == WorkerState::Ready).count();
+        let draining = self.pool.workers.iter().filter(|w| w.state == WorkerState::Draining).count();
+        let sessions: u32 = self.pool.workers.iter().map(|w| w.sessions).sum();
+        let mut line = format!(
+            "generation {}: {ready}/{} workers ready, {draining} draining, {sessions} sessions",
+            self.serving,
+            self.slots.len()
+        );
+        if let Some(error) = self.reload.last.as_ref().and_then(|l| l.get("error")).and_then(|e| e.as_str()) {
+            line.push_str(&format!("; last reload failed: {error}"));
+        }
+        line
+    }
+
+    /// `READY=1` once the first generation serves; afterwards a fresh `STATUS=` now and
+    /// then.
+    fn report_status(&mut self) {
+        if !self.ready_notified {
+            let expected = self.slots.len();
+            let ready =
+                self.pool.of_generation(self.serving).filter(|w| w.state == WorkerState::Ready).count();
+            if ready == expected && matches!(self.reload.phase, Phase::Idle) {
+                self.ready_notified = true;
+                info!(generation = %self.serving, workers = ready, "serving");
+                let status = self.status_line();
+                self.notify.ready(status);
+            }
+            return;
+        }
+        if self.status_at.elapsed() >= STATUS_EVERY {
+            self.status_at = Instant::now();
+            if matches!(self.reload.phase, Phase::Idle) {
+                let status = self.status_line();
+                self.notify.status(status);
             }
         }
     }
@@ -440,10 +867,14 @@ impl Server {
                 SIGINT => self.begin_shutdown("SIGINT: fast shutdown", Duration::ZERO),
                 SIGQUIT => {
                     warn!("SIGQUIT: immediate shutdown");
+                    self.notify.stopping("immediate shutdown");
                     self.kill_all();
                     std::process::exit(0);
                 }
-                SIGUSR2 | SIGHUP => warn!(signal = sig, "reload is not implemented yet; ignoring"),
+                SIGUSR2 | SIGHUP => {
+                    info!(signal = if sig == SIGUSR2 { "SIGUSR2" } else { "SIGHUP" }, "reload requested");
+                    self.request_reload(None);
+                }
                 _ => {}
             }
         }
@@ -454,6 +885,9 @@ impl Server {
             return;
         }
         info!(timeout_ms = drain.as_millis() as u64, "{why}");
+        self.shutdown = Some(Shutdown { deadline: Instant::now() + drain + Duration::from_secs(5) });
+        self.abandon_reload("the server is shutting down");
+        self.notify.stopping(why);
         // Refuse new clients at once rather than let them queue on a closing server.
         for l in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut SourceFd(&l.raw_fd()));
@@ -467,17 +901,129 @@ impl Server {
             w.state = WorkerState::Draining;
             let _ = sys::send(w.channel.as_fd(), &packet);
         }
-        self.shutdown = Some(Shutdown { deadline: Instant::now() + drain + Duration::from_secs(5) });
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_some()
     }
 
     fn kill_all(&mut self) {
         for w in &self.pool.workers {
-            let _ = kill(Pid::from_raw(w.pid() as i32), Signal::SIGKILL);
+            let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
         }
-        for w in &mut self.pool.workers {
-            let _ = w.child.wait();
+        for w in &self.pool.workers {
+            let _ = waitpid(Pid::from_raw(w.pid as i32), None);
         }
         self.pool.workers.clear();
+    }
+
+    /// Tells the workers of `generation` to take nothing new and finish within
+    /// `drain_timeout`.
+    pub(crate) fn drain_generation(&mut self, generation: Generation) {
+        let packet = ToWorker::Drain { timeout_ms: self.config.drain_timeout.as_millis() as u64 }.encode();
+        for w in self.pool.workers.iter_mut().filter(|w| w.generation == generation) {
+            if w.state != WorkerState::Draining {
+                info!(worker = %w.id, pid = w.pid, generation = %generation, sessions = w.sessions, "draining");
+                w.state = WorkerState::Draining;
+                let _ = sys::send(w.channel.as_fd(), &packet);
+            }
+        }
+    }
+
+    pub(crate) fn kill_generation(&mut self, generation: Generation, why: &'static str) {
+        for w in self.pool.workers.iter_mut().filter(|w| w.generation == generation) {
+            if w.killed.is_none() {
+                w.killed = Some(why);
+                let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
+            }
+        }
+    }
+
+    // ---- re-execution ----
+
+    /// Describes everything the next image inherits, and clears `FD_CLOEXEC` on it.
+    pub(crate) fn save(
+        &mut self,
+        waiters: &[Token],
+        queued: Option<&[Token]>,
+        counters: serde_json::Value,
+    ) -> Saved {
+        let registry = self.poll.registry();
+        let mut take_conn = |token: &Token| {
+            self.admin_conns.take(registry, *token).map(|s| {
+                let std: std::os::unix::net::UnixStream = s.into();
+                std.into_raw_fd()
+            })
+        };
+        let reload_waiters = waiters.iter().filter_map(&mut take_conn).collect();
+        let queued_reload = queued.map(|q| q.iter().filter_map(&mut take_conn).collect());
+        let client = |session: SessionId, socket: &OwnedFd, peer: Peer| SavedClient {
+            session: session.0,
+            fd: socket.as_raw_fd(),
+            peer: match peer {
+                Peer::Tcp(a) => Some(a),
+                Peer::Unix => None,
+            },
+        };
+        let saved = Saved {
+            exe: self.launch.exe.clone(),
+            args: self.launch.args.clone(),
+            started_unix_ms: self.started_unix_ms,
+            generation: self.serving.0,
+            worker_config: self.worker_config.clone(),
+            slots: self.slots.iter().map(|s| s.restarts).collect(),
+            next_worker: self.next_worker,
+            next_session: self.next_session,
+            next_ping: self.next_ping,
+            listeners: self
+                .listeners
+                .iter()
+                .map(|l| SavedListener { fd: l.raw_fd(), owns_path: l.owns_path() })
+                .collect(),
+            admin: self.admin.as_ref().map(|(l, path)| SavedSocket { fd: l.as_raw_fd(), path: path.clone() }),
+            metrics_listener: None,
+            workers: self
+                .pool
+                .workers
+                .iter()
+                .map(|w| SavedWorker {
+                    id: w.id.0,
+                    slot: w.slot,
+                    generation: w.generation.0,
+                    pid: w.pid,
+                    channel: w.channel.as_raw_fd(),
+                    state: w.state,
+                    sessions: w.sessions,
+                    in_flight: w.in_flight.iter().map(|(s, f)| client(*s, &f.socket, f.peer)).collect(),
+                    age_ms: w.started.elapsed().as_millis() as u64,
+                })
+                .collect(),
+            pending: self.pending.iter().map(|p| client(p.session, &p.socket, p.peer)).collect(),
+            reload_waiters,
+            queued_reload,
+            ready_notified: self.ready_notified,
+            last_reload: self.reload.last.clone(),
+            counters,
+        };
+        saved
+    }
+
+    /// Gives back what [`Server::save`] took, after a failed `execv`.
+    pub(crate) fn unsave(&mut self, saved: &Saved) -> (Vec<Token>, Option<Vec<Token>>) {
+        for &fd in &saved.fds() {
+            let _ = sys::set_cloexec(fd, true);
+        }
+        // SAFETY: these fds were taken out of the admin table by `save` and are owned
+        // by nothing else.
+        let adopt = |fd| {
+            UnixStream::from_std(std::os::unix::net::UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+        };
+        let waiters = saved.reload_waiters.iter().filter_map(|&fd| self.add_admin_conn(adopt(fd))).collect();
+        let queued = saved
+            .queued_reload
+            .as_ref()
+            .map(|q| q.iter().filter_map(|&fd| self.add_admin_conn(adopt(fd))).collect());
+        (waiters, queued)
     }
 }
 

@@ -25,6 +25,13 @@ impl Signals {
             signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
             flags.push((sig, flag));
         }
+        // A previous image blocked them across its `execv` (see `reload`); with the
+        // handlers in place, whatever arrived meanwhile is delivered now.
+        nix::sys::signal::sigprocmask(
+            nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+            Some(&crate::reload::handled_signals()),
+            None,
+        )?;
         Ok(Signals { wake, flags })
     }
 

@@ -27,10 +27,26 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Starts `exe worker ...` with `channel` as its fd 3 and `config` on its stdin.
-pub fn spawn_worker(exe: &Path, args: &[String], channel: OwnedFd, config: &[u8]) -> io::Result<Child> {
-    let raw = channel.as_raw_fd();
+/// What systemd hands the supervisor alone: a child must neither notify systemd nor
+/// take the listening sockets for its own.
+const SUPERVISOR_ONLY_ENV: &[&str] =
+    &["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
+
+/// A command for a child process of the supervisor, without the supervisor's systemd
+/// environment.
+pub fn child_command(exe: &Path) -> Command {
     let mut command = Command::new(exe);
+    for name in SUPERVISOR_ONLY_ENV {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Starts `exe worker ...` with `channel` as its fd 3 and `config` on its stdin; returns
+/// its pid. The supervisor reaps it with `waitpid`, also after re-executing itself.
+pub fn spawn_worker(exe: &Path, args: &[String], channel: OwnedFd, config: &[u8]) -> io::Result<u32> {
+    let raw = channel.as_raw_fd();
+    let mut command = child_command(exe);
     command.args(args).stdin(Stdio::piped());
     // SAFETY: the closure runs in the child between fork and exec and calls only
     // async-signal-safe functions (dup2, fcntl) on an fd the child inherited.
@@ -45,13 +61,31 @@ pub fn spawn_worker(exe: &Path, args: &[String], channel: OwnedFd, config: &[u8]
             Ok(())
         });
     }
-    let mut child = command.spawn()?;
+    let mut child: Child = command.spawn()?;
     drop(channel);
     if let Some(mut stdin) = child.stdin.take() {
         // A pipe buffer holds far more than a config; the worker reads it all first.
         stdin.write_all(config)?;
     }
-    Ok(child)
+    Ok(child.id())
+}
+
+/// Sets or clears `FD_CLOEXEC`: what the supervisor keeps across its re-execution must
+/// be inherited by the new image.
+pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+    let flags = if on { FdFlag::FD_CLOEXEC } else { FdFlag::empty() };
+    fcntl(fd, FcntlArg::F_SETFD(flags))?;
+    Ok(())
+}
+
+/// An anonymous file holding `data`, positioned at its start.
+pub fn memfd_with(data: &[u8]) -> io::Result<OwnedFd> {
+    use std::io::Seek;
+    let fd = nix::sys::memfd::memfd_create(c"mallard-state", nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(data)?;
+    file.rewind()?;
+    Ok(OwnedFd::from(file))
 }
 
 /// Sends a handoff packet with the client socket as its only `SCM_RIGHTS` fd.
