@@ -38,6 +38,8 @@ impl Default for Options {
 
 pub struct Server {
     child: Option<Child>,
+    /// The binary this server was started from.
+    pub bin: PathBuf,
     pub port: u16,
     pub dir: tempfile::TempDir,
     pub data_dir: PathBuf,
@@ -73,7 +75,7 @@ impl Server {
             cmd.arg("--socket-dir").arg(dir.path());
         }
         let child = cmd.spawn().expect("start mallard");
-        let server = Server { child: Some(child), port, dir, data_dir, log };
+        let server = Server { child: Some(child), bin: PathBuf::from(bin), port, dir, data_dir, log };
         server.wait_ready(Duration::from_secs(60));
         server
     }
@@ -137,6 +139,18 @@ impl Server {
             .env("PGCONNECT_TIMEOUT", "10")
             .output()
             .expect("run psql (install postgresql-client)")
+    }
+
+    /// Runs `mallard <command> --data-dir <data dir> <args>`: `status`, `reload` or
+    /// `stop`, which find this server's admin socket in its data directory.
+    pub fn admin(&self, command: &str, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .arg(command)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .expect("run mallard")
     }
 
     /// The supervisor's pid.
