@@ -368,6 +368,7 @@ impl Server {
                 debug!(session = %session, "session closed");
             }
             FromWorker::Pong { .. } => {}
+            FromWorker::Stats(_) => {}
             FromWorker::Drained => info!("worker drained"),
             FromWorker::Cancel { pid, secret } => {
                 if let Some(target) = self.pool.index_of_pid(pid) {
