@@ -4,6 +4,7 @@
 
 mod config;
 mod listeners;
+mod metrics;
 mod pool;
 mod server;
 mod signals;
