@@ -8,9 +8,11 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
+use crate::stats::{SqlStateClass, StatsDelta, MAX_ERROR_CLASSES};
+
 /// Bumped whenever a packet layout changes. A worker announces it in `Ready`, and every
 /// packet carries it, so a supervisor never talks to a worker built from other code.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// No packet is longer than this; receivers size their buffers with it.
 pub const MAX_PACKET: usize = 512;
@@ -102,6 +104,9 @@ pub enum FromWorker {
         pid: u32,
         secret: Vec<u8>,
     },
+    /// Statements and errors since the previous `Stats`, sent before a `Pong` and
+    /// before `Drained` when there is anything to report.
+    Stats(StatsDelta),
 }
 
 /// Why a packet could not be decoded. Any of these is a fatal channel error.
@@ -142,6 +147,17 @@ impl Writer {
     fn bytes(mut self, v: &[u8]) -> Self {
         self = self.u16(v.len() as u16);
         self.0.extend_from_slice(v);
+        self
+    }
+    fn stats(mut self, delta: &StatsDelta) -> Self {
+        for &n in &delta.buckets {
+            self = self.u64(n);
+        }
+        self = self.u64(delta.duration_sum_ns).u8(delta.errors.len() as u8);
+        for (class, n) in &delta.errors {
+            self.0.extend_from_slice(&class.bytes());
+            self = self.u64(*n);
+        }
         self
     }
     fn peer(self, peer: &Peer) -> Self {
@@ -214,6 +230,27 @@ impl<'a> Reader<'a> {
             _ => return Err(ChannelError::Malformed(self.kind)),
         })
     }
+    fn stats(&mut self) -> Result<StatsDelta, ChannelError> {
+        let mut delta = StatsDelta::default();
+        for n in delta.buckets.iter_mut() {
+            *n = self.u64()?;
+        }
+        delta.duration_sum_ns = self.u64()?;
+        let classes = self.u8()? as usize;
+        if classes > MAX_ERROR_CLASSES {
+            return Err(ChannelError::Malformed(self.kind));
+        }
+        for _ in 0..classes {
+            let bytes = self.take(2)?.try_into().expect("2 bytes");
+            let class = SqlStateClass::from_bytes(bytes).ok_or(ChannelError::Malformed(self.kind))?;
+            let n = self.u64()?;
+            if delta.errors.iter().any(|(c, _)| *c == class) {
+                return Err(ChannelError::Malformed(self.kind));
+            }
+            delta.errors.push((class, n));
+        }
+        Ok(delta)
+    }
     /// Every byte must have been read.
     fn end<T>(self, value: T) -> Result<T, ChannelError> {
         if self.buf.is_empty() {
@@ -259,6 +296,7 @@ impl FromWorker {
             FromWorker::Pong { seq } => Writer::new(4).u64(*seq),
             FromWorker::Drained => Writer::new(5),
             FromWorker::Cancel { pid, secret } => Writer::new(6).u32(*pid).bytes(secret),
+            FromWorker::Stats(delta) => Writer::new(7).stats(delta),
         }
         .0
     }
@@ -272,6 +310,7 @@ impl FromWorker {
             4 => FromWorker::Pong { seq: r.u64()? },
             5 => FromWorker::Drained,
             6 => FromWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
+            7 => FromWorker::Stats(r.stats()?),
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -281,6 +320,7 @@ impl FromWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::BUCKETS;
     use proptest::prelude::*;
 
     fn peer() -> impl Strategy<Value = Peer> {
@@ -304,6 +344,19 @@ mod tests {
         ]
     }
 
+    fn stats() -> impl Strategy<Value = StatsDelta> {
+        let class = proptest::array::uniform2(prop_oneof![b'0'..=b'9', b'A'..=b'Z'])
+            .prop_map(|bytes| SqlStateClass::from_bytes(bytes).expect("digits and letters"));
+        let errors = proptest::collection::btree_map(class, any::<u64>(), 0..=MAX_ERROR_CLASSES);
+        (any::<[u64; BUCKETS]>(), any::<u64>(), errors).prop_map(|(buckets, duration_sum_ns, errors)| {
+            let mut delta = StatsDelta::new(buckets, duration_sum_ns);
+            for (class, n) in errors {
+                assert!(delta.add_errors(class, n));
+            }
+            delta
+        })
+    }
+
     fn from_worker() -> impl Strategy<Value = FromWorker> {
         prop_oneof![
             any::<u32>().prop_map(|pid| FromWorker::Ready { pid }),
@@ -312,6 +365,7 @@ mod tests {
             any::<u64>().prop_map(|seq| FromWorker::Pong { seq }),
             Just(FromWorker::Drained),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| FromWorker::Cancel { pid, secret }),
+            stats().prop_map(FromWorker::Stats),
         ]
     }
 
@@ -342,6 +396,34 @@ mod tests {
         let mut packet = ToWorker::Ping { seq: 1 }.encode();
         packet[0] = VERSION + 1;
         assert_eq!(ToWorker::decode(&packet), Err(ChannelError::Version { got: VERSION + 1 }));
+    }
+
+    #[test]
+    fn the_largest_stats_packet_fits() {
+        let mut delta = StatsDelta::new([u64::MAX; BUCKETS], u64::MAX);
+        for i in 0..MAX_ERROR_CLASSES {
+            let class = SqlStateClass::from_bytes([b'A' + (i / 10) as u8, b'0' + (i % 10) as u8]).unwrap();
+            assert!(delta.add_errors(class, u64::MAX));
+        }
+        let packet = FromWorker::Stats(delta.clone()).encode();
+        assert!(packet.len() <= MAX_PACKET, "{} bytes", packet.len());
+        assert_eq!(FromWorker::decode(&packet), Ok(FromWorker::Stats(delta)));
+    }
+
+    #[test]
+    fn stats_with_a_bad_or_repeated_class_are_refused() {
+        let mut delta = StatsDelta::default();
+        delta.add_errors(SqlStateClass::from_bytes(*b"42").unwrap(), 1);
+        let packet = FromWorker::Stats(delta).encode();
+        let class_at = packet.len() - 10;
+        let mut bad = packet.clone();
+        bad[class_at] = b'a';
+        assert_eq!(FromWorker::decode(&bad), Err(ChannelError::Malformed(7)));
+        // The same class twice.
+        let mut twice = packet.clone();
+        twice[class_at - 1] = 2;
+        twice.extend_from_slice(&packet[class_at..]);
+        assert_eq!(FromWorker::decode(&twice), Err(ChannelError::Malformed(7)));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!   encoded into a caller's buffer) and typed SQLSTATEs.
 //! - [`channel`]: the packets the supervisor and its workers exchange over their
 //!   `SOCK_SEQPACKET` socketpair.
+//! - [`stats`]: the statement counts and durations a worker reports over its channel.
 //!
 //! Decoders work on byte slices and answer *need more bytes*, *here is a message* or
 //! *this is invalid*; the processes own the sockets.
@@ -12,3 +13,4 @@
 
 pub mod channel;
 pub mod pg;
+pub mod stats;

@@ -6,6 +6,7 @@ mod admin;
 mod config;
 mod conns;
 mod listeners;
+mod metrics;
 mod notify;
 mod pool;
 mod reload;
@@ -191,9 +192,6 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> a
             sockets = listeners.len(),
             "using the sockets systemd passed (LISTEN_FDS); `listen` and `socket_dir` are not bound"
         );
-    }
-    if config.metrics_listen.is_some() {
-        warn!("metrics_listen is not served yet");
     }
     if nix::unistd::geteuid().is_root() {
         warn!(user = ?config.user, "running as root: dropping privileges is not implemented yet");

@@ -215,7 +215,7 @@ impl Server {
     fn reexec(&mut self) {
         let waiters = std::mem::take(&mut self.reload.waiters);
         let queued = self.reload.queued.take();
-        let saved = self.save(&waiters, queued.as_deref(), serde_json::Value::Null);
+        let saved = self.save(&waiters, queued.as_deref());
         let failed = |server: &mut Server, saved: &crate::state::Saved, why: String| {
             let (waiters, queued) = server.unsave(saved);
             server.reload.waiters = waiters;
@@ -332,6 +332,7 @@ impl Server {
         self.drain_generation(old);
         info!(generation = %generation, previous = %old, "reload complete: the new generation serves; the old one drains");
         self.reload.last = Some(json!({"ok": true, "generation": generation.0, "at": unix_now()}));
+        self.metrics.reload(true);
         let status = self.status_line();
         self.notify.ready(status);
         let reply = json!({"ok": true, "generation": generation.0});
@@ -357,6 +358,7 @@ impl Server {
         }
         error!(error = %why, generation = %self.serving, "reload failed; the current generation keeps serving");
         self.reload.last = Some(json!({"ok": false, "error": why, "at": unix_now()}));
+        self.metrics.reload(false);
         if !self.is_shutting_down() {
             let status = self.status_line();
             self.notify.ready(status);

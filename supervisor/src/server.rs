@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::time::{Duration, Instant, SystemTime};
 
 use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId, MAX_PACKET};
-use mio::net::UnixStream;
+use mio::net::{TcpListener, TcpStream, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{kill, Signal};
@@ -22,6 +22,7 @@ use crate::admin;
 use crate::config::Config;
 use crate::conns::{Conns, Request};
 use crate::listeners::Listener;
+use crate::metrics::{self, Gauges, Metrics, Reject, RestartCause, WorkerCounts};
 use crate::notify::Notifier;
 use crate::pool::{InFlight, Pool, Restarts, Worker, WorkerState};
 use crate::reload::{Launch, Phase, Reload};
@@ -32,7 +33,9 @@ use crate::sys;
 const SIGNAL_TOKEN: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 const ADMIN_TOKEN: Token = Token(1 << 10);
+const METRICS_TOKEN: Token = Token((1 << 10) + 1);
 const ADMIN_CONN_BASE: usize = 1 << 16;
+const METRICS_CONN_BASE: usize = 1 << 17;
 const WORKER_BASE: usize = 1 << 20;
 /// After an accept error (out of fds, say), wait this long instead of spinning.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -83,6 +86,9 @@ pub struct Server {
     signals: Signals,
     admin: Option<(mio::net::UnixListener, std::path::PathBuf)>,
     admin_conns: Conns<UnixStream>,
+    metrics_listener: Option<TcpListener>,
+    metrics_conns: Conns<TcpStream>,
+    pub(crate) metrics: Metrics,
     pub(crate) pool: Pool,
     pub(crate) slots: Vec<Slot>,
     pending: VecDeque<Pending>,
@@ -117,6 +123,13 @@ impl Server {
                 }
             },
         };
+        let metrics_listener = config.metrics_listen.and_then(|addr| match TcpListener::bind(addr) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                error!(address = %addr, error = %e, "could not listen for metrics scrapes");
+                None
+            }
+        });
         let slots = (0..config.worker_count())
             .map(|_| Slot { restarts: Restarts::default(), respawn_at: Some(Instant::now()) })
             .collect();
@@ -131,6 +144,9 @@ impl Server {
             signals: Signals::install().map_err(ServerError::Signals)?,
             admin,
             admin_conns: Conns::new(ADMIN_CONN_BASE),
+            metrics_listener,
+            metrics_conns: Conns::new(METRICS_CONN_BASE),
+            metrics: Metrics::default(),
             pool: Pool::default(),
             slots,
             pending: VecDeque::new(),
@@ -211,6 +227,15 @@ impl Server {
             signals: Signals::install().map_err(ServerError::Signals)?,
             admin,
             admin_conns: Conns::new(ADMIN_CONN_BASE),
+            // SAFETY: as above.
+            metrics_listener: saved
+                .metrics_listener
+                .map(|fd| TcpListener::from_std(std::net::TcpListener::from(unsafe { state::adopt(fd) }))),
+            metrics_conns: Conns::new(METRICS_CONN_BASE),
+            metrics: serde_json::from_value(saved.counters.clone()).unwrap_or_else(|e| {
+                warn!(error = %e, "the previous image's counters are unreadable; they start again from zero");
+                Metrics::default()
+            }),
             pool,
             slots,
             pending,
@@ -264,6 +289,10 @@ impl Server {
             registry.register(l, ADMIN_TOKEN, Interest::READABLE).map_err(ServerError::Poll)?;
             info!(path = %path.display(), "admin socket");
         }
+        if let Some(l) = &mut self.metrics_listener {
+            registry.register(l, METRICS_TOKEN, Interest::READABLE).map_err(ServerError::Poll)?;
+            info!(address = %l.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "metrics endpoint (GET /metrics)");
+        }
         Ok(self)
     }
 
@@ -281,8 +310,10 @@ impl Server {
                 match event.token() {
                     SIGNAL_TOKEN => {}
                     ADMIN_TOKEN => self.accept_admin(),
+                    METRICS_TOKEN => self.accept_scrapes(),
                     t if t.0 >= WORKER_BASE => self.worker_events(WorkerId((t.0 - WORKER_BASE) as u32)),
                     t if self.admin_conns.owns(t) => self.admin_event(t),
+                    t if self.metrics_conns.owns(t) => self.scrape_event(t),
                     t => self.accept(t.0 - LISTENER_BASE),
                 }
             }
@@ -363,6 +394,7 @@ impl Server {
                     let session = SessionId(self.next_session);
                     self.next_session += 1;
                     debug!(session = %session, peer = %peer, "accepted");
+                    self.metrics.accepted();
                     self.hand_off(Pending { session, socket, peer, since: Instant::now() });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -396,6 +428,7 @@ impl Server {
         let open = self.pool.load();
         let full = open >= self.config.max_connections as usize;
         if full {
+            self.metrics.rejected(Reject::TooMany);
             info!(session = %client.session, open, max_connections = self.config.max_connections, "too many clients; the worker will refuse this one");
         }
         let worker = &mut self.pool.workers[index];
@@ -406,8 +439,10 @@ impl Server {
                 worker
                     .in_flight
                     .insert(client.session, InFlight { socket: client.socket, peer: client.peer });
+                self.metrics.handoff(true);
             }
             Err(e) => {
+                self.metrics.handoff(false);
                 // The worker is not taking packets (its buffer is full, or it is dying):
                 // the client waits for the next routing round.
                 warn!(session = %client.session, worker = %worker.id, error = %e, "handoff failed; will retry");
@@ -419,6 +454,7 @@ impl Server {
     fn queue(&mut self, client: Pending) {
         if self.pending.len() >= MAX_PENDING {
             warn!(session = %client.session, peer = %client.peer, "too many connections waiting for a worker; closing");
+            self.metrics.rejected(Reject::QueueFull);
             return;
         }
         self.pending.push_back(client);
@@ -441,6 +477,7 @@ impl Server {
             while self.pending.front().is_some_and(|p| now.duration_since(p.since) >= patience) {
                 let p = self.pending.pop_front().expect("checked non-empty");
                 warn!(session = %p.session, peer = %p.peer, "no worker became ready in time; closing the connection");
+                self.metrics.rejected(Reject::Timeout);
             }
         }
         for _ in 0..self.pending.len() {
@@ -625,6 +662,7 @@ impl Server {
                     worker.ping = None;
                 }
             }
+            FromWorker::Stats(delta) => self.metrics.apply(&delta),
             FromWorker::Drained => info!("worker drained"),
             FromWorker::Cancel { pid, secret } => {
                 if let Some(target) = self.pool.index_of_pid(pid) {
@@ -663,11 +701,16 @@ impl Server {
             };
             let clean = matches!(status, WaitStatus::Exited(_, 0));
             let expected = clean || self.shutdown.is_some() || worker.state == WorkerState::Draining;
-            let cause = worker.killed.unwrap_or(if clean { "exit" } else { "crash" });
+            let cause = match worker.killed {
+                Some("health") => RestartCause::Health,
+                Some("unready") => RestartCause::Unready,
+                _ if clean => RestartCause::Exit,
+                _ => RestartCause::Crash,
+            };
             if expected {
                 info!(worker = %worker.id, pid = pid.as_raw(), generation = %worker.generation, status = %how, sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
             } else {
-                error!(worker = %worker.id, pid = pid.as_raw(), generation = %worker.generation, status = %how, cause, sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
+                error!(worker = %worker.id, pid = pid.as_raw(), generation = %worker.generation, status = %how, cause = cause.label(), sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
             }
             for (session, f) in worker.in_flight.drain() {
                 info!(session = %session, "re-routing a client the dead worker never took");
@@ -688,6 +731,7 @@ impl Server {
             }
             if self.shutdown.is_none() && worker.generation == self.serving && !self.reload.holds_respawns() {
                 let slot = worker.slot;
+                self.metrics.worker_restart(cause);
                 let delay =
                     self.slots[slot].restarts.record_exit(lived, worker.state != WorkerState::Starting);
                 if !delay.is_zero() {
@@ -857,6 +901,57 @@ impl Server {
         }
     }
 
+    // ---- metrics endpoint ----
+
+    fn accept_scrapes(&mut self) {
+        loop {
+            let Some(listener) = &self.metrics_listener else { return };
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    if let Err(e) = self.metrics_conns.add(self.poll.registry(), stream) {
+                        debug!(error = %e, "metrics connection refused");
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    warn!(error = %e, "metrics accept failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn scrape_event(&mut self, token: Token) {
+        let head_end = |buf: &[u8]| buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+        let request = match self.metrics_conns.read(token, head_end) {
+            Request::Partial => return,
+            Request::Closed => return self.metrics_conns.close(self.poll.registry(), token),
+            Request::Complete(head) => head,
+        };
+        let response = metrics::http_response(&request, || self.metrics.render(&self.gauges()));
+        self.metrics_conns.reply(self.poll.registry(), token, &response, false);
+    }
+
+    fn gauges(&self) -> Gauges {
+        let mut workers = WorkerCounts::default();
+        for w in &self.pool.workers {
+            match w.state {
+                WorkerState::Starting => workers.starting += 1,
+                WorkerState::Ready => workers.ready += 1,
+                WorkerState::Draining => workers.draining += 1,
+            }
+        }
+        Gauges {
+            generation: self.serving,
+            connections: self.pool.workers.iter().map(|w| u64::from(w.sessions)).sum(),
+            handoffs_in_flight: self.pool.workers.iter().map(|w| w.in_flight.len() as u64).sum(),
+            queued: self.pending.len() as u64,
+            workers,
+            start_time: SystemTime::UNIX_EPOCH + Duration::from_millis(self.started_unix_ms),
+        }
+    }
+
     // ---- signals and shutdown ----
 
     fn handle_signals(&mut self) {
@@ -892,7 +987,9 @@ impl Server {
         for l in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut SourceFd(&l.raw_fd()));
         }
-        self.pending.clear();
+        for _ in self.pending.drain(..) {
+            self.metrics.rejected(Reject::Shutdown);
+        }
         for slot in &mut self.slots {
             slot.respawn_at = None;
         }
@@ -942,12 +1039,8 @@ impl Server {
     // ---- re-execution ----
 
     /// Describes everything the next image inherits, and clears `FD_CLOEXEC` on it.
-    pub(crate) fn save(
-        &mut self,
-        waiters: &[Token],
-        queued: Option<&[Token]>,
-        counters: serde_json::Value,
-    ) -> Saved {
+    pub(crate) fn save(&mut self, waiters: &[Token], queued: Option<&[Token]>) -> Saved {
+        let counters = serde_json::to_value(&self.metrics).unwrap_or_default();
         let registry = self.poll.registry();
         let mut take_conn = |token: &Token| {
             self.admin_conns.take(registry, *token).map(|s| {
@@ -981,7 +1074,7 @@ impl Server {
                 .map(|l| SavedListener { fd: l.raw_fd(), owns_path: l.owns_path() })
                 .collect(),
             admin: self.admin.as_ref().map(|(l, path)| SavedSocket { fd: l.as_raw_fd(), path: path.clone() }),
-            metrics_listener: None,
+            metrics_listener: self.metrics_listener.as_ref().map(|l| l.as_raw_fd()),
             workers: self
                 .pool
                 .workers

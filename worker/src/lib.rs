@@ -13,6 +13,7 @@ mod registry;
 mod server;
 mod session;
 pub mod sql;
+mod stats;
 mod sys;
 pub mod types;
 

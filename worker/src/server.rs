@@ -1,6 +1,6 @@
 //! The worker's main loop: open the database, report `Ready`, then take packets from
-//! the supervisor: handoffs become session threads, pings get pongs, a drain ends the
-//! worker once its sessions are done.
+//! the supervisor: handoffs become session threads, pings get the statement counts
+//! since the last ping and a pong, a drain ends the worker once its sessions are done.
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::database;
 use crate::duck::{Database, DuckError};
 use crate::registry::Registry;
 use crate::session;
+use crate::stats::Stats;
 
 /// DuckDB recurses deeply on nested SQL; the default 2 MiB thread stack is too small.
 const SESSION_STACK: usize = 16 << 20;
@@ -28,6 +29,7 @@ pub struct Shared {
     pub db: Arc<Database>,
     pub channel: Channel,
     pub registry: Registry,
+    pub stats: Stats,
     pub pid: u32,
 }
 
@@ -58,8 +60,14 @@ pub fn run(
     let _entered = span.enter();
 
     let db = database::open(&config)?;
-    let shared =
-        Arc::new(Shared { config, db, channel: Channel::new(channel), registry: Registry::default(), pid });
+    let shared = Arc::new(Shared {
+        config,
+        db,
+        channel: Channel::new(channel),
+        registry: Registry::default(),
+        stats: Stats::default(),
+        pid,
+    });
     shared.channel.send(&FromWorker::Ready { pid }).map_err(WorkerError::Channel)?;
     info!(storage = shared.config.storage.as_str(), "worker ready");
 
@@ -75,6 +83,7 @@ pub fn run(
                 start_session(&shared, session, peer, full, fd, &span)
             }
             (ToWorker::Ping { seq }, _) => {
+                send_stats(&shared).map_err(WorkerError::Channel)?;
                 shared.channel.send(&FromWorker::Pong { seq }).map_err(WorkerError::Channel)?
             }
             (ToWorker::Drain { timeout_ms }, _) => {
@@ -84,6 +93,8 @@ pub fn run(
                 thread::spawn(move || {
                     let _entered = span.enter();
                     drain(&shared, Duration::from_millis(timeout_ms));
+                    // Everything counted goes out, however many packets it takes.
+                    while send_stats(&shared).unwrap_or(false) {}
                     let _ = shared.channel.send(&FromWorker::Drained);
                     info!("drained; exiting");
                     std::process::exit(0);
@@ -127,6 +138,17 @@ fn start_session(
         error!(session = %session, error = %e, "could not start a session thread");
         let _ = shared.channel.send(&FromWorker::SessionClosed { session });
     }
+}
+
+/// Sends the statement counts since the last call, if there are any. Returns whether
+/// it sent a packet: error classes that did not fit wait for the next one.
+fn send_stats(shared: &Shared) -> Result<bool, ChannelError> {
+    let delta = shared.stats.take_delta();
+    if delta.is_empty() {
+        return Ok(false);
+    }
+    shared.channel.send(&FromWorker::Stats(delta))?;
+    Ok(true)
 }
 
 /// Waits for sessions to end, up to `timeout`; then ends the rest with 57P01 and gives

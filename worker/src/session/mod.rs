@@ -198,6 +198,15 @@ impl Session<'_> {
         self.settings.statement_timeout()
     }
 
+    /// Runs one client statement, counted and timed in the worker's stats (see
+    /// [`crate::stats`] for what counts).
+    fn counted<T>(&mut self, statement: impl FnOnce(&mut Self) -> T) -> T {
+        let started = std::time::Instant::now();
+        let outcome = statement(self);
+        self.shared.stats.statement(started.elapsed());
+        outcome
+    }
+
     fn message_loop(&mut self) -> Result<(), SessionError> {
         loop {
             let frame = match self.conn.read_message(self.shared.config.max_message_size) {
@@ -234,7 +243,8 @@ impl Session<'_> {
                 }
                 frontend::Message::Describe { target, name } => self.describe(target, name),
                 frontend::Message::Execute { portal, max_rows } => {
-                    self.execute_portal(portal, u64::try_from(max_rows).ok().filter(|&n| n > 0), false)
+                    let limit = u64::try_from(max_rows).ok().filter(|&n| n > 0);
+                    self.counted(|s| s.execute_portal(portal, limit, false))
                 }
                 frontend::Message::Close { target, name } => {
                     self.close(target, name);

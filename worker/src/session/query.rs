@@ -81,7 +81,7 @@ impl Session<'_> {
             if outcome.is_err() {
                 break;
             }
-            outcome = self.simple_statement(statement);
+            outcome = self.counted(|s| s.simple_statement(statement));
         }
         if outcome.is_ok() && self.tx == Transaction::Implicit {
             outcome = self.end_transaction(true);
@@ -109,6 +109,7 @@ impl Session<'_> {
             StepError::Query(info) => info,
         };
         info!(sqlstate = %info.code, error = %info.message, "statement failed");
+        self.shared.stats.error(info.code);
         self.conn.send(&Message::ErrorResponse(info));
         match self.tx {
             Transaction::Block | Transaction::Failed => self.tx = Transaction::Failed,
