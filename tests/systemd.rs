@@ -162,7 +162,7 @@ fn only_remarks_on_host_units_are_ignored() {
         assert!(about_a_host_unit(host), "{host}");
     }
     for ours in [
-        "/tmp/.tmpe86u5W/mallard.service:32: Unknown key 'WatchdogSecs' in section [Service], ignoring.",
+        "/tmp/.tmpAbCdEf/mallard.service:32: Unknown key 'WatchdogSecs' in section [Service], ignoring.",
         "mallard.socket: service mallard-x.service not loaded, socket cannot be started.",
         "Unit mallard.socket has a bad unit file setting.",
         "Accepting user/group name 'no such user', which does not match strict user/group name rules.",
