@@ -272,6 +272,26 @@ impl Config {
         Ok(())
     }
 
+    /// Where a running server's admin socket is, for `mallard status/reload/stop`. Only
+    /// `admin_socket` and `data_dir` are read, so that a configuration that is wrong in
+    /// other ways (the one a reload is about to refuse) still leads to the server.
+    pub fn locate_admin(file: Option<&Path>, data_dir: Option<&Path>) -> Result<PathBuf, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let mut table = match file {
+            Some(path) => read_table(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_table(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, &env)?;
+        let text = |key: &str| table.get(key).and_then(|v| v.as_str()).map(PathBuf::from);
+        if let Some(path) = text("admin_socket") {
+            return Ok(path);
+        }
+        let data_dir =
+            data_dir.map(Path::to_path_buf).or_else(|| text("data_dir")).unwrap_or_else(default_data_dir);
+        Ok(data_dir.join("mallard.sock"))
+    }
+
     /// The admin socket: `admin_socket`, else `<data_dir>/mallard.sock`.
     pub fn admin_path(&self) -> PathBuf {
         self.admin_socket.clone().unwrap_or_else(|| self.data_dir.join("mallard.sock"))

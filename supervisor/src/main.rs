@@ -256,8 +256,7 @@ fn admin_path(target: &Target) -> anyhow::Result<PathBuf> {
     if let Some(path) = &target.admin_socket {
         return Ok(path.clone());
     }
-    let overrides = Overrides { data_dir: target.data_dir.clone(), ..Overrides::default() };
-    Ok(Config::load(target.config.as_deref(), &overrides)?.admin_path())
+    Ok(Config::locate_admin(target.config.as_deref(), target.data_dir.as_deref())?)
 }
 
 fn status(mut client: admin::Client, json: bool) -> anyhow::Result<ExitCode> {
