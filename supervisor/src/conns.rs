@@ -110,6 +110,10 @@ impl<S: Read + Write + Source + AsRawFd> Conns<S> {
         }
     }
 
+    pub fn tokens(&self) -> Vec<Token> {
+        self.conns.keys().map(|k| Token(self.base + k)).collect()
+    }
+
     /// Removes a connection without closing it, to hand its socket on.
     pub fn take(&mut self, registry: &Registry, token: Token) -> Option<S> {
         let mut conn = self.conns.remove(&(token.0 - self.base))?;

@@ -164,7 +164,7 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> a
         };
         info!(
             version = mallard_worker::SERVER_VERSION,
-            generation = saved.generation + 1,
+            generation = saved.next_generation,
             "mallard re-executed for a reload"
         );
         server::Server::resume(config, launch, worker_config, saved)?.run()?;

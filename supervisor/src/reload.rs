@@ -253,10 +253,10 @@ impl Server {
     /// In the new image: starts the new generation (or, in `duckdb` read-write mode,
     /// first lets the old worker hand the file over).
     pub(crate) fn start_generation(&mut self, worker_config: String) {
-        // Above every generation still around, so that the workers of a failed reload,
-        // killed but perhaps not yet reaped, are never mistaken for the new ones.
-        let newest = self.pool.workers.iter().map(|w| w.generation).max().unwrap_or(self.serving);
-        let generation = Generation(newest.max(self.serving).0 + 1);
+        // Numbers are never reused: the workers of a failed reload, killed but perhaps
+        // not yet reaped, are never mistaken for the new ones, and logs stay clear.
+        let generation = self.next_generation;
+        self.next_generation = Generation(generation.0 + 1);
         let holds_file = self.config.storage == Storage::Duckdb && !self.config.read_only;
         if holds_file && self.pool.of_generation(self.serving).next().is_some() {
             info!(generation = %generation, "reload: the old worker drains to hand the database file over; new clients wait");

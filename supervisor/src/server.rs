@@ -95,8 +95,9 @@ pub struct Server {
     next_session: u64,
     next_worker: u32,
     next_ping: u64,
-    /// The generation new clients go to.
+    /// The generation new clients go to, and the number the next reload's takes.
     pub(crate) serving: Generation,
+    pub(crate) next_generation: Generation,
     pub(crate) reload: Reload,
     accept_paused_until: Option<Instant>,
     shutdown: Option<Shutdown>,
@@ -154,6 +155,7 @@ impl Server {
             next_worker: 1,
             next_ping: 1,
             serving: Generation(1),
+            next_generation: Generation(2),
             reload: Reload::default(),
             accept_paused_until: None,
             shutdown: None,
@@ -243,6 +245,7 @@ impl Server {
             next_worker: saved.next_worker,
             next_ping: saved.next_ping,
             serving: Generation(saved.generation),
+            next_generation: Generation(saved.next_generation),
             reload: Reload::default(),
             accept_paused_until: None,
             shutdown: None,
@@ -265,6 +268,9 @@ impl Server {
         if let Some(queued) = &saved.queued_reload {
             let tokens = queued.iter().filter_map(|&fd| server.add_admin_conn(adopt_conn(fd))).collect();
             server.reload.queued = Some(tokens);
+        }
+        for &fd in &saved.admin_conns {
+            server.add_admin_conn(adopt_conn(fd));
         }
         // Packets that arrived while the image changed are waiting.
         for i in 0..server.pool.workers.len() {
@@ -1041,6 +1047,12 @@ impl Server {
     /// Describes everything the next image inherits, and clears `FD_CLOEXEC` on it.
     pub(crate) fn save(&mut self, waiters: &[Token], queued: Option<&[Token]>) -> Saved {
         let counters = serde_json::to_value(&self.metrics).unwrap_or_default();
+        let others: Vec<Token> = self
+            .admin_conns
+            .tokens()
+            .into_iter()
+            .filter(|t| !waiters.contains(t) && !queued.is_some_and(|q| q.contains(t)))
+            .collect();
         let registry = self.poll.registry();
         let mut take_conn = |token: &Token| {
             self.admin_conns.take(registry, *token).map(|s| {
@@ -1050,6 +1062,7 @@ impl Server {
         };
         let reload_waiters = waiters.iter().filter_map(&mut take_conn).collect();
         let queued_reload = queued.map(|q| q.iter().filter_map(&mut take_conn).collect());
+        let admin_conns = others.iter().filter_map(&mut take_conn).collect();
         let client = |session: SessionId, socket: &OwnedFd, peer: Peer| SavedClient {
             session: session.0,
             fd: socket.as_raw_fd(),
@@ -1066,6 +1079,7 @@ impl Server {
             worker_config: self.worker_config.clone(),
             slots: self.slots.iter().map(|s| s.restarts).collect(),
             next_worker: self.next_worker,
+            next_generation: self.next_generation.0,
             next_session: self.next_session,
             next_ping: self.next_ping,
             listeners: self
@@ -1094,6 +1108,7 @@ impl Server {
             pending: self.pending.iter().map(|p| client(p.session, &p.socket, p.peer)).collect(),
             reload_waiters,
             queued_reload,
+            admin_conns,
             ready_notified: self.ready_notified,
             last_reload: self.reload.last.clone(),
             counters,
@@ -1111,6 +1126,9 @@ impl Server {
         let adopt = |fd| {
             UnixStream::from_std(std::os::unix::net::UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) }))
         };
+        for &fd in &saved.admin_conns {
+            self.add_admin_conn(adopt(fd));
+        }
         let waiters = saved.reload_waiters.iter().filter_map(|&fd| self.add_admin_conn(adopt(fd))).collect();
         let queued = saved
             .queued_reload

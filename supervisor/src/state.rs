@@ -25,6 +25,7 @@ pub struct Saved {
     pub worker_config: String,
     pub slots: Vec<Restarts>,
     pub next_worker: u32,
+    pub next_generation: u32,
     pub next_session: u64,
     pub next_ping: u64,
     pub listeners: Vec<SavedListener>,
@@ -35,6 +36,9 @@ pub struct Saved {
     /// Admin connections waiting for this reload's outcome, and for the next one's.
     pub reload_waiters: Vec<RawFd>,
     pub queued_reload: Option<Vec<RawFd>>,
+    /// Other admin connections, whose request is still to be read.
+    #[serde(default)]
+    pub admin_conns: Vec<RawFd>,
     pub ready_notified: bool,
     pub last_reload: Option<serde_json::Value>,
     pub counters: serde_json::Value,
@@ -87,6 +91,7 @@ impl Saved {
         fds.extend(self.pending.iter().map(|c| c.fd));
         fds.extend(&self.reload_waiters);
         fds.extend(self.queued_reload.iter().flatten());
+        fds.extend(&self.admin_conns);
         fds
     }
 
