@@ -46,3 +46,38 @@ fn one_client_over_max_connections_gets_53300() {
     };
     newcomer.simple_query("select 3").unwrap();
 }
+
+/// Clients that wait in the supervisor for a worker that never becomes ready are told
+/// why when `startup_timeout` passes, as PostgreSQL tells a client it cannot serve yet.
+#[test]
+fn a_client_no_worker_takes_gets_57p03() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = mallard_harness::free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mallard"))
+        .args(["serve", "--storage", "memory", "--workers", "1", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        // Every worker fails to open DuckDB, so none is ever ready.
+        .env("MALLARD_MEMORY_LIMIT", "plenty")
+        .env("MALLARD_STARTUP_TIMEOUT", "1s")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start mallard");
+    let conn = format!("host=127.0.0.1 port={port} user=tester dbname=mallard connect_timeout=10");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let err = loop {
+        match postgres::Client::connect(&conn, postgres::NoTls) {
+            Ok(_) => panic!("a server without ready workers served a client"),
+            Err(e) if e.as_db_error().is_some() => break e,
+            // The listener may not be bound yet.
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "no answer: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(sqlstate(&err), "57P03", "{err}");
+    assert_eq!(err.as_db_error().unwrap().message(), "the database system is not yet accepting connections");
+}

@@ -457,11 +457,35 @@ impl Server {
         }
     }
 
+    /// Turns away a client no worker will serve, with the `FATAL` PostgreSQL would send
+    /// in its place, written without reading from the client or waiting for it. A
+    /// client that started with an SSLRequest reads it as the refusal of the request,
+    /// which libpq reports with the message.
+    fn refuse(&mut self, client: Pending, reason: Reject) {
+        use mallard_protocol::pg::backend::{ErrorInfo, Message};
+        use mallard_protocol::pg::SqlState;
+        self.metrics.rejected(reason);
+        let error = match reason {
+            Reject::QueueFull | Reject::TooMany => {
+                ErrorInfo::fatal(SqlState::TOO_MANY_CONNECTIONS, "sorry, too many clients already")
+            }
+            Reject::Timeout => ErrorInfo::fatal(
+                SqlState::CANNOT_CONNECT_NOW,
+                "the database system is not yet accepting connections",
+            ),
+            Reject::Shutdown => {
+                ErrorInfo::fatal(SqlState::CANNOT_CONNECT_NOW, "the database system is shutting down")
+            }
+        };
+        let mut bytes = Vec::new();
+        Message::ErrorResponse(error).encode(&mut bytes);
+        let _ = sys::send_now(client.socket.as_fd(), &bytes);
+    }
+
     fn queue(&mut self, client: Pending) {
         if self.pending.len() >= MAX_PENDING {
             warn!(session = %client.session, peer = %client.peer, "too many connections waiting for a worker; closing");
-            self.metrics.rejected(Reject::QueueFull);
-            return;
+            return self.refuse(client, Reject::QueueFull);
         }
         self.pending.push_back(client);
     }
@@ -483,7 +507,7 @@ impl Server {
             while self.pending.front().is_some_and(|p| now.duration_since(p.since) >= patience) {
                 let p = self.pending.pop_front().expect("checked non-empty");
                 warn!(session = %p.session, peer = %p.peer, "no worker became ready in time; closing the connection");
-                self.metrics.rejected(Reject::Timeout);
+                self.refuse(p, Reject::Timeout);
             }
         }
         for _ in 0..self.pending.len() {
@@ -993,8 +1017,8 @@ impl Server {
         for l in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut SourceFd(&l.raw_fd()));
         }
-        for _ in self.pending.drain(..) {
-            self.metrics.rejected(Reject::Shutdown);
+        for client in std::mem::take(&mut self.pending) {
+            self.refuse(client, Reject::Shutdown);
         }
         for slot in &mut self.slots {
             slot.respawn_at = None;

@@ -143,3 +143,9 @@ pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option
         }
     }
 }
+
+/// Writes `bytes` to a client socket if its buffer takes them at once; never waits.
+pub fn send_now(socket: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
+    nix::sys::socket::send(socket.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT)
+        .map_err(io::Error::from)
+}

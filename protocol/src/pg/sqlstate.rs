@@ -55,6 +55,7 @@ impl SqlState {
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");
     pub const QUERY_CANCELED: SqlState = SqlState(*b"57014");
     pub const ADMIN_SHUTDOWN: SqlState = SqlState(*b"57P01");
+    pub const CANNOT_CONNECT_NOW: SqlState = SqlState(*b"57P03");
     pub const IO_ERROR: SqlState = SqlState(*b"58030");
     pub const INTERNAL_ERROR: SqlState = SqlState(*b"XX000");
 
