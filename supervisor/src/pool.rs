@@ -43,6 +43,9 @@ pub struct Worker {
     pub last_ping: Instant,
     /// Why the supervisor killed it, if it did: the restart's cause.
     pub killed: Option<&'static str>,
+    /// The channel version it speaks. A worker of an older binary that a reload left
+    /// behind may speak another one than this supervisor; it is only waited for.
+    pub channel_version: u8,
 }
 
 /// A worker whose ping has gone unanswered this long gets no new clients.
@@ -61,6 +64,11 @@ impl WorkerState {
 impl Worker {
     pub fn load(&self) -> usize {
         self.sessions as usize + self.in_flight.len()
+    }
+
+    /// Whether this supervisor and the worker understand each other's packets.
+    pub fn speaks_our_channel(&self) -> bool {
+        self.channel_version == mallard_protocol::channel::VERSION
     }
 
     /// False while a ping has waited longer than [`UNRESPONSIVE_AFTER`]: a stopped or

@@ -195,6 +195,10 @@ impl Server {
         };
         let mut pool = Pool::default();
         for w in &saved.workers {
+            if w.channel_version != mallard_protocol::channel::VERSION {
+                pool.workers.push(Self::foreign_worker(w, now));
+                continue;
+            }
             let in_flight = w
                 .in_flight
                 .iter()
@@ -216,6 +220,7 @@ impl Server {
                 ping: None,
                 last_ping: now,
                 killed: None,
+                channel_version: w.channel_version,
             });
         }
         let pending = saved.pending.iter().map(|c| client(c, now)).collect();
@@ -278,6 +283,43 @@ impl Server {
         }
         server.start_generation(worker_config);
         Ok(server)
+    }
+
+    /// A worker of a binary whose channel version differs from ours: neither side
+    /// could read the other's packets. Closing its channel is the one signal every
+    /// version understands: the worker lets its sessions finish (for at most 30 s) and
+    /// exits. Its channel is replaced by a dead end, and it gets no clients and no
+    /// pings. Clients in flight to it are its own once it reads them, so our copies go.
+    fn foreign_worker(w: &SavedWorker, now: Instant) -> Worker {
+        // SAFETY: as for every saved fd: passed on for this use, named once.
+        drop(unsafe { state::adopt(w.channel) });
+        for c in &w.in_flight {
+            drop(unsafe { state::adopt(c.fd) });
+        }
+        warn!(worker = w.id, pid = w.pid, speaks = w.channel_version, ours = mallard_protocol::channel::VERSION, "a worker of the previous binary speaks another channel version; closing its channel so it drains on its own");
+        let channel = match sys::channel_pair() {
+            Ok((ours, theirs)) => {
+                drop(theirs);
+                ours
+            }
+            // Out of fds: any closed-off fd will do; /dev/null never reads as a packet.
+            Err(_) => std::fs::File::open("/dev/null").map(OwnedFd::from).expect("open /dev/null"),
+        };
+        Worker {
+            id: WorkerId(w.id),
+            slot: w.slot,
+            generation: Generation(w.generation),
+            pid: w.pid,
+            channel,
+            state: WorkerState::Draining,
+            sessions: w.sessions,
+            in_flight: Default::default(),
+            started: now.checked_sub(Duration::from_millis(w.age_ms)).unwrap_or(now),
+            ping: None,
+            last_ping: now,
+            killed: None,
+            channel_version: w.channel_version,
+        }
     }
 
     fn register_sources(mut self) -> Result<Server, ServerError> {
@@ -364,7 +406,7 @@ impl Server {
             .pool
             .workers
             .iter()
-            .filter(|w| w.state != WorkerState::Starting)
+            .filter(|w| w.state != WorkerState::Starting && w.speaks_our_channel())
             .map(|w| match w.ping {
                 Some((_, sent)) => sent + crate::pool::UNRESPONSIVE_AFTER.min(self.config.health_timeout),
                 None => w.last_ping + interval,
@@ -553,6 +595,7 @@ impl Server {
             ping: None,
             last_ping: now,
             killed: None,
+            channel_version: mallard_protocol::channel::VERSION,
         });
         true
     }
@@ -607,7 +650,7 @@ impl Server {
         let now = Instant::now();
         let interval = self.ping_interval();
         for w in &mut self.pool.workers {
-            if w.state == WorkerState::Starting || w.killed.is_some() {
+            if w.state == WorkerState::Starting || w.killed.is_some() || !w.speaks_our_channel() {
                 continue;
             }
             match w.ping {
@@ -1127,6 +1170,7 @@ impl Server {
                     sessions: w.sessions,
                     in_flight: w.in_flight.iter().map(|(s, f)| client(*s, &f.socket, f.peer)).collect(),
                     age_ms: w.started.elapsed().as_millis() as u64,
+                    channel_version: w.channel_version,
                 })
                 .collect(),
             pending: self.pending.iter().map(|p| client(p.session, &p.socket, p.peer)).collect(),

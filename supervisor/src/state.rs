@@ -68,6 +68,15 @@ pub struct SavedWorker {
     pub sessions: u32,
     pub in_flight: Vec<SavedClient>,
     pub age_ms: u64,
+    /// The channel version the worker speaks: its binary's, which may be older than
+    /// the image that reads this.
+    #[serde(default = "first_saved_version")]
+    pub channel_version: u8,
+}
+
+/// The channel version of the first images that saved one.
+fn first_saved_version() -> u8 {
+    3
 }
 
 #[derive(Serialize, Deserialize)]
