@@ -9,6 +9,7 @@ mod listeners;
 mod metrics;
 mod notify;
 mod pool;
+mod privileges;
 mod reload;
 mod server;
 mod signals;
@@ -25,7 +26,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use config::{Config, LogFormat, Overrides};
 use mallard_protocol::channel::{Generation, WorkerId};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 #[derive(Parser)]
 #[command(name = "mallard", version, about = "A PostgreSQL-wire server for DuckDB")]
@@ -193,9 +194,19 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> a
             "using the sockets systemd passed (LISTEN_FDS); `listen` and `socket_dir` are not bound"
         );
     }
-    if nix::unistd::geteuid().is_root() {
-        warn!(user = ?config.user, "running as root: dropping privileges is not implemented yet");
+    let admin_path = config.admin_path();
+    let admin = match admin::bind(&admin_path) {
+        Ok(l) => Some((l, admin_path.clone())),
+        Err(e) => {
+            error!(path = %admin_path.display(), error = %e, "could not open the admin socket; `mallard status/reload/stop` will not reach this server");
+            None
+        }
+    };
+    let mut owned = vec![config.data_dir.as_path()];
+    if admin.is_some() {
+        owned.push(admin_path.as_path());
     }
+    privileges::drop_root(config.user.as_deref(), config.group.as_deref(), &owned)?;
     info!(
         version = mallard_worker::SERVER_VERSION,
         storage = config.storage.as_str(),
@@ -204,7 +215,7 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> a
         exe = %launch.exe.display(),
         "mallard starting"
     );
-    server::Server::new(config, launch, worker_config, listeners)?.run()?;
+    server::Server::new(config, launch, worker_config, listeners, admin)?.run()?;
     Ok(())
 }
 

@@ -114,16 +114,9 @@ impl Server {
         launch: Launch,
         worker_config: String,
         listeners: Vec<Listener>,
+        admin: Option<(std::os::unix::net::UnixListener, std::path::PathBuf)>,
     ) -> Result<Server, ServerError> {
-        let admin = match config.admin_path() {
-            path => match admin::bind(&path) {
-                Ok(l) => Some((mio::net::UnixListener::from_std(l), path)),
-                Err(e) => {
-                    error!(path = %path.display(), error = %e, "could not open the admin socket; `mallard status/reload/stop` will not reach this server");
-                    None
-                }
-            },
-        };
+        let admin = admin.map(|(l, path)| (mio::net::UnixListener::from_std(l), path));
         let metrics_listener = config.metrics_listen.and_then(|addr| match TcpListener::bind(addr) {
             Ok(l) => Some(l),
             Err(e) => {
