@@ -174,8 +174,12 @@ impl Metrics {
     /// The text exposition of every counter and of `gauges`.
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = Exposition::default();
-        out.family("mallard_connections_accepted_total", "counter", "Client connections accepted.");
-        out.sample("mallard_connections_accepted_total", &[], self.connections_accepted);
+        out.single(
+            "mallard_connections_accepted_total",
+            "counter",
+            "Client connections accepted.",
+            self.connections_accepted,
+        );
         out.family(
             "mallard_connections_rejected_total",
             "counter",
@@ -185,25 +189,37 @@ impl Metrics {
             let n = self.connections_rejected.get(&reason).copied().unwrap_or(0);
             out.sample("mallard_connections_rejected_total", &[("reason", reason.label())], n);
         }
-        out.family("mallard_connections_active", "gauge", "Client sessions the workers serve.");
-        out.sample("mallard_connections_active", &[], gauges.connections);
-        out.family("mallard_connections_queued", "gauge", "Clients waiting for a ready worker.");
-        out.sample("mallard_connections_queued", &[], gauges.queued);
+        out.single(
+            "mallard_connections_active",
+            "gauge",
+            "Client sessions the workers serve.",
+            gauges.connections,
+        );
+        out.single(
+            "mallard_connections_queued",
+            "gauge",
+            "Clients waiting for a ready worker.",
+            gauges.queued,
+        );
 
-        out.family(
+        out.single(
             "mallard_handoffs_total",
             "counter",
             "Client sockets handed to a worker, failed attempts included.",
+            self.handoffs,
         );
-        out.sample("mallard_handoffs_total", &[], self.handoffs);
-        out.family("mallard_handoff_failures_total", "counter", "Handoffs whose send to a worker failed.");
-        out.sample("mallard_handoff_failures_total", &[], self.handoff_failures);
-        out.family(
+        out.single(
+            "mallard_handoff_failures_total",
+            "counter",
+            "Handoffs whose send to a worker failed.",
+            self.handoff_failures,
+        );
+        out.single(
             "mallard_handoffs_in_flight",
             "gauge",
             "Client sockets sent to a worker that has not acknowledged them yet.",
+            gauges.handoffs_in_flight,
         );
-        out.sample("mallard_handoffs_in_flight", &[], gauges.handoffs_in_flight);
 
         out.family("mallard_worker_restarts_total", "counter", "Workers replaced, by cause.");
         for cause in RestartCause::ALL {
@@ -221,8 +237,12 @@ impl Metrics {
         out.family("mallard_reloads_total", "counter", "Reloads, by outcome.");
         out.sample("mallard_reloads_total", &[("outcome", "success")], self.reloads_succeeded);
         out.sample("mallard_reloads_total", &[("outcome", "failure")], self.reloads_failed);
-        out.family("mallard_generation", "gauge", "The current worker generation; each reload adds one.");
-        out.sample("mallard_generation", &[], gauges.generation.0);
+        out.single(
+            "mallard_generation",
+            "gauge",
+            "The current worker generation; each reload adds one.",
+            gauges.generation.0,
+        );
         out.family(
             "mallard_start_time_seconds",
             "gauge",
@@ -237,12 +257,12 @@ impl Metrics {
 
     fn render_queries(&self, out: &mut Exposition) {
         let histogram = &self.query_duration;
-        out.family(
+        out.single(
             "mallard_queries_total",
             "counter",
             "Statements run: each of a simple query, each Execute, COPY and session commands included.",
+            histogram.count(),
         );
-        out.sample("mallard_queries_total", &[], histogram.count());
         out.family(
             "mallard_query_errors_total",
             "counter",
@@ -288,6 +308,12 @@ impl Exposition {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
         let help = help.replace('\\', r"\\").replace('\n', r"\n");
         let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    /// A family of one sample without labels.
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: impl Display) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
