@@ -16,8 +16,7 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn from_env() -> Notifier {
-        let mut usec = 0;
-        let watchdog = sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec / 2));
+        let watchdog = watchdog_usec().map(|usec| Duration::from_micros(usec / 2));
         if let Some(every) = watchdog {
             debug!(every_ms = every.as_millis() as u64, "systemd watchdog enabled");
         }
@@ -67,5 +66,16 @@ impl Notifier {
         if let Err(e) = sd_notify::notify(false, states) {
             warn!(error = %e, "sd_notify failed");
         }
+    }
+}
+
+/// `WATCHDOG_USEC`, if the watchdog is meant for this process. As sd_watchdog_enabled(3)
+/// has it, `WATCHDOG_PID` may be absent; when set, it must name this process.
+/// (`sd_notify::watchdog_enabled` wrongly requires it.)
+fn watchdog_usec() -> Option<u64> {
+    let usec = std::env::var("WATCHDOG_USEC").ok()?.parse::<u64>().ok().filter(|&u| u > 0)?;
+    match std::env::var("WATCHDOG_PID") {
+        Ok(pid) => (pid.parse::<u32>().ok()? == std::process::id()).then_some(usec),
+        Err(_) => Some(usec),
     }
 }
