@@ -24,26 +24,26 @@ impl Notifier {
     }
 
     pub fn ready(&mut self, status: String) {
-        self.send(&[NotifyState::Ready, NotifyState::Status(&status)]);
+        self.send(&[NotifyState::Ready, NotifyState::Status(&one_line(&status))]);
         self.last_status = status;
     }
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` in the same datagram, as systemd requires.
     pub fn reloading(&mut self, status: &str) {
         match NotifyState::monotonic_usec_now() {
-            Ok(now) => self.send(&[NotifyState::Reloading, now, NotifyState::Status(status)]),
+            Ok(now) => self.send(&[NotifyState::Reloading, now, NotifyState::Status(&one_line(status))]),
             Err(e) => warn!(error = %e, "could not read the monotonic clock for sd_notify"),
         }
     }
 
     pub fn stopping(&mut self, status: &str) {
-        self.send(&[NotifyState::Stopping, NotifyState::Status(status)]);
+        self.send(&[NotifyState::Stopping, NotifyState::Status(&one_line(status))]);
     }
 
     /// A `STATUS=` line, sent only when it changed.
     pub fn status(&mut self, status: String) {
         if status != self.last_status {
-            self.send(&[NotifyState::Status(&status)]);
+            self.send(&[NotifyState::Status(&one_line(&status))]);
             self.last_status = status;
         }
     }
@@ -78,4 +78,10 @@ fn watchdog_usec() -> Option<u64> {
         Ok(pid) => (pid.parse::<u32>().ok()? == std::process::id()).then_some(usec),
         Err(_) => Some(usec),
     }
+}
+
+/// A datagram is newline-separated `KEY=value` lines, so a multi-line status (a TOML
+/// parse error, say) would reach systemd cut at its first line break, the rest as junk.
+fn one_line(status: &str) -> String {
+    status.split('\n').map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" / ")
 }
