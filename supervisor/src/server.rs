@@ -364,11 +364,13 @@ impl Server {
             if self.shutdown.is_some() {
                 if self.pool.workers.is_empty() {
                     info!("all workers exited; supervisor stopping");
+                    self.close_admin_conns_at_exit();
                     return Ok(());
                 }
                 if self.shutdown.as_ref().is_some_and(|s| Instant::now() >= s.deadline) {
                     warn!(workers = self.pool.workers.len(), "shutdown deadline passed; killing workers");
                     self.kill_all();
+                    self.close_admin_conns_at_exit();
                     return Ok(());
                 }
                 continue;
@@ -1064,6 +1066,12 @@ impl Server {
             w.state = WorkerState::Draining;
             let _ = sys::send(w.channel.as_fd(), &packet);
         }
+    }
+
+    /// `mallard stop` waits for its admin connection to close. Left to the kernel, the
+    /// connections close as this process exits, not while it is still winding down.
+    fn close_admin_conns_at_exit(&mut self) {
+        std::mem::forget(std::mem::replace(&mut self.admin_conns, Conns::new(ADMIN_CONN_BASE)));
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {

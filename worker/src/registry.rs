@@ -143,14 +143,6 @@ impl Registry {
         self.lock().remove(&id);
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Interrupts the running statement of the session with this secret. Every secret
     /// is compared, in constant time, so timing tells nothing about which matched.
     pub fn cancel(&self, secret: &[u8]) -> bool {

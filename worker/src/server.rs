@@ -3,6 +3,7 @@
 //! since the last ping and a pong, a drain ends the worker once its sessions are done.
 
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,6 +32,9 @@ pub struct Shared {
     pub registry: Registry,
     pub stats: Stats,
     pub pid: u32,
+    /// Session threads from handoff to end. A drain waits for these: a session joins
+    /// the registry only once its startup is done.
+    pub live: AtomicUsize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,7 @@ pub fn run(
         registry: Registry::default(),
         stats: Stats::default(),
         pid,
+        live: AtomicUsize::new(0),
     });
     shared.channel.send(&FromWorker::Ready { pid }).map_err(WorkerError::Channel)?;
     info!(storage = shared.config.storage.as_str(), "worker ready");
@@ -123,6 +128,7 @@ fn start_session(
     if let Err(e) = shared.channel.send(&FromWorker::SessionOpened { session }) {
         error!(session = %session, error = %e, "could not acknowledge a handoff");
     }
+    shared.live.fetch_add(1, Ordering::SeqCst);
     let thread_shared = Arc::clone(shared);
     let span = worker_span.clone();
     let spawned = thread::Builder::new().name(format!("session-{session}")).stack_size(SESSION_STACK).spawn(
@@ -131,12 +137,14 @@ fn start_session(
             session::serve(&thread_shared, session, peer, full, fd);
             thread_shared.registry.remove(session);
             let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
+            thread_shared.live.fetch_sub(1, Ordering::SeqCst);
         },
     );
     if let Err(e) = spawned {
         // The fd moved into the closure and was closed with it; the client sees EOF.
         error!(session = %session, error = %e, "could not start a session thread");
         let _ = shared.channel.send(&FromWorker::SessionClosed { session });
+        shared.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -155,14 +163,15 @@ fn send_stats(shared: &Shared) -> Result<bool, ChannelError> {
 /// them a moment to say so.
 fn drain(shared: &Shared, timeout: Duration) {
     let deadline = Instant::now() + timeout;
-    while !shared.registry.is_empty() && Instant::now() < deadline {
+    let busy = || shared.live.load(Ordering::SeqCst) > 0;
+    while busy() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
-    if !shared.registry.is_empty() {
-        info!(sessions = shared.registry.len(), "drain timeout; terminating sessions");
+    if busy() {
+        info!(sessions = shared.live.load(Ordering::SeqCst), "drain timeout; terminating sessions");
         shared.registry.terminate_all();
         let grace = Instant::now() + Duration::from_secs(2);
-        while !shared.registry.is_empty() && Instant::now() < grace {
+        while busy() && Instant::now() < grace {
             thread::sleep(Duration::from_millis(10));
         }
     }

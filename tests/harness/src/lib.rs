@@ -153,6 +153,43 @@ impl Server {
             .expect("run mallard")
     }
 
+    /// `mallard status --json`, parsed; panics unless it exits 0.
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.admin("status", &["--json"]);
+        assert!(
+            out.status.success(),
+            "mallard status: {:?} {}; log:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.logs()
+        );
+        serde_json::from_slice(&out.stdout).expect("mallard status --json prints JSON")
+    }
+
+    /// Waits until `mallard status` shows `n` ready workers of the serving generation
+    /// and no other workers; returns their pids.
+    pub fn ready_workers(&self, n: usize, timeout: Duration) -> Vec<u32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let status = self.status();
+            let workers = status["workers"].as_array().cloned().unwrap_or_default();
+            let ready: Vec<u32> = workers
+                .iter()
+                .filter(|w| w["state"] == "ready" && w["generation"] == status["generation"])
+                .filter_map(|w| w["pid"].as_u64().map(|p| p as u32))
+                .collect();
+            if ready.len() == n && workers.len() == n {
+                return ready;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} ready workers; status {status}; log:\n{}",
+                self.logs()
+            );
+            sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The supervisor's pid.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
