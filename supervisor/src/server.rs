@@ -682,6 +682,11 @@ impl Server {
             let n = match sys::recv_packet(worker.channel.as_fd(), &mut buf) {
                 Ok(Some(0)) | Ok(None) => return,
                 Ok(Some(n)) => n,
+                // A worker this supervisor already killed resets its channel as it dies.
+                Err(e) if worker.killed.is_some() => {
+                    debug!(worker = %worker.id, pid = worker.pid, error = %e, "channel of a killed worker closed");
+                    return;
+                }
                 Err(e) => {
                     error!(worker = %worker.id, pid = worker.pid, error = %e, "worker channel failed; killing the worker");
                     let _ = kill(Pid::from_raw(worker.pid as i32), Signal::SIGKILL);
