@@ -311,8 +311,12 @@ fn failed_reloads_keep_the_old_generation_serving() {
 
     let after = status(&server);
     assert_eq!(after["generation"], 1, "{after}");
-    let problems: Vec<String> =
-        server.logs().lines().filter(|l| l.contains("ERROR") || l.contains("WARN")).map(str::to_owned).collect();
+    let problems: Vec<String> = server
+        .logs()
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+        .map(str::to_owned)
+        .collect();
     assert_eq!(pids(&after), pids(&before), "the serving workers changed: {problems:#?}");
     assert_eq!(after["last_reload"]["ok"], false);
 

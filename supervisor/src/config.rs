@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mallard_worker::auth::{self, AuthSettings, Rule, RuleSpec, Users};
 use mallard_worker::{Storage, WorkerConfig};
 use serde::Deserialize;
 
@@ -49,9 +50,10 @@ fn default_ssl() -> String {
     "off".into()
 }
 
+/// `[auth]`: the users file and the access rules. Rules stay TOML tables here so that
+/// an error can say which rule is wrong; [`Config::auth_settings`] checks them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct AuthConfig {
     pub users_file: Option<PathBuf>,
     #[serde(default)]
@@ -258,11 +260,7 @@ impl Config {
                 ));
             }
         }
-        if let Some(auth) = &self.auth {
-            if auth.rules.iter().any(|r| r.get("method").and_then(|m| m.as_str()) != Some("trust")) {
-                return invalid("only `trust` authentication is implemented yet; other auth methods are refused rather than ignored".into());
-            }
-        }
+        self.auth_settings()?;
         if self.max_message_size < 1024 {
             return invalid("`max_message_size` must be at least 1024 bytes".into());
         }
@@ -315,7 +313,45 @@ impl Config {
             threads: self.threads,
             max_message_size: self.max_message_size,
             startup_timeout: self.startup_timeout,
+            auth: self.auth_settings()?,
         })
+    }
+
+    /// The checked `[auth]` section: every rule valid, the defaults (trust the unix
+    /// socket and loopback only) when there are none, and a users file that parses
+    /// whenever one is named or a rule needs passwords.
+    pub fn auth_settings(&self) -> Result<AuthSettings, ConfigError> {
+        let invalid = |m: String| ConfigError::Invalid(m);
+        let auth = self.auth.clone().unwrap_or_default();
+        let mut rules = Vec::with_capacity(auth.rules.len());
+        for (i, table) in auth.rules.into_iter().enumerate() {
+            let n = i + 1;
+            let spec = RuleSpec::deserialize(toml::Value::Table(table))
+                .map_err(|e| invalid(format!("auth rule {n}: {}", e.message())))?;
+            let rule = Rule::try_from(spec).map_err(|e| invalid(format!("auth rule {n}: {e}")))?;
+            if rule.method.needs_users() && auth.users_file.is_none() {
+                return Err(invalid(format!(
+                    "auth rule {n} uses method {} but `auth.users_file` is not set (create one with `mallard passwd USER`)",
+                    rule.method
+                )));
+            }
+            rules.push(rule);
+        }
+        if rules.is_empty() {
+            rules = auth::rules::default_rules();
+        }
+        let users_file = match auth.users_file {
+            None => None,
+            Some(path) => {
+                let path = std::path::absolute(&path).unwrap_or(path);
+                Users::load(&path).map_err(|e| match std::error::Error::source(&e) {
+                    Some(cause) => invalid(format!("{e}: {cause}")),
+                    None => invalid(e.to_string()),
+                })?;
+                Some(path)
+            }
+        };
+        Ok(AuthSettings { users_file, rules })
     }
 
     /// `auto` is 75% of RAM shared among the workers: DuckDB would otherwise let each
@@ -502,6 +538,58 @@ mod tests {
         assert!(load("", &[("MALLARD_PYTHON", "/usr/bin/python3")], Overrides::default()).is_ok());
         assert!(load("", &[("MALLARD_TLS__NOPE", "1")], Overrides::default()).is_err());
         assert!(load("nope = 1", &[], Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn auth_rules_are_checked_and_default_to_loopback_trust() {
+        let c = load("", &[], Overrides::default()).unwrap();
+        assert_eq!(c.worker_config().unwrap().auth.rules, auth::rules::default_rules());
+        let err = load(
+            "[auth]\nrules = [\n{ type = 'local', database = 'all', user = 'all', method = 'trust' },\n\
+             { type = 'host', database = 'all', user = 'all', address = 'all', method = 'md5' }]",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("auth rule 2") && err.contains("md5"), "{err}");
+        let err = load(
+            "[auth]\nrules = [{ type = 'local', database = 'all', user = 'all', method = 'scram-sha-256' }]",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("users_file"), "{err}");
+        let err = load("[auth]\nusers_file = '/nonexistent/users'", &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/users"), "{err}");
+    }
+
+    #[test]
+    fn the_worker_gets_the_rules_and_an_absolute_users_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        let line = format!("alice:{}\n", mallard_worker::auth::Verifier::generate("pw").to_text());
+        std::fs::write(&users, line).unwrap();
+        let c = load(
+            &format!(
+                "[auth]\nusers_file = '{}'\nrules = [{{ type = 'local', database = 'all', user = 'alice', method = 'password' }}]",
+                users.display()
+            ),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        let auth = c.worker_config().unwrap().auth;
+        assert_eq!(auth.rules.len(), 1);
+        assert_eq!(auth.rules[0].method, auth::Method::Password);
+        assert!(auth.users_file.unwrap().is_absolute());
+        // What the worker gets travels as TOML.
+        let text = toml::to_string(&c.worker_config().unwrap()).unwrap();
+        let back: WorkerConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back.auth, c.worker_config().unwrap().auth);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `mallard`: a PostgreSQL-wire server for DuckDB. This binary is the supervisor
-//! (`serve`), its configuration check (`check`), and, re-executed by the supervisor,
-//! each worker (`worker`).
+//! (`serve`), its configuration check (`check`), the users-file helper (`passwd`), and,
+//! re-executed by the supervisor, each worker (`worker`).
 
 mod admin;
 mod config;
@@ -8,6 +8,7 @@ mod conns;
 mod listeners;
 mod metrics;
 mod notify;
+mod passwd;
 mod pool;
 mod privileges;
 mod reload;
@@ -81,6 +82,14 @@ enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Print a users-file line `USER:SCRAM-SHA-256$...` for `[auth] users_file`.
+    ///
+    /// The password is read from stdin: prompted for twice, without echo, on a
+    /// terminal; otherwise the first line.
+    Passwd {
+        /// The user name.
+        user: String,
+    },
     /// Internal: run one worker (started by the supervisor, config on stdin, channel on fd 3).
     #[command(hide = true)]
     Worker {
@@ -120,6 +129,7 @@ fn main() -> ExitCode {
         Command::Reload { target } => return admin_command(&target, reload),
         Command::Stop { target, fast } => return admin_command(&target, |c| stop(c, fast)),
         Command::Check { config, overrides } => check(config, &overrides),
+        Command::Passwd { user } => passwd::run(&user),
         Command::Worker { id, generation, log_format, log_level } => {
             init_logging(log_format, &log_level);
             worker(id, generation)

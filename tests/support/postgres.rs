@@ -135,3 +135,20 @@ fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+impl Postgres {
+    /// Puts `lines` in front of `pg_hba.conf` (initdb's file trusts everyone) and makes
+    /// the server reload it. The reload is asynchronous: callers wait until the new rules
+    /// show, for example until a wrong password is refused.
+    // Only some test targets use it.
+    #[allow(dead_code)]
+    pub fn prepend_hba(&self, lines: &str) {
+        let path = self.data.join("pg_hba.conf");
+        let old = std::fs::read_to_string(&path).expect("read pg_hba.conf");
+        // Rewriting the existing file keeps its owner, so `postgres` can still read it.
+        std::fs::write(&path, format!("{lines}\n{old}")).expect("write pg_hba.conf");
+        let out =
+            self.tool("pg_ctl").args(["reload", "-D"]).arg(&self.data).output().expect("run pg_ctl reload");
+        assert!(out.status.success(), "pg_ctl reload failed: {}", describe(&out));
+    }
+}

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthSettings;
+
 /// Where the data lives; see the storage table in the design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +47,8 @@ pub struct WorkerConfig {
     /// How long a client may take from connecting to finishing startup.
     #[serde(with = "millis")]
     pub startup_timeout: Duration,
+    /// Access rules and the users file.
+    pub auth: AuthSettings,
 }
 
 impl WorkerConfig {

@@ -4,6 +4,7 @@
 //! A worker is an ordinary library call ([`run`]), so the supervisor's `mallard worker`
 //! subcommand is a thin shell around it.
 
+pub mod auth;
 mod channel;
 pub mod config;
 pub mod copy;

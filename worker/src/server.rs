@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId};
 use tracing::{error, info, info_span, warn};
 
+use crate::auth::Authenticator;
 use crate::channel::{Channel, ChannelError};
 use crate::config::WorkerConfig;
 use crate::database;
@@ -27,6 +28,7 @@ const ORPHAN_DRAIN: Duration = Duration::from_secs(30);
 /// Everything a session thread shares with the worker.
 pub struct Shared {
     pub config: WorkerConfig,
+    pub auth: Authenticator,
     pub db: Arc<Database>,
     pub channel: Channel,
     pub registry: Registry,
@@ -65,6 +67,7 @@ pub fn run(
 
     let db = database::open(&config)?;
     let shared = Arc::new(Shared {
+        auth: Authenticator::new(&config.auth),
         config,
         db,
         channel: Channel::new(channel),

@@ -1,7 +1,8 @@
 //! One client session on its own thread: startup, then messages until the client
-//! leaves. Phases follow the protocol: startup ([`startup`]), ready or in a
-//! transaction ([`query`]).
+//! leaves. Phases follow the protocol: startup ([`startup`]), authenticating
+//! ([`authenticate`]), ready or in a transaction ([`query`]).
 
+mod authenticate;
 mod conn;
 mod copy;
 mod cursor;
@@ -74,7 +75,7 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
         Err(e) => return warn!(error = %e, "could not duplicate the client socket"),
     };
     let mut conn = Conn::new(Stream::new(fd, peer));
-    match run(shared, id, &mut conn, control_fd, full, &span) {
+    match run(shared, id, &peer, &mut conn, control_fd, full, &span) {
         Ok(()) => debug!("session ended"),
         Err(SessionError::Read(ReadError::Eof)) => info!("client closed the connection without Terminate"),
         Err(SessionError::Read(ReadError::Io(e))) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -113,6 +114,7 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
 fn run(
     shared: &Shared,
     id: SessionId,
+    peer: &Peer,
     conn: &mut Conn,
     control_fd: OwnedFd,
     full: bool,
@@ -136,6 +138,10 @@ fn run(
     }
     span.record("user", startup.user.as_str());
     span.record("database", startup.database.as_str());
+    // As in PostgreSQL, the rules see the database name before anyone learns whether it
+    // exists.
+    authenticate::authenticate(conn, &shared.auth, peer, &startup)?;
+    startup::check_database(&startup, &shared.config)?;
 
     let internal = |e: crate::duck::DuckError| {
         SessionError::Fatal(ErrorInfo::fatal(

@@ -38,7 +38,7 @@ pub fn is_utf8_name(name: &str) -> bool {
     UTF8_NAMES.contains(&key.as_str())
 }
 
-pub fn negotiate(conn: &mut Conn, config: &WorkerConfig) -> Result<Outcome, SessionError> {
+pub fn negotiate(conn: &mut Conn, _config: &WorkerConfig) -> Result<Outcome, SessionError> {
     // A client may ask for GSS encryption, then SSL, then start: at most two refusals.
     for _ in 0..3 {
         let packet = match conn.read_startup()? {
@@ -55,7 +55,7 @@ pub fn negotiate(conn: &mut Conn, config: &WorkerConfig) -> Result<Outcome, Sess
             }
             Request::Cancel { pid, secret } => return Ok(Outcome::Cancel { pid, secret: secret.to_vec() }),
             Request::Startup { version, params } => {
-                return accept(conn, config, version, &params).map(Outcome::Session)
+                return accept(conn, version, &params).map(Outcome::Session)
             }
             Request::DirectTls => return Err(SessionError::DirectTlsRefused),
         }
@@ -63,12 +63,18 @@ pub fn negotiate(conn: &mut Conn, config: &WorkerConfig) -> Result<Outcome, Sess
     Err(SessionError::Fatal(ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, "too many encryption requests")))
 }
 
-fn accept(
-    conn: &mut Conn,
-    config: &WorkerConfig,
-    version: u32,
-    params: &[(&str, &str)],
-) -> Result<Startup, SessionError> {
+/// The one database this server has; checked after authentication, as PostgreSQL does.
+pub fn check_database(startup: &Startup, config: &WorkerConfig) -> Result<(), SessionError> {
+    if startup.database != config.database {
+        return Err(SessionError::Fatal(ErrorInfo::fatal(
+            SqlState::INVALID_CATALOG_NAME,
+            format!("database \"{}\" does not exist", startup.database),
+        )));
+    }
+    Ok(())
+}
+
+fn accept(conn: &mut Conn, version: u32, params: &[(&str, &str)]) -> Result<Startup, SessionError> {
     let (major, minor) = (version >> 16, (version & 0xffff) as u16);
     if major != 3 {
         return Err(SessionError::Fatal(ErrorInfo::fatal(
@@ -101,12 +107,6 @@ fn accept(
         }
     };
     let database = param("database").filter(|d| !d.is_empty()).unwrap_or(&user).to_owned();
-    if database != config.database {
-        return Err(SessionError::Fatal(ErrorInfo::fatal(
-            SqlState::INVALID_CATALOG_NAME,
-            format!("database \"{database}\" does not exist"),
-        )));
-    }
     if let Some(enc) = param("client_encoding") {
         if !is_utf8_name(enc) {
             return Err(SessionError::Fatal(
