@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tls::TlsSettings;
+
 /// Where the data lives; see the storage table in the design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +47,10 @@ pub struct WorkerConfig {
     /// How long a client may take from connecting to finishing startup.
     #[serde(with = "millis")]
     pub startup_timeout: Duration,
+    /// `[tls]`: the worker loads the files itself, so a new generation reads new ones.
+    /// Last, as TOML wants tables after plain values.
+    #[serde(default)]
+    pub tls: TlsSettings,
 }
 
 impl WorkerConfig {
