@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mallard_worker::auth::{self, AuthSettings, Rule, RuleSpec, Users};
+use mallard_worker::tls::{SslMode, TlsSettings};
 use mallard_worker::{Storage, WorkerConfig};
 use serde::Deserialize;
 
@@ -27,6 +28,8 @@ pub enum ConfigError {
     Parse { origin: String, message: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    #[error("invalid configuration: [tls]")]
+    Tls(#[source] mallard_worker::tls::TlsError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -36,18 +39,20 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `[tls]`: `ssl = "off" | "allow" | "require"`, and the PEM files when it is not off.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct TlsConfig {
-    #[serde(default = "default_ssl")]
-    pub ssl: String,
+    #[serde(default)]
+    pub ssl: SslMode,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
 }
 
-fn default_ssl() -> String {
-    "off".into()
+impl TlsConfig {
+    fn settings(&self) -> TlsSettings {
+        TlsSettings { ssl: self.ssl, cert: self.cert.clone(), key: self.key.clone() }
+    }
 }
 
 /// `[auth]`: the users file and the access rules. Rules stay TOML tables here so that
@@ -252,13 +257,10 @@ impl Config {
         if self.database.is_empty() {
             return invalid("`database` must not be empty".into());
         }
+        // The files are loaded as a worker will load them, so `mallard check` (and so a
+        // reload) refuses a missing file, bad PEM or a key that does not fit.
         if let Some(tls) = &self.tls {
-            if tls.ssl != "off" {
-                return invalid(format!(
-                    "tls.ssl = {:?} is not implemented yet; only \"off\" is accepted",
-                    tls.ssl
-                ));
-            }
+            mallard_worker::tls::load(&tls.settings()).map_err(ConfigError::Tls)?;
         }
         self.auth_settings()?;
         if self.max_message_size < 1024 {
@@ -314,6 +316,7 @@ impl Config {
             max_message_size: self.max_message_size,
             startup_timeout: self.startup_timeout,
             auth: self.auth_settings()?,
+            tls: self.tls.as_ref().map(TlsConfig::settings).unwrap_or_default(),
         })
     }
 
@@ -520,7 +523,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.listen.len(), 2);
-        assert_eq!(c.tls.unwrap().ssl, "off");
+        assert_eq!(c.tls.unwrap().ssl, SslMode::Off);
     }
 
     #[test]
@@ -590,6 +593,22 @@ mod tests {
         let text = toml::to_string(&c.worker_config().unwrap()).unwrap();
         let back: WorkerConfig = toml::from_str(&text).unwrap();
         assert_eq!(back.auth, c.worker_config().unwrap().auth);
+    }
+
+    #[test]
+    fn tls_needs_loadable_files_unless_off() {
+        let err = |toml: &str| {
+            format!("{:#}", anyhow::Error::from(load(toml, &[], Overrides::default()).unwrap_err()))
+        };
+        assert!(load("[tls]\nssl = \"off\"\ncert = \"/nonexistent\"", &[], Overrides::default()).is_ok());
+        let e = err("[tls]\nssl = \"require\"");
+        assert!(e.contains("tls.ssl = \"require\" needs tls.cert"), "{e}");
+        let e = err(
+            "[tls]\nssl = \"allow\"\ncert = \"/nonexistent/server.crt\"\nkey = \"/nonexistent/server.key\"",
+        );
+        assert!(e.contains("could not read the certificate file /nonexistent/server.crt"), "{e}");
+        let e = err("[tls]\nssl = \"on\"");
+        assert!(e.contains("unknown variant `on`"), "{e}");
     }
 
     #[test]

@@ -350,10 +350,11 @@ fn check(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {
     config.worker_config()?;
     mallard_worker::self_test().context("this binary's DuckDB does not work")?;
     println!(
-        "configuration OK: storage {}, {} worker(s), {} listener(s)",
+        "configuration OK: storage {}, {} worker(s), {} listener(s), ssl {}",
         config.storage.as_str(),
         config.worker_count(),
-        config.listen.len()
+        config.listen.len(),
+        config.tls.as_ref().map_or("off", |t| t.ssl.as_str()),
     );
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthSettings;
+use crate::tls::TlsSettings;
 
 /// Where the data lives; see the storage table in the design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,10 @@ pub struct WorkerConfig {
     pub startup_timeout: Duration,
     /// Access rules and the users file.
     pub auth: AuthSettings,
+    /// `[tls]`: the worker loads the files itself, so a new generation reads new ones.
+    /// Last, as TOML wants tables after plain values.
+    #[serde(default)]
+    pub tls: TlsSettings,
 }
 
 impl WorkerConfig {

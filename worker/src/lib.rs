@@ -16,6 +16,7 @@ mod session;
 pub mod sql;
 mod stats;
 mod sys;
+pub mod tls;
 pub mod types;
 
 pub use config::{Storage, WorkerConfig};

@@ -29,6 +29,8 @@ const ORPHAN_DRAIN: Duration = Duration::from_secs(30);
 pub struct Shared {
     pub config: WorkerConfig,
     pub auth: Authenticator,
+    /// The TLS configuration, loaded from the PEM files at start; `None` when ssl = off.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     pub db: Arc<Database>,
     pub channel: Channel,
     pub registry: Registry,
@@ -51,6 +53,8 @@ pub enum WorkerError {
     },
     #[error("supervisor channel failed")]
     Channel(#[source] ChannelError),
+    #[error("could not load the TLS certificate and key")]
+    Tls(#[source] crate::tls::TlsError),
 }
 
 /// Runs a worker until its supervisor drains it or goes away.
@@ -65,10 +69,12 @@ pub fn run(
     let span = info_span!("worker", id = %id, pid, generation = %generation);
     let _entered = span.enter();
 
+    let tls = load_tls(&config)?;
     let db = database::open(&config)?;
     let shared = Arc::new(Shared {
         auth: Authenticator::new(&config.auth),
         config,
+        tls,
         db,
         channel: Channel::new(channel),
         registry: Registry::default(),
@@ -116,6 +122,23 @@ pub fn run(
             (ToWorker::Handoff { .. }, None) => unreachable!("Channel::recv rejects handoffs without an fd"),
         }
     }
+}
+
+/// Loads the certificate and key now, so a worker that cannot serve TLS never becomes
+/// ready (and a reload onto bad files fails while the old generation serves).
+fn load_tls(config: &WorkerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, WorkerError> {
+    let Some(loaded) = crate::tls::load(&config.tls).map_err(WorkerError::Tls)? else { return Ok(None) };
+    let cert = loaded.cert_file.display().to_string();
+    match &loaded.summary {
+        Some(s) if s.expired() => {
+            warn!(ssl = config.tls.ssl.as_str(), cert, subject = s.subject, expires = %s.expires(), "TLS certificate has EXPIRED")
+        }
+        Some(s) => {
+            info!(ssl = config.tls.ssl.as_str(), cert, subject = s.subject, expires = %s.expires(), "TLS enabled")
+        }
+        None => info!(ssl = config.tls.ssl.as_str(), cert, "TLS enabled"),
+    }
+    Ok(Some(loaded.config))
 }
 
 fn start_session(

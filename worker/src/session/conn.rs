@@ -1,16 +1,21 @@
 //! The client socket with framing: startup packets and tagged messages in, a write
 //! buffer out. Reads grow the buffer only as bytes arrive, so a client that claims a
 //! large message gets nothing allocated for the claim; the claim is checked against
-//! `max_message_size` as soon as its header is in.
+//! `max_message_size` as soon as its header is in. A TCP connection may switch to TLS
+//! during startup ([`Conn::start_tls`]); everything above `Conn` is the same either way.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::Peer;
 use mallard_protocol::pg::{backend, frontend, startup};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+use super::handshake::{self, HandshakeError, Negotiation};
 
 /// Flush the write buffer once it holds this much (row streaming).
 pub const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -19,6 +24,10 @@ const READ_CHUNK: usize = 16 * 1024;
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+    /// A TLS handshake failed and the socket is closed: nothing more, least of all
+    /// plaintext, goes to this client.
+    Closed,
 }
 
 impl Stream {
@@ -44,8 +53,14 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_read_timeout(t),
             Stream::Unix(s) => s.set_read_timeout(t),
+            Stream::Tls(s) => s.sock.set_read_timeout(t),
+            Stream::Closed => Ok(()),
         }
     }
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "connection closed after a failed TLS handshake")
 }
 
 impl Read for Stream {
@@ -53,6 +68,8 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+            Stream::Closed => Err(closed()),
         }
     }
 }
@@ -62,11 +79,17 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+            Stream::Closed => Err(closed()),
         }
     }
 
+    /// Sockets have nothing to flush; TLS may hold encrypted records back.
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Stream::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -108,10 +131,57 @@ impl Conn {
         self.stream.set_read_timeout(t)
     }
 
-    /// Whether the connection is encrypted. A placeholder until TLS lands in this
-    /// branch: the TLS work defines the real one, which replaces this on merge.
+    /// Whether the client talks to us over TLS (for `hostssl` rules and for cleartext
+    /// passwords, which are accepted only over TLS).
     pub fn is_tls(&self) -> bool {
-        false
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// Whether this is a plaintext TCP connection, the only kind that can start TLS.
+    pub fn can_start_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tcp(_))
+    }
+
+    /// Whether the client sent bytes we have not read as a packet yet: after an
+    /// `SSLRequest`, those were sent before encryption was agreed on.
+    pub fn has_unread(&self) -> bool {
+        !self.unread().is_empty()
+    }
+
+    /// Switches this TCP connection to TLS: runs the handshake, fed first with any bytes
+    /// already read (a direct-SSL ClientHello). On failure the socket is closed.
+    pub fn start_tls(
+        &mut self,
+        config: Arc<ServerConfig>,
+        how: Negotiation,
+        deadline: Instant,
+    ) -> Result<(), HandshakeError> {
+        let Stream::Tcp(mut socket) = std::mem::replace(&mut self.stream, Stream::Closed) else {
+            unreachable!("start_tls on a connection that is not plaintext TCP")
+        };
+        let buffered = self.take(self.unread().len());
+        let tls = handshake::run(&mut socket, config, &buffered, how, deadline)?;
+        // The rest of startup has what is left of the deadline, read by read.
+        socket.set_read_timeout(Some(handshake::remaining(deadline))).map_err(HandshakeError::Io)?;
+        self.stream = Stream::Tls(Box::new(StreamOwned::new(tls, socket)));
+        Ok(())
+    }
+
+    /// Ends TLS with a `close_notify`, so the client can tell our close from a cut
+    /// connection; a plaintext connection has nothing to say.
+    pub fn close(&mut self) {
+        if let Stream::Tls(s) = &mut self.stream {
+            s.conn.send_close_notify();
+            while s.conn.wants_write() && s.conn.write_tls(&mut s.sock).is_ok() {}
+        }
+    }
+
+    /// The TLS protocol version and cipher suite in use, for the log.
+    pub fn tls_description(&self) -> Option<(String, String)> {
+        let Stream::Tls(s) = &self.stream else { return None };
+        let version = s.conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let suite = s.conn.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default();
+        Some((version, suite))
     }
 
     fn unread(&self) -> &[u8] {
@@ -190,6 +260,7 @@ impl Conn {
         if !self.out.is_empty() {
             self.stream.write_all(&self.out)?;
             self.out.clear();
+            self.stream.flush()?;
         }
         Ok(())
     }

@@ -1,12 +1,13 @@
 //! One client session on its own thread: startup, then messages until the client
-//! leaves. Phases follow the protocol: startup ([`startup`]), authenticating
-//! ([`authenticate`]), ready or in a transaction ([`query`]).
+//! leaves. Phases follow the protocol: startup ([`startup`]) with TLS ([`handshake`]),
+//! authenticating ([`authenticate`]), ready or in a transaction ([`query`]).
 
 mod authenticate;
 mod conn;
 mod copy;
 mod cursor;
 mod extended;
+mod handshake;
 mod portal;
 mod query;
 pub mod settings;
@@ -41,8 +42,10 @@ pub enum SessionError {
     /// The session ends with this FATAL error sent to the client.
     #[error("{}", .0.message)]
     Fatal(ErrorInfo),
-    #[error("direct TLS connection refused: TLS is not enabled")]
-    DirectTlsRefused,
+    #[error("direct SSL connection refused: {0}")]
+    DirectTlsRefused(&'static str),
+    #[error(transparent)]
+    Tls(#[from] handshake::HandshakeError),
     #[error("terminated by the worker")]
     Terminated,
 }
@@ -84,6 +87,11 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
         Err(SessionError::Read(ReadError::Startup(e))) if !e.answerable() => {
             warn!(error = %e, "closing a connection that does not speak the PostgreSQL protocol");
         }
+        // Nothing is sent: the socket is closed, or rustls has sent its alert.
+        Err(SessionError::Tls(e)) => {
+            warn!(error = %e, cause = ?std::error::Error::source(&e), "TLS handshake failed")
+        }
+        Err(e @ SessionError::DirectTlsRefused(_)) => warn!(error = %e, "closing the connection"),
         Err(err) => {
             let info = match &err {
                 SessionError::Fatal(info) => Some(info.clone()),
@@ -109,6 +117,7 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
             }
         }
     }
+    conn.close();
 }
 
 fn run(
@@ -120,8 +129,10 @@ fn run(
     full: bool,
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
+    let deadline = std::time::Instant::now() + shared.config.startup_timeout;
     conn.set_read_timeout(Some(shared.config.startup_timeout)).map_err(SessionError::Io)?;
-    let startup = match startup::negotiate(conn, &shared.config)? {
+    let policy = startup::Policy { config: &shared.config, tls: shared.tls.as_ref(), deadline };
+    let startup = match startup::negotiate(conn, &policy)? {
         startup::Outcome::Cancel { pid, secret } => {
             cancel(shared, pid, &secret);
             return Ok(());
@@ -129,7 +140,7 @@ fn run(
         startup::Outcome::Session(s) => s,
     };
     // As in PostgreSQL, a cancel request is served even when the server is full; a
-    // session is not.
+    // session is not. The refusal comes after TLS, so a TLS client reads it.
     if full {
         return Err(SessionError::Fatal(ErrorInfo::fatal(
             SqlState::TOO_MANY_CONNECTIONS,
@@ -168,7 +179,7 @@ fn run(
     conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
     conn.flush().map_err(SessionError::Io)?;
     conn.set_read_timeout(None).map_err(SessionError::Io)?;
-    info!(application_name = startup.application_name.as_str(), "session started");
+    info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
 
     settings.sync_duckdb(&duck);
     Session {

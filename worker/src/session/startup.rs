@@ -1,13 +1,21 @@
-//! The startup phase: answer `SSLRequest`/`GSSENCRequest`, check the protocol version,
+//! The startup phase: answer `SSLRequest`/`GSSENCRequest` (and switch to TLS, or take a
+//! direct-SSL client's handshake), enforce `ssl = require`, check the protocol version,
 //! the user and the database, or take a cancel request.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::startup::{self, Request};
 use mallard_protocol::pg::{SqlState, PROTOCOL_3_0, PROTOCOL_3_2};
+use rustls::ServerConfig;
+use tracing::debug;
 
 use super::conn::{Conn, StartupPacket};
+use super::handshake::Negotiation;
 use super::SessionError;
 use crate::config::WorkerConfig;
+use crate::tls::SslMode;
 
 /// A client that got through startup.
 pub struct Startup {
@@ -38,11 +46,22 @@ pub fn is_utf8_name(name: &str) -> bool {
     UTF8_NAMES.contains(&key.as_str())
 }
 
-pub fn negotiate(conn: &mut Conn, _config: &WorkerConfig) -> Result<Outcome, SessionError> {
+/// What the startup phase may use: the TLS mode and, unless it is off, the server's
+/// rustls configuration; and when startup must be done.
+pub struct Policy<'a> {
+    pub config: &'a WorkerConfig,
+    pub tls: Option<&'a Arc<ServerConfig>>,
+    pub deadline: Instant,
+}
+
+pub fn negotiate(conn: &mut Conn, policy: &Policy<'_>) -> Result<Outcome, SessionError> {
     // A client may ask for GSS encryption, then SSL, then start: at most two refusals.
     for _ in 0..3 {
         let packet = match conn.read_startup()? {
-            StartupPacket::DirectTls => return Err(SessionError::DirectTlsRefused),
+            StartupPacket::DirectTls => {
+                start_tls(conn, policy, Negotiation::Direct)?;
+                continue;
+            }
             StartupPacket::Packet(p) => p,
         };
         let (request, _) = startup::decode(&packet)
@@ -50,14 +69,40 @@ pub fn negotiate(conn: &mut Conn, _config: &WorkerConfig) -> Result<Outcome, Ses
             .expect("read_startup returns whole packets");
         match request {
             Request::SslRequest | Request::GssEncRequest => {
-                conn.send_raw(b"N");
-                conn.flush().map_err(SessionError::Io)?;
+                if request == Request::SslRequest && conn.is_tls() {
+                    return Err(SessionError::Fatal(ErrorInfo::fatal(
+                        SqlState::PROTOCOL_VIOLATION,
+                        "SSLRequest over a connection that already uses SSL",
+                    )));
+                }
+                if conn.has_unread() {
+                    return Err(unencrypted_data_after_request());
+                }
+                if request == Request::SslRequest && policy.tls.is_some() && conn.can_start_tls() {
+                    conn.send_raw(b"S");
+                    conn.flush().map_err(SessionError::Io)?;
+                    start_tls(conn, policy, Negotiation::SslRequest)?;
+                } else {
+                    conn.send_raw(b"N");
+                    conn.flush().map_err(SessionError::Io)?;
+                }
             }
+            // Cancel requests are served in plaintext under `require` too: libpq before
+            // 17 never encrypts them.
             Request::Cancel { pid, secret } => return Ok(Outcome::Cancel { pid, secret: secret.to_vec() }),
             Request::Startup { version, params } => {
-                return accept(conn, version, &params).map(Outcome::Session)
+                if policy.config.tls.ssl == SslMode::Require && conn.can_start_tls() {
+                    return Err(SessionError::Fatal(
+                        ErrorInfo::fatal(
+                            SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                            "connection requires SSL (ssl = require)",
+                        )
+                        .with_hint("Connect with sslmode=require or stronger."),
+                    ));
+                }
+                return accept(conn, version, &params).map(Outcome::Session);
             }
-            Request::DirectTls => return Err(SessionError::DirectTlsRefused),
+            Request::DirectTls => unreachable!("read_startup returns DirectTls as StartupPacket::DirectTls"),
         }
     }
     Err(SessionError::Fatal(ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, "too many encryption requests")))
@@ -70,6 +115,33 @@ pub fn check_database(startup: &Startup, config: &WorkerConfig) -> Result<(), Se
             SqlState::INVALID_CATALOG_NAME,
             format!("database \"{}\" does not exist", startup.database),
         )));
+    }
+    Ok(())
+}
+
+/// Bytes that arrived after an encryption request and before our answer were sent
+/// unencrypted, perhaps injected by someone in the middle; PostgreSQL refuses them too.
+fn unencrypted_data_after_request() -> SessionError {
+    SessionError::Fatal(
+        ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, "received unencrypted data after SSL request")
+            .with_detail(
+                "This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.",
+            ),
+    )
+}
+
+/// Switches to TLS, or refuses a direct-SSL client when TLS is off (or already on, or
+/// the connection is a unix socket).
+fn start_tls(conn: &mut Conn, policy: &Policy<'_>, how: Negotiation) -> Result<(), SessionError> {
+    let config = match policy.tls {
+        Some(config) if conn.can_start_tls() => Arc::clone(config),
+        None => return Err(SessionError::DirectTlsRefused("ssl = off")),
+        Some(_) if conn.is_tls() => return Err(SessionError::DirectTlsRefused("TLS is already in use")),
+        Some(_) => return Err(SessionError::DirectTlsRefused("TLS is for TCP connections only")),
+    };
+    conn.start_tls(config, how, policy.deadline)?;
+    if let Some((version, suite)) = conn.tls_description() {
+        debug!(version, suite, negotiation = ?how, "TLS established");
     }
     Ok(())
 }
