@@ -52,6 +52,7 @@ pub fn negotiate(conn: &mut Conn, config: &WorkerConfig) -> Result<Outcome, Sess
             Request::SslRequest | Request::GssEncRequest => {
                 conn.send_raw(b"N");
                 conn.flush().map_err(SessionError::Io)?;
+                refuse_early_data(conn, &request)?;
             }
             Request::Cancel { pid, secret } => return Ok(Outcome::Cancel { pid, secret: secret.to_vec() }),
             Request::Startup { version, params } => {
@@ -61,6 +62,24 @@ pub fn negotiate(conn: &mut Conn, config: &WorkerConfig) -> Result<Outcome, Sess
         }
     }
     Err(SessionError::Fatal(ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, "too many encryption requests")))
+}
+
+/// Bytes that came with an encryption request, before its answer, were sent without
+/// knowing whether they would be encrypted, and may have been injected by a man in the
+/// middle: PostgreSQL (CVE-2021-23214) refuses them, and so does mallard.
+fn refuse_early_data(conn: &Conn, request: &Request<'_>) -> Result<(), SessionError> {
+    if !conn.has_unread() {
+        return Ok(());
+    }
+    let what = match request {
+        Request::GssEncRequest => "GSSAPI encryption request",
+        _ => "SSL request",
+    };
+    Err(SessionError::Fatal(
+        ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, format!("received unencrypted data after {what}")).with_detail(
+            "This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.",
+        ),
+    ))
 }
 
 fn accept(
