@@ -101,6 +101,12 @@ pub struct Config {
     pub startup_timeout: Duration,
     #[serde(default = "default_max_message_size")]
     pub max_message_size: usize,
+    /// The default of the `idle_session_timeout` setting; zero is off.
+    #[serde(default, with = "duration")]
+    pub idle_session_timeout: Duration,
+    /// The default of the `idle_in_transaction_session_timeout` setting; zero is off.
+    #[serde(default, with = "duration")]
+    pub idle_in_transaction_session_timeout: Duration,
     pub admin_socket: Option<PathBuf>,
     pub metrics_listen: Option<SocketAddr>,
     pub user: Option<String>,
@@ -315,6 +321,8 @@ impl Config {
             threads: self.threads,
             max_message_size: self.max_message_size,
             startup_timeout: self.startup_timeout,
+            idle_session_timeout: self.idle_session_timeout,
+            idle_in_transaction_session_timeout: self.idle_in_transaction_session_timeout,
             auth: self.auth_settings()?,
             tls: self.tls.as_ref().map(TlsConfig::settings).unwrap_or_default(),
         })
@@ -400,6 +408,8 @@ const CONFIG_KEYS: &[&str] = &[
     "health_timeout",
     "startup_timeout",
     "max_message_size",
+    "idle_session_timeout",
+    "idle_in_transaction_session_timeout",
     "admin_socket",
     "metrics_listen",
     "user",

@@ -48,6 +48,12 @@ pub struct WorkerConfig {
     /// How long a client may take from connecting to finishing startup.
     #[serde(with = "millis")]
     pub startup_timeout: Duration,
+    /// The default `idle_session_timeout`; zero is off.
+    #[serde(default, with = "millis")]
+    pub idle_session_timeout: Duration,
+    /// The default `idle_in_transaction_session_timeout`; zero is off.
+    #[serde(default, with = "millis")]
+    pub idle_in_transaction_session_timeout: Duration,
     /// Access rules and the users file.
     pub auth: AuthSettings,
     /// `[tls]`: the worker loads the files itself, so a new generation reads new ones.
@@ -60,6 +66,20 @@ impl WorkerConfig {
     /// The database file of `duckdb` mode.
     pub fn database_file(&self) -> PathBuf {
         self.data_dir.join("mallard.duckdb")
+    }
+
+    /// Session settings whose defaults the configuration sets, as startup parameters
+    /// (PostgreSQL's `postgresql.conf` values): the ones set to something other than off.
+    pub fn setting_defaults(&self) -> Vec<(String, String)> {
+        [
+            ("idle_session_timeout", self.idle_session_timeout),
+            ("idle_in_transaction_session_timeout", self.idle_in_transaction_session_timeout),
+        ]
+        .into_iter()
+        .filter(|(_, d)| !d.is_zero())
+        // Whole milliseconds, as the settings take them; never round a timeout down to off.
+        .map(|(name, d)| (name.to_owned(), d.as_millis().max(1).to_string()))
+        .collect()
     }
 }
 
@@ -74,5 +94,39 @@ mod millis {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(idle: Duration, idle_in_transaction: Duration) -> WorkerConfig {
+        WorkerConfig {
+            storage: Storage::Memory,
+            data_dir: PathBuf::from("data"),
+            database: "mallard".into(),
+            read_only: false,
+            memory_limit: None,
+            threads: 0,
+            max_message_size: 1 << 20,
+            startup_timeout: Duration::from_secs(60),
+            idle_session_timeout: idle,
+            idle_in_transaction_session_timeout: idle_in_transaction,
+            auth: crate::auth::AuthSettings { users_file: None, rules: crate::auth::rules::default_rules() },
+            tls: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_timeouts_that_are_on_become_setting_defaults() {
+        assert!(config(Duration::ZERO, Duration::ZERO).setting_defaults().is_empty());
+        assert_eq!(
+            config(Duration::from_secs(30), Duration::from_micros(10)).setting_defaults(),
+            [
+                ("idle_session_timeout".to_owned(), "30000".to_owned()),
+                ("idle_in_transaction_session_timeout".to_owned(), "1".to_owned()),
+            ]
+        );
     }
 }

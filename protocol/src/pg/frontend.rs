@@ -67,6 +67,9 @@ pub enum Message<'a> {
 /// Why a frontend message was rejected. Each maps to the error the client is sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// A type a client may not send at this point; PostgreSQL's words for it.
+    #[error("invalid frontend message type {tag}")]
+    UnexpectedType { tag: u8 },
     #[error("invalid message length {len}")]
     InvalidLength { len: i32 },
     #[error("message of type {:?} is {len} bytes, over the limit of {max}", *tag as char)]
@@ -84,6 +87,25 @@ impl DecodeError {
             DecodeError::InvalidUtf8 { .. } => SqlState::CHARACTER_NOT_IN_REPERTOIRE,
             _ => SqlState::PROTOCOL_VIOLATION,
         }
+    }
+}
+
+/// PostgreSQL's bound on the messages that never carry a query, parameters or data
+/// (`PQ_SMALL_MESSAGE_LIMIT`; the length word counts, the type byte does not).
+pub const SMALL_MESSAGE_LIMIT: usize = 10_000;
+
+/// The longest a message of type `tag` may be once a session runs (after
+/// authentication), as PostgreSQL bounds them: `max_len` for the types that carry
+/// queries, parameters or data, [`SMALL_MESSAGE_LIMIT`] for the rest. The other types
+/// (a `p` password message among them, or the first byte of a second startup packet)
+/// are refused from the type byte alone, so the server never waits for the body of a
+/// message it would refuse: the client has lost track of the protocol, and PostgreSQL
+/// too ends the connection there.
+pub fn session_limit(tag: u8, max_len: usize) -> Result<usize, DecodeError> {
+    match tag {
+        b'Q' | b'P' | b'B' | b'd' | b'F' => Ok(max_len),
+        b'D' | b'E' | b'C' | b'S' | b'H' | b'X' | b'c' | b'f' => Ok(SMALL_MESSAGE_LIMIT.min(max_len)),
+        _ => Err(DecodeError::UnexpectedType { tag }),
     }
 }
 

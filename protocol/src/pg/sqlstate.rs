@@ -34,6 +34,7 @@ impl SqlState {
     pub const READ_ONLY_SQL_TRANSACTION: SqlState = SqlState(*b"25006");
     pub const NO_ACTIVE_SQL_TRANSACTION: SqlState = SqlState(*b"25P01");
     pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState(*b"25P02");
+    pub const IDLE_IN_TRANSACTION_SESSION_TIMEOUT: SqlState = SqlState(*b"25P03");
     pub const INVALID_AUTHORIZATION_SPECIFICATION: SqlState = SqlState(*b"28000");
     pub const INVALID_PASSWORD: SqlState = SqlState(*b"28P01");
     pub const INVALID_CATALOG_NAME: SqlState = SqlState(*b"3D000");
@@ -56,6 +57,7 @@ impl SqlState {
     pub const QUERY_CANCELED: SqlState = SqlState(*b"57014");
     pub const ADMIN_SHUTDOWN: SqlState = SqlState(*b"57P01");
     pub const CANNOT_CONNECT_NOW: SqlState = SqlState(*b"57P03");
+    pub const IDLE_SESSION_TIMEOUT: SqlState = SqlState(*b"57P05");
     pub const IO_ERROR: SqlState = SqlState(*b"58030");
     pub const INTERNAL_ERROR: SqlState = SqlState(*b"XX000");
 

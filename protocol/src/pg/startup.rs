@@ -4,7 +4,8 @@
 use super::cursor::{BodyError, Cursor};
 use super::SqlState;
 
-/// PostgreSQL refuses startup packets longer than this (`MAX_STARTUP_PACKET_LENGTH`).
+/// PostgreSQL refuses startup packets whose body, after the 4-byte length word, is longer
+/// than this (`MAX_STARTUP_PACKET_LENGTH`): the whole packet may be 10,004 bytes.
 pub const MAX_STARTUP_PACKET: usize = 10_000;
 
 const CANCEL_REQUEST_CODE: u32 = (1234 << 16) | 5678;
@@ -49,9 +50,11 @@ pub enum StartupError {
 
 impl StartupError {
     /// Whether the peer deserves an answer: a length that is nonsense means it does not
-    /// speak PostgreSQL, and PostgreSQL itself then closes without a word.
+    /// speak PostgreSQL, and PostgreSQL itself then closes without a word. A cancel
+    /// request never gets an answer, so a malformed one is closed silently too, as
+    /// PostgreSQL does.
     pub fn answerable(&self) -> bool {
-        !matches!(self, StartupError::InvalidLength { .. })
+        !matches!(self, StartupError::InvalidLength { .. } | StartupError::CancelLength)
     }
 
     pub fn sqlstate(&self) -> SqlState {
@@ -72,7 +75,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Request<'_>, usize)>, StartupError> 
         return Ok(None);
     }
     let len = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    if len < 8 || len as usize > MAX_STARTUP_PACKET {
+    if len < 8 || len as usize - 4 > MAX_STARTUP_PACKET {
         return Err(StartupError::InvalidLength { len });
     }
     let len = len as usize;

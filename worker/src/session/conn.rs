@@ -3,6 +3,9 @@
 //! large message gets nothing allocated for the claim; the claim is checked against
 //! `max_message_size` as soon as its header is in. A TCP connection may switch to TLS
 //! during startup ([`Conn::start_tls`]); everything above `Conn` is the same either way.
+//!
+//! A deadline bounds the total time of the reads made while it is set, however slowly
+//! the bytes trickle in: the socket's read timeout is recomputed before each read.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -104,6 +107,9 @@ pub enum ReadError {
     Startup(startup::StartupError),
     #[error(transparent)]
     Message(frontend::DecodeError),
+    /// The deadline passed before the bytes did.
+    #[error("the client did not send in time")]
+    TimedOut,
 }
 
 /// What the first bytes of a connection were.
@@ -120,15 +126,33 @@ pub struct Conn {
     /// Where unread input starts.
     start: usize,
     out: Vec<u8>,
+    /// Reads fail with [`ReadError::TimedOut`] once this passes.
+    deadline: Option<Instant>,
+    /// Whether the socket has a read timeout set, so that clearing a deadline costs a
+    /// system call only when there is something to clear.
+    timeout_set: bool,
 }
 
 impl Conn {
     pub fn new(stream: Stream) -> Conn {
-        Conn { stream, input: Vec::with_capacity(READ_CHUNK), start: 0, out: Vec::with_capacity(READ_CHUNK) }
+        Conn {
+            stream,
+            input: Vec::with_capacity(READ_CHUNK),
+            start: 0,
+            out: Vec::with_capacity(READ_CHUNK),
+            deadline: None,
+            timeout_set: false,
+        }
     }
 
-    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.stream.set_read_timeout(t)
+    /// Bounds the reads that follow, in total, until the deadline is cleared.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        self.deadline = deadline;
+        if deadline.is_none() && self.timeout_set {
+            self.stream.set_read_timeout(None)?;
+            self.timeout_set = false;
+        }
+        Ok(())
     }
 
     /// Whether the client talks to us over TLS (for `hostssl` rules and for cleartext
@@ -200,17 +224,39 @@ impl Conn {
         let len = self.input.len();
         self.input.resize(len + READ_CHUNK, 0);
         let n = loop {
+            if let Err(e) = self.arm_timeout() {
+                break Err(e);
+            }
             match self.stream.read(&mut self.input[len..]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
+                other => break other.map_err(ReadError::Io),
             }
         };
         self.input.truncate(len + *n.as_ref().unwrap_or(&0));
         match n {
             Ok(0) => Err(ReadError::Eof),
             Ok(_) => Ok(()),
-            Err(e) => Err(ReadError::Io(e)),
+            Err(ReadError::Io(e))
+                if self.deadline.is_some()
+                    && matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+            {
+                Err(ReadError::TimedOut)
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// Sets the socket's read timeout to what is left until the deadline.
+    fn arm_timeout(&mut self) -> Result<(), ReadError> {
+        let Some(deadline) = self.deadline else { return Ok(()) };
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A zero timeout would mean "none" to the socket.
+        if left < Duration::from_millis(1) {
+            return Err(ReadError::TimedOut);
+        }
+        self.stream.set_read_timeout(Some(left)).map_err(ReadError::Io)?;
+        self.timeout_set = true;
+        Ok(())
     }
 
     /// Takes `n` unread bytes out of the buffer.
@@ -230,12 +276,33 @@ impl Conn {
         }
     }
 
-    /// Reads one whole tagged message (tag and length included).
+    /// Reads one whole tagged message (tag and length included) of any type, for a phase
+    /// whose caller checks the type itself (authentication's password messages).
+    #[allow(dead_code)] // trust is the only method so far
     pub fn read_message(&mut self, max_len: usize) -> Result<Vec<u8>, ReadError> {
+        self.read_tagged(|_| Ok(max_len))
+    }
+
+    /// Reads one whole message of a running session: a type the session may not get is
+    /// refused as soon as its byte arrives, and each type is bounded as PostgreSQL
+    /// bounds it ([`frontend::session_limit`]).
+    pub fn read_session_message(&mut self, max_len: usize) -> Result<Vec<u8>, ReadError> {
+        self.read_tagged(|tag| frontend::session_limit(tag, max_len))
+    }
+
+    fn read_tagged(
+        &mut self,
+        limit: impl Fn(u8) -> Result<usize, frontend::DecodeError>,
+    ) -> Result<Vec<u8>, ReadError> {
         loop {
-            if let Some(len) = frontend::peek_length(self.unread(), max_len).map_err(ReadError::Message)? {
-                if self.unread().len() > len {
-                    return Ok(self.take(1 + len));
+            if let Some(&tag) = self.unread().first() {
+                let max_len = limit(tag).map_err(ReadError::Message)?;
+                if let Some(len) =
+                    frontend::peek_length(self.unread(), max_len).map_err(ReadError::Message)?
+                {
+                    if self.unread().len() > len {
+                        return Ok(self.take(1 + len));
+                    }
                 }
             }
             self.fill()?;
@@ -271,5 +338,80 @@ impl Conn {
             self.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::os::unix::net::UnixStream;
+    use std::thread;
+
+    use mallard_protocol::pg::frontend::DecodeError;
+
+    use super::*;
+
+    fn pair() -> (Conn, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        (Conn::new(Stream::new(OwnedFd::from(ours), Peer::Unix)), theirs)
+    }
+
+    #[test]
+    fn a_deadline_bounds_all_reads_together() {
+        let (mut conn, mut client) = pair();
+        // A startup packet, a byte every 50 ms: each read alone would be quick.
+        let mut packet = Vec::new();
+        let params = vec![("user", "slow"), ("database", "mallard")];
+        startup::encode(&startup::Request::Startup { version: 3 << 16, params }, &mut packet);
+        let trickle = thread::spawn(move || {
+            for byte in packet {
+                if client.write_all(&[byte]).is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let started = Instant::now();
+        conn.set_deadline(Some(started + Duration::from_millis(300))).unwrap();
+        assert!(matches!(conn.read_startup(), Err(ReadError::TimedOut)));
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(1500), "{took:?}");
+        drop(conn);
+        trickle.join().unwrap();
+    }
+
+    #[test]
+    fn clearing_the_deadline_lets_reads_wait() {
+        let (mut conn, mut client) = pair();
+        conn.set_deadline(Some(Instant::now() + Duration::from_millis(50))).unwrap();
+        conn.set_deadline(None).unwrap();
+        let late = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            client.write_all(b"S\0\0\0\x04").unwrap();
+            client
+        });
+        assert_eq!(conn.read_session_message(1 << 20).unwrap(), b"S\0\0\0\x04");
+        drop(late.join().unwrap());
+    }
+
+    #[test]
+    fn a_claimed_length_is_not_allocated() {
+        let (mut conn, mut client) = pair();
+        // Claims a 100 MB query and sends 20 bytes of it.
+        client.write_all(b"Q\x05\xf5\xe1\x00SELECT 'aaaaaaaaaa").unwrap();
+        conn.set_deadline(Some(Instant::now() + Duration::from_millis(200))).unwrap();
+        assert!(matches!(conn.read_session_message(256 << 20), Err(ReadError::TimedOut)));
+        assert!(conn.input.capacity() <= 2 * READ_CHUNK, "{} bytes reserved", conn.input.capacity());
+    }
+
+    #[test]
+    fn a_type_the_session_may_not_get_is_refused_from_its_first_byte() {
+        let (mut conn, mut client) = pair();
+        // The first byte of a second startup packet; the rest never comes.
+        client.write_all(&[0]).unwrap();
+        assert!(matches!(
+            conn.read_session_message(1 << 20),
+            Err(ReadError::Message(DecodeError::UnexpectedType { tag: 0 }))
+        ));
     }
 }

@@ -203,7 +203,7 @@ impl Session<'_> {
         let mut row = Row::default();
         let max = self.shared.config.max_message_size;
         loop {
-            let frame = match self.conn.read_message(max) {
+            let frame = match self.conn.read_session_message(max) {
                 Ok(f) => f,
                 Err(_) if self.control.is_terminating() => return Err(SessionError::Terminated.into()),
                 Err(e) => return Err(SessionError::Read(e).into()),

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::{FromWorker, Peer, SessionId};
 use mallard_protocol::pg::backend::{ErrorInfo, Message};
@@ -66,6 +67,8 @@ pub(crate) struct Session<'s> {
     live: Option<String>,
     /// After an error in an extended batch, messages are discarded until Sync.
     skip_to_sync: bool,
+    /// `ReadyForQuery` went out and no message came since: the idle timeouts run.
+    awaiting_command: bool,
     settings: settings::Settings,
 }
 
@@ -81,9 +84,11 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
     match run(shared, id, &peer, &mut conn, control_fd, full, &span) {
         Ok(()) => debug!("session ended"),
         Err(SessionError::Read(ReadError::Eof)) => info!("client closed the connection without Terminate"),
-        Err(SessionError::Read(ReadError::Io(e))) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            warn!("startup timeout: client sent no complete startup packet");
-        }
+        // PostgreSQL too closes without a word when authentication_timeout passes.
+        Err(SessionError::Read(ReadError::TimedOut)) => warn!(
+            startup_timeout_ms = shared.config.startup_timeout.as_millis() as u64,
+            "startup timeout: closing a client that did not finish startup in time"
+        ),
         Err(SessionError::Read(ReadError::Startup(e))) if !e.answerable() => {
             warn!(error = %e, "closing a connection that does not speak the PostgreSQL protocol");
         }
@@ -129,8 +134,11 @@ fn run(
     full: bool,
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
-    let deadline = std::time::Instant::now() + shared.config.startup_timeout;
-    conn.set_read_timeout(Some(shared.config.startup_timeout)).map_err(SessionError::Io)?;
+    // One deadline for the whole startup, however slowly the bytes come: a client that
+    // sends a byte a second must not hold a thread for longer. It covers the TLS
+    // handshake and everything before AuthenticationOk.
+    let deadline = Instant::now() + shared.config.startup_timeout;
+    conn.set_deadline(Some(deadline)).map_err(SessionError::Io)?;
     let policy = startup::Policy { config: &shared.config, tls: shared.tls.as_ref(), deadline };
     let startup = match startup::negotiate(conn, &policy)? {
         startup::Outcome::Cancel { pid, secret } => {
@@ -160,8 +168,11 @@ fn run(
             format!("could not open a session: {e}"),
         ))
     };
-    let mut settings =
-        settings::Settings::new(&startup.user, &startup.params).map_err(SessionError::Fatal)?;
+    // The configured defaults come first, so that the client's startup parameters
+    // override them, as they override postgresql.conf in PostgreSQL.
+    let mut params = shared.config.setting_defaults();
+    params.extend(startup.params.iter().cloned());
+    let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
     let duck = Connection::connect(&shared.db).map_err(internal)?;
     database::prepare_session(&duck, &shared.config, shared.pid).map_err(internal)?;
 
@@ -178,7 +189,7 @@ fn run(
     conn.send(&Message::BackendKeyData { pid: shared.pid, secret });
     conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
     conn.flush().map_err(SessionError::Io)?;
-    conn.set_read_timeout(None).map_err(SessionError::Io)?;
+    conn.set_deadline(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
 
     settings.sync_duckdb(&duck);
@@ -194,6 +205,7 @@ fn run(
         portals: HashMap::new(),
         live: None,
         skip_to_sync: false,
+        awaiting_command: true,
     }
     .message_loop()
 }
@@ -224,20 +236,90 @@ impl Session<'_> {
         outcome
     }
 
+    /// The idle timeout in force while waiting for the next command, and the FATAL error
+    /// it ends the session with: PostgreSQL's `idle_session_timeout` outside a
+    /// transaction block, `idle_in_transaction_session_timeout` inside one.
+    fn idle_timeout(&self) -> Option<(Duration, ErrorInfo)> {
+        if !self.awaiting_command {
+            return None;
+        }
+        Some(match self.tx.status() {
+            TransactionStatus::Idle => (
+                self.settings.idle_session_timeout()?,
+                ErrorInfo::fatal(
+                    SqlState::IDLE_SESSION_TIMEOUT,
+                    "terminating connection due to idle-session timeout",
+                ),
+            ),
+            TransactionStatus::InBlock | TransactionStatus::Failed => (
+                self.settings.idle_in_transaction_timeout()?,
+                ErrorInfo::fatal(
+                    SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                    "terminating connection due to idle-in-transaction timeout",
+                ),
+            ),
+        })
+    }
+
+    /// Reads the next message, within the idle timeout when one runs.
+    fn next_message(&mut self) -> Result<Vec<u8>, SessionError> {
+        let idle = self.idle_timeout();
+        if let Some((timeout, _)) = &idle {
+            self.conn.set_deadline(Some(Instant::now() + *timeout)).map_err(SessionError::Io)?;
+        }
+        let frame = self.conn.read_session_message(self.shared.config.max_message_size);
+        if idle.is_some() {
+            // The statement the message starts (a COPY among them) runs without it.
+            self.conn.set_deadline(None).map_err(SessionError::Io)?;
+        }
+        self.awaiting_command = false;
+        match frame {
+            Ok(frame) => Ok(frame),
+            Err(_) if self.control.is_terminating() => Err(SessionError::Terminated),
+            Err(ReadError::TimedOut) => {
+                Err(SessionError::Fatal(idle.expect("only idle reads have a deadline").1))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Answers a message whose body does not parse. Its length was right, so the next
+    /// message can still be found: like PostgreSQL, the client gets an ERROR and the
+    /// session goes on (after the next Sync, in an extended batch).
+    fn malformed(&mut self, tag: u8, error: frontend::DecodeError) -> Result<(), SessionError> {
+        match tag {
+            // PostgreSQL ignores these outside COPY without reading them.
+            b'd' | b'c' | b'f' => Ok(()),
+            b'P' | b'B' | b'D' | b'E' | b'C' | b'H' => {
+                self.report(query::StepError::query(error.sqlstate(), error.to_string()))?;
+                self.conn.flush().map_err(SessionError::Io)?;
+                self.skip_to_sync = true;
+                Ok(())
+            }
+            _ => {
+                // Even a malformed Sync ends a failed batch, as in PostgreSQL.
+                self.skip_to_sync &= tag != b'S';
+                self.report(query::StepError::query(error.sqlstate(), error.to_string()))?;
+                self.ready_for_query()
+            }
+        }
+    }
+
     fn message_loop(&mut self) -> Result<(), SessionError> {
+        let max = self.shared.config.max_message_size;
         loop {
-            let frame = match self.conn.read_message(self.shared.config.max_message_size) {
-                Ok(f) => f,
-                Err(_) if self.control.is_terminating() => return Err(SessionError::Terminated),
-                Err(e) => return Err(e.into()),
-            };
-            let (message, _) = frontend::decode(&frame, self.shared.config.max_message_size)
-                .map_err(ReadError::Message)?
-                .expect("read_message returns whole messages");
-            if self.skip_to_sync && !matches!(message, frontend::Message::Sync | frontend::Message::Terminate)
-            {
+            let frame = self.next_message()?;
+            // In a failed extended batch, everything up to Sync is discarded unread.
+            if self.skip_to_sync && !matches!(frame[0], b'S' | b'X') {
                 continue;
             }
+            let message = match frontend::decode(&frame, max) {
+                Ok(decoded) => decoded.expect("read_session_message returns whole messages").0,
+                Err(e) => {
+                    self.malformed(frame[0], e)?;
+                    continue;
+                }
+            };
             let step = match message {
                 frontend::Message::Query(sql) => {
                     self.simple_query(sql)?;
@@ -271,11 +353,20 @@ impl Session<'_> {
                 frontend::Message::CopyData(_)
                 | frontend::Message::CopyDone
                 | frontend::Message::CopyFail(_) => Ok(()),
+                // A function call keeps the message boundaries: an ERROR, as for any
+                // statement mallard cannot run, then ReadyForQuery.
+                frontend::Message::Unknown { tag: b'F', .. } => {
+                    self.report(query::StepError::query(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "fastpath function calls are not supported",
+                    ))?;
+                    self.ready_for_query()?;
+                    Ok(())
+                }
+                // `read_session_message` refuses the other types from their first byte.
                 frontend::Message::Password(_) | frontend::Message::Unknown { .. } => {
-                    return Err(SessionError::Fatal(ErrorInfo::fatal(
-                        SqlState::PROTOCOL_VIOLATION,
-                        format!("invalid frontend message type {}", message.tag()),
-                    )))
+                    let refused = frontend::DecodeError::UnexpectedType { tag: message.tag() };
+                    return Err(ReadError::Message(refused).into());
                 }
             };
             if let Err(e) = step {

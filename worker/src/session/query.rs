@@ -97,6 +97,7 @@ impl Session<'_> {
             self.conn.send(&status);
         }
         self.conn.send(&Message::ReadyForQuery(self.tx.status()));
+        self.awaiting_command = true;
         self.conn.flush().map_err(SessionError::Io)
     }
 

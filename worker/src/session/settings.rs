@@ -21,8 +21,8 @@
 //!   lacks). `timestamptz` text output stays in UTC with an explicit `+00` offset.
 //! - `extra_float_digits`: floats are always written in the shortest exact form, which
 //!   is PostgreSQL's output for the default 1 and up; values below 1 are kept only.
-//! - `statement_timeout` is parsed here ([`Settings::statement_timeout`]) and enforced
-//!   by the session; `lock_timeout` and `idle_in_transaction_session_timeout` are kept.
+//! - `statement_timeout`, `idle_session_timeout` and `idle_in_transaction_session_timeout`
+//!   are parsed here and enforced by the session; `lock_timeout` is kept.
 
 mod values;
 
@@ -277,9 +277,13 @@ impl Settings {
     }
 
     /// `idle_in_transaction_session_timeout`, when one is set.
-    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
         self.millis("idle_in_transaction_session_timeout")
+    }
+
+    /// `idle_session_timeout`, when one is set.
+    pub fn idle_session_timeout(&self) -> Option<Duration> {
+        self.millis("idle_session_timeout")
     }
 
     #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()

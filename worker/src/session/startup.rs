@@ -75,16 +75,15 @@ pub fn negotiate(conn: &mut Conn, policy: &Policy<'_>) -> Result<Outcome, Sessio
                         "SSLRequest over a connection that already uses SSL",
                     )));
                 }
-                if conn.has_unread() {
-                    return Err(unencrypted_data_after_request());
-                }
                 if request == Request::SslRequest && policy.tls.is_some() && conn.can_start_tls() {
                     conn.send_raw(b"S");
                     conn.flush().map_err(SessionError::Io)?;
+                    refuse_early_data(conn, &request)?;
                     start_tls(conn, policy, Negotiation::SslRequest)?;
                 } else {
                     conn.send_raw(b"N");
                     conn.flush().map_err(SessionError::Io)?;
+                    refuse_early_data(conn, &request)?;
                 }
             }
             // Cancel requests are served in plaintext under `require` too: libpq before
@@ -119,15 +118,22 @@ pub fn check_database(startup: &Startup, config: &WorkerConfig) -> Result<(), Se
     Ok(())
 }
 
-/// Bytes that arrived after an encryption request and before our answer were sent
-/// unencrypted, perhaps injected by someone in the middle; PostgreSQL refuses them too.
-fn unencrypted_data_after_request() -> SessionError {
-    SessionError::Fatal(
-        ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, "received unencrypted data after SSL request")
-            .with_detail(
-                "This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.",
-            ),
-    )
+/// Bytes that came with an encryption request, before its answer, were sent without
+/// knowing whether they would be encrypted, and may have been injected by a man in the
+/// middle: PostgreSQL (CVE-2021-23214) refuses them, and so does mallard.
+fn refuse_early_data(conn: &Conn, request: &Request<'_>) -> Result<(), SessionError> {
+    if !conn.has_unread() {
+        return Ok(());
+    }
+    let what = match request {
+        Request::GssEncRequest => "GSSAPI encryption request",
+        _ => "SSL request",
+    };
+    Err(SessionError::Fatal(
+        ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, format!("received unencrypted data after {what}")).with_detail(
+            "This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.",
+        ),
+    ))
 }
 
 /// Switches to TLS, or refuses a direct-SSL client when TLS is off (or already on, or

@@ -244,3 +244,68 @@ fn messages_match_the_documented_bytes() {
         assert_eq!(encode(&m), bytes, "{m:?}");
     }
 }
+
+/// Every variant, named by an exhaustive match.
+fn variant(m: &Message) -> &'static str {
+    match m {
+        Message::AuthenticationOk => "AuthenticationOk",
+        Message::AuthenticationCleartextPassword => "AuthenticationCleartextPassword",
+        Message::AuthenticationSasl { .. } => "AuthenticationSasl",
+        Message::AuthenticationSaslContinue(_) => "AuthenticationSaslContinue",
+        Message::AuthenticationSaslFinal(_) => "AuthenticationSaslFinal",
+        Message::ParameterStatus { .. } => "ParameterStatus",
+        Message::BackendKeyData { .. } => "BackendKeyData",
+        Message::ReadyForQuery(_) => "ReadyForQuery",
+        Message::RowDescription(_) => "RowDescription",
+        Message::DataRow(_) => "DataRow",
+        Message::CommandComplete(_) => "CommandComplete",
+        Message::EmptyQueryResponse => "EmptyQueryResponse",
+        Message::ErrorResponse(_) => "ErrorResponse",
+        Message::NoticeResponse(_) => "NoticeResponse",
+        Message::ParseComplete => "ParseComplete",
+        Message::BindComplete => "BindComplete",
+        Message::CloseComplete => "CloseComplete",
+        Message::NoData => "NoData",
+        Message::PortalSuspended => "PortalSuspended",
+        Message::ParameterDescription(_) => "ParameterDescription",
+        Message::CopyInResponse { .. } => "CopyInResponse",
+        Message::CopyOutResponse { .. } => "CopyOutResponse",
+        Message::CopyData(_) => "CopyData",
+        Message::CopyDone => "CopyDone",
+        Message::NegotiateProtocolVersion { .. } => "NegotiateProtocolVersion",
+        Message::Unknown { .. } => "Unknown",
+    }
+}
+
+#[test]
+fn round_trips_cover_every_variant() {
+    let all = [
+        "AuthenticationOk",
+        "AuthenticationCleartextPassword",
+        "AuthenticationSasl",
+        "AuthenticationSaslContinue",
+        "AuthenticationSaslFinal",
+        "ParameterStatus",
+        "BackendKeyData",
+        "ReadyForQuery",
+        "RowDescription",
+        "DataRow",
+        "CommandComplete",
+        "EmptyQueryResponse",
+        "ErrorResponse",
+        "NoticeResponse",
+        "ParseComplete",
+        "BindComplete",
+        "CloseComplete",
+        "NoData",
+        "PortalSuspended",
+        "ParameterDescription",
+        "CopyInResponse",
+        "CopyOutResponse",
+        "CopyData",
+        "CopyDone",
+        "NegotiateProtocolVersion",
+        "Unknown",
+    ];
+    assert_reaches_all(message(), variant, &all);
+}

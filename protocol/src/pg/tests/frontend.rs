@@ -260,3 +260,69 @@ fn trailing_bytes_after_an_empty_message_are_refused() {
 fn query_matches_the_documented_bytes() {
     assert_eq!(encode(&Message::Query("SELECT 1")), b"Q\0\0\0\x0dSELECT 1\0");
 }
+
+#[test]
+fn session_limit_follows_postgresql() {
+    let max = 1 << 20;
+    for tag in *b"QPBdF" {
+        assert_eq!(frontend::session_limit(tag, max), Ok(max), "{}", tag as char);
+    }
+    for tag in *b"DECSHXcf" {
+        assert_eq!(frontend::session_limit(tag, max), Ok(frontend::SMALL_MESSAGE_LIMIT), "{}", tag as char);
+        // A lower configured maximum still applies.
+        assert_eq!(frontend::session_limit(tag, 4096), Ok(4096), "{}", tag as char);
+    }
+    // A password message outside authentication, the zero byte a second startup packet
+    // begins with, and anything unknown: refused from the type byte, with PostgreSQL's
+    // words.
+    let allowed = b"QPBdFDECSHXcf";
+    for tag in 0..=u8::MAX {
+        if !allowed.contains(&tag) {
+            let err = frontend::session_limit(tag, max).unwrap_err();
+            assert_eq!(err, DecodeError::UnexpectedType { tag });
+            assert_eq!(err.sqlstate(), SqlState::PROTOCOL_VIOLATION);
+            assert_eq!(err.to_string(), format!("invalid frontend message type {tag}"));
+        }
+    }
+}
+
+/// Every variant, named by an exhaustive match.
+fn variant(m: &Message<'_>) -> &'static str {
+    match m {
+        Message::Query(_) => "Query",
+        Message::Parse { .. } => "Parse",
+        Message::Bind { .. } => "Bind",
+        Message::Describe { .. } => "Describe",
+        Message::Execute { .. } => "Execute",
+        Message::Close { .. } => "Close",
+        Message::Sync => "Sync",
+        Message::Flush => "Flush",
+        Message::Terminate => "Terminate",
+        Message::CopyData(_) => "CopyData",
+        Message::CopyDone => "CopyDone",
+        Message::CopyFail(_) => "CopyFail",
+        Message::Password(_) => "Password",
+        Message::Unknown { .. } => "Unknown",
+    }
+}
+
+#[test]
+fn round_trips_cover_every_variant() {
+    let all = [
+        "Query",
+        "Parse",
+        "Bind",
+        "Describe",
+        "Execute",
+        "Close",
+        "Sync",
+        "Flush",
+        "Terminate",
+        "CopyData",
+        "CopyDone",
+        "CopyFail",
+        "Password",
+        "Unknown",
+    ];
+    assert_reaches_all(message(), variant, &all);
+}
