@@ -370,6 +370,13 @@ fn bytes_after_ssl_request_are_refused() {
         let mut bytes = ssl_request();
         bytes.extend_from_slice(&startup_packet());
         socket.write_all(&bytes).unwrap();
+        // Without TLS the request is answered `N` first, as PostgreSQL answers it; with
+        // TLS the error comes instead of the `S`, while the client still reads plaintext.
+        if ssl == "off" {
+            let mut answer = [0u8; 1];
+            socket.read_exact(&mut answer).unwrap();
+            assert_eq!(&answer, b"N", "ssl = off");
+        }
         let messages = read_until(&mut socket, ready_or_error);
         assert_eq!(
             error_code(&messages).as_deref(),

@@ -76,9 +76,11 @@ pub fn negotiate(conn: &mut Conn, policy: &Policy<'_>) -> Result<Outcome, Sessio
                     )));
                 }
                 if request == Request::SslRequest && policy.tls.is_some() && conn.can_start_tls() {
+                    // Refused before the `S`, so the error reaches the client in the
+                    // plaintext it is still reading.
+                    refuse_early_data(conn, &request)?;
                     conn.send_raw(b"S");
                     conn.flush().map_err(SessionError::Io)?;
-                    refuse_early_data(conn, &request)?;
                     start_tls(conn, policy, Negotiation::SslRequest)?;
                 } else {
                     conn.send_raw(b"N");
