@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mallard_worker::auth::{self, AuthSettings, Rule, RuleSpec, Users};
 use mallard_worker::tls::{SslMode, TlsSettings};
-use mallard_worker::{Storage, WorkerConfig};
+use mallard_worker::{FileAccess, Storage, WorkerConfig};
 use serde::Deserialize;
 
 /// The file read when `-c` is not given, if it exists.
@@ -107,6 +107,12 @@ pub struct Config {
     /// The default of the `idle_in_transaction_session_timeout` setting; zero is off.
     #[serde(default, with = "duration")]
     pub idle_in_transaction_session_timeout: Duration,
+    /// `data_dir` (the default): SQL reaches only the data directory and
+    /// `allowed_directories`; `all`: whatever the OS user may reach.
+    #[serde(default)]
+    pub file_access: FileAccess,
+    #[serde(default)]
+    pub allowed_directories: Vec<PathBuf>,
     pub admin_socket: Option<PathBuf>,
     pub metrics_listen: Option<SocketAddr>,
     pub user: Option<String>,
@@ -323,6 +329,8 @@ impl Config {
             startup_timeout: self.startup_timeout,
             idle_session_timeout: self.idle_session_timeout,
             idle_in_transaction_session_timeout: self.idle_in_transaction_session_timeout,
+            file_access: self.file_access,
+            allowed_directories: self.allowed_directories.iter().map(|d| absolute(d)).collect(),
             auth: self.auth_settings()?,
             tls: self.tls.as_ref().map(TlsConfig::settings).unwrap_or_default(),
         })
@@ -410,6 +418,8 @@ const CONFIG_KEYS: &[&str] = &[
     "max_message_size",
     "idle_session_timeout",
     "idle_in_transaction_session_timeout",
+    "file_access",
+    "allowed_directories",
     "admin_socket",
     "metrics_listen",
     "user",
@@ -630,4 +640,9 @@ mod tests {
         let err = load("not_a_key = []", &[], Overrides::default()).unwrap_err().to_string();
         assert!(err.contains("unknown field"), "{err}");
     }
+}
+
+/// `path` made absolute against the current directory, as workers need it.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

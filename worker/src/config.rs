@@ -31,6 +31,18 @@ impl Storage {
     }
 }
 
+/// What SQL may do with files: DuckDB's `read_csv`, `COPY ... TO 'file'`, `ATTACH` and
+/// the like run as the server's OS user, who can read its own TLS key and users file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileAccess {
+    /// Only the data directory and `allowed_directories`.
+    #[default]
+    DataDir,
+    /// Whatever the OS user may reach: DuckDB's own default.
+    All,
+}
+
 /// A worker's resolved configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkerConfig {
@@ -54,6 +66,12 @@ pub struct WorkerConfig {
     /// The default `idle_in_transaction_session_timeout`; zero is off.
     #[serde(default, with = "millis")]
     pub idle_in_transaction_session_timeout: Duration,
+    /// Which files SQL may read and write.
+    #[serde(default)]
+    pub file_access: FileAccess,
+    /// Directories SQL may use besides the data directory, under `file_access = "data_dir"`.
+    #[serde(default)]
+    pub allowed_directories: Vec<PathBuf>,
     /// Access rules and the users file.
     pub auth: AuthSettings,
     /// `[tls]`: the worker loads the files itself, so a new generation reads new ones.
@@ -113,6 +131,8 @@ mod tests {
             startup_timeout: Duration::from_secs(60),
             idle_session_timeout: idle,
             idle_in_transaction_session_timeout: idle_in_transaction,
+            file_access: FileAccess::DataDir,
+            allowed_directories: Vec::new(),
             auth: crate::auth::AuthSettings { users_file: None, rules: crate::auth::rules::default_rules() },
             tls: Default::default(),
         }

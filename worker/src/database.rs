@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Storage, WorkerConfig};
+use crate::config::{FileAccess, Storage, WorkerConfig};
 use crate::duck::{Connection, Database, DuckError};
 use crate::server::WorkerError;
 
@@ -38,7 +38,22 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, WorkerError> {
     let mode = if config.read_only && config.storage == Storage::Duckdb { " (READ_ONLY)" } else { "" };
     exec(&conn, &format!("ATTACH {target} AS {}{mode}", quote_ident(&config.database)))
         .map_err(WorkerError::Database)?;
+    if config.file_access == FileAccess::DataDir {
+        confine_files(&conn, config).map_err(WorkerError::Database)?;
+    }
     Ok(db)
+}
+
+/// From here on SQL reads and writes files only under the data directory and the
+/// configured `allowed_directories`: not the TLS key, the users file or anything else
+/// the server's OS user can reach. DuckDB cannot turn this back on at runtime.
+fn confine_files(conn: &Connection, config: &WorkerConfig) -> Result<(), DuckError> {
+    let mut dirs = vec![std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone())];
+    dirs.extend(config.allowed_directories.iter().cloned());
+    // A trailing slash: `/srv/data` must not also allow `/srv/data-private`.
+    let list: Vec<String> = dirs.iter().map(|d| quote_literal(&d.join(""))).collect();
+    exec(conn, &format!("SET allowed_directories = [{}]", list.join(", ")))?;
+    exec(conn, "SET enable_external_access = false")
 }
 
 /// Makes a new session connection look like PostgreSQL: the configured database is the

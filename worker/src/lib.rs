@@ -19,7 +19,7 @@ mod sys;
 pub mod tls;
 pub mod types;
 
-pub use config::{Storage, WorkerConfig};
+pub use config::{FileAccess, Storage, WorkerConfig};
 pub use database::self_test;
 pub use server::{run, WorkerError};
 
