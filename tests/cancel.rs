@@ -68,7 +68,7 @@ fn short_queries(others: &mut [&mut Client], trial: usize) {
 #[test]
 fn cancel_long_simple_queries_across_workers() {
     let server = Server::start(BIN, Options { storage: "memory", workers: 4, ..Options::default() });
-    server.wait_workers(4, Duration::from_secs(30));
+    server.ready_workers(4, Duration::from_secs(30));
     let (mut clients, pids) = sessions(&server);
     let mut slowest = Duration::ZERO;
     for trial in 0..TRIALS {
@@ -134,7 +134,7 @@ fn raw_cancel(port: u16, pid: u32, secret: &[u8]) -> Duration {
 #[test]
 fn cancel_with_wrong_key_is_ignored() {
     let server = Server::start(BIN, Options { storage: "memory", workers: 4, ..Options::default() });
-    server.wait_workers(4, Duration::from_secs(30));
+    server.ready_workers(4, Duration::from_secs(30));
     let (mut clients, pids) = sessions(&server);
     // Above any pid_max Linux allows, so no worker has it.
     let unknown_pid = i32::MAX as u32 - 1;
