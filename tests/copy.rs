@@ -473,8 +473,8 @@ fn psql_file_and_backslash_copy() {
         std::fs::read_to_string(&out).unwrap(),
         "1\talpha\t1.5\n1\talpha\t1.5\n2\tbe,ta\t\\N\n2\tbe,ta\t\\N\n3\t\\N\t2\n3\t\\N\t2\n"
     );
-    // A file COPY is still DuckDB's own.
-    let parquet = mallard.dir.path().join("f.parquet");
+    // A file COPY is still DuckDB's own, in the data directory SQL may write to.
+    let parquet = mallard.data_dir.join("f.parquet");
     psql_ok(t, &format!("copy f to '{}' (format parquet)", parquet.display()), b"");
     assert!(parquet.exists());
 }

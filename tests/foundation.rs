@@ -54,22 +54,7 @@ fn startup_packet(version: u32) -> Vec<u8> {
 /// Reads backend messages until one matches `stop` (or the server closes); returns them all.
 fn read_until(stream: &mut TcpStream, stop: impl Fn(&Message) -> bool) -> Vec<Message> {
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let (mut buf, mut out) = (Vec::new(), Vec::new());
-    let mut chunk = [0u8; 8192];
-    loop {
-        while let Some((m, n)) = Message::decode(&buf).expect("valid backend message") {
-            buf.drain(..n);
-            let done = stop(&m);
-            out.push(m);
-            if done {
-                return out;
-            }
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return out,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
+    mallard_harness::read_messages_until(stream, stop)
 }
 
 fn ready(m: &Message) -> bool {

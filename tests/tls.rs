@@ -180,25 +180,7 @@ fn tls_connect(port: u16, config: Arc<ClientConfig>, direct: bool) -> io::Result
     Ok(StreamOwned::new(tls, socket))
 }
 
-/// Reads backend messages until one matches `stop` or the connection ends.
-fn read_until(stream: &mut impl Read, stop: impl Fn(&Message) -> bool) -> Vec<Message> {
-    let (mut buf, mut out) = (Vec::new(), Vec::new());
-    let mut chunk = [0u8; 8192];
-    loop {
-        while let Some((m, n)) = Message::decode(&buf).expect("valid backend message") {
-            buf.drain(..n);
-            let done = stop(&m);
-            out.push(m);
-            if done {
-                return out;
-            }
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return out,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
+use mallard_harness::read_messages_until as read_until;
 
 fn ready_or_error(m: &Message) -> bool {
     matches!(m, Message::ReadyForQuery(_) | Message::ErrorResponse(_))

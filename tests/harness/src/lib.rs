@@ -282,3 +282,28 @@ pub fn children_of(pid: u32) -> Vec<u32> {
 pub fn sqlstate(err: &postgres::Error) -> String {
     err.as_db_error().map_or_else(|| format!("(no server error: {err})"), |e| e.code().code().to_owned())
 }
+
+/// Reads backend messages from a raw connection until one matches `stop` or the
+/// connection ends (or a read times out); returns them all.
+pub fn read_messages_until(
+    stream: &mut impl std::io::Read,
+    stop: impl Fn(&mallard_protocol::pg::backend::Message) -> bool,
+) -> Vec<mallard_protocol::pg::backend::Message> {
+    use mallard_protocol::pg::backend::Message;
+    let (mut buf, mut out) = (Vec::new(), Vec::new());
+    let mut chunk = [0u8; 8192];
+    loop {
+        while let Some((m, n)) = Message::decode(&buf).expect("valid backend message") {
+            buf.drain(..n);
+            let done = stop(&m);
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
