@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
-use tracing::debug;
+use tracing::{debug, warn};
 
 /// The longest request either kind of client has reason to send.
 const MAX_REQUEST: usize = 8 << 10;
@@ -59,6 +59,22 @@ impl<S: Read + Write + Source + AsRawFd> Conns<S> {
         self.conns.insert(self.next, Conn { stream, buf: Vec::new() });
         self.next = (self.next + 1) % (1 << 16);
         Ok(token)
+    }
+
+    /// Takes every connection `accept` has waiting into the table.
+    pub fn accept_all(&mut self, registry: &Registry, what: &str, mut accept: impl FnMut() -> io::Result<S>) {
+        loop {
+            match accept() {
+                Ok(stream) => {
+                    if let Err(e) = self.add(registry, stream) {
+                        debug!(error = %e, what, "connection refused");
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return warn!(error = %e, what, "accept failed"),
+            }
+        }
     }
 
     /// Reads what arrived. `end` says how long the request is once `buf` holds all of it.

@@ -42,10 +42,21 @@ pub struct Worker {
     pub ping: Option<(u64, Instant)>,
     pub last_ping: Instant,
     /// Why the supervisor killed it, if it did: the restart's cause.
-    pub killed: Option<&'static str>,
+    pub killed: Option<Killed>,
     /// The channel version it speaks. A worker of an older binary that a reload left
     /// behind may speak another one than this supervisor; it is only waited for.
     pub channel_version: u8,
+}
+
+/// Why the supervisor killed a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Killed {
+    /// It left a health ping unanswered for `health_timeout`.
+    Health,
+    /// It did not become ready in time.
+    Unready,
+    /// It belonged to a reload that failed.
+    Reload,
 }
 
 /// A worker whose ping has gone unanswered this long gets no new clients.
@@ -62,6 +73,44 @@ impl WorkerState {
 }
 
 impl Worker {
+    /// A worker just spawned or adopted, in `state`, started `started`.
+    pub fn new(
+        id: WorkerId,
+        slot: usize,
+        generation: Generation,
+        pid: u32,
+        channel: OwnedFd,
+        state: WorkerState,
+        started: Instant,
+    ) -> Worker {
+        Worker {
+            id,
+            slot,
+            generation,
+            pid,
+            channel,
+            state,
+            sessions: 0,
+            in_flight: HashMap::new(),
+            started,
+            ping: None,
+            last_ping: Instant::now(),
+            killed: None,
+            channel_version: mallard_protocol::channel::VERSION,
+        }
+    }
+
+    /// SIGKILLs it, once, and remembers why.
+    pub fn kill(&mut self, why: Killed) {
+        if self.killed.is_none() {
+            self.killed = Some(why);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+
     pub fn load(&self) -> usize {
         self.sessions as usize + self.in_flight.len()
     }
@@ -140,6 +189,11 @@ impl Pool {
     /// Sessions open plus handoffs in flight, over every worker.
     pub fn load(&self) -> usize {
         self.workers.iter().map(Worker::load).sum()
+    }
+
+    /// Ready workers of `generation`.
+    pub fn ready_in(&self, generation: Generation) -> usize {
+        self.of_generation(generation).filter(|w| w.state == WorkerState::Ready).count()
     }
 
     pub fn of_generation(&self, generation: Generation) -> impl Iterator<Item = &Worker> {

@@ -19,7 +19,7 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::Generation;
 use mio::Token;
@@ -30,7 +30,7 @@ use serde_json::json;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Overrides};
-use crate::pool::{Restarts, WorkerState};
+use crate::pool::{Killed, Restarts};
 use crate::server::{Server, Slot, READY_TIMEOUT};
 use crate::sys;
 use mallard_worker::Storage;
@@ -131,7 +131,7 @@ impl Reload {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    crate::server::unix_millis() / 1000
 }
 
 /// The signals the supervisor handles. They are blocked across `execv`, so that none
@@ -302,8 +302,7 @@ impl Server {
             }
             Phase::Starting { generation, deadline, .. } => {
                 let generation = *generation;
-                let ready =
-                    self.pool.of_generation(generation).filter(|w| w.state == WorkerState::Ready).count();
+                let ready = self.pool.ready_in(generation);
                 if ready >= self.config.worker_count() as usize {
                     self.commit_reload();
                 } else if now >= *deadline {
@@ -353,7 +352,7 @@ impl Server {
             }
             Phase::Handover { .. } => self.refill_slots(),
             Phase::Starting { generation, handover, .. } => {
-                self.kill_generation(generation, "reload");
+                self.kill_generation(generation, Killed::Reload);
                 if handover {
                     self.refill_slots();
                 }

@@ -4,7 +4,7 @@
 //! down on signals. It never reads from a client.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::time::{Duration, Instant, SystemTime};
 
 use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId, MAX_PACKET};
@@ -24,7 +24,7 @@ use crate::conns::{Conns, Request};
 use crate::listeners::Listener;
 use crate::metrics::{self, Gauges, Metrics, Reject, RestartCause, WorkerCounts};
 use crate::notify::Notifier;
-use crate::pool::{InFlight, Pool, Restarts, Worker, WorkerState};
+use crate::pool::{InFlight, Killed, Pool, Restarts, Worker, WorkerState};
 use crate::reload::{Launch, Phase, Reload};
 use crate::signals::Signals;
 use crate::state::{self, Saved, SavedClient, SavedListener, SavedSocket, SavedWorker};
@@ -124,12 +124,23 @@ impl Server {
                 None
             }
         });
-        let slots = (0..config.worker_count())
+        let mut server = Server::assemble(config, launch, worker_config, listeners, admin, metrics_listener)?;
+        server.slots = (0..server.config.worker_count())
             .map(|_| Slot { restarts: Restarts::default(), respawn_at: Some(Instant::now()) })
             .collect();
-        let started_unix_ms =
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let server = Server {
+        server.register_sources()
+    }
+
+    /// A server with these sockets and no workers, counters or history yet.
+    fn assemble(
+        config: Config,
+        launch: Launch,
+        worker_config: String,
+        listeners: Vec<Listener>,
+        admin: Option<(mio::net::UnixListener, std::path::PathBuf)>,
+        metrics_listener: Option<TcpListener>,
+    ) -> Result<Server, ServerError> {
+        Ok(Server {
             config,
             launch,
             worker_config,
@@ -142,7 +153,7 @@ impl Server {
             metrics_conns: Conns::new(METRICS_CONN_BASE),
             metrics: Metrics::default(),
             pool: Pool::default(),
-            slots,
+            slots: Vec::new(),
             pending: VecDeque::new(),
             next_session: 1,
             next_worker: 1,
@@ -154,10 +165,9 @@ impl Server {
             shutdown: None,
             notify: Notifier::from_env(),
             ready_notified: false,
-            started_unix_ms,
+            started_unix_ms: unix_millis(),
             status_at: Instant::now(),
-        };
-        server.register_sources()
+        })
     }
 
     /// The image a reload re-executed: takes over the previous image's state, then
@@ -200,76 +210,55 @@ impl Server {
                     (p.session, InFlight { socket: p.socket, peer: p.peer })
                 })
                 .collect();
-            pool.workers.push(Worker {
-                id: WorkerId(w.id),
-                slot: w.slot,
-                generation: Generation(w.generation),
-                pid: w.pid,
-                channel: unsafe { state::adopt(w.channel) },
-                state: w.state,
-                sessions: w.sessions,
-                in_flight,
-                started: now.checked_sub(Duration::from_millis(w.age_ms)).unwrap_or(now),
-                ping: None,
-                last_ping: now,
-                killed: None,
-                channel_version: w.channel_version,
-            });
+            let mut worker = Worker::new(
+                WorkerId(w.id),
+                w.slot,
+                Generation(w.generation),
+                w.pid,
+                unsafe { state::adopt(w.channel) },
+                w.state,
+                now.checked_sub(Duration::from_millis(w.age_ms)).unwrap_or(now),
+            );
+            worker.sessions = w.sessions;
+            worker.in_flight = in_flight;
+            pool.workers.push(worker);
         }
         let pending = saved.pending.iter().map(|c| client(c, now)).collect();
         let slots = saved.slots.iter().map(|r| Slot { restarts: *r, respawn_at: None }).collect();
-        let mut server = Server {
+        // SAFETY: as above.
+        let metrics_listener = saved
+            .metrics_listener
+            .map(|fd| TcpListener::from_std(std::net::TcpListener::from(unsafe { state::adopt(fd) })));
+        let mut server = Server::assemble(
             config,
             launch,
-            worker_config: saved.worker_config.clone(),
-            poll: Poll::new().map_err(ServerError::Poll)?,
+            saved.worker_config.clone(),
             listeners,
-            signals: Signals::install().map_err(ServerError::Signals)?,
             admin,
-            admin_conns: Conns::new(ADMIN_CONN_BASE),
-            // SAFETY: as above.
-            metrics_listener: saved
-                .metrics_listener
-                .map(|fd| TcpListener::from_std(std::net::TcpListener::from(unsafe { state::adopt(fd) }))),
-            metrics_conns: Conns::new(METRICS_CONN_BASE),
-            metrics: serde_json::from_value(saved.counters.clone()).unwrap_or_else(|e| {
-                warn!(error = %e, "the previous image's counters are unreadable; they start again from zero");
-                Metrics::default()
-            }),
-            pool,
-            slots,
-            pending,
-            next_session: saved.next_session,
-            next_worker: saved.next_worker,
-            next_ping: saved.next_ping,
-            serving: Generation(saved.generation),
-            next_generation: Generation(saved.next_generation),
-            reload: Reload::default(),
-            accept_paused_until: None,
-            shutdown: None,
-            notify: Notifier::from_env(),
-            ready_notified: saved.ready_notified,
-            started_unix_ms: saved.started_unix_ms,
-            status_at: Instant::now(),
-        };
+            metrics_listener,
+        )?;
+        server.metrics = serde_json::from_value(saved.counters.clone()).unwrap_or_else(|e| {
+            warn!(error = %e, "the previous image's counters are unreadable; they start again from zero");
+            Metrics::default()
+        });
+        server.pool = pool;
+        server.slots = slots;
+        server.pending = pending;
+        server.next_session = saved.next_session;
+        server.next_worker = saved.next_worker;
+        server.next_ping = saved.next_ping;
+        server.serving = Generation(saved.generation);
+        server.next_generation = Generation(saved.next_generation);
+        server.ready_notified = saved.ready_notified;
+        server.started_unix_ms = saved.started_unix_ms;
         server.reload.last = saved.last_reload.clone();
         server = server.register_sources()?;
         for w in &server.pool.workers {
             server.watch_worker(w.id, &w.channel);
         }
-        let adopt_conn =
-            |fd| UnixStream::from_std(std::os::unix::net::UnixStream::from(unsafe { state::adopt(fd) }));
-        for &fd in &saved.reload_waiters {
-            let token = server.add_admin_conn(adopt_conn(fd));
-            server.reload.waiters.extend(token);
-        }
-        if let Some(queued) = &saved.queued_reload {
-            let tokens = queued.iter().filter_map(|&fd| server.add_admin_conn(adopt_conn(fd))).collect();
-            server.reload.queued = Some(tokens);
-        }
-        for &fd in &saved.admin_conns {
-            server.add_admin_conn(adopt_conn(fd));
-        }
+        let (waiters, queued) = server.adopt_admin_conns(&saved);
+        server.reload.waiters = waiters;
+        server.reload.queued = queued;
         // Packets that arrived while the image changed are waiting.
         for i in 0..server.pool.workers.len() {
             server.drain_channel(i);
@@ -298,21 +287,18 @@ impl Server {
             // Out of fds: any closed-off fd will do; /dev/null never reads as a packet.
             Err(_) => std::fs::File::open("/dev/null").map(OwnedFd::from).expect("open /dev/null"),
         };
-        Worker {
-            id: WorkerId(w.id),
-            slot: w.slot,
-            generation: Generation(w.generation),
-            pid: w.pid,
+        let mut worker = Worker::new(
+            WorkerId(w.id),
+            w.slot,
+            Generation(w.generation),
+            w.pid,
             channel,
-            state: WorkerState::Draining,
-            sessions: w.sessions,
-            in_flight: Default::default(),
-            started: now.checked_sub(Duration::from_millis(w.age_ms)).unwrap_or(now),
-            ping: None,
-            last_ping: now,
-            killed: None,
-            channel_version: w.channel_version,
-        }
+            WorkerState::Draining,
+            now.checked_sub(Duration::from_millis(w.age_ms)).unwrap_or(now),
+        );
+        worker.sessions = w.sessions;
+        worker.channel_version = w.channel_version;
+        worker
     }
 
     fn register_sources(mut self) -> Result<Server, ServerError> {
@@ -576,22 +562,15 @@ impl Server {
         };
         self.watch_worker(id, &channel);
         info!(worker = %id, slot, pid, generation = %generation, "worker started");
-        let now = Instant::now();
-        self.pool.workers.push(Worker {
+        self.pool.workers.push(Worker::new(
             id,
             slot,
             generation,
             pid,
             channel,
-            state: WorkerState::Starting,
-            sessions: 0,
-            in_flight: Default::default(),
-            started: now,
-            ping: None,
-            last_ping: now,
-            killed: None,
-            channel_version: mallard_protocol::channel::VERSION,
-        });
+            WorkerState::Starting,
+            Instant::now(),
+        ));
         true
     }
 
@@ -628,8 +607,7 @@ impl Server {
                 && w.killed.is_none()
             {
                 warn!(worker = %w.id, pid = w.pid, "worker not ready in time; killing it");
-                w.killed = Some("unready");
-                let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
+                w.kill(Killed::Unready);
             }
         }
     }
@@ -651,8 +629,7 @@ impl Server {
             match w.ping {
                 Some((seq, sent)) if now.duration_since(sent) >= self.config.health_timeout => {
                     warn!(worker = %w.id, pid = w.pid, seq, waited_ms = now.duration_since(sent).as_millis() as u64, "worker missed its health pings; killing it");
-                    w.killed = Some("health");
-                    let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
+                    w.kill(Killed::Health);
                 }
                 Some(_) => {}
                 None if now.duration_since(w.last_ping) >= interval => {
@@ -775,8 +752,8 @@ impl Server {
             let clean = matches!(status, WaitStatus::Exited(_, 0));
             let expected = clean || self.shutdown.is_some() || worker.state == WorkerState::Draining;
             let cause = match worker.killed {
-                Some("health") => RestartCause::Health,
-                Some("unready") => RestartCause::Unready,
+                Some(Killed::Health) => RestartCause::Health,
+                Some(Killed::Unready) => RestartCause::Unready,
                 _ if clean => RestartCause::Exit,
                 _ => RestartCause::Crash,
             };
@@ -818,19 +795,8 @@ impl Server {
     // ---- admin socket ----
 
     fn accept_admin(&mut self) {
-        loop {
-            let Some((listener, _)) = &self.admin else { return };
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    self.add_admin_conn(stream);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    warn!(error = %e, "admin accept failed");
-                    return;
-                }
-            }
+        if let Some((listener, _)) = &self.admin {
+            self.admin_conns.accept_all(self.poll.registry(), "admin", || listener.accept().map(|(s, _)| s));
         }
     }
 
@@ -911,8 +877,8 @@ impl Server {
         } else {
             "starting"
         };
-        let now_ms =
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let now_ms = unix_millis();
+        let g = self.gauges();
         json!({
             "pid": std::process::id(),
             "version": mallard_worker::SERVER_VERSION,
@@ -923,11 +889,11 @@ impl Server {
             "workers": workers,
             "totals": {
                 "workers": self.pool.workers.len(),
-                "ready": self.pool.workers.iter().filter(|w| w.state == WorkerState::Ready && w.generation == self.serving).count(),
-                "draining": self.pool.workers.iter().filter(|w| w.state == WorkerState::Draining).count(),
-                "sessions": self.pool.workers.iter().map(|w| w.sessions).sum::<u32>(),
-                "in_flight": self.pool.workers.iter().map(|w| w.in_flight.len()).sum::<usize>(),
-                "waiting": self.pending.len(),
+                "ready": self.pool.ready_in(self.serving),
+                "draining": g.workers.draining,
+                "sessions": g.connections,
+                "in_flight": g.handoffs_in_flight,
+                "waiting": g.queued,
                 "max_connections": self.config.max_connections,
             },
             "last_reload": self.reload.last.clone(),
@@ -936,13 +902,14 @@ impl Server {
 
     /// The `STATUS=` line for systemd.
     pub(crate) fn status_line(&self) -> String {
-        let ready = self.pool.of_generation(self.serving).filter(|w| w.state == WorkerState::Ready).count();
-        let draining = self.pool.workers.iter().filter(|w| w.state == WorkerState::Draining).count();
-        let sessions: u32 = self.pool.workers.iter().map(|w| w.sessions).sum();
+        let g = self.gauges();
         let mut line = format!(
-            "generation {}: {ready}/{} workers ready, {draining} draining, {sessions} sessions",
+            "generation {}: {}/{} workers ready, {} draining, {} sessions",
             self.serving,
-            self.slots.len()
+            self.pool.ready_in(self.serving),
+            self.slots.len(),
+            g.workers.draining,
+            g.connections
         );
         if let Some(error) = self.reload.last.as_ref().and_then(|l| l.get("error")).and_then(|e| e.as_str()) {
             line.push_str(&format!("; last reload failed: {error}"));
@@ -955,8 +922,7 @@ impl Server {
     fn report_status(&mut self) {
         if !self.ready_notified {
             let expected = self.slots.len();
-            let ready =
-                self.pool.of_generation(self.serving).filter(|w| w.state == WorkerState::Ready).count();
+            let ready = self.pool.ready_in(self.serving);
             if ready == expected && matches!(self.reload.phase, Phase::Idle) {
                 self.ready_notified = true;
                 info!(generation = %self.serving, workers = ready, "serving");
@@ -977,21 +943,9 @@ impl Server {
     // ---- metrics endpoint ----
 
     fn accept_scrapes(&mut self) {
-        loop {
-            let Some(listener) = &self.metrics_listener else { return };
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    if let Err(e) = self.metrics_conns.add(self.poll.registry(), stream) {
-                        debug!(error = %e, "metrics connection refused");
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    warn!(error = %e, "metrics accept failed");
-                    return;
-                }
-            }
+        if let Some(listener) = &self.metrics_listener {
+            self.metrics_conns
+                .accept_all(self.poll.registry(), "metrics", || listener.accept().map(|(s, _)| s));
         }
     }
 
@@ -1106,12 +1060,9 @@ impl Server {
         }
     }
 
-    pub(crate) fn kill_generation(&mut self, generation: Generation, why: &'static str) {
+    pub(crate) fn kill_generation(&mut self, generation: Generation, why: Killed) {
         for w in self.pool.workers.iter_mut().filter(|w| w.generation == generation) {
-            if w.killed.is_none() {
-                w.killed = Some(why);
-                let _ = kill(Pid::from_raw(w.pid as i32), Signal::SIGKILL);
-            }
+            w.kill(why);
         }
     }
 
@@ -1195,21 +1146,31 @@ impl Server {
         for &fd in &saved.fds() {
             let _ = sys::set_cloexec(fd, true);
         }
-        // SAFETY: these fds were taken out of the admin table by `save` and are owned
-        // by nothing else.
-        let adopt = |fd| {
-            UnixStream::from_std(std::os::unix::net::UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+        self.adopt_admin_conns(saved)
+    }
+
+    /// Takes the admin connections named in `saved` into the table: this image's after
+    /// a re-execution, or its own back after a failed `execv`. Returns the reload
+    /// waiters and the queued reload's.
+    fn adopt_admin_conns(&mut self, saved: &Saved) -> (Vec<Token>, Option<Vec<Token>>) {
+        // SAFETY: each fd was taken out of an admin table by `save` for exactly this,
+        // and is named once in `saved`.
+        let mut adopt = |fd| {
+            let stream = std::os::unix::net::UnixStream::from(unsafe { state::adopt(fd) });
+            self.add_admin_conn(UnixStream::from_std(stream))
         };
         for &fd in &saved.admin_conns {
-            self.add_admin_conn(adopt(fd));
+            adopt(fd);
         }
-        let waiters = saved.reload_waiters.iter().filter_map(|&fd| self.add_admin_conn(adopt(fd))).collect();
-        let queued = saved
-            .queued_reload
-            .as_ref()
-            .map(|q| q.iter().filter_map(|&fd| self.add_admin_conn(adopt(fd))).collect());
+        let waiters = saved.reload_waiters.iter().filter_map(|&fd| adopt(fd)).collect();
+        let queued = saved.queued_reload.as_ref().map(|q| q.iter().filter_map(|&fd| adopt(fd)).collect());
         (waiters, queued)
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_millis() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 fn worker_args(id: WorkerId, generation: Generation, config: &Config) -> Vec<String> {
