@@ -4,8 +4,7 @@
 //! messages next to PostgreSQL's answers to them, throttling, `mallard check` on bad
 //! `[auth]` settings, and logs that never show a password or verifier.
 
-#[path = "support/postgres.rs"]
-mod postgres_server;
+use mallard_harness::postgres_server;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -7,12 +7,9 @@
 //! `MALLARD_CONFORMANCE_CASE=text` runs only the cases whose name contains `text`. The
 //! README next to the data files describes the format and what is normalised.
 
-#[path = "support/exchange.rs"]
-mod exchange;
-#[path = "support/postgres.rs"]
-mod postgres_server;
-#[path = "support/wire.rs"]
-mod wire;
+use mallard_harness::exchange;
+use mallard_harness::postgres_server;
+use mallard_harness::wire;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -3,8 +3,7 @@
 //! psql hides (`CopyFail`, data after an error, SQLSTATEs), compared with a real
 //! PostgreSQL 15 holding the same data.
 
-#[path = "support/postgres.rs"]
-mod postgres_server;
+use mallard_harness::postgres_server;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -4,10 +4,8 @@
 //!
 //! `.ci/run` installs the drivers; a missing one fails the test and says so.
 
-#[path = "support/drivers.rs"]
-mod drivers;
-#[path = "support/postgres.rs"]
-mod postgres_server;
+use mallard_harness::drivers;
+use mallard_harness::postgres_server;
 
 use std::process::Command;
 use std::time::Duration;

@@ -3,8 +3,7 @@
 //! PostgreSQL's FATAL; a busy one, a COPY in progress or an unfinished extended batch is
 //! not. Each scenario runs against mallard and against PostgreSQL 15 alike.
 
-#[path = "support/postgres.rs"]
-mod postgres_server;
+use mallard_harness::postgres_server;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;

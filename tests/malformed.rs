@@ -7,8 +7,7 @@
 //! The same bytes go to a real PostgreSQL 15 (`tests/support/postgres.rs`): each row's
 //! outcome is PostgreSQL's unless the row says how and why mallard differs.
 
-#[path = "support/postgres.rs"]
-mod postgres_server;
+use mallard_harness::postgres_server;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};

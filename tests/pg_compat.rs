@@ -7,12 +7,9 @@
 //! a case carries one expression per system with explicit types, so that what is
 //! compared is mallard's encoding, not DuckDB's SQL dialect.
 
-#[path = "support/pair.rs"]
-mod pair;
-#[path = "support/postgres.rs"]
-mod postgres_server;
-#[path = "support/raw_client.rs"]
-mod raw_client;
+use mallard_harness::pair;
+use mallard_harness::postgres_server;
+use mallard_harness::raw_client;
 
 use pair::Pair;
 use raw_client::Reply;
@@ -277,7 +274,7 @@ fn step(reply: &Reply) -> Step {
 
 #[test]
 fn values_have_the_text_and_type_postgres_sends() {
-    let mut both = Pair::start();
+    let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let mut differences = Vec::new();
     for case in VALUES {
         let expected = value(&both.pg_query(&format!("select {}", case.pg)));
@@ -299,7 +296,7 @@ fn values_have_the_text_and_type_postgres_sends() {
 
 #[test]
 fn tags_statuses_and_sqlstates_match_postgres() {
-    let mut both = Pair::start();
+    let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let mut differences = Vec::new();
     for sql in SCRIPT {
         let pg = both.pg_query(sql);
@@ -333,7 +330,7 @@ const NAMED: &[&str] = &[
 
 #[test]
 fn unaliased_columns_are_named_as_postgres_names_them() {
-    let mut both = Pair::start();
+    let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let setup = "create table pg_compat_names (a int, b text); insert into pg_compat_names values (1, 'q')";
     both.pg_query(setup);
     both.mallard_query(setup);

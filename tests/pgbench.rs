@@ -15,11 +15,8 @@
 //! with untyped text parameters. After a 40001 the client sends a simple `ROLLBACK`.
 
 // Only its script runner is used here.
-#[allow(dead_code)]
-#[path = "support/drivers.rs"]
-mod drivers;
-#[path = "support/postgres.rs"]
-mod postgres_server;
+use mallard_harness::drivers;
+use mallard_harness::postgres_server;
 
 use std::process::{Command, Output};
 use std::time::Duration;

@@ -3,12 +3,9 @@
 //! PostgreSQL 15 through a raw client; startup parameters through psql; and pgbench's
 //! initialization and TPC-B run against mallard.
 
-#[path = "support/pair.rs"]
-mod pair;
-#[path = "support/postgres.rs"]
-mod postgres_server;
-#[path = "support/raw_client.rs"]
-mod raw_client;
+use mallard_harness::pair;
+use mallard_harness::postgres_server;
+use mallard_harness::raw_client;
 
 use std::process::Command;
 
@@ -47,7 +44,7 @@ impl Compare for Pair {
 
 #[test]
 fn set_show_reset_answer_as_postgres_does() {
-    let mut pair = Pair::start();
+    let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     pair.compare(
         &[
             "set statement_timeout = 1.5",
@@ -120,7 +117,7 @@ fn set_show_reset_answer_as_postgres_does() {
 
 #[test]
 fn set_in_transactions_behaves_as_in_postgres() {
-    let mut pair = Pair::start();
+    let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     pair.compare(
         &[
             "set local statement_timeout = 5",
@@ -164,7 +161,7 @@ fn set_in_transactions_behaves_as_in_postgres() {
 
 #[test]
 fn parameter_status_reports_changes_as_postgres_does() {
-    let mut pair = Pair::start();
+    let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     pair.compare(
         &[
             "set application_name = 'one'",

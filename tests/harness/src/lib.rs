@@ -1,5 +1,9 @@
 //! Starts the real `mallard` binary for black-box tests: on a free port, in a temporary
 //! data directory, with its logs captured to a file. Dropping a [`Server`] stops it.
+//!
+//! The modules are the rest of what the black-box tests share: a reference PostgreSQL 15,
+//! a raw protocol client, the two side by side, the driver runners and the conformance
+//! suite's exchange format.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -9,6 +13,13 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 pub use postgres;
+
+pub mod drivers;
+pub mod exchange;
+pub mod pair;
+pub mod postgres_server;
+pub mod raw_client;
+pub mod wire;
 
 /// How to start a server.
 #[derive(Clone, Debug)]

@@ -1,10 +1,10 @@
 //! A real PostgreSQL 15 and mallard side by side, one raw connection to each, for
 //! tests that compare mallard's answers with PostgreSQL's.
 
-use mallard_harness::{Options, Server};
+use crate::{Options, Server};
 
-use super::postgres_server::Postgres;
-use super::raw_client::{RawClient, Reply};
+use crate::postgres_server::Postgres;
+use crate::raw_client::{RawClient, Reply};
 
 pub struct Pair {
     // Fields drop in order: the sessions end before the servers stop, so mallard's
@@ -16,11 +16,12 @@ pub struct Pair {
 }
 
 impl Pair {
-    pub fn start() -> Pair {
+    /// `bin` is the mallard binary under test.
+    pub fn start(bin: &str) -> Pair {
         let pg = Postgres::start();
         let pg_client = RawClient::connect(pg.port, pg.user, pg.database)
             .unwrap_or_else(|e| panic!("PostgreSQL: {e}\nlog:\n{}", pg.logs()));
-        let mallard = Server::start(env!("CARGO_BIN_EXE_mallard"), Options::default());
+        let mallard = Server::start(bin, Options::default());
         let mallard_client = RawClient::connect(mallard.port, "tester", "mallard")
             .unwrap_or_else(|e| panic!("mallard: {e}\nlog:\n{}", log_tail(&mallard.logs())));
         Pair { pg_client, mallard_client, pg, mallard }

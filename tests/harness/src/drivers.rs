@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// The directory of the driver scripts.
 pub fn scripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/drivers")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../drivers")
 }
 
 /// The Python that has psycopg and asyncpg: `$MALLARD_PYTHON`, else the venv `.ci/run`

@@ -46,7 +46,7 @@ impl Postgres {
                 .expect("chown the PostgreSQL directory");
         }
         let pg = Postgres {
-            port: mallard_harness::free_port(),
+            port: crate::free_port(),
             user: "postgres",
             database: "postgres",
             data: dir.path().join("data"),
@@ -141,7 +141,6 @@ impl Postgres {
     /// the server reload it. The reload is asynchronous: callers wait until the new rules
     /// show, for example until a wrong password is refused.
     // Only some test targets use it.
-    #[allow(dead_code)]
     pub fn prepend_hba(&self, lines: &str) {
         let path = self.data.join("pg_hba.conf");
         let old = std::fs::read_to_string(&path).expect("read pg_hba.conf");

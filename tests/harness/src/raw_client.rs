@@ -11,7 +11,6 @@ use mallard_protocol::pg::{frontend, startup, TransactionStatus, PROTOCOL_3_0};
 
 /// Everything one simple-query round trip answered.
 // Each test binary reads the fields it compares.
-#[allow(dead_code)]
 #[derive(Debug)]
 pub struct Reply {
     /// The type OIDs of the last `RowDescription`.

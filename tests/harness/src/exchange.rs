@@ -13,7 +13,6 @@ use mallard_protocol::pg::backend::{self, FieldDescription};
 use mallard_protocol::pg::frontend::{self, Target};
 use mallard_protocol::pg::Format;
 
-#[path = "exchange_syntax.rs"]
 mod syntax;
 
 use syntax::{known_kind, parse_args, parse_expect, parse_send, tokenize, Arg, Token};
