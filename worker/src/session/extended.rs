@@ -18,9 +18,10 @@ use super::query::{aborted, reads_client_stdio, StepError, Transaction};
 use super::{Session, SessionError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::{
-    classify, postgres_names, split_statements, top_level_words, translate, type_oid, Command, Token, Tokens,
+    classify, postgres_names, split_statements, top_level_words, translate, Command, Token, Tokens,
     Translation,
 };
+use crate::types::builtin::oid_by_name;
 use crate::types::{decode_binary, decode_text, logical_type_for_oid, oid, pg_type};
 
 /// A `Bind` parameter as the client sent it.
@@ -154,15 +155,15 @@ impl Session<'_> {
                 casts[i] = None;
             }
         }
-        let reported = crate::sql::catalog_parameter_types(sql).unwrap_or(&[]);
+        let reported = crate::catalog::parameter_types(sql).unwrap_or(&[]);
         let param_oids = (0..n)
             .map(|i| match (param_types.get(i), reported.get(i)) {
                 (Some(&oid), _) if oid != 0 => oid,
                 (_, Some(&oid)) => oid,
                 // `$1::int8::text`: PostgreSQL types $1 by its own cast; DuckDB reports
                 // the outer one.
-                _ if written[i].as_deref().and_then(type_oid).is_some() => {
-                    written[i].as_deref().and_then(type_oid).unwrap_or(oid::TEXT)
+                _ if written[i].as_deref().and_then(oid_by_name).is_some() => {
+                    written[i].as_deref().and_then(oid_by_name).unwrap_or(oid::TEXT)
                 }
                 _ => prepared.param_type(i).map_or(oid::TEXT, |t| pg_type(&t).oid),
             })

@@ -5,14 +5,12 @@
 //! This is the place later client-compatibility translation grows in; it works on
 //! tokens, never on ad-hoc string searches in session code.
 
-mod catalog;
 mod command;
 mod lexer;
 mod names;
 pub mod translate;
 pub mod utility;
 
-pub use catalog::{parameter_types as catalog_parameter_types, type_oid};
 pub use command::{classify, top_level_words, Command};
 pub use lexer::{split_statements, Token, Tokens};
 pub use names::postgres_names;

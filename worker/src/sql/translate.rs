@@ -446,7 +446,7 @@ fn unconstrained_numeric(s: &Statement<'_>) -> Option<Rewrite> {
 
 fn asyncpg_type_introspection(s: &Statement<'_>) -> Option<Rewrite> {
     let asks = s.mentions("typeinfo_tree") && s.mentions("pg_type") && s.mentions("oid[]");
-    asks.then(|| Rewrite::Replace(super::catalog::asyncpg_typeinfo()))
+    asks.then(|| Rewrite::Replace(crate::catalog::asyncpg_typeinfo()))
 }
 
 fn jsonb_type(s: &Statement<'_>) -> Option<Rewrite> {

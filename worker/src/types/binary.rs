@@ -1000,7 +1000,11 @@ mod tests {
             state
         };
         let alphabet = b"0123456789-+:.,{}\" PTYMDHSaegnoy@x";
-        let mut oids: Vec<u32> = oid::ARRAYS.iter().flat_map(|(a, e)| [*a, *e]).collect();
+        let mut oids: Vec<u32> = crate::types::builtin::TYPES
+            .iter()
+            .filter(|t| t.is_base())
+            .flat_map(|t| [t.array, t.oid])
+            .collect();
         oids.push(oid::UNKNOWN);
         for _ in 0..3000 {
             let type_oid = oids[next() as usize % oids.len()];
