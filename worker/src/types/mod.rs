@@ -1,7 +1,7 @@
 //! PostgreSQL types for DuckDB values: the type a `RowDescription` reports for a DuckDB
 //! column and the DuckDB type of a parameter type a client names, both read from the
-//! one type table ([`builtin`]); and the codecs: text out ([`text`]) and in
-//! ([`param`]), binary both ways ([`binary`]).
+//! one type table ([`builtin`]); and the codecs: text out ([`text_out`]) and in
+//! ([`text_in`]), binary both ways ([`binary`]).
 //!
 //! Only builtin OIDs are reported, so drivers need no `pg_type` introspection. DuckDB
 //! types PostgreSQL lacks map to the nearest builtin that holds every value: unsigned
@@ -9,16 +9,18 @@
 
 mod binary;
 pub mod builtin;
-mod datetime;
 mod datetime_in;
+mod datetime_out;
+mod decode;
 mod float;
-mod param;
-mod text;
+mod text_in;
+mod text_out;
 
 pub use binary::{decode_binary, encode_binary};
 pub use builtin::oid;
-pub use param::{decode_text, ValueError};
-pub use text::{encode_text, is_supported};
+pub use decode::ValueError;
+pub use text_in::decode_text;
+pub use text_out::{encode_text, is_supported};
 
 use crate::duck::LogicalType;
 
