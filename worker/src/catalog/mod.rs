@@ -56,6 +56,20 @@ pub fn asyncpg_typeinfo() -> String {
     )
 }
 
+/// PostgreSQL catalogs DuckDB lacks, as empty relations with their columns.
+pub const MISSING_RELATIONS: &[(&str, &str)] = &[
+    (
+        "pg_inherits",
+        "SELECT CAST(NULL AS BIGINT) AS inhrelid, CAST(NULL AS BIGINT) AS inhparent, \
+         CAST(NULL AS INTEGER) AS inhseqno, CAST(NULL AS BOOLEAN) AS inhdetachpending WHERE false",
+    ),
+    (
+        "pg_partitioned_table",
+        "SELECT CAST(NULL AS BIGINT) AS partrelid, CAST(NULL AS VARCHAR) AS partstrat, \
+         CAST(NULL AS SMALLINT) AS partnatts, CAST(NULL AS BIGINT) AS partdefid WHERE false",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
