@@ -25,6 +25,7 @@ mod ddl;
 mod types;
 
 use super::lexer::{Token, Tokens};
+use super::statement::Statement;
 
 /// What to do with one client statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,13 +123,16 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
-/// Translates one statement (as split by [`super::split_statements`]).
-pub fn translate(sql: &str) -> Translation<'_> {
-    let mut pieces: Vec<Cow<'_, str>> = vec![Cow::Borrowed(sql)];
+/// Translates one statement.
+pub fn translate<'a>(statement: &Statement<'a>) -> Translation<'a> {
+    let mut pieces: Vec<Cow<'a, str>> = vec![Cow::Borrowed(statement.sql())];
     for rule in RULES {
         let mut next = Vec::with_capacity(pieces.len());
         for piece in pieces {
-            match (rule.apply)(&Piece::new(&piece)) {
+            // Only rules write new text: a borrowed piece is the statement, whose tokens
+            // are made already.
+            let given = matches!(piece, Cow::Borrowed(_)).then(|| statement.tokens());
+            match (rule.apply)(&Piece::new(&piece, given)) {
                 None => next.push(piece),
                 Some(Rewrite::Answer(tag)) => return Translation::Answer(tag),
                 Some(Rewrite::Replace(sql)) => next.push(Cow::Owned(sql)),
@@ -140,25 +144,34 @@ pub fn translate(sql: &str) -> Translation<'_> {
     Translation::Run(pieces)
 }
 
-/// A statement and its tokens (computed on first use: most rules look only at the
-/// first keyword).
+/// A piece of SQL a rule reads: the statement with its tokens, or text an earlier rule
+/// wrote, tokenized on first use (most rules look only at the first keyword, or at no
+/// token when the text does not mention theirs).
 struct Piece<'a> {
     sql: &'a str,
+    given: Option<&'a [(usize, Token<'a>)]>,
     tokens: std::cell::OnceCell<Vec<(usize, Token<'a>)>>,
 }
 
 impl<'a> Piece<'a> {
-    fn new(sql: &'a str) -> Self {
-        Piece { sql, tokens: std::cell::OnceCell::new() }
+    fn new(sql: &'a str, given: Option<&'a [(usize, Token<'a>)]>) -> Self {
+        Piece { sql, given, tokens: std::cell::OnceCell::new() }
     }
 
     fn tokens(&self) -> &[(usize, Token<'a>)] {
-        self.tokens.get_or_init(|| Tokens::new(self.sql).collect())
+        match self.given {
+            Some(tokens) => tokens,
+            None => self.tokens.get_or_init(|| Tokens::new(self.sql).collect()),
+        }
     }
 
-    /// Whether the statement starts with `word`.
+    /// Whether the piece starts with `word`.
     fn starts_with(&self, word: &str) -> bool {
-        matches!(Tokens::new(self.sql).next(), Some((_, Token::Word(w))) if w.eq_ignore_ascii_case(word))
+        let first = match self.given {
+            Some(tokens) => tokens.first().copied(),
+            None => self.tokens.get().map_or_else(|| Tokens::new(self.sql).next(), |t| t.first().copied()),
+        };
+        is_word(first.as_ref(), word)
     }
 
     /// Whether `needle` (ASCII, lower case) occurs anywhere, ignoring case: a cheap
@@ -212,7 +225,9 @@ fn splice(sql: &str, edits: &[(Range<usize>, &str)]) -> String {
 mod tests {
     use super::*;
 
-    pub(super) use super::translate;
+    pub(super) fn translate(sql: &str) -> Translation<'_> {
+        super::translate(&Statement::new(sql))
+    }
 
     pub(super) fn one(sql: &str) -> String {
         let mut pieces = run(sql);
