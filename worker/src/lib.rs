@@ -5,6 +5,7 @@
 //! subcommand is a thin shell around it.
 
 pub mod auth;
+mod catalog;
 mod channel;
 pub mod config;
 pub mod copy;

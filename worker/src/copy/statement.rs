@@ -7,7 +7,7 @@
 use mallard_protocol::pg::SqlState;
 
 use super::CopyError;
-use crate::sql::{Token, Tokens};
+use crate::sql::{Statement, Token};
 
 /// `FROM` (the client sends rows) or `TO` (the server sends them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,13 @@ pub struct CopyStatement {
 /// Parses a COPY statement. `Ok(None)`: not a COPY, or a COPY that does not use the
 /// client's stdio (a file), which DuckDB runs itself.
 pub fn parse(sql: &str) -> Result<Option<CopyStatement>, CopyError> {
-    let mut p = Parser { sql, tokens: Tokens::new(sql).peekable() };
+    parse_statement(&Statement::new(sql))
+}
+
+/// [`parse`] of a statement already tokenized.
+pub fn parse_statement(statement: &Statement<'_>) -> Result<Option<CopyStatement>, CopyError> {
+    let tokens = statement.tokens().to_vec().into_iter().peekable();
+    let mut p = Parser { sql: statement.sql(), tokens };
     if !p.eat_word("COPY") {
         return Ok(None);
     }
@@ -370,7 +376,7 @@ fn columns(name: &str, arg: &Arg, star: bool) -> Result<ForceColumns, CopyError>
 
 struct Parser<'a> {
     sql: &'a str,
-    tokens: std::iter::Peekable<Tokens<'a>>,
+    tokens: std::iter::Peekable<std::vec::IntoIter<(usize, Token<'a>)>>,
 }
 
 impl<'a> Parser<'a> {

@@ -9,6 +9,7 @@ mod cursor;
 mod extended;
 mod handshake;
 mod portal;
+mod prepare;
 mod query;
 pub mod settings;
 mod startup;

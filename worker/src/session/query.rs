@@ -12,7 +12,7 @@ use super::{Session, SessionError};
 use crate::database::exec;
 use crate::duck::DuckError;
 use crate::sql::utility::{parse_begin_modes, Discard, TransactionMode};
-use crate::sql::{split_statements, Command, Token, Tokens};
+use crate::sql::{self, Command};
 
 /// Transaction state as the client sees it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl Session<'_> {
         // A simple query replaces the unnamed statement and portal, as in PostgreSQL.
         self.statements.remove("");
         self.drop_portal("");
-        let statements = split_statements(sql);
+        let statements = sql::split(sql);
         if statements.is_empty() {
             self.conn.send(&Message::EmptyQueryResponse);
         }
@@ -77,7 +77,7 @@ impl Session<'_> {
         if statements.len() > 1 && self.tx == Transaction::Idle {
             outcome = self.begin_implicit();
         }
-        for statement in statements {
+        for statement in &statements {
             if outcome.is_err() {
                 break;
             }
@@ -124,8 +124,8 @@ impl Session<'_> {
 
     /// One statement of a simple query: parsed, bound to no values, run to the end
     /// with its rows described.
-    fn simple_statement(&mut self, sql: &str) -> Result<(), StepError> {
-        let statement = self.parse_statement(sql, &[])?;
+    fn simple_statement(&mut self, statement: &sql::Statement<'_>) -> Result<(), StepError> {
+        let statement = self.prepare_statement(statement, &[])?;
         self.bind_portal("", statement, Vec::new(), Vec::new(), false)?;
         let outcome = self.execute_portal("", None, true);
         self.drop_portal("");
@@ -246,12 +246,4 @@ pub fn aborted() -> StepError {
         SqlState::IN_FAILED_SQL_TRANSACTION,
         "current transaction is aborted, commands ignored until end of transaction block",
     )
-}
-
-/// `COPY ... FROM STDIN` / `TO STDOUT` must never reach DuckDB: it would use the
-/// worker's own stdio, not the client's.
-pub fn reads_client_stdio(sql: &str) -> bool {
-    let mut tokens = Tokens::new(sql).map(|(_, t)| t);
-    matches!(tokens.next(), Some(Token::Word(w)) if w.eq_ignore_ascii_case("COPY"))
-        && tokens.any(|t| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("STDIN") || w.eq_ignore_ascii_case("STDOUT")))
 }

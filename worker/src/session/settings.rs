@@ -171,7 +171,7 @@ impl Reply {
                     name: name.clone(),
                     table_oid: 0,
                     column_attr: 0,
-                    type_oid: 25,
+                    type_oid: crate::types::oid::TEXT,
                     type_size: -1,
                     type_modifier: -1,
                     format: Format::Text,

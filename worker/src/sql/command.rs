@@ -1,7 +1,8 @@
 //! What kind of statement a string is, from its leading keywords, and the command tag
 //! PostgreSQL would write for it.
 
-use super::lexer::{Token, Tokens};
+use super::lexer::Token;
+use super::statement::Statement;
 use super::utility::{self, DeclareCursor, Discard, Fetch, ParseError, Reset, Set, Show};
 
 /// The statement classes the session treats differently.
@@ -89,9 +90,11 @@ const OBJECT_KINDS: &[&str] = &[
     "SECRET",
 ];
 
-/// Classifies one statement (as produced by `split_statements`).
-pub fn classify(statement: &str) -> Command {
-    let words: Vec<String> = Tokens::new(statement)
+/// Classifies one statement.
+pub fn classify(statement: &Statement<'_>) -> Command {
+    let words: Vec<String> = statement
+        .tokens()
+        .iter()
         .take(8)
         .map_while(|(_, t)| match t {
             Token::Word(w) => Some(w.to_ascii_uppercase()),
@@ -134,7 +137,7 @@ fn parsed<T>(result: Result<T, ParseError>, make: fn(T) -> Command) -> Command {
 }
 
 /// `CREATE [OR REPLACE] [TEMP|TEMPORARY|UNLOGGED|UNIQUE] <kind>`, and CTAS.
-fn ddl_tag(verb: &str, rest: &[String], statement: &str) -> Command {
+fn ddl_tag(verb: &str, rest: &[String], statement: &Statement<'_>) -> Command {
     let kind = rest.iter().map(String::as_str).find(|w| {
         !matches!(
             *w,
@@ -148,32 +151,16 @@ fn ddl_tag(verb: &str, rest: &[String], statement: &str) -> Command {
     }
 }
 
-/// The bare words of a statement outside any parentheses, upper-cased.
-pub fn top_level_words(statement: &str) -> impl Iterator<Item = String> + '_ {
-    let mut depth = 0i32;
-    Tokens::new(statement).filter_map(move |(_, t)| match t {
-        Token::Punct('(') => {
-            depth += 1;
-            None
-        }
-        Token::Punct(')') => {
-            depth -= 1;
-            None
-        }
-        Token::Word(w) if depth == 0 => Some(w.to_ascii_uppercase()),
-        _ => None,
-    })
-}
-
 /// Whether a `CREATE TABLE` has a top-level `AS`.
-fn creates_from_query(statement: &str) -> bool {
-    top_level_words(statement).any(|w| w == "AS")
+fn creates_from_query(statement: &Statement<'_>) -> bool {
+    statement.has_top_level_word("AS")
 }
 
 /// `WITH ... <main statement>`: the first DML keyword outside the CTEs' parentheses.
-fn with_main_command(statement: &str) -> Command {
-    top_level_words(statement)
-        .find_map(|w| match w.as_str() {
+fn with_main_command(statement: &Statement<'_>) -> Command {
+    statement
+        .top_level_words()
+        .find_map(|w| match w.to_ascii_uppercase().as_str() {
             "INSERT" => Some(Command::Insert),
             "UPDATE" => Some(Command::Update),
             "DELETE" => Some(Command::Delete),
@@ -187,6 +174,10 @@ fn with_main_command(statement: &str) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify(sql: &str) -> Command {
+        super::classify(&Statement::new(sql))
+    }
 
     #[test]
     fn tags_match_postgres() {

@@ -27,6 +27,8 @@ pub struct Tokens<'a> {
 
 impl<'a> Tokens<'a> {
     pub fn new(sql: &'a str) -> Self {
+        #[cfg(test)]
+        passes::count();
         Tokens { sql, pos: 0 }
     }
 
@@ -150,55 +152,29 @@ impl<'a> Iterator for Tokens<'a> {
     }
 }
 
-/// Splits a simple-query string into its statements, trimmed, without the `;`.
-/// Statements that are empty (only whitespace and comments) are dropped.
-pub fn split_statements(sql: &str) -> Vec<&str> {
-    let mut statements = Vec::new();
-    let mut tokens = Tokens::new(sql);
-    let mut start: Option<usize> = None;
-    let mut end = 0;
-    while let Some((at, token)) = tokens.next() {
-        if token == Token::Punct(';') {
-            if let Some(s) = start.take() {
-                statements.push(&sql[s..end]);
-            }
-            continue;
-        }
-        start.get_or_insert(at);
-        end = tokens.offset();
+/// How many tokenizer passes this thread started: tests prove a statement's text is
+/// read once.
+#[cfg(test)]
+pub(crate) mod passes {
+    use std::cell::Cell;
+
+    thread_local!(static PASSES: Cell<usize> = const { Cell::new(0) });
+
+    pub(super) fn count() {
+        PASSES.with(|p| p.set(p.get() + 1));
     }
-    if let Some(s) = start {
-        statements.push(&sql[s..end]);
+
+    /// The passes `f` starts.
+    pub(crate) fn during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = PASSES.with(Cell::get);
+        let out = f();
+        (out, PASSES.with(Cell::get) - before)
     }
-    statements
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_on_top_level_semicolons_only() {
-        let sql = "select 1; select 'a;b' ; select \"x;y\" from t -- c;\n; /* a; /* b; */ */ select $$;$$; select $q$ ; $q$";
-        assert_eq!(
-            split_statements(sql),
-            vec!["select 1", "select 'a;b'", "select \"x;y\" from t", "select $$;$$", "select $q$ ; $q$"]
-        );
-    }
-
-    #[test]
-    fn empty_and_comment_only_strings_have_no_statements() {
-        assert!(split_statements("").is_empty());
-        assert!(split_statements(" ;; -- nothing\n /* at all */ ;").is_empty());
-    }
-
-    #[test]
-    fn escapes_and_doubled_quotes_do_not_end_strings() {
-        assert_eq!(
-            split_statements("select 'it''s;'; select E'\\';'"),
-            vec!["select 'it''s;'", "select E'\\';'"]
-        );
-    }
 
     #[test]
     fn parameters_are_not_dollar_quotes() {
@@ -212,7 +188,7 @@ mod tests {
     #[test]
     fn unterminated_input_never_panics() {
         for sql in ["select 'abc", "select \"abc", "/* open", "select $a$ open", "select E'\\", "é'ü"] {
-            let _ = split_statements(sql);
+            let _ = Tokens::new(sql).count();
         }
     }
 }

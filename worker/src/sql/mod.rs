@@ -1,19 +1,20 @@
-//! SQL as the session sees it before DuckDB does: statements split the way PostgreSQL
-//! splits a simple-query string, and each statement classified by its leading keywords
-//! so the session can keep transaction state and write PostgreSQL command tags.
+//! SQL as the session sees it before DuckDB does: a query string split the way
+//! PostgreSQL splits it, each statement tokenized once ([`Statement`]) and analysed by
+//! one pure function ([`analyze`]): its class and command tag, what must be rewritten
+//! for DuckDB ([`translate`](translate::translate)), and what Parse reports about its parameters and columns.
 //!
-//! This is the place later client-compatibility translation grows in; it works on
-//! tokens, never on ad-hoc string searches in session code.
+//! Client-compatibility work grows here; it works on tokens, never on ad-hoc string
+//! searches in session code.
 
-mod catalog;
+mod analyze;
 mod command;
 mod lexer;
 mod names;
+mod statement;
 pub mod translate;
 pub mod utility;
 
-pub use catalog::{parameter_types as catalog_parameter_types, type_oid};
-pub use command::{classify, top_level_words, Command};
-pub use lexer::{split_statements, Token, Tokens};
-pub use names::postgres_names;
-pub use translate::{translate, Translation};
+pub use analyze::{analyze, Analysis, DuckPlan, Plan, Refusal};
+pub use command::{classify, Command};
+pub use lexer::{Token, Tokens};
+pub use statement::{split, Statement};

@@ -7,7 +7,8 @@
 //! The select list of a plain `SELECT` is read token by token; each item without an
 //! alias gets PostgreSQL's name. Anything this cannot read keeps DuckDB's names.
 
-use super::lexer::{Token, Tokens};
+use super::lexer::Token;
+use super::statement::Statement;
 
 /// Words that end a select list.
 const LIST_END: &[&str] = &[
@@ -88,8 +89,8 @@ const VALUE_FUNCTIONS: &[&str] = &[
 /// PostgreSQL's name for each column of a plain `SELECT`, `None` where the item has an
 /// alias (DuckDB already uses it). `None` overall when the list cannot be read, or
 /// holds a `*` (its width is unknown here).
-pub fn postgres_names(sql: &str) -> Option<Vec<Option<String>>> {
-    let tokens: Vec<Token<'_>> = Tokens::new(sql).map(|(_, t)| t).collect();
+pub fn postgres_names(statement: &Statement<'_>) -> Option<Vec<Option<String>>> {
+    let tokens: Vec<Token<'_>> = statement.tokens().iter().map(|(_, t)| *t).collect();
     let mut i = match tokens.first() {
         Some(Token::Word(w)) if w.eq_ignore_ascii_case("SELECT") => 1,
         _ => return None,
@@ -150,7 +151,7 @@ fn skip_group(tokens: &[Token<'_>], i: usize) -> Option<usize> {
 /// `Some(None)`: aliased. `Some(Some(name))`: PostgreSQL's name. `None`: unreadable,
 /// or a star.
 fn item_name(item: &[Token<'_>]) -> Option<Option<String>> {
-    if item.is_empty() || item.iter().any(|t| *t == Token::Punct('*')) && is_star(item) {
+    if item.is_empty() || item.contains(&Token::Punct('*')) && is_star(item) {
         return None;
     }
     if has_alias(item) {
@@ -183,8 +184,8 @@ fn has_alias(item: &[Token<'_>]) -> bool {
         // the name is not part of a type after `::`.
         Token::Punct(')' | ']') | Token::Literal(_) | Token::Number(_) => true,
         Token::Word(w) => {
-            !NOT_ALIAS.iter().any(|k| w.eq_ignore_ascii_case(k))
-                && !(n >= 3 && matches!(item[n - 3], Token::Punct(':') | Token::Punct('.')))
+            !(NOT_ALIAS.iter().any(|k| w.eq_ignore_ascii_case(k))
+                || (n >= 3 && matches!(item[n - 3], Token::Punct(':') | Token::Punct('.'))))
         }
         Token::QuotedIdent(_) => n < 3 || !matches!(item[n - 3], Token::Punct(':') | Token::Punct('.')),
         _ => false,
@@ -312,6 +313,10 @@ fn unquote(q: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn postgres_names(sql: &str) -> Option<Vec<Option<String>>> {
+        super::postgres_names(&Statement::new(sql))
+    }
 
     fn names(sql: &str) -> Vec<Option<String>> {
         postgres_names(sql).unwrap_or_else(|| panic!("unreadable: {sql}"))

@@ -8,7 +8,8 @@
 
 use mallard_protocol::pg::SqlState;
 
-use super::lexer::{Token, Tokens};
+use super::lexer::Token;
+use super::statement::Statement;
 
 /// A statement that does not parse: PostgreSQL's `42601 syntax error at or near "x"`, or
 /// a form mallard does not support (`0A000`).
@@ -121,8 +122,8 @@ pub(crate) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub(crate) fn new(sql: &'a str) -> Self {
-        Parser { sql, tokens: Tokens::new(sql).collect(), at: 0 }
+    pub(crate) fn new(statement: &Statement<'a>) -> Self {
+        Parser { sql: statement.sql(), tokens: statement.tokens().to_vec(), at: 0 }
     }
 
     fn peek(&self) -> Option<Token<'a>> {
@@ -303,8 +304,8 @@ fn literal_value(literal: &str) -> String {
             }
         }
         out
-    } else if literal.starts_with('$') {
-        let tag_len = literal[1..].find('$').map_or(0, |p| p + 2);
+    } else if let Some(rest) = literal.strip_prefix('$') {
+        let tag_len = rest.find('$').map_or(0, |p| p + 2);
         literal.get(tag_len..literal.len().saturating_sub(tag_len)).unwrap_or("").to_owned()
     } else {
         unquote(literal, '\'')
@@ -312,8 +313,8 @@ fn literal_value(literal: &str) -> String {
 }
 
 /// `SET ...` after the `SET` keyword.
-pub fn parse_set(sql: &str) -> Result<Set, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_set(statement: &Statement<'_>) -> Result<Set, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("set")?;
     let local = p.eat("local");
     if !local && p.eat("session") {
@@ -429,7 +430,8 @@ pub(crate) fn transaction_modes(p: &mut Parser<'_>) -> Result<Vec<TransactionMod
 
 /// The transaction modes of a `BEGIN [WORK|TRANSACTION] ...` or `START TRANSACTION ...`.
 pub fn parse_begin_modes(sql: &str) -> Result<Vec<TransactionMode>, ParseError> {
-    let mut p = Parser::new(sql);
+    let statement = Statement::new(sql);
+    let mut p = Parser::new(&statement);
     if p.eat("start") {
         p.expect("transaction")?;
     } else {
@@ -443,8 +445,8 @@ pub fn parse_begin_modes(sql: &str) -> Result<Vec<TransactionMode>, ParseError> 
 }
 
 /// `RESET name | ALL | TIME ZONE | ROLE | SESSION AUTHORIZATION`.
-pub fn parse_reset(sql: &str) -> Result<Reset, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_reset(statement: &Statement<'_>) -> Result<Reset, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("reset")?;
     let reset = if p.eat("all") {
         Reset::All
@@ -468,8 +470,8 @@ pub fn parse_reset(sql: &str) -> Result<Reset, ParseError> {
 }
 
 /// `SHOW name | ALL | TIME ZONE | TRANSACTION ISOLATION LEVEL | SESSION AUTHORIZATION`.
-pub fn parse_show(sql: &str) -> Result<Show, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_show(statement: &Statement<'_>) -> Result<Show, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("show")?;
     let show = if p.eat("all") {
         Show::All
@@ -491,8 +493,8 @@ pub fn parse_show(sql: &str) -> Result<Show, ParseError> {
 }
 
 /// `DISCARD ALL | PLANS | SEQUENCES | TEMP | TEMPORARY`.
-pub fn parse_discard(sql: &str) -> Result<Discard, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_discard(statement: &Statement<'_>) -> Result<Discard, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("discard")?;
     let what = if p.eat("all") {
         Discard::All
@@ -510,8 +512,8 @@ pub fn parse_discard(sql: &str) -> Result<Discard, ParseError> {
 }
 
 /// `DEALLOCATE [PREPARE] name | ALL`: `None` is ALL.
-pub fn parse_deallocate(sql: &str) -> Result<Option<String>, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_deallocate(statement: &Statement<'_>) -> Result<Option<String>, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("deallocate")?;
     p.eat("prepare");
     let name = if p.eat("all") { None } else { Some(p.ident()?) };
@@ -520,8 +522,8 @@ pub fn parse_deallocate(sql: &str) -> Result<Option<String>, ParseError> {
 }
 
 /// `CLOSE name | ALL`: `None` is ALL.
-pub fn parse_close(sql: &str) -> Result<Option<String>, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_close(statement: &Statement<'_>) -> Result<Option<String>, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("close")?;
     let name = if p.eat("all") { None } else { Some(p.ident()?) };
     p.end()?;
@@ -529,8 +531,8 @@ pub fn parse_close(sql: &str) -> Result<Option<String>, ParseError> {
 }
 
 /// `DECLARE name ... CURSOR ... FOR query`.
-pub fn parse_declare(sql: &str) -> Result<DeclareCursor, ParseError> {
-    let mut p = Parser::new(sql);
+pub fn parse_declare(statement: &Statement<'_>) -> Result<DeclareCursor, ParseError> {
+    let mut p = Parser::new(statement);
     p.expect("declare")?;
     let name = p.ident()?;
     let (mut binary, mut scroll) = (false, None);
@@ -565,10 +567,10 @@ pub fn parse_declare(sql: &str) -> Result<DeclareCursor, ParseError> {
 }
 
 /// `FETCH`/`MOVE` (`verb` says which) `[direction] [FROM|IN] cursor`.
-pub fn parse_fetch(sql: &str, verb: &str) -> Result<Fetch, ParseError> {
+pub fn parse_fetch(statement: &Statement<'_>, verb: &str) -> Result<Fetch, ParseError> {
     use FetchCount::{All, Rows};
     use FetchDirection::{Absolute, Backward, Forward, Relative};
-    let mut p = Parser::new(sql);
+    let mut p = Parser::new(statement);
     p.expect(verb)?;
     let count = |p: &mut Parser<'_>| -> Result<Option<i64>, ParseError> {
         let negative = p.eat_punct('-');
@@ -657,21 +659,23 @@ mod tests {
             ("SET SESSION AUTHORIZATION DEFAULT", Set::Nothing),
         ];
         for (sql, expected) in cases {
-            assert_eq!(parse_set(sql), Ok(expected), "{sql}");
+            assert_eq!(parse_set(&Statement::new(sql)), Ok(expected), "{sql}");
         }
     }
 
     #[test]
     fn set_transaction_modes() {
         assert_eq!(
-            parse_set("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+            parse_set(&Statement::new("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")),
             Ok(Set::Transaction {
                 session_default: false,
                 modes: vec![TransactionMode::Isolation("repeatable read"), TransactionMode::ReadOnly(true)]
             })
         );
         assert_eq!(
-            parse_set("set session characteristics as transaction isolation level read committed"),
+            parse_set(&Statement::new(
+                "set session characteristics as transaction isolation level read committed"
+            )),
             Ok(Set::Transaction {
                 session_default: true,
                 modes: vec![TransactionMode::Isolation("read committed")]
@@ -682,45 +686,45 @@ mod tests {
             Ok(vec![TransactionMode::Isolation("serializable"), TransactionMode::Deferrable(false)])
         );
         assert_eq!(parse_begin_modes("START TRANSACTION"), Ok(vec![]));
-        assert!(parse_set("set transaction isolation level bogus").is_err());
+        assert!(parse_set(&Statement::new("set transaction isolation level bogus")).is_err());
     }
 
     #[test]
     fn syntax_errors_say_where() {
-        let e = parse_set("set application_name to").unwrap_err();
+        let e = parse_set(&Statement::new("set application_name to")).unwrap_err();
         assert_eq!(e.message, "syntax error at end of input");
-        let e = parse_set("set application_name").unwrap_err();
+        let e = parse_set(&Statement::new("set application_name")).unwrap_err();
         assert_eq!((e.message.as_str(), e.position), ("syntax error at end of input", Some(21)));
-        let e = parse_set("set statement_timeout = 1 2").unwrap_err();
+        let e = parse_set(&Statement::new("set statement_timeout = 1 2")).unwrap_err();
         assert_eq!((e.message.as_str(), e.position), ("syntax error at or near \"2\"", Some(27)));
     }
 
     #[test]
     fn reset_and_show() {
-        assert_eq!(parse_reset("RESET ALL"), Ok(Reset::All));
-        assert_eq!(parse_reset("reset DateStyle"), Ok(Reset::Param("datestyle".into())));
-        assert_eq!(parse_reset("reset time zone"), Ok(Reset::Param("timezone".into())));
-        assert_eq!(parse_reset("reset role"), Ok(Reset::Nothing));
-        assert_eq!(parse_show("show all"), Ok(Show::All));
-        assert_eq!(parse_show("SHOW TimeZone"), Ok(Show::Param("timezone".into())));
-        assert_eq!(parse_show("show time zone"), Ok(Show::Param("timezone".into())));
+        assert_eq!(parse_reset(&Statement::new("RESET ALL")), Ok(Reset::All));
+        assert_eq!(parse_reset(&Statement::new("reset DateStyle")), Ok(Reset::Param("datestyle".into())));
+        assert_eq!(parse_reset(&Statement::new("reset time zone")), Ok(Reset::Param("timezone".into())));
+        assert_eq!(parse_reset(&Statement::new("reset role")), Ok(Reset::Nothing));
+        assert_eq!(parse_show(&Statement::new("show all")), Ok(Show::All));
+        assert_eq!(parse_show(&Statement::new("SHOW TimeZone")), Ok(Show::Param("timezone".into())));
+        assert_eq!(parse_show(&Statement::new("show time zone")), Ok(Show::Param("timezone".into())));
         assert_eq!(
-            parse_show("show transaction isolation level"),
+            parse_show(&Statement::new("show transaction isolation level")),
             Ok(Show::Param("transaction_isolation".into()))
         );
-        assert!(parse_show("show").is_err());
+        assert!(parse_show(&Statement::new("show")).is_err());
     }
 
     #[test]
     fn cursors_and_prepared_statements() {
-        assert_eq!(parse_discard("discard all"), Ok(Discard::All));
-        assert_eq!(parse_discard("DISCARD TEMPORARY"), Ok(Discard::Temp));
-        assert_eq!(parse_deallocate("DEALLOCATE PREPARE s1"), Ok(Some("s1".into())));
-        assert_eq!(parse_deallocate("deallocate all"), Ok(None));
-        assert_eq!(parse_close("close \"My\""), Ok(Some("My".into())));
-        assert_eq!(parse_close("CLOSE ALL"), Ok(None));
+        assert_eq!(parse_discard(&Statement::new("discard all")), Ok(Discard::All));
+        assert_eq!(parse_discard(&Statement::new("DISCARD TEMPORARY")), Ok(Discard::Temp));
+        assert_eq!(parse_deallocate(&Statement::new("DEALLOCATE PREPARE s1")), Ok(Some("s1".into())));
+        assert_eq!(parse_deallocate(&Statement::new("deallocate all")), Ok(None));
+        assert_eq!(parse_close(&Statement::new("close \"My\"")), Ok(Some("My".into())));
+        assert_eq!(parse_close(&Statement::new("CLOSE ALL")), Ok(None));
         assert_eq!(
-            parse_declare("DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR select * from t"),
+            parse_declare(&Statement::new("DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR select * from t")),
             Ok(DeclareCursor {
                 name: "c".into(),
                 binary: true,
@@ -729,7 +733,7 @@ mod tests {
                 query: "select * from t".into()
             })
         );
-        assert!(parse_declare("declare c cursor for").is_err());
+        assert!(parse_declare(&Statement::new("declare c cursor for")).is_err());
     }
 
     #[test]
@@ -752,12 +756,16 @@ mod tests {
             ("fetch relative 0 c", Relative(0)),
         ];
         for (sql, direction) in cases {
-            assert_eq!(parse_fetch(sql, "fetch"), Ok(Fetch { cursor: "c".into(), direction }), "{sql}");
+            assert_eq!(
+                parse_fetch(&Statement::new(sql), "fetch"),
+                Ok(Fetch { cursor: "c".into(), direction }),
+                "{sql}"
+            );
         }
         assert_eq!(
-            parse_fetch("MOVE ALL IN c", "move"),
+            parse_fetch(&Statement::new("MOVE ALL IN c"), "move"),
             Ok(Fetch { cursor: "c".into(), direction: Forward(All) })
         );
-        assert!(parse_fetch("fetch 1 from", "fetch").is_err());
+        assert!(parse_fetch(&Statement::new("fetch 1 from"), "fetch").is_err());
     }
 }

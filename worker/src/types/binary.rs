@@ -7,8 +7,8 @@
 
 use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry, duckdb_uhugeint};
 
-use super::param::{decimal_value, empty_list, nest, unify, ValueError, MAX_DIMS};
-use super::{datetime, encode_text, oid, pg_type};
+use super::decode::{decimal_value, empty_list, nest, unify, ValueError, MAX_DIMS};
+use super::{datetime_out, encode_text, oid, pg_type};
 use crate::duck::{DecimalStorage, LogicalType, Value, Vector};
 
 /// Days from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's).
@@ -439,7 +439,7 @@ fn duck_timestamp(pg: i64) -> Result<i64, ValueError> {
 /// A TIME WITH TIME ZONE as text for DuckDB's cast (there is no TIMETZ value to bind).
 fn time_tz_text(micros: i64, east: i32) -> String {
     let mut out = Vec::new();
-    datetime::write_time(&mut out, micros);
+    datetime_out::write_time(&mut out, micros);
     let a = east.unsigned_abs();
     let sign = if east < 0 { '-' } else { '+' };
     let mut s = String::from_utf8(out).unwrap_or_default();
@@ -866,7 +866,7 @@ mod tests {
         assert_eq!(
             decode_binary(1231, &numerics),
             Ok(Value::List {
-                element: super::super::param::decimal_type(38, 2),
+                element: super::super::decode::decimal_type(38, 2),
                 items: vec![
                     Value::Decimal { width: 38, scale: 2, value: 150 },
                     Value::Null,
@@ -1000,7 +1000,11 @@ mod tests {
             state
         };
         let alphabet = b"0123456789-+:.,{}\" PTYMDHSaegnoy@x";
-        let mut oids: Vec<u32> = oid::ARRAYS.iter().flat_map(|(a, e)| [*a, *e]).collect();
+        let mut oids: Vec<u32> = crate::types::builtin::TYPES
+            .iter()
+            .filter(|t| t.is_base())
+            .flat_map(|t| [t.array, t.oid])
+            .collect();
         oids.push(oid::UNKNOWN);
         for _ in 0..3000 {
             let type_oid = oids[next() as usize % oids.len()];

@@ -8,8 +8,8 @@
 //! names, `today`) goes to DuckDB as text, whose cast may know it. TIMESTAMP WITH TIME
 //! ZONE without a zone is read in UTC, the session time zone mallard reports.
 
-use super::datetime::civil_from_days;
-use super::param::{is_space, trim, ValueError};
+use super::datetime_out::civil_from_days;
+use super::decode::{is_space, trim, ValueError};
 use crate::duck::Value;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;

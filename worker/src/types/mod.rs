@@ -1,110 +1,37 @@
-//! PostgreSQL types for DuckDB values: the OID, size and modifier a `RowDescription`
-//! reports, and the text format a `DataRow` carries.
+//! PostgreSQL types for DuckDB values: the type a `RowDescription` reports for a DuckDB
+//! column and the DuckDB type of a parameter type a client names, both read from the
+//! one type table ([`builtin`]); and the codecs: text out ([`text_out`]) and in
+//! ([`text_in`]), binary both ways ([`binary`]).
 //!
 //! Only builtin OIDs are reported, so drivers need no `pg_type` introspection. DuckDB
 //! types PostgreSQL lacks map to the nearest builtin that holds every value: unsigned
 //! integers widen, HUGEINT becomes numeric, ENUM and exotic types become text.
 
 mod binary;
-mod datetime;
+pub mod builtin;
 mod datetime_in;
+mod datetime_out;
+mod decode;
 mod float;
-mod param;
-mod text;
+mod text_in;
+mod text_out;
 
 pub use binary::{decode_binary, encode_binary};
-pub use param::{decode_text, ValueError};
-pub use text::{encode_text, is_supported};
+pub use builtin::oid;
+pub use decode::ValueError;
+pub use text_in::decode_text;
+pub use text_out::{encode_text, is_supported};
 
-use crate::duck::{DecimalStorage, LogicalType};
-
-/// Builtin type OIDs (`pg_type.oid`).
-pub mod oid {
-    pub const BOOL: u32 = 16;
-    pub const BYTEA: u32 = 17;
-    pub const INT8: u32 = 20;
-    pub const CHAR: u32 = 18;
-    pub const NAME: u32 = 19;
-    pub const INT2: u32 = 21;
-    pub const INT4: u32 = 23;
-    pub const TEXT: u32 = 25;
-    pub const OID: u32 = 26;
-    pub const JSON: u32 = 114;
-    pub const FLOAT4: u32 = 700;
-    pub const FLOAT8: u32 = 701;
-    pub const UNKNOWN: u32 = 705;
-    pub const BPCHAR: u32 = 1042;
-    pub const VARCHAR: u32 = 1043;
-    pub const DATE: u32 = 1082;
-    pub const TIME: u32 = 1083;
-    pub const TIMESTAMP: u32 = 1114;
-    pub const TIMESTAMPTZ: u32 = 1184;
-    pub const INTERVAL: u32 = 1186;
-    pub const TIMETZ: u32 = 1266;
-    pub const NUMERIC: u32 = 1700;
-    pub const RECORD: u32 = 2249;
-    pub const UUID: u32 = 2950;
-    pub const JSONB: u32 = 3802;
-
-    /// `(array type, element type)` for the arrays a client may send as parameters.
-    pub const ARRAYS: &[(u32, u32)] = &[
-        (1000, BOOL),
-        (1001, BYTEA),
-        (1002, CHAR),
-        (1003, NAME),
-        (1005, INT2),
-        (1007, INT4),
-        (1009, TEXT),
-        (1014, BPCHAR),
-        (1015, VARCHAR),
-        (1016, INT8),
-        (1021, FLOAT4),
-        (1022, FLOAT8),
-        (1028, OID),
-        (1115, TIMESTAMP),
-        (1182, DATE),
-        (1183, TIME),
-        (1185, TIMESTAMPTZ),
-        (1187, INTERVAL),
-        (1231, NUMERIC),
-        (1270, TIMETZ),
-        (199, JSON),
-        (2951, UUID),
-        (3807, JSONB),
-    ];
-
-    /// The element type of an array type in [`ARRAYS`].
-    pub fn element_of(array: u32) -> Option<u32> {
-        ARRAYS.iter().find(|(a, _)| *a == array).map(|(_, e)| *e)
-    }
-}
+use crate::duck::LogicalType;
 
 /// The DuckDB type for a PostgreSQL type OID a client names (the parameter types of
-/// `Parse`). `None` for 0, `unknown` and types DuckDB has no counterpart for: the
-/// statement then decides. `numeric` without a modifier is DuckDB's own `NUMERIC`,
-/// DECIMAL(18,3), as `CAST(x AS NUMERIC)` means in DuckDB.
+/// `Parse`): the table's, or a list of it for an array type. `None` for 0, `unknown`
+/// and types DuckDB has no counterpart for: the statement then decides.
 pub fn logical_type_for_oid(oid: u32) -> Option<LogicalType> {
-    use LogicalType as L;
-    Some(match oid {
-        oid::BOOL => L::Boolean,
-        oid::INT2 => L::SmallInt,
-        oid::INT4 => L::Integer,
-        oid::INT8 | oid::OID => L::BigInt,
-        oid::FLOAT4 => L::Float,
-        oid::FLOAT8 => L::Double,
-        oid::NUMERIC => L::Decimal { width: 18, scale: 3, storage: DecimalStorage::I64 },
-        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR => L::Varchar,
-        oid::JSON | oid::JSONB => L::Json,
-        oid::BYTEA => L::Blob,
-        oid::DATE => L::Date,
-        oid::TIME => L::Time,
-        oid::TIMETZ => L::TimeTz,
-        oid::TIMESTAMP => L::Timestamp,
-        oid::TIMESTAMPTZ => L::TimestampTz,
-        oid::INTERVAL => L::Interval,
-        oid::UUID => L::Uuid,
-        other => L::List(Box::new(logical_type_for_oid(oid::element_of(other)?)?)),
-    })
+    match builtin::by_oid(oid) {
+        Some(t) => t.duck.clone(),
+        None => Some(LogicalType::List(Box::new(logical_type_for_oid(oid::element_of(oid)?)?))),
+    }
 }
 
 /// How a column is described to the client.
@@ -117,47 +44,35 @@ pub struct PgType {
     pub modifier: i32,
 }
 
-impl PgType {
-    const fn fixed(oid: u32, size: i16) -> PgType {
-        PgType { oid, size, modifier: -1 }
-    }
-
-    const fn varlena(oid: u32) -> PgType {
-        PgType { oid, size: -1, modifier: -1 }
-    }
-}
-
-/// The PostgreSQL type a DuckDB column is reported as.
+/// The PostgreSQL type a DuckDB column is reported as. Its size is the table's `typlen`.
 pub fn pg_type(ty: &LogicalType) -> PgType {
     use LogicalType as L;
-    match ty {
-        L::Boolean => PgType::fixed(oid::BOOL, 1),
-        L::TinyInt | L::SmallInt | L::UTinyInt => PgType::fixed(oid::INT2, 2),
-        L::Integer | L::USmallInt => PgType::fixed(oid::INT4, 4),
-        L::BigInt | L::UInteger => PgType::fixed(oid::INT8, 8),
-        L::UBigInt | L::HugeInt | L::UHugeInt => PgType::varlena(oid::NUMERIC),
-        L::Float => PgType::fixed(oid::FLOAT4, 4),
-        L::Double => PgType::fixed(oid::FLOAT8, 8),
-        L::Decimal { width, scale, .. } => PgType {
-            oid: oid::NUMERIC,
-            size: -1,
-            modifier: ((i32::from(*width) << 16) | i32::from(*scale)) + 4,
-        },
-        L::Varchar | L::Enum { .. } => PgType::varlena(oid::TEXT),
-        L::Json => PgType::varlena(oid::JSON),
-        L::Blob => PgType::varlena(oid::BYTEA),
-        L::Date => PgType::fixed(oid::DATE, 4),
-        L::Time => PgType::fixed(oid::TIME, 8),
-        L::TimeTz => PgType::fixed(oid::TIMETZ, 12),
-        L::Timestamp | L::TimestampS | L::TimestampMs | L::TimestampNs => PgType::fixed(oid::TIMESTAMP, 8),
-        L::TimestampTz => PgType::fixed(oid::TIMESTAMPTZ, 8),
-        L::Interval => PgType::fixed(oid::INTERVAL, 16),
-        L::Uuid => PgType::fixed(oid::UUID, 16),
-        L::List(child) | L::Array { child, .. } => PgType::varlena(array_oid(child)),
-        L::Struct(_) => PgType::varlena(oid::RECORD),
-        L::Map { .. } | L::Other(_) => PgType::varlena(oid::TEXT),
-        L::Null => PgType::varlena(oid::TEXT),
-    }
+    let (oid, modifier) = match ty {
+        L::Boolean => (oid::BOOL, -1),
+        L::TinyInt | L::SmallInt | L::UTinyInt => (oid::INT2, -1),
+        L::Integer | L::USmallInt => (oid::INT4, -1),
+        L::BigInt | L::UInteger => (oid::INT8, -1),
+        L::UBigInt | L::HugeInt | L::UHugeInt => (oid::NUMERIC, -1),
+        L::Float => (oid::FLOAT4, -1),
+        L::Double => (oid::FLOAT8, -1),
+        L::Decimal { width, scale, .. } => {
+            (oid::NUMERIC, ((i32::from(*width) << 16) | i32::from(*scale)) + 4)
+        }
+        L::Varchar | L::Enum { .. } => (oid::TEXT, -1),
+        L::Json => (oid::JSON, -1),
+        L::Blob => (oid::BYTEA, -1),
+        L::Date => (oid::DATE, -1),
+        L::Time => (oid::TIME, -1),
+        L::TimeTz => (oid::TIMETZ, -1),
+        L::Timestamp | L::TimestampS | L::TimestampMs | L::TimestampNs => (oid::TIMESTAMP, -1),
+        L::TimestampTz => (oid::TIMESTAMPTZ, -1),
+        L::Interval => (oid::INTERVAL, -1),
+        L::Uuid => (oid::UUID, -1),
+        L::List(child) | L::Array { child, .. } => (array_oid(child), -1),
+        L::Struct(_) => (oid::RECORD, -1),
+        L::Map { .. } | L::Other(_) | L::Null => (oid::TEXT, -1),
+    };
+    PgType { oid, size: builtin::typlen(oid), modifier }
 }
 
 /// The array type whose elements are `element` (nested lists are multi-dimensional
@@ -165,28 +80,12 @@ pub fn pg_type(ty: &LogicalType) -> PgType {
 fn array_oid(element: &LogicalType) -> u32 {
     match element {
         LogicalType::List(inner) | LogicalType::Array { child: inner, .. } => array_oid(inner),
-        other => match pg_type(other).oid {
-            oid::BOOL => 1000,
-            oid::BYTEA => 1001,
-            oid::INT2 => 1005,
-            oid::INT4 => 1007,
-            oid::TEXT => 1009,
-            oid::VARCHAR => 1015,
-            oid::INT8 => 1016,
-            oid::FLOAT4 => 1021,
-            oid::FLOAT8 => 1022,
-            oid::TIMESTAMP => 1115,
-            oid::DATE => 1182,
-            oid::TIME => 1183,
-            oid::TIMESTAMPTZ => 1185,
-            oid::INTERVAL => 1187,
-            oid::NUMERIC => 1231,
-            oid::TIMETZ => 1270,
-            oid::UUID => 2951,
-            oid::JSON => 199,
-            oid::RECORD => 2287,
-            _ => 1009,
-        },
+        other => {
+            // Every reported type has an array type (a test below proves it); text[]
+            // is the fallback that never applies.
+            let element = builtin::by_oid(pg_type(other).oid).filter(|t| t.array != 0);
+            element.or_else(|| builtin::by_oid(oid::TEXT)).map_or(0, |t| t.array)
+        }
     }
 }
 
@@ -206,5 +105,132 @@ mod tests {
     fn nested_lists_are_arrays_of_the_element() {
         let t = LogicalType::List(Box::new(LogicalType::List(Box::new(LogicalType::Integer))));
         assert_eq!(pg_type(&t).oid, 1007);
+    }
+
+    /// One DuckDB type of each kind `pg_type` tells apart.
+    fn every_kind() -> Vec<LogicalType> {
+        use LogicalType as L;
+        let scalars = vec![
+            L::Boolean,
+            L::TinyInt,
+            L::SmallInt,
+            L::Integer,
+            L::BigInt,
+            L::HugeInt,
+            L::UTinyInt,
+            L::USmallInt,
+            L::UInteger,
+            L::UBigInt,
+            L::UHugeInt,
+            L::Float,
+            L::Double,
+            L::Decimal { width: 10, scale: 2, storage: crate::duck::DecimalStorage::I64 },
+            L::Varchar,
+            L::Json,
+            L::Blob,
+            L::Date,
+            L::Time,
+            L::TimeTz,
+            L::Timestamp,
+            L::TimestampS,
+            L::TimestampMs,
+            L::TimestampNs,
+            L::TimestampTz,
+            L::Interval,
+            L::Uuid,
+            L::Enum { storage: crate::duck::EnumStorage::U8, values: vec!["a".into()] },
+            L::Struct(vec![("a".into(), L::Integer)]),
+            L::Map { key: Box::new(L::Varchar), value: Box::new(L::Integer) },
+            L::Null,
+            L::Other(99),
+        ];
+        let mut all = scalars.clone();
+        for s in scalars {
+            all.push(L::List(Box::new(s.clone())));
+            all.push(L::Array { child: Box::new(s.clone()), size: 2 });
+            all.push(L::List(Box::new(L::List(Box::new(s)))));
+        }
+        all
+    }
+
+    #[test]
+    fn every_reported_type_is_a_row_of_the_table() {
+        for ty in every_kind() {
+            let t = pg_type(&ty);
+            let row = builtin::TYPES.iter().find(|r| r.oid == t.oid || r.array == t.oid);
+            let row =
+                row.unwrap_or_else(|| panic!("{ty:?} is reported as {}, which is not in the table", t.oid));
+            let typlen = if row.oid == t.oid { row.typlen } else { builtin::ARRAY_TYPLEN };
+            assert_eq!(t.size, typlen, "{ty:?}");
+            assert_ne!(t.oid, 0, "{ty:?}");
+        }
+    }
+
+    /// The (OID, size) each kind was reported as before the table existed.
+    #[test]
+    fn row_descriptions_are_unchanged() {
+        use LogicalType as L;
+        let cases: &[(L, u32, i16)] = &[
+            (L::Boolean, 16, 1),
+            (L::TinyInt, 21, 2),
+            (L::UTinyInt, 21, 2),
+            (L::SmallInt, 21, 2),
+            (L::Integer, 23, 4),
+            (L::USmallInt, 23, 4),
+            (L::BigInt, 20, 8),
+            (L::UInteger, 20, 8),
+            (L::UBigInt, 1700, -1),
+            (L::HugeInt, 1700, -1),
+            (L::UHugeInt, 1700, -1),
+            (L::Float, 700, 4),
+            (L::Double, 701, 8),
+            (L::Varchar, 25, -1),
+            (L::Json, 114, -1),
+            (L::Blob, 17, -1),
+            (L::Date, 1082, 4),
+            (L::Time, 1083, 8),
+            (L::TimeTz, 1266, 12),
+            (L::Timestamp, 1114, 8),
+            (L::TimestampNs, 1114, 8),
+            (L::TimestampTz, 1184, 8),
+            (L::Interval, 1186, 16),
+            (L::Uuid, 2950, 16),
+            (L::Struct(vec![]), 2249, -1),
+            (L::Null, 25, -1),
+            (L::Other(1), 25, -1),
+            (L::List(Box::new(L::Boolean)), 1000, -1),
+            (L::List(Box::new(L::Blob)), 1001, -1),
+            (L::List(Box::new(L::SmallInt)), 1005, -1),
+            (L::List(Box::new(L::Integer)), 1007, -1),
+            (L::List(Box::new(L::Varchar)), 1009, -1),
+            (L::List(Box::new(L::BigInt)), 1016, -1),
+            (L::List(Box::new(L::Float)), 1021, -1),
+            (L::List(Box::new(L::Double)), 1022, -1),
+            (L::List(Box::new(L::Timestamp)), 1115, -1),
+            (L::List(Box::new(L::Date)), 1182, -1),
+            (L::List(Box::new(L::Time)), 1183, -1),
+            (L::List(Box::new(L::TimestampTz)), 1185, -1),
+            (L::List(Box::new(L::Interval)), 1187, -1),
+            (L::List(Box::new(L::HugeInt)), 1231, -1),
+            (L::List(Box::new(L::TimeTz)), 1270, -1),
+            (L::List(Box::new(L::Uuid)), 2951, -1),
+            (L::List(Box::new(L::Json)), 199, -1),
+            (L::List(Box::new(L::Struct(vec![]))), 2287, -1),
+            (L::List(Box::new(L::Other(1))), 1009, -1),
+        ];
+        for (ty, oid, size) in cases {
+            let t = pg_type(ty);
+            assert_eq!((t.oid, t.size, t.modifier), (*oid, *size, -1), "{ty:?}");
+        }
+    }
+
+    #[test]
+    fn client_oids_map_to_the_table_duckdb_type() {
+        assert_eq!(logical_type_for_oid(oid::INT4), Some(LogicalType::Integer));
+        assert_eq!(logical_type_for_oid(1007), Some(LogicalType::List(Box::new(LogicalType::Integer))));
+        assert_eq!(logical_type_for_oid(0), None);
+        assert_eq!(logical_type_for_oid(oid::UNKNOWN), None);
+        assert_eq!(logical_type_for_oid(oid::RECORD), None);
+        assert_eq!(logical_type_for_oid(2287), None);
     }
 }

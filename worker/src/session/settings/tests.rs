@@ -1,12 +1,12 @@
 use super::*;
-use crate::sql::classify;
+use crate::sql::{classify, Statement};
 
 fn fresh() -> Settings {
     Settings::new("alice", &[]).unwrap()
 }
 
 fn run(s: &mut Settings, sql: &str) -> Result<Reply, ErrorInfo> {
-    s.execute(&classify(sql)).expect("a settings command")
+    s.execute(&classify(&Statement::new(sql))).expect("a settings command")
 }
 
 fn show(s: &mut Settings, name: &str) -> String {

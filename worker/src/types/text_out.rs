@@ -4,7 +4,7 @@ use std::io::Write;
 
 use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry, duckdb_uhugeint};
 
-use super::{datetime, float};
+use super::{datetime_out, float};
 use crate::duck::{DecimalStorage, EnumStorage, LogicalType, Vector};
 
 /// Appends the text form of row `row` of `v` (which must not be NULL there) to `out`.
@@ -39,19 +39,21 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
         }
         L::Varchar | L::Json => out.extend_from_slice(v.bytes(row)),
         L::Blob => write_bytea(out, v.bytes(row)),
-        L::Date => datetime::write_date(out, v.values::<i32>()[row]),
-        L::Time => datetime::write_time(out, v.values::<i64>()[row]),
-        L::TimeTz => datetime::write_time_tz(out, v.values::<u64>()[row]),
-        L::Timestamp => datetime::write_timestamp(out, v.values::<i64>()[row], None),
+        L::Date => datetime_out::write_date(out, v.values::<i32>()[row]),
+        L::Time => datetime_out::write_time(out, v.values::<i64>()[row]),
+        L::TimeTz => datetime_out::write_time_tz(out, v.values::<u64>()[row]),
+        L::Timestamp => datetime_out::write_timestamp(out, v.values::<i64>()[row], None),
         L::TimestampS => {
-            datetime::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000_000), None)
+            datetime_out::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000_000), None)
         }
-        L::TimestampMs => datetime::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000), None),
-        L::TimestampNs => datetime::write_timestamp(out, nanos_to_micros(v.values::<i64>()[row]), None),
-        L::TimestampTz => datetime::write_timestamp(out, v.values::<i64>()[row], Some(0)),
+        L::TimestampMs => {
+            datetime_out::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000), None)
+        }
+        L::TimestampNs => datetime_out::write_timestamp(out, nanos_to_micros(v.values::<i64>()[row]), None),
+        L::TimestampTz => datetime_out::write_timestamp(out, v.values::<i64>()[row], Some(0)),
         L::Interval => {
             let i: duckdb_interval = v.values::<duckdb_interval>()[row];
-            datetime::write_interval(out, i.months, i.days, i.micros);
+            datetime_out::write_interval(out, i.months, i.days, i.micros);
         }
         L::Uuid => write_uuid(out, v.values::<duckdb_hugeint>()[row]),
         L::Enum { storage, values } => {

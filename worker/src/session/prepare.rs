@@ -1,0 +1,151 @@
+//! Parse, carried out: a statement's text is split (and so tokenized) once,
+//! [`sql::analyze`] decides what it is, and this prepares what DuckDB runs, asking
+//! DuckDB only what the text cannot tell: how many parameters there are, the types it
+//! infers, and the result columns.
+
+use std::rc::Rc;
+
+use mallard_protocol::pg::backend::ErrorInfo;
+use mallard_protocol::pg::SqlState;
+
+use super::portal::{rename, result_columns, Column, DuckStatement, Statement, StatementKind};
+use super::query::StepError;
+use super::Session;
+use crate::duck::{LogicalType, Value};
+use crate::sql::{self, Analysis, Command, DuckPlan, Plan, Refusal};
+use crate::types::pg_type;
+
+impl Session<'_> {
+    /// Parses a text that must hold at most one statement (`Parse`, or the query of a
+    /// `DECLARE`).
+    pub(super) fn parse_statement(
+        &mut self,
+        sql: &str,
+        param_types: &[u32],
+    ) -> Result<Rc<Statement>, StepError> {
+        match sql::split(sql).as_slice() {
+            [] => Ok(Rc::new(Statement {
+                sql: String::new(),
+                command: Command::Other("EMPTY".into()),
+                kind: StatementKind::Empty,
+            })),
+            [one] => self.prepare_statement(one, param_types),
+            _ => Err(StepError::query(
+                SqlState::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            )),
+        }
+    }
+
+    /// Analyses one statement and prepares it. Parameter types the client names are
+    /// imposed with casts, so that DuckDB types the statement as PostgreSQL would.
+    pub(super) fn prepare_statement(
+        &mut self,
+        statement: &sql::Statement<'_>,
+        param_types: &[u32],
+    ) -> Result<Rc<Statement>, StepError> {
+        let Analysis { command, plan } = sql::analyze(statement, param_types).map_err(refused)?;
+        let kind = match plan {
+            Plan::Session => StatementKind::Session,
+            Plan::Cursor => StatementKind::Cursor,
+            Plan::Declare => {
+                let Command::DeclareCursor(declare) = &command else { unreachable!("declare") };
+                StatementKind::Declare(self.parse_statement(&declare.query, param_types)?)
+            }
+            Plan::Copy => StatementKind::Copy,
+            Plan::Answer(tag) => StatementKind::Answer(tag),
+            Plan::Script(script) => StatementKind::Script(script),
+            Plan::Duck(plan) => return self.prepare_duck(command, plan, param_types),
+        };
+        Ok(Rc::new(Statement { sql: statement.sql().to_owned(), command, kind }))
+    }
+
+    /// Prepares a statement in DuckDB, and learns what `ParameterDescription` and
+    /// `RowDescription` report for it.
+    fn prepare_duck(
+        &mut self,
+        command: Command,
+        plan: DuckPlan,
+        param_types: &[u32],
+    ) -> Result<Rc<Statement>, StepError> {
+        self.settings.sync_duckdb(&self.duck);
+        self.park_live()?;
+        let mut casts = plan.casts.clone();
+        let mut duck_sql = plan.with_casts(&casts);
+        let mut prepared = self.duck.prepare(&duck_sql)?;
+        let n = prepared.param_count();
+        // PostgreSQL infers every parameter's type at Parse, and drivers encode values
+        // by what ParameterDescription says. Where DuckDB leaves one open, try types.
+        casts.resize(n, None);
+        for i in 0..n {
+            let named = param_types.get(i).is_some_and(|&t| t != 0);
+            if named || casts[i].is_some() || prepared.param_type(i).is_some() {
+                continue;
+            }
+            for candidate in plan.candidates(i) {
+                casts[i] = Some(candidate.to_owned());
+                let sql = plan.with_casts(&casts);
+                if let Ok(p) = self.duck.prepare(&sql) {
+                    (prepared, duck_sql) = (p, sql);
+                    break;
+                }
+                casts[i] = None;
+            }
+        }
+        let param_oids = (0..n)
+            .map(|i| plan.param_oid(i, param_types, prepared.param_type(i).map(|t| pg_type(&t).oid)))
+            .collect();
+        let returns_rows = prepared.returns_rows() || plan.returning;
+        let columns = if returns_rows {
+            let mut columns: Vec<Column> =
+                prepared.columns().into_iter().map(|(name, ty)| Column { name, ty }).collect();
+            rename(&mut columns, &plan.names);
+            let open = columns.iter().any(|c| matches!(c.ty, LogicalType::Other(_)));
+            if !open {
+                Some(columns)
+            } else if command == Command::Select && (0..n).all(|i| prepared.param_type(i).is_some()) {
+                // DuckDB types some queries only once values are bound (a table function
+                // of a parameter). Clients need the columns now: run the query on NULLs
+                // without rows to learn them.
+                self.probe_columns(&plan.sql, n).map(|mut columns| {
+                    rename(&mut columns, &plan.names);
+                    columns
+                })
+            } else {
+                None
+            }
+        } else {
+            Some(Vec::new())
+        };
+        let duck = DuckStatement { prepared, param_oids, columns, names: plan.names, returns_rows };
+        Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
+    }
+
+    /// The columns of a query that DuckDB types only at execution, from a run of it on
+    /// NULL parameters that returns no rows. `None` if even that does not tell.
+    fn probe_columns(&mut self, sql: &str, params: usize) -> Option<Vec<Column>> {
+        let probe = self.duck.prepare(&format!("SELECT * FROM ({sql}) AS mallard_probe LIMIT 0")).ok()?;
+        for i in 0..params {
+            probe.bind(i, &Value::Null).ok()?;
+        }
+        let mut result = probe.execute().ok()?;
+        let columns = result_columns(&mut result, &None);
+        (!columns.iter().any(|c| matches!(c.ty, LogicalType::Other(_)))).then_some(columns)
+    }
+}
+
+/// The error a refused statement gets.
+fn refused(refusal: Refusal) -> StepError {
+    match refusal {
+        Refusal::Invalid(e) => {
+            let mut info = ErrorInfo::error(e.code, e.message);
+            info.position = e.position;
+            StepError::Query(info)
+        }
+        Refusal::Copy(e) => super::copy::CopyFailure::from(e).into(),
+        Refusal::ClientStdio => StepError::query(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "COPY FROM STDIN and COPY TO STDOUT are not supported yet",
+        ),
+    }
+}
