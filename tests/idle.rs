@@ -87,15 +87,11 @@ impl Session {
     /// Waits up to `wait` for a FATAL; `None` if the session stayed open and silent.
     fn fatal_within(&mut self, wait: Duration) -> Option<(ErrorInfo, Duration)> {
         let started = Instant::now();
-        loop {
-            match self.next(wait.saturating_sub(started.elapsed())) {
-                Ok(Some(Message::ErrorResponse(e))) if e.severity == Severity::Fatal => {
-                    return Some((e, started.elapsed()))
-                }
-                Ok(Some(other)) => panic!("unexpected {other:?} while idle"),
-                Ok(None) => return None,
-                Err(e) => panic!("{e} without a FATAL"),
-            }
+        match self.next(wait) {
+            Ok(Some(Message::ErrorResponse(e))) if e.severity == Severity::Fatal => Some((e, started.elapsed())),
+            Ok(Some(other)) => panic!("unexpected {other:?} while idle"),
+            Ok(None) => None,
+            Err(e) => panic!("{e} without a FATAL"),
         }
     }
 }

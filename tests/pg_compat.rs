@@ -8,7 +8,6 @@
 //! compared is mallard's encoding, not DuckDB's SQL dialect.
 
 use mallard_harness::pair;
-use mallard_harness::postgres_server;
 use mallard_harness::raw_client;
 
 use pair::Pair;

@@ -4,7 +4,6 @@
 //! initialization and TPC-B run against mallard.
 
 use mallard_harness::pair;
-use mallard_harness::postgres_server;
 use mallard_harness::raw_client;
 
 use std::process::Command;
