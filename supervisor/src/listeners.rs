@@ -1,4 +1,5 @@
-//! The client-facing sockets: TCP addresses and the unix socket `.s.PGSQL.<port>`.
+//! The sockets the supervisor listens on: for clients, TCP addresses and the unix socket
+//! `.s.PGSQL.<port>`; for `mallard status`, `reload` and `stop`, the admin socket.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -135,5 +136,43 @@ impl Drop for Listener {
         if let Listener::Unix { path, owned: true, .. } = self {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// Binds the admin socket, readable and writable by the owner only. A stale socket file
+/// is replaced; one that answers belongs to a running server, and is an error.
+pub fn bind_admin(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(io::ErrorKind::AddrInUse, "a running mallard already answers there"));
+        }
+        std::fs::remove_file(path)?;
+    }
+    // The mode is set by the umask at bind time, so the socket is never open to others,
+    // not even for a moment. The supervisor is one thread here.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let listener = bound?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_socket_is_private_and_stale_files_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/admin.sock");
+        let first = bind_admin(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(bind_admin(&path).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        drop(first);
+        bind_admin(&path).expect("a stale socket file is replaced");
     }
 }

@@ -21,12 +21,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use mallard_protocol::admin::{Answer, ReloadOutcome};
 use mallard_protocol::channel::Generation;
 use mio::Token;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
-use serde_json::json;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Overrides};
@@ -96,7 +96,7 @@ pub struct Reload {
     /// A reload requested while this one runs, and who waits for it.
     pub queued: Option<Vec<Token>>,
     /// The last reload's outcome, for `mallard status`.
-    pub last: Option<serde_json::Value>,
+    pub last: Option<ReloadOutcome>,
 }
 
 impl Default for Phase {
@@ -152,7 +152,7 @@ impl Server {
     pub(crate) fn request_reload(&mut self, waiter: Option<Token>) {
         if self.is_shutting_down() {
             if let Some(token) = waiter {
-                self.admin_reply(token, &json!({"ok": false, "error": "the server is shutting down"}), false);
+                self.admin_reply(token, &Answer::failed("the server is shutting down"), false);
             }
             return;
         }
@@ -333,11 +333,12 @@ impl Server {
         }
         self.drain_generation(old);
         info!(generation = %generation, previous = %old, "reload complete: the new generation serves; the old one drains");
-        self.reload.last = Some(json!({"ok": true, "generation": generation.0, "at": unix_now()}));
+        let outcome = ReloadOutcome::succeeded(generation.0, unix_now());
+        let reply = outcome.answer();
+        self.reload.last = Some(outcome);
         self.metrics.reload(true);
         let status = self.status_line();
         self.notify.ready(status);
-        let reply = json!({"ok": true, "generation": generation.0});
         for token in std::mem::take(&mut self.reload.waiters) {
             self.admin_reply(token, &reply, false);
         }
@@ -359,13 +360,14 @@ impl Server {
             }
         }
         error!(error = %why, generation = %self.serving, "reload failed; the current generation keeps serving");
-        self.reload.last = Some(json!({"ok": false, "error": why, "at": unix_now()}));
+        let outcome = ReloadOutcome::failed(why, unix_now());
+        let reply = outcome.answer();
+        self.reload.last = Some(outcome);
         self.metrics.reload(false);
         if !self.is_shutting_down() {
             let status = self.status_line();
             self.notify.ready(status);
         }
-        let reply = json!({"ok": false, "error": why});
         for token in std::mem::take(&mut self.reload.waiters) {
             self.admin_reply(token, &reply, false);
         }
@@ -384,7 +386,7 @@ impl Server {
     fn next_reload(&mut self) {
         if let Some(waiters) = self.reload.queued.take() {
             if self.is_shutting_down() {
-                let reply = json!({"ok": false, "error": "the server is shutting down"});
+                let reply = Answer::failed("the server is shutting down");
                 for token in waiters {
                     self.admin_reply(token, &reply, false);
                 }
@@ -401,7 +403,7 @@ impl Server {
         if !matches!(self.reload.phase, Phase::Idle) {
             self.fail_reload(why.to_owned());
         }
-        let reply = json!({"ok": false, "error": why});
+        let reply = Answer::failed(why);
         for token in queued.into_iter().flatten() {
             self.admin_reply(token, &reply, false);
         }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::time::{Duration, Instant, SystemTime};
 
+use mallard_protocol::admin::{self, Answer, ServerState, Status, Totals, WorkerStatus};
 use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId, MAX_PACKET};
 use mio::net::{TcpListener, TcpStream, UnixStream};
 use mio::unix::SourceFd;
@@ -14,11 +15,9 @@ use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use serde_json::json;
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR2};
 use tracing::{debug, error, info, info_span, warn};
 
-use crate::admin;
 use crate::config::Config;
 use crate::conns::{Conns, Request};
 use crate::listeners::Listener;
@@ -818,14 +817,14 @@ impl Server {
         };
         match admin::Command::parse(&request) {
             Some(admin::Command::Status) => {
-                let status = self.status_json();
+                let status = self.status();
                 self.admin_reply(token, &status, false);
             }
             Some(admin::Command::Reload) => self.request_reload(Some(token)),
             Some(admin::Command::Stop { fast }) => {
                 // Held open: it closes when this process exits, which `mallard stop`
                 // waits for.
-                self.admin_reply(token, &json!({"ok": true, "stopping": true}), true);
+                self.admin_reply(token, &Answer::stopping(), true);
                 if fast {
                     self.begin_shutdown("admin: fast shutdown", Duration::ZERO);
                 } else {
@@ -834,70 +833,64 @@ impl Server {
             }
             None => {
                 let text = String::from_utf8_lossy(&request).trim().to_owned();
-                self.admin_reply(
-                    token,
-                    &json!({"ok": false, "error": format!("unknown command {text:?}")}),
-                    false,
-                );
+                self.admin_reply(token, &Answer::failed(format!("unknown command {text:?}")), false);
             }
         }
     }
 
-    pub(crate) fn admin_reply(&mut self, token: Token, value: &serde_json::Value, hold: bool) {
-        let mut line = value.to_string();
+    pub(crate) fn admin_reply(&mut self, token: Token, answer: &impl serde::Serialize, hold: bool) {
+        let mut line = admin::to_line(answer);
         line.push('\n');
         self.admin_conns.reply(self.poll.registry(), token, line.as_bytes(), hold);
     }
 
-    fn status_json(&self) -> serde_json::Value {
+    fn status(&self) -> Status {
         let now = Instant::now();
-        let workers: Vec<_> = self
+        let workers = self
             .pool
             .workers
             .iter()
-            .map(|w| {
-                json!({
-                    "id": w.id.0,
-                    "pid": w.pid,
-                    "generation": w.generation.0,
-                    "state": w.state.as_str(),
-                    "sessions": w.sessions,
-                    "in_flight": w.in_flight.len(),
-                    "responsive": w.responsive(now),
-                    "uptime_seconds": w.started.elapsed().as_secs_f64(),
-                })
+            .map(|w| WorkerStatus {
+                id: w.id.0,
+                pid: w.pid,
+                generation: w.generation.0,
+                state: w.state,
+                sessions: w.sessions,
+                in_flight: w.in_flight.len() as u64,
+                responsive: w.responsive(now),
+                uptime_seconds: w.started.elapsed().as_secs_f64(),
             })
             .collect();
         let state = if self.shutdown.is_some() {
-            "stopping"
+            ServerState::Stopping
         } else if !matches!(self.reload.phase, Phase::Idle) {
-            "reloading"
+            ServerState::Reloading
         } else if self.ready_notified {
-            "running"
+            ServerState::Running
         } else {
-            "starting"
+            ServerState::Starting
         };
         let now_ms = unix_millis();
         let g = self.gauges();
-        json!({
-            "pid": std::process::id(),
-            "version": mallard_worker::SERVER_VERSION,
-            "state": state,
-            "uptime_seconds": now_ms.saturating_sub(self.started_unix_ms) as f64 / 1000.0,
-            "generation": self.serving.0,
-            "storage": self.config.storage.as_str(),
-            "workers": workers,
-            "totals": {
-                "workers": self.pool.workers.len(),
-                "ready": self.pool.ready_in(self.serving),
-                "draining": g.workers.draining,
-                "sessions": g.connections,
-                "in_flight": g.handoffs_in_flight,
-                "waiting": g.queued,
-                "max_connections": self.config.max_connections,
+        Status {
+            pid: std::process::id(),
+            version: mallard_worker::SERVER_VERSION.into(),
+            state,
+            uptime_seconds: now_ms.saturating_sub(self.started_unix_ms) as f64 / 1000.0,
+            generation: self.serving.0,
+            storage: self.config.storage.as_str().into(),
+            workers,
+            totals: Totals {
+                workers: self.pool.workers.len() as u64,
+                ready: self.pool.ready_in(self.serving) as u64,
+                draining: g.workers.draining,
+                sessions: g.connections,
+                in_flight: g.handoffs_in_flight,
+                waiting: g.queued,
+                max_connections: self.config.max_connections,
             },
-            "last_reload": self.reload.last.clone(),
-        })
+            last_reload: self.reload.last.clone(),
+        }
     }
 
     /// The `STATUS=` line for systemd.
@@ -911,7 +904,7 @@ impl Server {
             g.workers.draining,
             g.connections
         );
-        if let Some(error) = self.reload.last.as_ref().and_then(|l| l.get("error")).and_then(|e| e.as_str()) {
+        if let Some(error) = self.reload.last.as_ref().and_then(|l| l.error.as_deref()) {
             line.push_str(&format!("; last reload failed: {error}"));
         }
         line

@@ -40,7 +40,7 @@ pub struct Saved {
     #[serde(default)]
     pub admin_conns: Vec<RawFd>,
     pub ready_notified: bool,
-    pub last_reload: Option<serde_json::Value>,
+    pub last_reload: Option<mallard_protocol::admin::ReloadOutcome>,
     pub counters: serde_json::Value,
 }
 
