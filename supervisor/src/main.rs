@@ -14,11 +14,9 @@ mod privileges;
 mod reload;
 mod server;
 mod signals;
-mod state;
 mod sys;
 
 use std::io::{IsTerminal, Read};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -140,7 +138,8 @@ fn init_logging(format: LogFormat, level: &str) {
 }
 
 fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> anyhow::Result<()> {
-    let saved = resume.map(state::Saved::load).transpose().context("could not read the reload state")?;
+    let saved =
+        resume.map(reload::saved::Saved::load).transpose().context("could not read the reload state")?;
     let config = Config::load(file.as_deref(), overrides)?;
     init_logging(config.log_format, &config.log_level);
     let worker_config =
@@ -250,18 +249,8 @@ fn worker(id: u32, generation: u32) -> anyhow::Result<()> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("could not read the worker config from stdin")?;
     let config: mallard_worker::WorkerConfig = toml::from_str(&text).context("invalid worker config")?;
-    let channel = inherited_channel()?;
+    let channel = sys::worker_channel()
+        .context("no channel on fd 3: `mallard worker` is started by `mallard serve`")?;
     mallard_worker::run(channel, WorkerId(id), Generation(generation), config)?;
     Ok(())
-}
-
-/// Takes ownership of fd 3, the worker's end of the channel.
-fn inherited_channel() -> anyhow::Result<OwnedFd> {
-    let fd = sys::WORKER_CHANNEL_FD;
-    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD)
-        .context("no channel on fd 3: `mallard worker` is started by `mallard serve`")?;
-    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
-    // SAFETY: fd 3 was set up for us by the supervisor and nothing else in this
-    // process refers to it, so it has exactly one owner from here on.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
