@@ -4,7 +4,7 @@
 //! a kind byte and a little-endian body (variable-length fields carry a `u16` length).
 //! A supervisor that a reload re-executed may find workers of an older binary that
 //! speak another version; it closes their channels, which any version reads as "drain
-//! and exit" (see the supervisor's `server.rs`). A handed-off client socket travels as the single `SCM_RIGHTS` fd
+//! and exit" (see the supervisor's `server/reexec.rs`). A handed-off client socket travels as the single `SCM_RIGHTS` fd
 //! of its `Handoff` packet, so the fd and its description can never be separated. The
 //! processes do the `sendmsg`/`recvmsg`; this module only encodes.
 

@@ -6,11 +6,14 @@
 //! - [`channel`]: the packets the supervisor and its workers exchange over their
 //!   `SOCK_SEQPACKET` socketpair.
 //! - [`stats`]: the statement counts and durations a worker reports over its channel.
+//! - [`admin`]: the admin socket's requests and answers (`mallard status`, `reload`,
+//!   `stop`), as the supervisor, the CLI and the test harness read them.
 //!
 //! Decoders work on byte slices and answer *need more bytes*, *here is a message* or
 //! *this is invalid*; the processes own the sockets.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod channel;
 pub mod pg;
 pub mod stats;

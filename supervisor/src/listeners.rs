@@ -1,8 +1,9 @@
-//! The client-facing sockets: TCP addresses and the unix socket `.s.PGSQL.<port>`.
+//! The sockets the supervisor listens on: for clients, TCP addresses and the unix socket
+//! `.s.PGSQL.<port>`; for `mallard status`, `reload` and `stop`, the admin socket.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -60,42 +61,37 @@ impl Listener {
 
     /// Adopts a listening socket this process inherited: from systemd (`LISTEN_FDS`), or
     /// from its previous image across a reload. Its kind comes from the socket itself.
-    pub fn adopt(fd: RawFd, owned_path: bool) -> io::Result<Listener> {
+    pub fn adopt(fd: OwnedFd, owned_path: bool) -> io::Result<Listener> {
         use nix::sys::socket::{getsockname, AddressFamily, SockaddrLike, SockaddrStorage};
-        let addr: SockaddrStorage = getsockname(fd)?;
-        // SAFETY: the fd was passed to this process to be its listener, and nothing
-        // else here refers to it; the listener becomes its one owner.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        crate::sys::set_cloexec(fd, true)?;
+        let addr: SockaddrStorage = getsockname(fd.as_raw_fd())?;
+        crate::sys::set_cloexec(fd.as_fd(), true)?;
         let listener = match addr.family() {
-            Some(AddressFamily::Inet | AddressFamily::Inet6) => Listener::Tcp(TcpListener::from(owned)),
+            Some(AddressFamily::Inet | AddressFamily::Inet6) => Listener::Tcp(TcpListener::from(fd)),
             Some(AddressFamily::Unix) => {
                 let path = addr
                     .as_unix_addr()
                     .and_then(|u| u.path())
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| PathBuf::from("[unnamed unix socket]"));
-                Listener::Unix { listener: UnixListener::from(owned), path, owned: owned_path }
+                Listener::Unix { listener: UnixListener::from(fd), path, owned: owned_path }
             }
             other => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("inherited fd {fd} is not a TCP or unix socket ({other:?})"),
+                    format!("inherited fd {} is not a TCP or unix socket ({other:?})", fd.as_raw_fd()),
                 ))
             }
         };
-        crate::sys::set_nonblocking(listener.borrowed())?;
+        crate::sys::set_nonblocking(listener.fd())?;
         Ok(listener)
     }
 
-    /// The sockets systemd passed in (`LISTEN_FDS`, for this pid), if any. The
-    /// variables are removed, so that no child takes them for its own.
+    /// The sockets systemd passed in (`LISTEN_FDS`, for this pid), if any.
     pub fn from_systemd() -> io::Result<Vec<Listener>> {
-        sd_notify::listen_fds()?.map(|fd| Listener::adopt(fd, false)).collect()
+        crate::sys::systemd_sockets()?.into_iter().map(|fd| Listener::adopt(fd, false)).collect()
     }
 
-    fn borrowed(&self) -> std::os::fd::BorrowedFd<'_> {
-        use std::os::fd::AsFd;
+    pub fn fd(&self) -> BorrowedFd<'_> {
         match self {
             Listener::Tcp(l) => l.as_fd(),
             Listener::Unix { listener, .. } => listener.as_fd(),
@@ -135,5 +131,43 @@ impl Drop for Listener {
         if let Listener::Unix { path, owned: true, .. } = self {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// Binds the admin socket, readable and writable by the owner only. A stale socket file
+/// is replaced; one that answers belongs to a running server, and is an error.
+pub fn bind_admin(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(io::ErrorKind::AddrInUse, "a running mallard already answers there"));
+        }
+        std::fs::remove_file(path)?;
+    }
+    // The mode is set by the umask at bind time, so the socket is never open to others,
+    // not even for a moment. The supervisor is one thread here.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let listener = bound?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_socket_is_private_and_stale_files_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/admin.sock");
+        let first = bind_admin(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(bind_admin(&path).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        drop(first);
+        bind_admin(&path).expect("a stale socket file is replaced");
     }
 }

@@ -2,9 +2,9 @@
 //! (`serve`), its configuration check (`check`), the users-file helper (`passwd`), and,
 //! re-executed by the supervisor, each worker (`worker`).
 
-mod admin;
 mod config;
 mod conns;
+mod ctl;
 mod listeners;
 mod metrics;
 mod notify;
@@ -14,14 +14,11 @@ mod privileges;
 mod reload;
 mod server;
 mod signals;
-mod state;
 mod sys;
 
 use std::io::{IsTerminal, Read};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -56,7 +53,7 @@ enum Command {
     /// Show the running server: its generation and workers. Exit 0 when it runs, 3 when not.
     Status {
         #[command(flatten)]
-        target: Target,
+        target: ctl::Target,
         /// Print JSON, for scripts.
         #[arg(long)]
         json: bool,
@@ -65,12 +62,12 @@ enum Command {
     /// serves, 1 if the reload failed (the old generation keeps serving), 3 if not running.
     Reload {
         #[command(flatten)]
-        target: Target,
+        target: ctl::Target,
     },
     /// Stop the running server and wait until it has exited (3 if it was not running).
     Stop {
         #[command(flatten)]
-        target: Target,
+        target: ctl::Target,
         /// End sessions at once instead of letting them finish (shutdown_timeout).
         #[arg(long)]
         fast: bool,
@@ -104,30 +101,13 @@ enum Command {
     },
 }
 
-/// Which running server a command talks to: its admin socket, given directly or found
-/// through the configuration, as `serve` would resolve it.
-#[derive(clap::Args)]
-struct Target {
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// The admin socket (default: the configuration's `admin_socket`, else
-    /// `<data_dir>/mallard.sock`).
-    #[arg(long, value_name = "PATH")]
-    admin_socket: Option<PathBuf>,
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-/// `mallard status`, `reload` and `stop` exit with this when no server answers.
-const EXIT_NOT_RUNNING: u8 = 3;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config, overrides, resume } => serve(config, &overrides, resume),
-        Command::Status { target, json } => return admin_command(&target, |c| status(c, json)),
-        Command::Reload { target } => return admin_command(&target, reload),
-        Command::Stop { target, fast } => return admin_command(&target, |c| stop(c, fast)),
+        Command::Status { target, json } => return ctl::status(&target, json),
+        Command::Reload { target } => return ctl::reload(&target),
+        Command::Stop { target, fast } => return ctl::stop(&target, fast),
         Command::Check { config, overrides } => check(config, &overrides),
         Command::Passwd { user } => passwd::run(&user),
         Command::Worker { id, generation, log_format, log_level } => {
@@ -158,7 +138,8 @@ fn init_logging(format: LogFormat, level: &str) {
 }
 
 fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> anyhow::Result<()> {
-    let saved = resume.map(state::Saved::load).transpose().context("could not read the reload state")?;
+    let saved =
+        resume.map(reload::saved::Saved::load).transpose().context("could not read the reload state")?;
     let config = Config::load(file.as_deref(), overrides)?;
     init_logging(config.log_format, &config.log_level);
     let worker_config =
@@ -205,7 +186,7 @@ fn serve(file: Option<PathBuf>, overrides: &Overrides, resume: Option<i32>) -> a
         );
     }
     let admin_path = config.admin_path();
-    let admin = match admin::bind(&admin_path) {
+    let admin = match listeners::bind_admin(&admin_path) {
         Ok(l) => Some((l, admin_path.clone())),
         Err(e) => {
             error!(path = %admin_path.display(), error = %e, "could not open the admin socket; `mallard status/reload/stop` will not reach this server");
@@ -250,101 +231,6 @@ fn binary_on_disk() -> PathBuf {
     std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"))
 }
 
-/// Runs one admin command against the server `target` names, mapping "not running"
-/// to exit code 3.
-fn admin_command(target: &Target, run: impl FnOnce(admin::Client) -> anyhow::Result<ExitCode>) -> ExitCode {
-    let path = match admin_path(target) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("mallard: {e:#}");
-            return ExitCode::from(1);
-        }
-    };
-    let outcome = admin::Client::connect(&path).map_err(anyhow::Error::from).and_then(run);
-    match outcome {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("mallard: {e:#}");
-            let not_running = e
-                .downcast_ref::<admin::ClientError>()
-                .is_some_and(|c| matches!(c, admin::ClientError::NotRunning(_)));
-            ExitCode::from(if not_running { EXIT_NOT_RUNNING } else { 1 })
-        }
-    }
-}
-
-fn admin_path(target: &Target) -> anyhow::Result<PathBuf> {
-    if let Some(path) = &target.admin_socket {
-        return Ok(path.clone());
-    }
-    Ok(Config::locate_admin(target.config.as_deref(), target.data_dir.as_deref())?)
-}
-
-fn status(mut client: admin::Client, json: bool) -> anyhow::Result<ExitCode> {
-    let status = client.request(admin::Command::Status, Some(Duration::from_secs(10)))?;
-    if json {
-        println!("{status}");
-    } else {
-        print_status(&status);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_status(s: &serde_json::Value) {
-    let t = &s["totals"];
-    println!(
-        "mallard {}: pid {}, up {}s, generation {}, storage {}",
-        s["state"].as_str().unwrap_or("?"),
-        s["pid"],
-        s["uptime_seconds"].as_f64().unwrap_or(0.0).round(),
-        s["generation"],
-        s["storage"].as_str().unwrap_or("?"),
-    );
-    println!(
-        "{} sessions ({} max), {} handoffs in flight, {} clients waiting",
-        t["sessions"], t["max_connections"], t["in_flight"], t["waiting"]
-    );
-    println!("{:>6} {:>8} {:>4} {:<9} {:>8}", "worker", "pid", "gen", "state", "sessions");
-    for w in s["workers"].as_array().into_iter().flatten() {
-        println!(
-            "{:>6} {:>8} {:>4} {:<9} {:>8}{}",
-            w["id"],
-            w["pid"],
-            w["generation"],
-            w["state"].as_str().unwrap_or("?"),
-            w["sessions"],
-            if w["responsive"] == false { "  (not answering pings)" } else { "" }
-        );
-    }
-    if let Some(last) = s.get("last_reload").filter(|l| !l.is_null()) {
-        match last["ok"].as_bool() {
-            Some(true) => println!("last reload: ok, generation {}", last["generation"]),
-            _ => println!("last reload: FAILED: {}", last["error"].as_str().unwrap_or("?")),
-        }
-    }
-}
-
-fn reload(mut client: admin::Client) -> anyhow::Result<ExitCode> {
-    let outcome = client.request(admin::Command::Reload, None)?;
-    if outcome["ok"] == true {
-        println!("reloaded: generation {} serves", outcome["generation"]);
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("mallard: reload failed: {}", outcome["error"].as_str().unwrap_or("?"));
-        Ok(ExitCode::from(1))
-    }
-}
-
-fn stop(mut client: admin::Client, fast: bool) -> anyhow::Result<ExitCode> {
-    let outcome = client.request(admin::Command::Stop { fast }, Some(Duration::from_secs(10)))?;
-    if outcome["ok"] != true {
-        eprintln!("mallard: stop refused: {}", outcome["error"].as_str().unwrap_or("?"));
-        return Ok(ExitCode::from(1));
-    }
-    client.wait_closed()?;
-    Ok(ExitCode::SUCCESS)
-}
-
 fn check(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {
     let config = Config::load(file.as_deref(), overrides)?;
     config.worker_config()?;
@@ -363,18 +249,8 @@ fn worker(id: u32, generation: u32) -> anyhow::Result<()> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("could not read the worker config from stdin")?;
     let config: mallard_worker::WorkerConfig = toml::from_str(&text).context("invalid worker config")?;
-    let channel = inherited_channel()?;
+    let channel = sys::worker_channel()
+        .context("no channel on fd 3: `mallard worker` is started by `mallard serve`")?;
     mallard_worker::run(channel, WorkerId(id), Generation(generation), config)?;
     Ok(())
-}
-
-/// Takes ownership of fd 3, the worker's end of the channel.
-fn inherited_channel() -> anyhow::Result<OwnedFd> {
-    let fd = sys::WORKER_CHANNEL_FD;
-    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD)
-        .context("no channel on fd 3: `mallard worker` is started by `mallard serve`")?;
-    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
-    // SAFETY: fd 3 was set up for us by the supervisor and nothing else in this
-    // process refers to it, so it has exactly one owner from here on.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -6,18 +6,9 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
+pub use mallard_protocol::admin::WorkerState;
 use mallard_protocol::channel::{Generation, Peer, SessionId, WorkerId};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkerState {
-    /// Spawned; its database is not open yet.
-    Starting,
-    Ready,
-    /// Takes nothing new; exits when its sessions end.
-    Draining,
-}
 
 /// A client socket sent to a worker that has not acknowledged it yet. The supervisor
 /// keeps its copy until then, so that a worker dying first cannot lose the client.
@@ -61,16 +52,6 @@ pub enum Killed {
 
 /// A worker whose ping has gone unanswered this long gets no new clients.
 pub const UNRESPONSIVE_AFTER: Duration = Duration::from_millis(1000);
-
-impl WorkerState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkerState::Starting => "starting",
-            WorkerState::Ready => "ready",
-            WorkerState::Draining => "draining",
-        }
-    }
-}
 
 impl Worker {
     /// A worker just spawned or adopted, in `state`, started `started`.

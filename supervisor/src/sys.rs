@@ -1,8 +1,12 @@
 //! The supervisor's raw system calls: worker channels, spawning a worker with its end
-//! of the channel as fd 3, and the `SCM_RIGHTS` handoff. The only `unsafe` here.
+//! of the channel as fd 3, the `SCM_RIGHTS` handoff, and taking ownership of the fds a
+//! process inherits (from systemd, from the supervisor, from a previous image). Every
+//! `unsafe` of the `mallard` binary is in this file; other modules call its safe
+//! functions.
 
+use std::collections::HashSet;
 use std::io::{self, IoSlice, IoSliceMut, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -72,10 +76,71 @@ pub fn spawn_worker(exe: &Path, args: &[String], channel: OwnedFd, config: &[u8]
 
 /// Sets or clears `FD_CLOEXEC`: what the supervisor keeps across its re-execution must
 /// be inherited by the new image.
-pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     let flags = if on { FdFlag::FD_CLOEXEC } else { FdFlag::empty() };
-    fcntl(fd, FcntlArg::F_SETFD(flags))?;
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(flags))?;
     Ok(())
+}
+
+/// The fds a re-executed supervisor inherited from its previous image, taken into
+/// ownership one by one as its saved state names them.
+#[derive(Default)]
+pub struct Inherited {
+    taken: HashSet<RawFd>,
+}
+
+impl Inherited {
+    /// Takes ownership of inherited fd `fd` and sets `FD_CLOEXEC` on it again. Call it only
+    /// with numbers the previous image passed on (its saved state, `--resume FD`): a
+    /// number named twice is refused rather than given two owners, and one that is not
+    /// open is refused too.
+    pub fn take(&mut self, fd: RawFd) -> io::Result<OwnedFd> {
+        if !self.taken.insert(fd) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("fd {fd} is named twice")));
+        }
+        fcntl(fd, FcntlArg::F_GETFD)?;
+        // SAFETY: `fd` is open (checked just above) and was passed on across `execv` by
+        // the previous image, which cleared `FD_CLOEXEC` on exactly the fds its saved
+        // state names. Nothing in this image has opened it or taken it before (`taken`
+        // refuses a second claim), so the `OwnedFd` is its one owner.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let _ = set_cloexec(owned.as_fd(), true);
+        Ok(owned)
+    }
+}
+
+/// The sockets systemd passed in (`LISTEN_FDS`, for this pid), if any. The variables are
+/// removed, so that no child takes them for its own, and a second call finds none.
+pub fn systemd_sockets() -> io::Result<Vec<OwnedFd>> {
+    let fds = sd_notify::listen_fds()?;
+    Ok(fds
+        .map(|fd| {
+            // SAFETY: `listen_fds` yields fds only when `LISTEN_PID` names this process,
+            // i.e. systemd opened them for it, and it unsets the variables, so each fd
+            // is yielded once in the process's life. Nothing else here refers to them.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        })
+        .collect())
+}
+
+/// In `mallard worker`: takes fd 3, the worker's end of the channel, and marks it
+/// close-on-exec. An error when fd 3 is not open: the worker was not started by
+/// `mallard serve`.
+pub fn worker_channel() -> io::Result<OwnedFd> {
+    let fd = WORKER_CHANNEL_FD;
+    fcntl(fd, FcntlArg::F_GETFD)?;
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    // SAFETY: fd 3 is open (checked above); the supervisor set it up for this process in
+    // `spawn_worker`, and this is called once, at the worker's start, before anything
+    // else could open fd 3, so the `OwnedFd` is its one owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock.
+pub fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// An anonymous file holding `data`, positioned at its start.

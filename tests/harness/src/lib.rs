@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use mallard_protocol::admin::{self, Status, WorkerState};
 pub use postgres;
 
 pub mod drivers;
@@ -183,24 +184,32 @@ impl Server {
         serde_json::from_slice(&out.stdout).expect("mallard status --json prints JSON")
     }
 
+    /// `mallard status --json` as the typed answer scripts and the CLI read.
+    pub fn typed_status(&self) -> Status {
+        let status = self.status();
+        serde_json::from_value(status.clone())
+            .unwrap_or_else(|e| panic!("mallard status --json is not a Status ({e}): {status}"))
+    }
+
     /// Waits until `mallard status` shows `n` ready workers of the serving generation
     /// and no other workers; returns their pids.
     pub fn ready_workers(&self, n: usize, timeout: Duration) -> Vec<u32> {
         let deadline = Instant::now() + timeout;
         loop {
-            let status = self.status();
-            let workers = status["workers"].as_array().cloned().unwrap_or_default();
-            let ready: Vec<u32> = workers
+            let status = self.typed_status();
+            let ready: Vec<u32> = status
+                .workers
                 .iter()
-                .filter(|w| w["state"] == "ready" && w["generation"] == status["generation"])
-                .filter_map(|w| w["pid"].as_u64().map(|p| p as u32))
+                .filter(|w| w.state == WorkerState::Ready && w.generation == status.generation)
+                .map(|w| w.pid)
                 .collect();
-            if ready.len() == n && workers.len() == n {
+            if ready.len() == n && status.workers.len() == n {
                 return ready;
             }
             assert!(
                 Instant::now() < deadline,
-                "expected {n} ready workers; status {status}; log:\n{}",
+                "expected {n} ready workers; status {}; log:\n{}",
+                admin::to_line(&status),
                 self.logs()
             );
             sleep(Duration::from_millis(50));
