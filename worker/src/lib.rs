@@ -4,6 +4,10 @@
 //! A worker is an ordinary library call ([`run`]), so the supervisor's `mallard worker`
 //! subcommand is a thin shell around it.
 
+// `unsafe` lives in two modules only, `sys` and `duck::raw`; the workspace lints make
+// each block say why it holds.
+#![deny(unsafe_code)]
+
 pub mod auth;
 mod channel;
 pub mod config;
@@ -15,6 +19,7 @@ mod server;
 mod session;
 pub mod sql;
 mod stats;
+#[allow(unsafe_code)]
 mod sys;
 pub mod tls;
 pub mod types;
