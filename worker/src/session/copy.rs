@@ -21,8 +21,7 @@ use crate::copy::statement::ForceColumns;
 use crate::copy::{
     self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
-use crate::database::{exec, quote_ident};
-use crate::duck::{Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
 use crate::types::{
     decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, ValueError,
 };

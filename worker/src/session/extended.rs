@@ -564,7 +564,7 @@ impl Session<'_> {
     }
 }
 
-pub(super) struct ConnSink<'a>(pub &'a mut super::conn::Conn, pub &'a crate::registry::Control);
+pub(super) struct ConnSink<'a>(pub &'a mut super::conn::Conn, pub &'a crate::sessions::Control);
 
 impl RowSink for ConnSink<'_> {
     fn buffer(&mut self) -> &mut Vec<u8> {

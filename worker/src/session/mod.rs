@@ -26,10 +26,9 @@ use mallard_protocol::pg::{Format, SqlState, TransactionStatus};
 use rand::RngCore;
 use tracing::{debug, field, info, info_span, warn};
 
-use crate::database;
 use crate::duck::Connection;
-use crate::registry::Control;
-use crate::server::Shared;
+use crate::sessions::Control;
+use crate::shared::Shared;
 use conn::{Conn, ReadError, Stream};
 use query::Transaction;
 
@@ -173,14 +172,13 @@ fn run(
     let mut params = shared.config.setting_defaults();
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
-    let duck = Connection::connect(&shared.db).map_err(internal)?;
-    database::prepare_session(&duck, &shared.config, shared.pid).map_err(internal)?;
+    let duck = shared.connect().map_err(internal)?;
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
     rand::thread_rng().fill_bytes(&mut secret);
     let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
-    shared.registry.insert(id, Arc::clone(&control));
+    shared.sessions.insert(id, Arc::clone(&control));
 
     conn.send(&Message::AuthenticationOk);
     for status in settings.take_reports() {
@@ -214,7 +212,7 @@ fn run(
 /// to the worker that owns the pid. Either way the requester just gets a close.
 fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
     if pid == shared.pid {
-        let hit = shared.registry.cancel(secret);
+        let hit = shared.sessions.cancel(secret);
         debug!(hit, "cancel request");
     } else {
         let _ = shared.channel.send(&FromWorker::Cancel { pid, secret: secret.to_vec() });

@@ -9,7 +9,7 @@ use mallard_protocol::pg::{Severity, SqlState, TransactionStatus};
 use tracing::info;
 
 use super::{Session, SessionError};
-use crate::database::exec;
+use crate::duck::exec;
 use crate::duck::DuckError;
 use crate::sql::utility::{parse_begin_modes, Discard, TransactionMode};
 use crate::sql::{split_statements, Command, Token, Tokens};
