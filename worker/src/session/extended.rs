@@ -14,8 +14,8 @@ use super::portal::{
     check_formats, check_supported, describe, rename, result_columns, run, Column, DuckStatement, Portal,
     PortalState, RowSink, Rows, Statement, StatementKind,
 };
-use super::query::{aborted, reads_client_stdio, StepError, Transaction};
-use super::{Session, SessionError};
+use super::query::{aborted, reads_client_stdio, Transaction};
+use super::{Session, SessionError, StepError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::{
     classify, postgres_names, split_statements, top_level_words, translate, type_oid, Command, Token, Tokens,
@@ -76,11 +76,7 @@ impl Session<'_> {
         let command = classify(sql);
         let session = |kind| Ok(Rc::new(Statement { sql: sql.to_owned(), command: command.clone(), kind }));
         match &command {
-            Command::Invalid(e) => {
-                let mut info = mallard_protocol::pg::backend::ErrorInfo::error(e.code, e.message.clone());
-                info.position = e.position;
-                return Err(StepError::Query(info));
-            }
+            Command::Invalid(e) => return Err(e.clone().into()),
             Command::DeclareCursor(declare) => {
                 let query = self.parse_statement(&declare.query, param_types)?;
                 return session(StatementKind::Declare(query));
@@ -105,7 +101,7 @@ impl Session<'_> {
                 return Ok(Rc::new(Statement { sql: sql.to_owned(), command, kind: StatementKind::Copy }));
             }
             Ok(None) => {}
-            Err(e) => return Err(super::copy::CopyFailure::from(e).into()),
+            Err(e) => return Err(e.into()),
         }
         if reads_client_stdio(sql) {
             return Err(StepError::query(
@@ -389,7 +385,7 @@ impl Session<'_> {
             StatementKind::Copy => {
                 self.park_live()?;
                 return match self.copy_statement(&statement.sql) {
-                    Some(outcome) => outcome.map_err(StepError::from),
+                    Some(outcome) => outcome,
                     None => Err(StepError::query(SqlState::INTERNAL_ERROR, "not a COPY with the client")),
                 };
             }
@@ -630,12 +626,11 @@ fn decode_param(index: usize, oid: u32, param: &RawParam<'_>) -> Result<Value, S
         },
         Format::Binary => decode_binary(oid, bytes),
     };
-    decoded.map_err(|e| {
-        let mut info = mallard_protocol::pg::backend::ErrorInfo::error(e.code, e.message);
-        if param.format == Format::Binary {
-            info = info.with_detail(format!("in binary data of bind parameter {}", index + 1));
+    decoded.map_err(|e| match param.format {
+        Format::Binary => {
+            StepError::from(e).with_detail(format!("in binary data of bind parameter {}", index + 1))
         }
-        StepError::Query(info)
+        Format::Text => e.into(),
     })
 }
 
