@@ -250,22 +250,11 @@ impl Config {
         if self.listen.is_empty() && self.socket_dir.is_none() {
             return invalid("nothing to listen on: set `listen` or `socket_dir`".into());
         }
-        if self.workers == Some(0) {
-            return invalid("`workers` must be at least 1".into());
-        }
-        if self.storage == Storage::Duckdb && !self.read_only && self.workers.is_some_and(|n| n > 1) {
-            return invalid(format!(
-                "storage = \"duckdb\" (read-write) allows exactly 1 worker, but workers = {}: DuckDB lets only one \
-                 process open a database file for writing. Use workers = 1, or read_only = true to serve the file \
-                 from many workers, or storage = \"memory\" or \"ducklake\" for a pool of writers",
-                self.workers.unwrap_or(1)
-            ));
-        }
-        if self.storage == Storage::Ducklake {
-            return invalid(
-                "storage = \"ducklake\" is not implemented yet; use \"duckdb\" or \"memory\"".into(),
-            );
-        }
+        // The storage mode decides how many workers it can serve, and whether it is
+        // implemented; its errors say what to use instead.
+        self.storage
+            .validate(self.read_only, self.workers)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.database.is_empty() {
             return invalid("`database` must not be empty".into());
         }
@@ -310,10 +299,7 @@ impl Config {
     }
 
     pub fn worker_count(&self) -> u32 {
-        self.workers.unwrap_or_else(|| match (self.storage, self.read_only) {
-            (Storage::Duckdb, false) => 1,
-            _ => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
-        })
+        self.workers.unwrap_or_else(|| self.storage.default_workers(self.read_only))
     }
 
     /// What each worker is told: the resolved subset of this configuration.
@@ -551,6 +537,21 @@ mod tests {
         let err = load("workers = 4", &[], Overrides::default()).unwrap_err().to_string();
         assert!(err.contains("exactly 1 worker") && err.contains("read_only"), "{err}");
         assert!(load("workers = 4\nread_only = true", &[], Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn storage_modes_decide_the_default_workers_and_what_is_refused() {
+        let c = load("", &[], Overrides::default()).unwrap();
+        assert_eq!(c.worker_count(), 1);
+        let c = load("read_only = true", &[], Overrides::default()).unwrap();
+        assert_eq!(c.worker_count(), Storage::Memory.default_workers(false));
+        let err = load("storage = \"ducklake\"", &[], Overrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: storage = \"ducklake\" is not implemented yet; use \"duckdb\" or \"memory\""
+        );
+        let err = load("workers = 0", &[], Overrides::default()).unwrap_err().to_string();
+        assert_eq!(err, "invalid configuration: `workers` must be at least 1");
     }
 
     #[test]

@@ -7,29 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthSettings;
+pub use crate::storage::Storage;
 use crate::tls::TlsSettings;
-
-/// Where the data lives; see the storage table in the design.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Storage {
-    /// `<data_dir>/mallard.duckdb`, one read-write worker (or N with `read_only`).
-    Duckdb,
-    /// A private in-memory database per worker.
-    Memory,
-    /// In-memory anchor + an attached DuckLake catalog.
-    Ducklake,
-}
-
-impl Storage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Storage::Duckdb => "duckdb",
-            Storage::Memory => "memory",
-            Storage::Ducklake => "ducklake",
-        }
-    }
-}
 
 /// What SQL may do with files: DuckDB's `read_csv`, `COPY ... TO 'file'`, `ATTACH` and
 /// the like run as the server's OS user, who can read its own TLS key and users file.

@@ -3,26 +3,37 @@
 //!
 //! A worker is an ordinary library call ([`run`]), so the supervisor's `mallard worker`
 //! subcommand is a thin shell around it.
+//!
+//! Process-level rooms: [`main_loop`] takes the supervisor's packets, [`shared`] is what
+//! all sessions of the worker share, [`sessions`] finds a live session for a cancel or
+//! a drain, [`storage`] decides and opens what the worker serves, [`sys`] holds its raw
+//! system calls. A session itself lives in `session/`.
+
+// `unsafe` lives in two modules only, `sys` and `duck::raw`; the workspace lints make
+// each block say why it holds.
+#![deny(unsafe_code)]
 
 pub mod auth;
 mod catalog;
 mod channel;
 pub mod config;
 pub mod copy;
-mod database;
 pub mod duck;
-mod registry;
-mod server;
+mod main_loop;
 mod session;
+mod sessions;
+mod shared;
 pub mod sql;
 mod stats;
+mod storage;
+#[allow(unsafe_code)]
 mod sys;
 pub mod tls;
 pub mod types;
 
-pub use config::{FileAccess, Storage, WorkerConfig};
-pub use database::self_test;
-pub use server::{run, WorkerError};
+pub use config::{FileAccess, WorkerConfig};
+pub use main_loop::{run, WorkerError};
+pub use storage::{self_test, PolicyError, Storage, StorageError};
 
 /// What `server_version` reports: clients parse the leading `15.0` as the version.
 pub const SERVER_VERSION: &str = concat!("15.0 (mallard ", env!("CARGO_PKG_VERSION"), ", DuckDB v1.5.5)");

@@ -12,7 +12,6 @@ use super::workers::Slot;
 use super::Server;
 use crate::pool::{Killed, Restarts};
 use crate::reload::{Check, Progress, Step};
-use mallard_worker::Storage;
 
 impl Server {
     /// A reload was asked for, by a signal (`waiter` None) or an admin connection.
@@ -35,7 +34,7 @@ impl Server {
     /// In the new image: starts the new generation (or, in `duckdb` read-write mode,
     /// first lets the old worker hand the file over).
     pub(super) fn start_generation(&mut self, worker_config: String) {
-        let holds_file = self.config.storage == Storage::Duckdb && !self.config.read_only;
+        let holds_file = self.config.storage.hands_over_file(self.config.read_only);
         let hand_over_first = holds_file && self.pool.of_generation(self.serving).next().is_some();
         let steps = self.reload.start_generation(worker_config, hand_over_first);
         self.carry_out(steps);

@@ -5,19 +5,36 @@
 //! the higher-level crate hides: exact logical types (DECIMAL width and scale, JSON and
 //! UUID, TIMESTAMP WITH TIME ZONE), typed error classes, statement types, flat vectors
 //! to encode rows from without an Arrow detour, and `duckdb_interrupt` for cancel.
-//! Every `unsafe` call lives in [`raw`], [`value`] and [`appender`].
+//! Every `unsafe` call lives in [`raw`].
 
-mod appender;
 mod error;
+#[allow(unsafe_code)]
 mod raw;
 mod types;
 mod value;
 
-pub use appender::Appender;
 pub use error::{DuckError, ErrorClass};
-pub use raw::{Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};
+pub use raw::{Appender, Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};
 pub use types::{DecimalStorage, EnumStorage, LogicalType};
 pub use value::Value;
+
+/// Runs `sql` to the end, discarding any rows.
+pub fn exec(conn: &Connection, sql: &str) -> Result<(), DuckError> {
+    let stmt = conn.prepare(sql)?;
+    let mut result = stmt.execute()?;
+    while result.next_chunk()?.is_some() {}
+    Ok(())
+}
+
+/// `text` as an SQL string literal.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `name` as a quoted SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
 
 /// What a statement returns, as DuckDB reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,63 +10,22 @@
 //! After a failed copy-in, the client may still be sending `CopyData`; the message
 //! loop ignores `CopyData`, `CopyDone` and `CopyFail` outside COPY, as PostgreSQL does.
 
-use mallard_protocol::pg::backend::{begin_message, finish_message, ErrorInfo, Message};
+use mallard_protocol::pg::backend::{begin_message, finish_message, Message};
 use mallard_protocol::pg::{frontend, Format, SqlState};
 use tracing::debug;
 
 use super::conn::ReadError;
-use super::query::{StepError, Transaction};
-use super::{Session, SessionError};
+use super::query::Transaction;
+use super::{Session, SessionError, StepError};
 use crate::copy::statement::ForceColumns;
 use crate::copy::{
     self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
-use crate::database::{exec, quote_ident};
-use crate::duck::{Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
-use crate::types::{
-    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, ValueError,
-};
+use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::types::{decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type};
 
-/// How a COPY failed: the client is told and the session goes on, or the connection
-/// itself broke.
-pub(super) enum CopyFailure {
-    Query(ErrorInfo),
-    Session(SessionError),
-}
-
-impl From<CopyError> for CopyFailure {
-    fn from(e: CopyError) -> Self {
-        let mut info = ErrorInfo::error(e.code, e.message);
-        info.hint = e.hint;
-        CopyFailure::Query(info)
-    }
-}
-
-impl From<DuckError> for CopyFailure {
-    fn from(e: DuckError) -> Self {
-        let mut info = ErrorInfo::error(e.sqlstate(), e.message.clone());
-        info.hint = e.hint;
-        CopyFailure::Query(info)
-    }
-}
-
-impl From<SessionError> for CopyFailure {
-    fn from(e: SessionError) -> Self {
-        CopyFailure::Session(e)
-    }
-}
-
-impl From<CopyFailure> for StepError {
-    fn from(e: CopyFailure) -> Self {
-        match e {
-            CopyFailure::Query(info) => StepError::Query(info),
-            CopyFailure::Session(e) => StepError::Session(e),
-        }
-    }
-}
-
-fn failure(code: SqlState, message: impl Into<String>) -> CopyFailure {
-    CopyFailure::Query(ErrorInfo::error(code, message))
+fn failure(code: SqlState, message: impl Into<String>) -> StepError {
+    StepError::query(code, message)
 }
 
 /// A column COPY reads or writes.
@@ -93,7 +52,7 @@ impl Column {
 impl Session<'_> {
     /// Runs `sql` if it is a COPY from or to the client; `None` if it is anything else
     /// (a COPY to or from a file is DuckDB's).
-    pub(super) fn copy_statement(&mut self, sql: &str) -> Option<Result<(), CopyFailure>> {
+    pub(super) fn copy_statement(&mut self, sql: &str) -> Option<Result<(), StepError>> {
         let statement = match copy::parse(sql) {
             Ok(Some(s)) => s,
             Ok(None) => return None,
@@ -113,11 +72,7 @@ impl Session<'_> {
     }
 
     /// The table's columns, or the listed ones in the listed order.
-    fn copy_columns(
-        &mut self,
-        name: &[String],
-        listed: Option<&[String]>,
-    ) -> Result<Vec<Column>, CopyFailure> {
+    fn copy_columns(&mut self, name: &[String], listed: Option<&[String]>) -> Result<Vec<Column>, StepError> {
         let sql = format!("SELECT * FROM {} LIMIT 0", qualified(name));
         let stmt = self.duck.prepare(&sql)?;
         let mut result = stmt.execute()?;
@@ -146,7 +101,7 @@ impl Session<'_> {
         Ok(columns)
     }
 
-    fn copy_in(&mut self, statement: &CopyStatement) -> Result<u64, CopyFailure> {
+    fn copy_in(&mut self, statement: &CopyStatement) -> Result<u64, StepError> {
         let Source::Table { name, columns: listed } = &statement.source else {
             return Err(failure(SqlState::SYNTAX_ERROR, "COPY (query) FROM is not possible"));
         };
@@ -179,7 +134,7 @@ impl Session<'_> {
         statement: &CopyStatement,
         columns: &[Column],
         mut decoder: Decoder,
-    ) -> Result<u64, CopyFailure> {
+    ) -> Result<u64, StepError> {
         let Source::Table { name, columns: listed } = &statement.source else { unreachable!() };
         let mut appender = open_appender(&self.duck, name)?;
         if listed.is_some() {
@@ -254,7 +209,7 @@ impl Session<'_> {
     }
 
     /// The copy-out sub-protocol: `CopyOutResponse`, one `CopyData` per row, `CopyDone`.
-    fn copy_out(&mut self, statement: &CopyStatement) -> Result<u64, CopyFailure> {
+    fn copy_out(&mut self, statement: &CopyStatement) -> Result<u64, StepError> {
         let sql = self.copy_out_query(&statement.source)?;
         let options = &statement.options;
         let stmt = self.duck.prepare(&sql)?;
@@ -266,13 +221,7 @@ impl Session<'_> {
             .map(|c| Column::new(result.column_name(c), result.column_type(c)))
             .collect();
         if let Some(c) = columns.iter().find(|c| !is_supported(&c.ty)) {
-            return Err(CopyFailure::Query(
-                ErrorInfo::error(
-                    SqlState::FEATURE_NOT_SUPPORTED,
-                    format!("column \"{}\" has a type mallard cannot send yet ({:?})", c.name, c.ty),
-                )
-                .with_hint("cast the column to VARCHAR"),
-            ));
+            return Err(StepError::unsupported_type(&c.name, &c.ty));
         }
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let force_quote = match &options.force_quote {
@@ -315,7 +264,7 @@ impl Session<'_> {
 
 impl Session<'_> {
     /// The query whose rows a COPY TO sends.
-    fn copy_out_query(&mut self, source: &Source) -> Result<String, CopyFailure> {
+    fn copy_out_query(&mut self, source: &Source) -> Result<String, StepError> {
         Ok(match source {
             Source::Table { name, columns: None } => format!("SELECT * FROM {}", qualified(name)),
             Source::Table { name, columns: Some(listed) } => {
@@ -358,7 +307,7 @@ struct RowSink<'a, 'c> {
 }
 
 impl RowSink<'_, '_> {
-    fn row(&mut self, row: &Row) -> Result<(), CopyFailure> {
+    fn row(&mut self, row: &Row) -> Result<(), StepError> {
         if self.header != Header::Off && !self.seen_header {
             self.seen_header = true;
             if self.header == Header::Match {
@@ -377,13 +326,13 @@ impl RowSink<'_, '_> {
             match field {
                 None => self.appender.append_null()?,
                 Some(bytes) if self.binary => {
-                    let value = decode_binary(column.oid, bytes).map_err(value_error)?;
+                    let value = decode_binary(column.oid, bytes).map_err(StepError::from)?;
                     self.appender.append_value(&value).map_err(bad_value)?;
                 }
                 Some(bytes) => {
                     let text = copy::check_text(bytes)?;
                     if column.parse {
-                        let value = decode_text(column.oid, text).map_err(value_error)?;
+                        let value = decode_text(column.oid, text).map_err(StepError::from)?;
                         self.appender.append_value(&value).map_err(bad_value)?;
                     } else {
                         self.appender.append_text(text).map_err(bad_value)?;
@@ -397,7 +346,7 @@ impl RowSink<'_, '_> {
     }
 
     /// `HEADER MATCH`: the first line must name the columns, in order.
-    fn match_header(&self, row: &Row) -> Result<(), CopyFailure> {
+    fn match_header(&self, row: &Row) -> Result<(), StepError> {
         if row.len() != self.columns.len() {
             return Err(CopyError::bad_format(format!(
                 "wrong number of fields in header line: got {}, expected {}",
@@ -422,17 +371,12 @@ impl RowSink<'_, '_> {
     }
 }
 
-/// A field PostgreSQL's input (or receive) function for its type would reject.
-fn value_error(e: ValueError) -> CopyFailure {
-    failure(e.code, e.message)
-}
-
 /// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
 /// report that as 22P02, where DuckDB says "invalid input" or "conversion".
-fn bad_value(e: DuckError) -> CopyFailure {
-    let mut failure = CopyFailure::from(e.clone());
-    if let (ErrorClass::InvalidInput | ErrorClass::Conversion, CopyFailure::Query(info)) =
-        (e.class, &mut failure)
+fn bad_value(e: DuckError) -> StepError {
+    let class = e.class;
+    let mut failure = StepError::from(e);
+    if let (ErrorClass::InvalidInput | ErrorClass::Conversion, StepError::Query(info)) = (class, &mut failure)
     {
         info.code = SqlState::INVALID_TEXT_REPRESENTATION;
     }
@@ -516,7 +460,7 @@ impl RowWriter<'_> {
     }
 
     /// A whole line of fields (the header), line end included.
-    fn write_line<'v>(&self, out: &mut Vec<u8>, fields: &mut dyn Iterator<Item = Option<&'v [u8]>>) {
+    fn write_line(&self, out: &mut Vec<u8>, fields: &mut dyn Iterator<Item = Option<&[u8]>>) {
         for (i, f) in fields.enumerate() {
             if i > 0 {
                 out.push(self.options.delimiter);

@@ -12,8 +12,9 @@ use super::portal::{
     check_supported, describe, result_columns, run, Column, PortalState, RowSink, Rows, Statement,
     StatementKind,
 };
-use super::query::{StepError, Transaction};
+use super::query::Transaction;
 use super::Session;
+use super::StepError;
 use crate::duck::{ResultKind, Value};
 use crate::sql::utility::{DeclareCursor, Fetch, FetchCount, FetchDirection};
 

@@ -14,8 +14,8 @@ use super::portal::{
     check_formats, check_supported, describe, rename, result_columns, run, Column, DuckStatement, Portal,
     PortalState, RowSink, Rows, Statement, StatementKind,
 };
-use super::query::{aborted, StepError, Transaction};
-use super::{Session, SessionError};
+use super::query::{aborted, Transaction};
+use super::{Session, SessionError, StepError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::Command;
 use crate::types::{decode_binary, decode_text};
@@ -229,7 +229,7 @@ impl Session<'_> {
             StatementKind::Copy => {
                 self.park_live()?;
                 return match self.copy_statement(&statement.sql) {
-                    Some(outcome) => outcome.map_err(StepError::from),
+                    Some(outcome) => outcome,
                     None => Err(StepError::query(SqlState::INTERNAL_ERROR, "not a COPY with the client")),
                 };
             }
@@ -404,7 +404,7 @@ impl Session<'_> {
     }
 }
 
-pub(super) struct ConnSink<'a>(pub &'a mut super::conn::Conn, pub &'a crate::registry::Control);
+pub(super) struct ConnSink<'a>(pub &'a mut super::conn::Conn, pub &'a crate::sessions::Control);
 
 impl RowSink for ConnSink<'_> {
     fn buffer(&mut self) -> &mut Vec<u8> {
@@ -470,11 +470,10 @@ fn decode_param(index: usize, oid: u32, param: &RawParam<'_>) -> Result<Value, S
         },
         Format::Binary => decode_binary(oid, bytes),
     };
-    decoded.map_err(|e| {
-        let mut info = mallard_protocol::pg::backend::ErrorInfo::error(e.code, e.message);
-        if param.format == Format::Binary {
-            info = info.with_detail(format!("in binary data of bind parameter {}", index + 1));
+    decoded.map_err(|e| match param.format {
+        Format::Binary => {
+            StepError::from(e).with_detail(format!("in binary data of bind parameter {}", index + 1))
         }
-        StepError::Query(info)
+        Format::Text => e.into(),
     })
 }

@@ -1,11 +1,14 @@
 //! One client session on its own thread: startup, then messages until the client
 //! leaves. Phases follow the protocol: startup ([`startup`]) with TLS ([`handshake`]),
 //! authenticating ([`authenticate`]), ready or in a transaction ([`query`]).
+//! How a step or the whole session fails, and how that reaches the client, is in
+//! [`error`].
 
 mod authenticate;
 mod conn;
 mod copy;
 mod cursor;
+mod error;
 mod extended;
 mod handshake;
 mod portal;
@@ -27,30 +30,12 @@ use mallard_protocol::pg::{Format, SqlState, TransactionStatus};
 use rand::RngCore;
 use tracing::{debug, field, info, info_span, warn};
 
-use crate::database;
 use crate::duck::Connection;
-use crate::registry::Control;
-use crate::server::Shared;
+use crate::sessions::Control;
+use crate::shared::Shared;
 use conn::{Conn, ReadError, Stream};
+pub use error::{SessionError, StepError};
 use query::Transaction;
-
-/// Why a session ended other than by the client's `Terminate`.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error("writing to the client failed")]
-    Io(#[source] std::io::Error),
-    /// The session ends with this FATAL error sent to the client.
-    #[error("{}", .0.message)]
-    Fatal(ErrorInfo),
-    #[error("direct SSL connection refused: {0}")]
-    DirectTlsRefused(&'static str),
-    #[error(transparent)]
-    Tls(#[from] handshake::HandshakeError),
-    #[error("terminated by the worker")]
-    Terminated,
-}
 
 pub(crate) struct Session<'s> {
     shared: &'s Shared,
@@ -99,20 +84,7 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
         }
         Err(e @ SessionError::DirectTlsRefused(_)) => warn!(error = %e, "closing the connection"),
         Err(err) => {
-            let info = match &err {
-                SessionError::Fatal(info) => Some(info.clone()),
-                SessionError::Read(ReadError::Startup(e)) => {
-                    Some(ErrorInfo::fatal(e.sqlstate(), e.to_string()))
-                }
-                SessionError::Read(ReadError::Message(e)) => {
-                    Some(ErrorInfo::fatal(e.sqlstate(), e.to_string()))
-                }
-                SessionError::Terminated => Some(ErrorInfo::fatal(
-                    SqlState::ADMIN_SHUTDOWN,
-                    "terminating connection due to administrator command",
-                )),
-                _ => None,
-            };
+            let info = err.fatal();
             match &info {
                 Some(i) => warn!(sqlstate = %i.code, error = %i.message, "session ended with FATAL"),
                 None => warn!(error = %err, "session failed"),
@@ -174,14 +146,13 @@ fn run(
     let mut params = shared.config.setting_defaults();
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
-    let duck = Connection::connect(&shared.db).map_err(internal)?;
-    database::prepare_session(&duck, &shared.config, shared.pid).map_err(internal)?;
+    let duck = shared.connect().map_err(internal)?;
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
     rand::thread_rng().fill_bytes(&mut secret);
     let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
-    shared.registry.insert(id, Arc::clone(&control));
+    shared.sessions.insert(id, Arc::clone(&control));
 
     conn.send(&Message::AuthenticationOk);
     for status in settings.take_reports() {
@@ -215,7 +186,7 @@ fn run(
 /// to the worker that owns the pid. Either way the requester just gets a close.
 fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
     if pid == shared.pid {
-        let hit = shared.registry.cancel(secret);
+        let hit = shared.sessions.cancel(secret);
         debug!(hit, "cancel request");
     } else {
         let _ = shared.channel.send(&FromWorker::Cancel { pid, secret: secret.to_vec() });
@@ -292,7 +263,7 @@ impl Session<'_> {
             // PostgreSQL ignores these outside COPY without reading them.
             b'd' | b'c' | b'f' => Ok(()),
             b'P' | b'B' | b'D' | b'E' | b'C' | b'H' => {
-                self.report(query::StepError::query(error.sqlstate(), error.to_string()))?;
+                self.report(StepError::query(error.sqlstate(), error.to_string()))?;
                 self.conn.flush().map_err(SessionError::Io)?;
                 self.skip_to_sync = true;
                 Ok(())
@@ -300,7 +271,7 @@ impl Session<'_> {
             _ => {
                 // Even a malformed Sync ends a failed batch, as in PostgreSQL.
                 self.skip_to_sync &= tag != b'S';
-                self.report(query::StepError::query(error.sqlstate(), error.to_string()))?;
+                self.report(StepError::query(error.sqlstate(), error.to_string()))?;
                 self.ready_for_query()
             }
         }
@@ -327,7 +298,7 @@ impl Session<'_> {
                     Ok(())
                 }
                 frontend::Message::Terminate => return Ok(()),
-                frontend::Message::Flush => self.conn.flush().map_err(query::StepError::from),
+                frontend::Message::Flush => self.conn.flush().map_err(StepError::from),
                 frontend::Message::Sync => {
                     self.sync()?;
                     Ok(())
@@ -357,7 +328,7 @@ impl Session<'_> {
                 // A function call keeps the message boundaries: an ERROR, as for any
                 // statement mallard cannot run, then ReadyForQuery.
                 frontend::Message::Unknown { tag: b'F', .. } => {
-                    self.report(query::StepError::query(
+                    self.report(StepError::query(
                         SqlState::FEATURE_NOT_SUPPORTED,
                         "fastpath function calls are not supported",
                     ))?;
@@ -388,9 +359,9 @@ impl Session<'_> {
 fn bind_params<'a>(
     formats: &[Format],
     values: &[Option<&'a [u8]>],
-) -> Result<Vec<extended::RawParam<'a>>, query::StepError> {
+) -> Result<Vec<extended::RawParam<'a>>, StepError> {
     if formats.len() > 1 && formats.len() != values.len() {
-        return Err(query::StepError::query(
+        return Err(StepError::query(
             SqlState::PROTOCOL_VIOLATION,
             format!("bind message has {} parameter formats but {} parameters", formats.len(), values.len()),
         ));

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use mallard_protocol::pg::backend::{DataRowWriter, FieldDescription};
 use mallard_protocol::pg::{Format, SqlState};
 
-use super::query::StepError;
+use super::StepError;
 use crate::duck::{Chunk, DuckError, LogicalType, Prepared, QueryResult, Value};
 use crate::sql::Command;
 use crate::types::{encode_binary, encode_text, pg_type};
@@ -256,13 +256,7 @@ pub fn rename(columns: &mut [Column], names: &Option<Vec<Option<String>>>) {
 /// Refuses result types mallard cannot encode, before any row is sent.
 pub fn check_supported(columns: &[Column]) -> Result<(), StepError> {
     match columns.iter().find(|c| !crate::types::is_supported(&c.ty)) {
-        Some(c) => Err(StepError::Query(
-            mallard_protocol::pg::backend::ErrorInfo::error(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                format!("column \"{}\" has a type mallard cannot send yet ({:?})", c.name, c.ty),
-            )
-            .with_hint("cast the column to VARCHAR"),
-        )),
+        Some(c) => Err(StepError::unsupported_type(&c.name, &c.ty)),
         None => Ok(()),
     }
 }

@@ -5,11 +5,10 @@
 
 use std::rc::Rc;
 
-use mallard_protocol::pg::backend::ErrorInfo;
 use mallard_protocol::pg::SqlState;
 
 use super::portal::{rename, result_columns, Column, DuckStatement, Statement, StatementKind};
-use super::query::StepError;
+use super::StepError;
 use super::Session;
 use crate::duck::{LogicalType, Value};
 use crate::sql::{self, Analysis, Command, DuckPlan, Plan, Refusal};
@@ -137,12 +136,8 @@ impl Session<'_> {
 /// The error a refused statement gets.
 fn refused(refusal: Refusal) -> StepError {
     match refusal {
-        Refusal::Invalid(e) => {
-            let mut info = ErrorInfo::error(e.code, e.message);
-            info.position = e.position;
-            StepError::Query(info)
-        }
-        Refusal::Copy(e) => super::copy::CopyFailure::from(e).into(),
+        Refusal::Invalid(e) => e.into(),
+        Refusal::Copy(e) => e.into(),
         Refusal::ClientStdio => StepError::query(
             SqlState::FEATURE_NOT_SUPPORTED,
             "COPY FROM STDIN and COPY TO STDOUT are not supported yet",

@@ -8,9 +8,8 @@ use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::{Severity, SqlState, TransactionStatus};
 use tracing::info;
 
-use super::{Session, SessionError};
-use crate::database::exec;
-use crate::duck::DuckError;
+use super::{Session, SessionError, StepError};
+use crate::duck::exec;
 use crate::sql::utility::{parse_begin_modes, Discard, TransactionMode};
 use crate::sql::{self, Command};
 
@@ -34,33 +33,6 @@ impl Transaction {
             Transaction::Block => TransactionStatus::InBlock,
             Transaction::Failed => TransactionStatus::Failed,
         }
-    }
-}
-
-/// How one step failed: the client is told and the session goes on, or the
-/// connection itself broke.
-pub enum StepError {
-    Query(ErrorInfo),
-    Session(SessionError),
-}
-
-impl StepError {
-    pub fn query(code: SqlState, message: impl Into<String>) -> StepError {
-        StepError::Query(ErrorInfo::error(code, message))
-    }
-}
-
-impl From<DuckError> for StepError {
-    fn from(e: DuckError) -> Self {
-        let mut info = ErrorInfo::error(e.sqlstate(), e.message.clone());
-        info.hint = e.hint;
-        StepError::Query(info)
-    }
-}
-
-impl From<std::io::Error> for StepError {
-    fn from(e: std::io::Error) -> Self {
-        StepError::Session(SessionError::Io(e))
     }
 }
 
@@ -167,8 +139,9 @@ impl Session<'_> {
     ) -> Result<(), StepError> {
         match (command, self.tx) {
             (Command::Begin, Transaction::Idle | Transaction::Implicit) => {
+                // Without the position PostgreSQL would give, as before.
                 let modes = parse_begin_modes(sql)
-                    .map_err(|e| StepError::Query(ErrorInfo::error(e.code, e.message)))?;
+                    .map_err(|e| StepError::from(crate::sql::utility::ParseError { position: None, ..e }))?;
                 if self.tx == Transaction::Idle {
                     self.park_live()?;
                     self.duck_exec("BEGIN TRANSACTION")?;

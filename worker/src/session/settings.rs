@@ -32,7 +32,7 @@ use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
 use mallard_protocol::pg::{Format, Severity, SqlState};
 use tracing::debug;
 
-use crate::database::exec;
+use crate::duck::exec;
 use crate::duck::Connection;
 use crate::sql::utility::{Discard, Reset, Set, SetValue, Show, TransactionMode};
 use crate::sql::Command;
@@ -541,7 +541,7 @@ fn apply_search_path(duck: &Connection, shown: &str) {
         .map(|s| if s == "public" { "main".to_owned() } else { s })
         .collect();
     let set = |list: &[String]| {
-        let text = list.iter().map(|s| crate::database::quote_ident(s)).collect::<Vec<_>>().join(",");
+        let text = list.iter().map(|s| crate::duck::quote_ident(s)).collect::<Vec<_>>().join(",");
         exec(duck, &format!("SET search_path = '{}'", text.replace('\'', "''")))
     };
     if set(&wanted).is_ok() {

@@ -1,3 +1,5 @@
+//! Unit tests of the session settings: parsing, reporting and transaction scoping.
+
 use super::*;
 use crate::sql::{classify, Statement};
 

@@ -9,9 +9,9 @@ use std::ptr;
 
 use libduckdb_sys as ffi;
 
-use super::error::{DuckError, ErrorClass};
-use super::raw::Connection;
-use super::Value;
+use super::Connection;
+use crate::duck::error::{DuckError, ErrorClass};
+use crate::duck::Value;
 
 /// An appender on one table, borrowed from its connection.
 pub struct Appender<'c> {
@@ -111,21 +111,33 @@ impl Appender<'_> {
     pub fn append_value(&mut self, value: &Value) -> Result<(), DuckError> {
         // The common scalars go through the typed calls, which skip building a C value
         // (DuckDB casts them to the column's type all the same).
-        // SAFETY (each call below): live appender, plain values copied by DuckDB.
-        let state = match value {
+        match value {
             Value::Null => return self.append_null(),
             Value::Text(s) => return self.append_text(s),
-            Value::Bool(b) => unsafe { ffi::duckdb_append_bool(self.raw, *b) },
-            Value::SmallInt(v) => unsafe { ffi::duckdb_append_int16(self.raw, *v) },
-            Value::Integer(v) => unsafe { ffi::duckdb_append_int32(self.raw, *v) },
-            Value::BigInt(v) => unsafe { ffi::duckdb_append_int64(self.raw, *v) },
-            Value::Float(v) => unsafe { ffi::duckdb_append_float(self.raw, *v) },
-            Value::Double(v) => unsafe { ffi::duckdb_append_double(self.raw, *v) },
-            Value::Blob(b) => unsafe { ffi::duckdb_append_blob(self.raw, b.as_ptr().cast(), b.len() as u64) },
-            Value::Date(days) => unsafe {
-                ffi::duckdb_append_date(self.raw, ffi::duckdb_date { days: *days })
-            },
+            Value::Bool(_)
+            | Value::SmallInt(_)
+            | Value::Integer(_)
+            | Value::BigInt(_)
+            | Value::Float(_)
+            | Value::Double(_)
+            | Value::Blob(_)
+            | Value::Date(_) => {}
             _ => return self.append_raw(value),
+        }
+        // SAFETY: live appender; each call copies its plain value, and the blob's bytes
+        // are valid for the call.
+        let state = unsafe {
+            match value {
+                Value::Bool(b) => ffi::duckdb_append_bool(self.raw, *b),
+                Value::SmallInt(v) => ffi::duckdb_append_int16(self.raw, *v),
+                Value::Integer(v) => ffi::duckdb_append_int32(self.raw, *v),
+                Value::BigInt(v) => ffi::duckdb_append_int64(self.raw, *v),
+                Value::Float(v) => ffi::duckdb_append_float(self.raw, *v),
+                Value::Double(v) => ffi::duckdb_append_double(self.raw, *v),
+                Value::Blob(b) => ffi::duckdb_append_blob(self.raw, b.as_ptr().cast(), b.len() as u64),
+                Value::Date(days) => ffi::duckdb_append_date(self.raw, ffi::duckdb_date { days: *days }),
+                _ => unreachable!("dispatched above"),
+            }
         };
         self.check(state)
     }

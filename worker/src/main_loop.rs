@@ -14,43 +14,22 @@ use tracing::{error, info, info_span, warn};
 use crate::auth::Authenticator;
 use crate::channel::{Channel, ChannelError};
 use crate::config::WorkerConfig;
-use crate::database;
-use crate::duck::{Database, DuckError};
-use crate::registry::Registry;
 use crate::session;
+use crate::sessions::Sessions;
+use crate::shared::Shared;
 use crate::stats::Stats;
+use crate::storage::{self, StorageError};
 
 /// DuckDB recurses deeply on nested SQL; the default 2 MiB thread stack is too small.
 const SESSION_STACK: usize = 16 << 20;
 /// How long a worker whose supervisor vanished lets its sessions finish.
 const ORPHAN_DRAIN: Duration = Duration::from_secs(30);
 
-/// Everything a session thread shares with the worker.
-pub struct Shared {
-    pub config: WorkerConfig,
-    pub auth: Authenticator,
-    /// The TLS configuration, loaded from the PEM files at start; `None` when ssl = off.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    pub db: Arc<Database>,
-    pub channel: Channel,
-    pub registry: Registry,
-    pub stats: Stats,
-    pub pid: u32,
-    /// Session threads from handoff to end. A drain waits for these: a session joins
-    /// the registry only once its startup is done.
-    pub live: AtomicUsize,
-}
-
+/// Why a worker could not start, or stopped serving.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("could not open the database")]
-    Database(#[source] DuckError),
-    #[error("could not prepare the data directory {path}")]
-    DataDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error("supervisor channel failed")]
     Channel(#[source] ChannelError),
     #[error("could not load the TLS certificate and key")]
@@ -70,14 +49,14 @@ pub fn run(
     let _entered = span.enter();
 
     let tls = load_tls(&config)?;
-    let db = database::open(&config)?;
+    let db = storage::open(&config)?;
     let shared = Arc::new(Shared {
         auth: Authenticator::new(&config.auth),
         config,
         tls,
         db,
         channel: Channel::new(channel),
-        registry: Registry::default(),
+        sessions: Sessions::default(),
         stats: Stats::default(),
         pid,
         live: AtomicUsize::new(0),
@@ -116,7 +95,7 @@ pub fn run(
             }
             (ToWorker::Cancel { pid: target, secret }, _) => {
                 if target == pid {
-                    shared.registry.cancel(&secret);
+                    shared.sessions.cancel(&secret);
                 }
             }
             (ToWorker::Handoff { .. }, None) => unreachable!("Channel::recv rejects handoffs without an fd"),
@@ -161,7 +140,7 @@ fn start_session(
         move || {
             let _entered = span.enter();
             session::serve(&thread_shared, session, peer, full, fd);
-            thread_shared.registry.remove(session);
+            thread_shared.sessions.remove(session);
             let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
             thread_shared.live.fetch_sub(1, Ordering::SeqCst);
         },
@@ -195,7 +174,7 @@ fn drain(shared: &Shared, timeout: Duration) {
     }
     if busy() {
         info!(sessions = shared.live.load(Ordering::SeqCst), "drain timeout; terminating sessions");
-        shared.registry.terminate_all();
+        shared.sessions.terminate_all();
         let grace = Instant::now() + Duration::from_secs(2);
         while busy() && Instant::now() < grace {
             thread::sleep(Duration::from_millis(10));

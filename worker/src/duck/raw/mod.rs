@@ -1,17 +1,26 @@
-//! The unsafe boundary to DuckDB's C API. Each type owns one C handle and frees it on
+//! The unsafe boundary to DuckDB's C API: the only place in the worker, besides
+//! `crate::sys`, that may use `unsafe`. Each type owns one C handle and frees it on
 //! drop; borrows tie results to their statement and vectors to their chunk, so no
-//! pointer outlives what it points into.
+//! pointer outlives what it points into. Every `unsafe` block says why it holds.
 
 use std::ffi::{c_char, CStr, CString};
-use std::marker::PhantomData;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use libduckdb_sys as ffi;
 
+mod appender;
+mod logical_type;
+mod value;
+mod vector;
+
 use super::error::{DuckError, ErrorClass};
-use super::types::{DecimalStorage, EnumStorage, LogicalType};
+use super::types::LogicalType;
 use super::ResultKind;
+pub use appender::Appender;
+use logical_type::read_type;
+pub use vector::Vector;
 
 /// An open DuckDB database. One per worker; sessions connect to it.
 pub struct Database {
@@ -52,7 +61,9 @@ impl Database {
         // a string we must free with duckdb_free.
         let state = unsafe { ffi::duckdb_open_ext(c_path.as_ptr(), &mut raw, config.0, &mut err) };
         if state != ffi::duckdb_state_DuckDBSuccess {
-            let message = take_owned_string(err).unwrap_or_else(|| "could not open database".into());
+            // SAFETY: on failure `err` is null or an error string DuckDB allocated for us.
+            let message =
+                unsafe { take_owned_string(err) }.unwrap_or_else(|| "could not open database".into());
             return Err(DuckError::from_message(Some(ErrorClass::Io), &message));
         }
         Ok(Database { raw })
@@ -144,7 +155,7 @@ impl Connection {
         let mut raw: ffi::duckdb_prepared_statement = ptr::null_mut();
         // SAFETY: the connection is open and the query NUL-terminated.
         let state = unsafe { ffi::duckdb_prepare(self.handle.raw, c_sql.as_ptr(), &mut raw) };
-        let prepared = Prepared { inner: Arc::new(PreparedHandle { raw, _conn: Arc::clone(&self.handle) }) };
+        let prepared = Prepared { inner: Rc::new(PreparedHandle { raw, _conn: Arc::clone(&self.handle) }) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             // SAFETY: the error string belongs to the statement, read before it is destroyed.
             let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(prepared.inner.raw)) };
@@ -167,7 +178,7 @@ impl Drop for ConnHandle {
 /// (a suspended portal keeps its result after the client closes the statement).
 /// Neither `Send` nor `Sync`: it stays on its session's thread.
 pub struct Prepared {
-    inner: Arc<PreparedHandle>,
+    inner: Rc<PreparedHandle>,
 }
 
 struct PreparedHandle {
@@ -263,7 +274,7 @@ impl Prepared {
         // SAFETY: the statement is prepared; the result must be destroyed even on error,
         // which QueryResult's Drop does.
         let state = unsafe { ffi::duckdb_execute_prepared_streaming(self.inner.raw, &mut raw) };
-        let mut result = QueryResult { raw, _stmt: Arc::clone(&self.inner) };
+        let mut result = QueryResult { raw, _stmt: Rc::clone(&self.inner) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             return Err(result.error());
         }
@@ -274,7 +285,7 @@ impl Prepared {
 /// The result of one execution. It keeps its statement (and connection) alive.
 pub struct QueryResult {
     raw: ffi::duckdb_result,
-    _stmt: Arc<PreparedHandle>,
+    _stmt: Rc<PreparedHandle>,
 }
 
 impl QueryResult {
@@ -310,7 +321,7 @@ impl QueryResult {
         }
         let chunk = self.next_chunk().ok()??;
         let v = chunk.vector(0);
-        (chunk.len() > 0 && v.is_valid(0)).then(|| v.values::<i64>()[0] as u64)
+        (!chunk.is_empty() && v.is_valid(0)).then(|| v.values::<i64>()[0] as u64)
     }
 
     pub fn column_count(&mut self) -> usize {
@@ -366,7 +377,7 @@ impl Chunk {
     pub fn vector(&self, col: usize) -> Vector<'_> {
         // SAFETY: col < the result's column count; the vector lives as long as the chunk.
         let raw = unsafe { ffi::duckdb_data_chunk_get_vector(self.raw, col as u64) };
-        Vector { raw, len: self.len(), _chunk: PhantomData }
+        Vector::new(raw, self.len())
     }
 }
 
@@ -374,216 +385,6 @@ impl Drop for Chunk {
     fn drop(&mut self) {
         // SAFETY: we own the chunk returned by duckdb_fetch_chunk.
         unsafe { ffi::duckdb_destroy_data_chunk(&mut self.raw) }
-    }
-}
-
-/// Types whose values DuckDB stores in a flat vector as a plain C array.
-pub trait Primitive: Copy + sealed::Sealed {}
-mod sealed {
-    pub trait Sealed {}
-}
-macro_rules! primitive {
-    ($($t:ty),*) => { $(impl sealed::Sealed for $t {} impl Primitive for $t {})* };
-}
-primitive!(
-    i8,
-    i16,
-    i32,
-    i64,
-    u8,
-    u16,
-    u32,
-    u64,
-    f32,
-    f64,
-    ffi::duckdb_interval,
-    ffi::duckdb_hugeint,
-    ffi::duckdb_uhugeint,
-    ffi::duckdb_list_entry
-);
-
-/// One column of a chunk (or a child of a list or struct column).
-#[derive(Clone, Copy)]
-pub struct Vector<'c> {
-    raw: ffi::duckdb_vector,
-    len: usize,
-    _chunk: PhantomData<&'c Chunk>,
-}
-
-impl<'c> Vector<'c> {
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn is_valid(&self, row: usize) -> bool {
-        assert!(row < self.len, "row {row} out of {}", self.len);
-        // SAFETY: the mask, when present, has a bit for each of the vector's rows.
-        unsafe {
-            let mask = ffi::duckdb_vector_get_validity(self.raw);
-            mask.is_null() || (*mask.add(row / 64) >> (row % 64)) & 1 == 1
-        }
-    }
-
-    /// The vector's values as a slice; `T` must be the physical type of its logical type.
-    pub fn values<T: Primitive>(&self) -> &'c [T] {
-        // SAFETY: a flat vector's data is an array of `len` physical values; the caller
-        // picks T from the logical type, and the slice lives as long as the chunk.
-        unsafe {
-            let data = ffi::duckdb_vector_get_data(self.raw) as *const T;
-            if data.is_null() || self.len == 0 {
-                return &[];
-            }
-            std::slice::from_raw_parts(data, self.len)
-        }
-    }
-
-    /// The bytes of a VARCHAR or BLOB value.
-    pub fn bytes(&self, row: usize) -> &'c [u8] {
-        assert!(row < self.len, "row {row} out of {}", self.len);
-        // SAFETY: string vectors hold duckdb_string_t; short strings are stored inline
-        // in the struct (inside the vector's memory), long ones point to the vector's heap.
-        unsafe {
-            let base = ffi::duckdb_vector_get_data(self.raw) as *const ffi::duckdb_string_t;
-            let s = &*base.add(row);
-            let len = s.value.inlined.length as usize;
-            let data = if len <= 12 {
-                s.value.inlined.inlined.as_ptr()
-            } else {
-                s.value.pointer.ptr as *const c_char
-            };
-            std::slice::from_raw_parts(data as *const u8, len)
-        }
-    }
-
-    /// A LIST's child vector, holding every list's elements back to back.
-    pub fn list_child(&self) -> Vector<'c> {
-        // SAFETY: only called on LIST (or MAP) vectors; the child lives with the chunk.
-        unsafe {
-            let child = ffi::duckdb_list_vector_get_child(self.raw);
-            let len = ffi::duckdb_list_vector_get_size(self.raw) as usize;
-            Vector { raw: child, len, _chunk: PhantomData }
-        }
-    }
-
-    /// An ARRAY's child vector: `size` elements per row.
-    pub fn array_child(&self, size: u64) -> Vector<'c> {
-        // SAFETY: only called on ARRAY vectors of that size.
-        let raw = unsafe { ffi::duckdb_array_vector_get_child(self.raw) };
-        Vector { raw, len: self.len * size as usize, _chunk: PhantomData }
-    }
-
-    /// A STRUCT's (or MAP entry's) field vector.
-    pub fn struct_child(&self, index: usize) -> Vector<'c> {
-        // SAFETY: only called on STRUCT vectors with index < their field count.
-        let raw = unsafe { ffi::duckdb_struct_vector_get_child(self.raw, index as u64) };
-        Vector { raw, len: self.len, _chunk: PhantomData }
-    }
-}
-
-/// Reads a logical type into an owned tree and destroys the handle.
-///
-/// # Safety
-/// `ty` must be a logical type handle the caller owns (or null).
-unsafe fn read_type(mut ty: ffi::duckdb_logical_type) -> LogicalType {
-    if ty.is_null() {
-        return LogicalType::Other(0);
-    }
-    let out = read_type_borrowed(ty);
-    ffi::duckdb_destroy_logical_type(&mut ty);
-    out
-}
-
-/// # Safety
-/// `ty` must be a live logical type handle.
-unsafe fn read_type_borrowed(ty: ffi::duckdb_logical_type) -> LogicalType {
-    use LogicalType as L;
-    let id = ffi::duckdb_get_type_id(ty);
-    match id {
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN => L::Boolean,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TINYINT => L::TinyInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT => L::SmallInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER => L::Integer,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT => L::BigInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_HUGEINT => L::HugeInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_UTINYINT => L::UTinyInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_USMALLINT => L::USmallInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER => L::UInteger,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_UBIGINT => L::UBigInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_UHUGEINT => L::UHugeInt,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_FLOAT => L::Float,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE => L::Double,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL => L::Decimal {
-            width: ffi::duckdb_decimal_width(ty),
-            scale: ffi::duckdb_decimal_scale(ty),
-            storage: match ffi::duckdb_decimal_internal_type(ty) {
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT => DecimalStorage::I16,
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER => DecimalStorage::I32,
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT => DecimalStorage::I64,
-                _ => DecimalStorage::I128,
-            },
-        },
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR => {
-            let alias = take_owned_string(ffi::duckdb_logical_type_get_alias(ty));
-            if alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("json")) {
-                L::Json
-            } else {
-                L::Varchar
-            }
-        }
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB => L::Blob,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE => L::Date,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME => L::Time,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_TZ => L::TimeTz,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP => L::Timestamp,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_S => L::TimestampS,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_MS => L::TimestampMs,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_NS => L::TimestampNs,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ => L::TimestampTz,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL => L::Interval,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_UUID => L::Uuid,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_SQLNULL => L::Null,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_ENUM => {
-            let storage = match ffi::duckdb_enum_internal_type(ty) {
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_UTINYINT => EnumStorage::U8,
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_USMALLINT => EnumStorage::U16,
-                _ => EnumStorage::U32,
-            };
-            let n = ffi::duckdb_enum_dictionary_size(ty);
-            let values = (0..n)
-                .map(|i| {
-                    take_owned_string(ffi::duckdb_enum_dictionary_value(ty, i as u64)).unwrap_or_default()
-                })
-                .collect();
-            L::Enum { storage, values }
-        }
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST => {
-            L::List(Box::new(read_type(ffi::duckdb_list_type_child_type(ty))))
-        }
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_ARRAY => L::Array {
-            child: Box::new(read_type(ffi::duckdb_array_type_child_type(ty))),
-            size: ffi::duckdb_array_type_array_size(ty),
-        },
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRUCT => {
-            let n = ffi::duckdb_struct_type_child_count(ty);
-            L::Struct(
-                (0..n)
-                    .map(|i| {
-                        let name =
-                            take_owned_string(ffi::duckdb_struct_type_child_name(ty, i)).unwrap_or_default();
-                        (name, read_type(ffi::duckdb_struct_type_child_type(ty, i)))
-                    })
-                    .collect(),
-            )
-        }
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_MAP => L::Map {
-            key: Box::new(read_type(ffi::duckdb_map_type_key_type(ty))),
-            value: Box::new(read_type(ffi::duckdb_map_type_value_type(ty))),
-        },
-        other => L::Other(other),
     }
 }
 
@@ -601,15 +402,21 @@ fn internal(message: &str) -> DuckError {
 /// # Safety
 /// `p` must be null or a NUL-terminated string valid for the call.
 unsafe fn borrowed_string(p: *const c_char) -> Option<String> {
-    (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+    // SAFETY: non-null means a NUL-terminated string, valid for the call (the caller's
+    // contract); it is copied before returning.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
 /// Copies and frees a string that DuckDB allocated for us (`duckdb_free`).
-fn take_owned_string(p: *mut c_char) -> Option<String> {
+///
+/// # Safety
+/// `p` must be null or a NUL-terminated string DuckDB allocated and handed over to us.
+unsafe fn take_owned_string(p: *mut c_char) -> Option<String> {
     if p.is_null() {
         return None;
     }
-    // SAFETY: non-null strings handed to us by DuckDB are NUL-terminated and ours to free.
+    // SAFETY: non-null strings handed to us by DuckDB are NUL-terminated and ours to
+    // free (the caller's contract); freed once, after the copy.
     unsafe {
         let s = CStr::from_ptr(p).to_string_lossy().into_owned();
         ffi::duckdb_free(p as *mut std::ffi::c_void);

@@ -1,4 +1,5 @@
-//! The sessions a worker serves, as cancel requests and draining need to find them.
+//! The sessions a worker serves, as cancel requests, statement timeouts and draining
+//! need to reach them from other threads: each session's [`Control`], by session id.
 
 use std::collections::HashMap;
 use std::net::Shutdown;
@@ -129,12 +130,13 @@ impl Control {
     }
 }
 
+/// The live sessions of this worker (those past startup).
 #[derive(Default)]
-pub struct Registry {
+pub struct Sessions {
     sessions: Mutex<HashMap<SessionId, Arc<Control>>>,
 }
 
-impl Registry {
+impl Sessions {
     pub fn insert(&self, id: SessionId, control: Arc<Control>) {
         self.lock().insert(id, control);
     }

@@ -1,0 +1,181 @@
+//! Storage modes (`storage = ...`): what a worker opens, and the policy both processes
+//! ask of a mode. The supervisor validates a configuration, picks the default number of
+//! workers and decides whether a reload hands the database file over by calling the
+//! methods of [`Storage`]; the worker opens its database with [`open`]. See the storage
+//! table in the design.
+//!
+//! Every mode opens an in-memory anchor with the real database attached under the
+//! configured name, so that `current_database()` answers what clients connected to in
+//! every mode, and DuckLake can attach the same way later.
+
+mod duckdb;
+mod memory;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{FileAccess, WorkerConfig};
+use crate::duck::{exec, quote_literal, Connection, Database, DuckError};
+
+/// Where the data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// `<data_dir>/mallard.duckdb`, one read-write worker (or N with `read_only`).
+    Duckdb,
+    /// A private in-memory database per worker.
+    Memory,
+    /// In-memory anchor + an attached DuckLake catalog.
+    Ducklake,
+}
+
+/// A configuration a storage mode cannot serve. The messages are the configuration
+/// errors `mallard check` prints: each says why and what to use instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("`workers` must be at least 1")]
+    NoWorkers,
+    #[error(
+        "storage = \"duckdb\" (read-write) allows exactly 1 worker, but workers = {0}: DuckDB lets only one \
+         process open a database file for writing. Use workers = 1, or read_only = true to serve the file \
+         from many workers, or storage = \"memory\" or \"ducklake\" for a pool of writers"
+    )]
+    ExclusiveWriter(u32),
+    #[error("storage = \"{0}\" is not implemented yet; use \"duckdb\" or \"memory\"")]
+    NotImplemented(Storage),
+}
+
+/// Why a worker could not open its database.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("could not open the database")]
+    Database(#[source] DuckError),
+    #[error("could not prepare the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mode this worker cannot open: never a silent in-memory database instead.
+    #[error(transparent)]
+    Refused(#[from] PolicyError),
+}
+
+impl Storage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::Duckdb => "duckdb",
+            Storage::Memory => "memory",
+            Storage::Ducklake => "ducklake",
+        }
+    }
+
+    /// Whether only one process at a time may open the data, and only one worker may
+    /// serve it: DuckDB lets exactly one process open a database file read-write.
+    pub fn exclusive_writer(self, read_only: bool) -> bool {
+        self == Storage::Duckdb && !read_only
+    }
+
+    /// The number of workers when `workers` is not set: 1 for an exclusive writer, else
+    /// the number of cores.
+    pub fn default_workers(self, read_only: bool) -> u32 {
+        if self.exclusive_writer(read_only) {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+        }
+    }
+
+    /// Whether a reload must let the old generation close the data before the new one
+    /// opens it (new clients wait in the supervisor meanwhile).
+    pub fn hands_over_file(self, read_only: bool) -> bool {
+        self.exclusive_writer(read_only)
+    }
+
+    /// Checks that this mode can serve `workers` (`None`: the default) workers.
+    pub fn validate(self, read_only: bool, workers: Option<u32>) -> Result<(), PolicyError> {
+        if workers == Some(0) {
+            return Err(PolicyError::NoWorkers);
+        }
+        if let Some(n) = workers.filter(|&n| n > 1 && self.exclusive_writer(read_only)) {
+            return Err(PolicyError::ExclusiveWriter(n));
+        }
+        self.implemented()
+    }
+
+    /// Whether this binary can open the mode at all.
+    fn implemented(self) -> Result<(), PolicyError> {
+        match self {
+            Storage::Duckdb | Storage::Memory => Ok(()),
+            Storage::Ducklake => Err(PolicyError::NotImplemented(self)),
+        }
+    }
+}
+
+impl fmt::Display for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Opens the worker's database for its storage mode: the anchor with DuckDB's resource
+/// settings, the mode's database attached under the configured name, and SQL's file
+/// access confined unless the configuration allows all.
+pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
+    config.storage.implemented()?;
+    let temp = config.data_dir.join("tmp").join(format!("worker-{}", std::process::id()));
+    for dir in [&config.data_dir, &temp] {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StorageError::DataDir { path: dir.display().to_string(), source })?;
+    }
+    let mut options = vec![
+        ("temp_directory", temp.display().to_string()),
+        // Extensions we need are compiled in; never reach for the network.
+        ("autoinstall_known_extensions", "false".to_owned()),
+    ];
+    if let Some(limit) = &config.memory_limit {
+        options.push(("memory_limit", limit.clone()));
+    }
+    if config.threads > 0 {
+        options.push(("threads", config.threads.to_string()));
+    }
+    let db = Arc::new(Database::open(":memory:", &options).map_err(StorageError::Database)?);
+    let conn = Connection::connect(&db).map_err(StorageError::Database)?;
+    match config.storage {
+        Storage::Duckdb => duckdb::attach(&conn, config),
+        Storage::Memory => memory::attach(&conn, config),
+        Storage::Ducklake => unreachable!("refused by implemented() above"),
+    }
+    .map_err(StorageError::Database)?;
+    if config.file_access == FileAccess::DataDir {
+        confine_files(&conn, config).map_err(StorageError::Database)?;
+    }
+    Ok(db)
+}
+
+/// From here on SQL reads and writes files only under the data directory and the
+/// configured `allowed_directories`: not the TLS key, the users file or anything else
+/// the server's OS user can reach. DuckDB cannot turn this back on at runtime.
+fn confine_files(conn: &Connection, config: &WorkerConfig) -> Result<(), DuckError> {
+    let mut dirs: Vec<PathBuf> =
+        vec![std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone())];
+    dirs.extend(config.allowed_directories.iter().cloned());
+    // A trailing slash: `/srv/data` must not also allow `/srv/data-private`.
+    let list: Vec<String> = dirs.iter().map(|d| quote_literal(&d.join("").display().to_string())).collect();
+    exec(conn, &format!("SET allowed_directories = [{}]", list.join(", ")))?;
+    exec(conn, "SET enable_external_access = false")
+}
+
+/// Opens an in-memory database and runs a query: `mallard check` uses it to prove this
+/// binary's DuckDB works.
+pub fn self_test() -> Result<(), DuckError> {
+    let db = Arc::new(Database::open(":memory:", &[("autoinstall_known_extensions", "false".to_owned())])?);
+    let conn = Connection::connect(&db)?;
+    exec(&conn, "SELECT 42")
+}
+
+#[cfg(test)]
+mod tests;
