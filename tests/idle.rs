@@ -88,7 +88,9 @@ impl Session {
     fn fatal_within(&mut self, wait: Duration) -> Option<(ErrorInfo, Duration)> {
         let started = Instant::now();
         match self.next(wait) {
-            Ok(Some(Message::ErrorResponse(e))) if e.severity == Severity::Fatal => Some((e, started.elapsed())),
+            Ok(Some(Message::ErrorResponse(e))) if e.severity == Severity::Fatal => {
+                Some((e, started.elapsed()))
+            }
             Ok(Some(other)) => panic!("unexpected {other:?} while idle"),
             Ok(None) => None,
             Err(e) => panic!("{e} without a FATAL"),

@@ -63,9 +63,10 @@ impl Target {
 fn bench(target: &Target, label: &str, args: &[&str], seconds: u64) -> Result<(), String> {
     let run = target.pgbench(args, Duration::from_secs(seconds + 30));
     let field = |prefix: &str| {
-        run.output.lines().find_map(|l| l.strip_prefix(prefix)).and_then(|rest| {
-            rest.split(|c: char| c == ' ' || c == '/').next().unwrap_or("").trim().parse::<u64>().ok()
-        })
+        run.output
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', '/']).next().unwrap_or("").trim().parse::<u64>().ok())
     };
     let processed = field("number of transactions actually processed: ");
     let failed = field("number of failed transactions: ");

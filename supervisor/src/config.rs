@@ -490,6 +490,11 @@ mod duration {
     }
 }
 
+/// `path` made absolute against the current directory, as workers need it.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,9 +646,4 @@ mod tests {
         let err = load("not_a_key = []", &[], Overrides::default()).unwrap_err().to_string();
         assert!(err.contains("unknown field"), "{err}");
     }
-}
-
-/// `path` made absolute against the current directory, as workers need it.
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

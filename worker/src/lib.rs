@@ -17,19 +17,19 @@ pub mod auth;
 mod catalog;
 mod channel;
 pub mod config;
-pub mod copy;
-pub mod duck;
+mod copy;
+mod duck;
 mod main_loop;
 mod session;
 mod sessions;
 mod shared;
-pub mod sql;
+mod sql;
 mod stats;
 mod storage;
 #[allow(unsafe_code)]
 mod sys;
 pub mod tls;
-pub mod types;
+mod types;
 
 pub use config::{FileAccess, WorkerConfig};
 pub use main_loop::{run, WorkerError};

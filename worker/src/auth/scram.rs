@@ -373,7 +373,7 @@ mod tests {
         let proof = B64.encode([0u8; 32]);
         let cases: Vec<(String, ScramError)> = vec![
             ("c=biws,r=NONCE".into(), malformed("Attribute expected, but found end of string.")),
-            (format!("c=biws,r=NONCE,p=!!!!"), malformed("Malformed proof in client-final-message.")),
+            ("c=biws,r=NONCE,p=!!!!".into(), malformed("Malformed proof in client-final-message.")),
             (
                 format!("c=biws,r=NONCE,p={}", B64.encode([0u8; 8])),
                 malformed("Malformed proof in client-final-message."),

@@ -114,7 +114,7 @@ mod tests {
             (format!("alice:{good}\nbob {good}\n"), 2, LineProblem::NoSeparator),
             (format!(":{good}\n"), 1, LineProblem::EmptyName),
             (format!("# c\nalice:{broken}\n"), 2, LineProblem::Verifier(VerifierError::Iterations)),
-            (format!("alice:md5abc\n"), 1, LineProblem::Verifier(VerifierError::Scheme)),
+            ("alice:md5abc\n".into(), 1, LineProblem::Verifier(VerifierError::Scheme)),
             (
                 format!("alice:{good}\n\nalice:{good}\n"),
                 3,

@@ -206,7 +206,7 @@ mod tests {
         let o = options(", null 'N'");
         let d = || AnyDecoder::new(&o, 3, vec![false, false, true], vec![false, true, false]);
         assert_eq!(
-            decode_split_everywhere(&d, b"N,\"N\",N\n\"N\",N,\"N\"\n").unwrap(),
+            decode_split_everywhere(d, b"N,\"N\",N\n\"N\",N,\"N\"\n").unwrap(),
             rows(&[&[None, None, Some("N")], &[Some("N"), None, Some("N")]])
         );
     }

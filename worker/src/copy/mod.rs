@@ -60,10 +60,6 @@ impl Row {
         self.fields.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-
     /// Field `i`: `None` is NULL.
     pub fn field(&self, i: usize) -> Option<&[u8]> {
         self.fields[i].map(|(s, e)| &self.data[s..e])

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use mallard_protocol::pg::SqlState;
 
 use super::portal::{rename, result_columns, Column, DuckStatement, Statement, StatementKind};
-use super::StepError;
 use super::Session;
+use super::StepError;
 use crate::duck::{LogicalType, Value};
 use crate::sql::{self, Analysis, Command, DuckPlan, Plan, Refusal};
 use crate::types::pg_type;

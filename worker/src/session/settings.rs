@@ -588,10 +588,8 @@ fn command_line_options(options: &str) -> Vec<(String, String)> {
     while let Some(w) = words.next() {
         let assignment = if w == "-c" {
             words.next()
-        } else if let Some(rest) = w.strip_prefix("-c").or_else(|| w.strip_prefix("--")) {
-            Some(rest.to_owned())
         } else {
-            None
+            w.strip_prefix("-c").or_else(|| w.strip_prefix("--")).map(str::to_owned)
         };
         if let Some((name, value)) = assignment.as_deref().and_then(|a| a.split_once('=')) {
             pairs.push((name.replace('-', "_"), value.to_owned()));

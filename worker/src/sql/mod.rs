@@ -15,6 +15,8 @@ pub mod translate;
 pub mod utility;
 
 pub use analyze::{analyze, Analysis, DuckPlan, Plan, Refusal};
-pub use command::{classify, Command};
-pub use lexer::{Token, Tokens};
+#[cfg(test)]
+pub use command::classify;
+pub use command::Command;
+pub use lexer::Token;
 pub use statement::{split, Statement};

@@ -103,7 +103,7 @@ fn read_hex(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<Vec<
             c => digits.push(c),
         }
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     (0..digits.len())

@@ -88,12 +88,6 @@ impl Appender<'_> {
         self.check(unsafe { ffi::duckdb_appender_add_column(self.raw, name.as_ptr()) })
     }
 
-    /// How many columns each row has (the added ones, or all).
-    pub fn column_count(&self) -> usize {
-        // SAFETY: live appender.
-        unsafe { ffi::duckdb_appender_column_count(self.raw) as usize }
-    }
-
     pub fn append_null(&mut self) -> Result<(), DuckError> {
         // SAFETY: live appender.
         self.check(unsafe { ffi::duckdb_append_null(self.raw) })
@@ -154,12 +148,6 @@ impl Appender<'_> {
     pub fn end_row(&mut self) -> Result<(), DuckError> {
         // SAFETY: live appender.
         self.check(unsafe { ffi::duckdb_appender_end_row(self.raw) })
-    }
-
-    /// Writes the buffered rows into the table (in the connection's transaction).
-    pub fn flush(&mut self) -> Result<(), DuckError> {
-        // SAFETY: live appender.
-        self.check(unsafe { ffi::duckdb_appender_flush(self.raw) })
     }
 
     /// Flushes and closes; afterwards nothing is buffered.

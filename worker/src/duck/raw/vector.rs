@@ -47,14 +47,6 @@ impl<'c> Vector<'c> {
         Vector { raw, len, _chunk: PhantomData }
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn is_valid(&self, row: usize) -> bool {
         assert!(row < self.len, "row {row} out of {}", self.len);
         // SAFETY: the mask, when present, has a bit for each of the vector's rows.

@@ -1,7 +1,8 @@
 //! Unit tests of the session settings: parsing, reporting and transaction scoping.
 
 use super::*;
-use crate::sql::{classify, Statement};
+use crate::sql::classify;
+use crate::sql::Statement;
 
 fn fresh() -> Settings {
     Settings::new("alice", &[]).unwrap()

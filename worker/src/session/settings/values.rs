@@ -277,10 +277,8 @@ pub(super) fn split_search_path(text: &str) -> Vec<String> {
         let mut item = String::new();
         if chars.next_if_eq(&'"').is_some() {
             while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.next_if_eq(&'"').is_none() {
-                        break;
-                    }
+                if c == '"' && chars.next_if_eq(&'"').is_none() {
+                    break;
                 }
                 item.push(c);
             }

@@ -132,11 +132,15 @@ pub fn translate<'a>(statement: &Statement<'a>) -> Translation<'a> {
             // Only rules write new text: a borrowed piece is the statement, whose tokens
             // are made already.
             let given = matches!(piece, Cow::Borrowed(_)).then(|| statement.tokens());
-            match (rule.apply)(&Piece::new(&piece, given)) {
-                None => next.push(piece),
-                Some(Rewrite::Answer(tag)) => return Translation::Answer(tag),
-                Some(Rewrite::Replace(sql)) => next.push(Cow::Owned(sql)),
-                Some(Rewrite::Split(sqls)) => next.extend(sqls.into_iter().map(Cow::Owned)),
+            let Some(rewrite) = (rule.apply)(&Piece::new(&piece, given)) else {
+                next.push(piece);
+                continue;
+            };
+            tracing::debug!(rule = rule.name, client = rule.client, why = rule.why, "statement translated");
+            match rewrite {
+                Rewrite::Answer(tag) => return Translation::Answer(tag),
+                Rewrite::Replace(sql) => next.push(Cow::Owned(sql)),
+                Rewrite::Split(sqls) => next.extend(sqls.into_iter().map(Cow::Owned)),
             }
         }
         pieces = next;
