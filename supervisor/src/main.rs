@@ -2,6 +2,9 @@
 //! (`serve`), its configuration check (`check`), the users-file helper (`passwd`), and,
 //! re-executed by the supervisor, each worker (`worker`).
 
+// Every `unsafe` of the binary is in `sys`, each block with the reason it holds.
+#![deny(unsafe_code)]
+
 mod config;
 mod conns;
 mod ctl;
@@ -14,6 +17,7 @@ mod privileges;
 mod reload;
 mod server;
 mod signals;
+#[allow(unsafe_code)]
 mod sys;
 
 use std::io::{IsTerminal, Read};

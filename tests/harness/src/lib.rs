@@ -5,6 +5,8 @@
 //! a raw protocol client, the two side by side, the driver runners and the conformance
 //! suite's exchange format.
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -250,8 +252,8 @@ impl Server {
     /// Stops the server (SIGTERM, then SIGKILL after 20 s); returns its exit status.
     pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
