@@ -5,11 +5,11 @@
 //! integers and floats, days and microseconds since 2000-01-01, numeric as base-10000
 //! digits, arrays with a dimension header and length-prefixed elements.
 
-use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry, duckdb_uhugeint};
+use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry};
 
 use super::decode::{decimal_value, empty_list, nest, unify, ValueError, MAX_DIMS};
 use super::{datetime_out, encode_text, oid, pg_type};
-use crate::duck::{DecimalStorage, LogicalType, Value, Vector};
+use crate::duck::{LogicalType, Value, Vector};
 
 /// Days from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's).
 const EPOCH_DAYS: i32 = 10_957;
@@ -40,22 +40,14 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
         L::UInteger => put(out, i64::from(v.values::<u32>()[row]).to_be_bytes()),
         L::UBigInt => put_numeric(out, false, u128::from(v.values::<u64>()[row]), 0),
         L::HugeInt => {
-            let h = hugeint(v.values::<duckdb_hugeint>()[row]);
+            let h = v.hugeint(row);
             put_numeric(out, h < 0, h.unsigned_abs(), 0);
         }
-        L::UHugeInt => {
-            let h = v.values::<duckdb_uhugeint>()[row];
-            put_numeric(out, false, (u128::from(h.upper) << 64) | u128::from(h.lower), 0);
-        }
+        L::UHugeInt => put_numeric(out, false, v.uhugeint(row), 0),
         L::Float => put(out, v.values::<f32>()[row].to_be_bytes()),
         L::Double => put(out, v.values::<f64>()[row].to_be_bytes()),
         L::Decimal { scale, storage, .. } => {
-            let unscaled = match storage {
-                DecimalStorage::I16 => i128::from(v.values::<i16>()[row]),
-                DecimalStorage::I32 => i128::from(v.values::<i32>()[row]),
-                DecimalStorage::I64 => i128::from(v.values::<i64>()[row]),
-                DecimalStorage::I128 => hugeint(v.values::<duckdb_hugeint>()[row]),
-            };
+            let unscaled = v.decimal(row, *storage);
             put_numeric(out, unscaled < 0, unscaled.unsigned_abs(), u16::from(*scale));
         }
         L::Varchar | L::Json | L::Blob => out.extend_from_slice(v.bytes(row)),
@@ -97,10 +89,6 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
 
 fn put<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N]) {
     out.extend_from_slice(&bytes);
-}
-
-fn hugeint(h: duckdb_hugeint) -> i128 {
-    (i128::from(h.upper) << 64) | i128::from(h.lower)
 }
 
 fn pg_date(days: i32) -> i32 {

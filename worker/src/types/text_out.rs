@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry, duckdb_uhugeint};
+use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry};
 
 use super::{datetime_out, float};
-use crate::duck::{DecimalStorage, EnumStorage, LogicalType, Vector};
+use crate::duck::{EnumStorage, LogicalType, Vector};
 
 /// Appends the text form of row `row` of `v` (which must not be NULL there) to `out`.
 /// TIMESTAMP WITH TIME ZONE is shown in UTC until session time zones arrive.
@@ -21,22 +21,11 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
         L::USmallInt => int(out, v.values::<u16>()[row]),
         L::UInteger => int(out, v.values::<u32>()[row]),
         L::UBigInt => int(out, v.values::<u64>()[row]),
-        L::HugeInt => int(out, hugeint(v.values::<duckdb_hugeint>()[row])),
-        L::UHugeInt => {
-            let h = v.values::<duckdb_uhugeint>()[row];
-            int(out, (u128::from(h.upper) << 64) | u128::from(h.lower))
-        }
+        L::HugeInt => int(out, v.hugeint(row)),
+        L::UHugeInt => int(out, v.uhugeint(row)),
         L::Float => float::write_f32(out, v.values::<f32>()[row]),
         L::Double => float::write_f64(out, v.values::<f64>()[row]),
-        L::Decimal { scale, storage, .. } => {
-            let unscaled = match storage {
-                DecimalStorage::I16 => i128::from(v.values::<i16>()[row]),
-                DecimalStorage::I32 => i128::from(v.values::<i32>()[row]),
-                DecimalStorage::I64 => i128::from(v.values::<i64>()[row]),
-                DecimalStorage::I128 => hugeint(v.values::<duckdb_hugeint>()[row]),
-            };
-            write_decimal(out, unscaled, u32::from(*scale));
-        }
+        L::Decimal { scale, storage, .. } => write_decimal(out, v.decimal(row, *storage), u32::from(*scale)),
         L::Varchar | L::Json => out.extend_from_slice(v.bytes(row)),
         L::Blob => write_bytea(out, v.bytes(row)),
         L::Date => datetime_out::write_date(out, v.values::<i32>()[row]),
@@ -95,10 +84,6 @@ pub fn is_supported(ty: &LogicalType) -> bool {
 
 fn int(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     let _ = write!(out, "{v}");
-}
-
-fn hugeint(h: duckdb_hugeint) -> i128 {
-    (i128::from(h.upper) << 64) | i128::from(h.lower)
 }
 
 /// Keeps DuckDB's infinities (±i64::MAX) while converting other values to microseconds.

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use libduckdb_sys as ffi;
 
 use super::Chunk;
+use crate::duck::DecimalStorage;
 
 /// Types whose values DuckDB stores in a flat vector as a plain C array.
 pub trait Primitive: Copy + sealed::Sealed {}
@@ -66,6 +67,28 @@ impl<'c> Vector<'c> {
                 return &[];
             }
             std::slice::from_raw_parts(data, self.len)
+        }
+    }
+
+    /// A HUGEINT value (also the physical type of a wide DECIMAL).
+    pub fn hugeint(&self, row: usize) -> i128 {
+        let h = self.values::<ffi::duckdb_hugeint>()[row];
+        (i128::from(h.upper) << 64) | i128::from(h.lower)
+    }
+
+    /// A UHUGEINT value.
+    pub fn uhugeint(&self, row: usize) -> u128 {
+        let h = self.values::<ffi::duckdb_uhugeint>()[row];
+        (u128::from(h.upper) << 64) | u128::from(h.lower)
+    }
+
+    /// A DECIMAL's unscaled value, read in the physical type DuckDB stores it as.
+    pub fn decimal(&self, row: usize, storage: DecimalStorage) -> i128 {
+        match storage {
+            DecimalStorage::I16 => i128::from(self.values::<i16>()[row]),
+            DecimalStorage::I32 => i128::from(self.values::<i32>()[row]),
+            DecimalStorage::I64 => i128::from(self.values::<i64>()[row]),
+            DecimalStorage::I128 => self.hugeint(row),
         }
     }
 
