@@ -1,13 +1,40 @@
-//! Answers to PostgreSQL catalog queries that DuckDB cannot run as written, built from
-//! mallard's own tables. DuckDB's `pg_catalog` has its own OIDs, so a driver's query
-//! for types cannot run as sent; this builds DuckDB SQL with the same columns and
-//! PostgreSQL's values, from the one type table ([`crate::types::builtin`]).
+//! mallard's PostgreSQL system catalog: `pg_catalog` relations and functions, answered
+//! with PostgreSQL's column names and OIDs over DuckDB's own catalog.
 //!
-//! This is the room for `pg_catalog` and `information_schema`: catalog relations and
-//! the answers drivers' introspection needs live here, and read their rows from the
-//! tables that own them.
+//! [`install`] builds it once per worker in the in-memory anchor database, in the schema
+//! `memory.mallard_catalog`, which every session has last on its search path (see
+//! [`SCHEMA`]). What it holds comes from one place each: the builtin types from the type
+//! table ([`crate::types::builtin`]) and their `pg_type` rows recorded from PostgreSQL 15
+//! (`pg_type.tsv`); the user objects from DuckDB (`pg_catalog.sql`); the relations
+//! mallard has no rows for from PostgreSQL 15's column lists ([`empty`]). The
+//! translation ([`crate::sql`]) turns `pg_catalog.x` into `x` and reg* casts into calls.
+//!
+//! It also answers asyncpg's type introspection, which DuckDB cannot run as sent.
 
+mod empty;
+
+use crate::duck::{exec, Connection, DuckError, LogicalType};
 use crate::types::builtin::TYPES;
+use crate::types::{builtin, pg_type};
+
+/// Where the catalog lives, as a DuckDB search path entry.
+pub const SCHEMA: &str = "memory.mallard_catalog";
+
+/// Builds the catalog in the worker's anchor database; once per worker, before any session.
+pub fn install(conn: &Connection) -> Result<(), DuckError> {
+    exec(conn, &format!("CREATE SCHEMA {SCHEMA}"))?;
+    exec(conn, &recorded_types())?;
+    exec(conn, &type_names())?;
+    exec(conn, &duck_types())?;
+    exec(conn, PG_TYPE)?;
+    for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
+        exec(conn, statement.sql())?;
+    }
+    for (name, columns) in empty::EMPTY_RELATIONS {
+        exec(conn, &empty_relation(name, columns))?;
+    }
+    Ok(())
+}
 
 /// `oid[]`, the one parameter type of [`asyncpg_typeinfo`].
 const OID_ARRAY: &[u32] = &[1028];
@@ -56,24 +83,175 @@ pub fn asyncpg_typeinfo() -> String {
     )
 }
 
-/// PostgreSQL catalogs DuckDB lacks, as empty relations with their columns.
-pub const MISSING_RELATIONS: &[(&str, &str)] = &[
-    (
-        "pg_inherits",
-        "SELECT CAST(NULL AS BIGINT) AS inhrelid, CAST(NULL AS BIGINT) AS inhparent, \
-         CAST(NULL AS INTEGER) AS inhseqno, CAST(NULL AS BOOLEAN) AS inhdetachpending WHERE false",
-    ),
-    (
-        "pg_partitioned_table",
-        "SELECT CAST(NULL AS BIGINT) AS partrelid, CAST(NULL AS VARCHAR) AS partstrat, \
-         CAST(NULL AS SMALLINT) AS partnatts, CAST(NULL AS BIGINT) AS partdefid WHERE false",
-    ),
+/// `pg_type` rows of the builtin types and their arrays, recorded from PostgreSQL 15.
+const RECORDED_TYPES: &str = include_str!("pg_type.tsv");
+
+/// The recorded rows as the table `recorded_types`, every column text as recorded.
+fn recorded_types() -> String {
+    let mut lines = RECORDED_TYPES.lines().filter(|l| !l.starts_with('#'));
+    let header = lines.next().unwrap_or_default().replace('\t', ", ");
+    let rows: Vec<String> =
+        lines.map(|l| format!("({})", l.split('\t').map(quote).collect::<Vec<_>>().join(", "))).collect();
+    format!("CREATE TABLE {SCHEMA}.recorded_types AS SELECT * FROM (VALUES {}) v({header})", rows.join(", "))
+}
+
+/// `types(oid, typname, regtype)`: every type of the type table and its array, with
+/// the name `format_type` and `regtype` print.
+fn type_names() -> String {
+    let mut rows = Vec::new();
+    for t in TYPES {
+        rows.push(format!("({}, {}, {})", t.oid, quote(t.typname), quote(t.regtype)));
+        if t.array != 0 {
+            rows.push(format!(
+                "({}, {}, {})",
+                t.array,
+                quote(&t.array_typname()),
+                quote(&format!("{}[]", t.regtype))
+            ));
+        }
+    }
+    format!(
+        "CREATE TABLE {SCHEMA}.types AS SELECT CAST(oid AS BIGINT) AS oid, typname, regtype FROM (VALUES {}) v(oid, typname, regtype)",
+        rows.join(", ")
+    )
+}
+
+/// DuckDB's type names as `duckdb_columns()` spells them (without modifiers).
+const DUCK_TYPE_NAMES: &[(&str, LogicalType)] = &[
+    ("BOOLEAN", LogicalType::Boolean),
+    ("TINYINT", LogicalType::TinyInt),
+    ("SMALLINT", LogicalType::SmallInt),
+    ("INTEGER", LogicalType::Integer),
+    ("BIGINT", LogicalType::BigInt),
+    ("HUGEINT", LogicalType::HugeInt),
+    ("UTINYINT", LogicalType::UTinyInt),
+    ("USMALLINT", LogicalType::USmallInt),
+    ("UINTEGER", LogicalType::UInteger),
+    ("UBIGINT", LogicalType::UBigInt),
+    ("UHUGEINT", LogicalType::UHugeInt),
+    ("FLOAT", LogicalType::Float),
+    ("DOUBLE", LogicalType::Double),
+    ("DECIMAL", LogicalType::Decimal { width: 18, scale: 3, storage: crate::duck::DecimalStorage::I64 }),
+    ("VARCHAR", LogicalType::Varchar),
+    ("JSON", LogicalType::Json),
+    ("BLOB", LogicalType::Blob),
+    ("DATE", LogicalType::Date),
+    ("TIME", LogicalType::Time),
+    ("TIME WITH TIME ZONE", LogicalType::TimeTz),
+    ("TIMESTAMP", LogicalType::Timestamp),
+    ("TIMESTAMP_S", LogicalType::TimestampS),
+    ("TIMESTAMP_MS", LogicalType::TimestampMs),
+    ("TIMESTAMP_NS", LogicalType::TimestampNs),
+    ("TIMESTAMP WITH TIME ZONE", LogicalType::TimestampTz),
+    ("INTERVAL", LogicalType::Interval),
+    ("UUID", LogicalType::Uuid),
+    ("STRUCT", LogicalType::Struct(Vec::new())),
 ];
+
+/// `duck_types(duck_name, oid, array_oid)`: the PostgreSQL type a column of each DuckDB
+/// type is reported as, the same answer a `RowDescription` gives ([`pg_type`]). Types
+/// not listed are reported as text, as on the wire.
+fn duck_types() -> String {
+    let rows: Vec<String> = DUCK_TYPE_NAMES
+        .iter()
+        .map(|(name, ty)| {
+            let oid = pg_type(ty).oid;
+            let array = builtin::by_oid(oid).map_or(0, |t| t.array);
+            format!("({}, {oid}, {array})", quote(name))
+        })
+        .collect();
+    format!(
+        "CREATE TABLE {SCHEMA}.duck_types AS SELECT duck_name, CAST(oid AS BIGINT) AS oid, \
+         CAST(array_oid AS BIGINT) AS array_oid FROM (VALUES {}) v(duck_name, oid, array_oid)",
+        rows.join(", ")
+    )
+}
+
+/// `pg_type` with PostgreSQL 15's columns, from the recorded rows.
+const PG_TYPE: &str = "CREATE VIEW memory.mallard_catalog.pg_type AS SELECT \
+    CAST(oid AS BIGINT) AS oid, typname, CAST(11 AS BIGINT) AS typnamespace, CAST(10 AS BIGINT) AS typowner, \
+    CAST(typlen AS SMALLINT) AS typlen, typbyval = 't' AS typbyval, typtype, typcategory, \
+    typispreferred = 't' AS typispreferred, true AS typisdefined, typdelim, CAST(0 AS BIGINT) AS typrelid, \
+    typsubscript, CAST(typelem AS BIGINT) AS typelem, CAST(typarray AS BIGINT) AS typarray, typinput, typoutput, \
+    typreceive, typsend, typmodin, typmodout, typanalyze, typalign, typstorage, false AS typnotnull, \
+    CAST(0 AS BIGINT) AS typbasetype, CAST(-1 AS INTEGER) AS typtypmod, CAST(0 AS INTEGER) AS typndims, \
+    CAST(typcollation AS BIGINT) AS typcollation, CAST(NULL AS VARCHAR) AS typdefaultbin, \
+    CAST(NULL AS VARCHAR) AS typdefault, CAST(NULL AS VARCHAR[]) AS typacl \
+    FROM memory.mallard_catalog.recorded_types";
+
+/// An empty relation with PostgreSQL's columns (`"oid oid, polname name, ..."`).
+fn empty_relation(name: &str, columns: &str) -> String {
+    let columns: Vec<String> = split_columns(columns)
+        .map(|(column, ty)| {
+            format!("CAST(NULL AS {}) AS {}", duck_type_of(ty), crate::duck::quote_ident(column))
+        })
+        .collect();
+    format!("CREATE VIEW {SCHEMA}.{name} AS SELECT {} WHERE false", columns.join(", "))
+}
+
+fn split_columns(columns: &str) -> impl Iterator<Item = (&str, &str)> {
+    columns.split(", ").filter_map(|c| c.split_once(' '))
+}
+
+/// The DuckDB type that holds a catalog column of this PostgreSQL type.
+fn duck_type_of(pg: &str) -> String {
+    if let Some(element) = pg.strip_suffix("[]") {
+        return format!("{}[]", duck_type_of(element));
+    }
+    match pg {
+        "oid" | "xid" | "bigint" | "regclass" | "regtype" => "BIGINT",
+        "integer" => "INTEGER",
+        "smallint" => "SMALLINT",
+        "real" => "FLOAT",
+        "double precision" => "DOUBLE",
+        "boolean" => "BOOLEAN",
+        "bytea" => "BLOB",
+        "interval" => "INTERVAL",
+        "timestamp with time zone" => "TIMESTAMPTZ",
+        "int2vector" => "SMALLINT[]",
+        "oidvector" => "BIGINT[]",
+        _ => "VARCHAR", // name, text, "char", regproc, pg_node_tree, aclitem, inet, pg_lsn
+    }
+    .to_owned()
+}
+
+fn quote(text: &str) -> String {
+    crate::duck::quote_literal(text)
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::types::{builtin, oid};
+
+    #[test]
+    fn recorded_types_are_the_type_table() {
+        let mut recorded = RECORDED_TYPES.lines().filter(|l| !l.starts_with('#')).skip(1);
+        let rows: Vec<Vec<&str>> = recorded.by_ref().map(|l| l.split('\t').collect()).collect();
+        let find = |oid: u32| rows.iter().find(|r| r[0] == oid.to_string());
+        for t in TYPES {
+            let row = find(t.oid).unwrap_or_else(|| panic!("{} was not recorded", t.typname));
+            assert_eq!(
+                (row[1], row[2], row[4], row[5]),
+                (t.typname, &*t.typlen.to_string(), &*t.typtype.to_string(), &*t.category.to_string())
+            );
+            assert_eq!(row[10], t.array.to_string(), "{}", t.typname);
+            if t.array != 0 {
+                let array = find(t.array).unwrap_or_else(|| panic!("{}[] was not recorded", t.typname));
+                assert_eq!((array[1], array[9]), (&*t.array_typname(), &*t.oid.to_string()));
+            }
+        }
+    }
+
+    #[test]
+    fn empty_relations_have_columns() {
+        for (name, columns) in empty::EMPTY_RELATIONS {
+            let sql = empty_relation(name, columns);
+            assert!(sql.contains(" AS ") && !sql.contains("AS \"\""), "{sql}");
+        }
+        assert_eq!(duck_type_of("oid[]"), "BIGINT[]");
+        assert_eq!(duck_type_of("\"char\""), "VARCHAR");
+    }
 
     #[test]
     fn typeinfo_parameter_is_oid_array() {

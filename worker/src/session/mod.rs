@@ -146,7 +146,7 @@ fn run(
     let mut params = shared.config.setting_defaults();
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
-    let duck = shared.connect().map_err(internal)?;
+    let duck = shared.connect(&startup.user).map_err(internal)?;
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];

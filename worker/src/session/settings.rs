@@ -533,7 +533,8 @@ impl Settings {
 
 /// DuckDB's `search_path` from PostgreSQL's: `$user` has no meaning, `public` is DuckDB's
 /// `main`, and schemas that do not exist are skipped (PostgreSQL ignores them; DuckDB
-/// would refuse the whole list).
+/// would refuse the whole list). The catalog comes last, where PostgreSQL searches
+/// `pg_catalog` when the path does not name it (DuckDB's own system schemas follow).
 fn apply_search_path(duck: &Connection, shown: &str) {
     let wanted: Vec<String> = values::split_search_path(shown)
         .into_iter()
@@ -541,14 +542,16 @@ fn apply_search_path(duck: &Connection, shown: &str) {
         .map(|s| if s == "public" { "main".to_owned() } else { s })
         .collect();
     let set = |list: &[String]| {
-        let text = list.iter().map(|s| crate::duck::quote_ident(s)).collect::<Vec<_>>().join(",");
+        let mut names: Vec<String> = list.iter().map(|s| crate::duck::quote_ident(s)).collect();
+        names.push(crate::catalog::SCHEMA.to_owned());
+        let text = names.join(",");
         exec(duck, &format!("SET search_path = '{}'", text.replace('\'', "''")))
     };
     if set(&wanted).is_ok() {
         return;
     }
     let existing: Vec<String> = wanted.into_iter().filter(|s| set(std::slice::from_ref(s)).is_ok()).collect();
-    let outcome = if existing.is_empty() { exec(duck, "RESET search_path") } else { set(&existing) };
+    let outcome = set(&existing);
     if let Err(e) = outcome {
         debug!(error = %e, "DuckDB did not take the search_path");
     }

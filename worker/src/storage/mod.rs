@@ -150,6 +150,7 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
         Storage::Ducklake => unreachable!("refused by implemented() above"),
     }
     .map_err(StorageError::Database)?;
+    crate::catalog::install(&conn).map_err(StorageError::Database)?;
     if config.file_access == FileAccess::DataDir {
         confine_files(&conn, config).map_err(StorageError::Database)?;
     }

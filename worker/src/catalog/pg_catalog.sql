@@ -1,0 +1,499 @@
+-- PostgreSQL 15's catalog relations and functions, as views and macros over DuckDB's own
+-- catalog (duckdb_tables(), duckdb_columns(), ...). Installed once per worker into the
+-- in-memory anchor database, in the schema memory.mallard_catalog, which every session
+-- has last on its search path; statements name it through `pg_catalog.` (the
+-- translation drops that qualifier, as DuckDB's own pg_catalog cannot be replaced).
+--
+-- Names inside are fully qualified, so that a user's table called pg_class never
+-- changes what a catalog view means. `current_database()` is the session's database.
+--
+-- Identities: a user relation's OID is a hash of its schema and name, so it is the same
+-- in every worker, after a restart and after a reload (PostgreSQL keeps an OID across a
+-- rename; here a renamed object gets a new one). DuckDB's `main` schema is PostgreSQL's
+-- `public` (OID 2200).
+
+CREATE MACRO memory.mallard_catalog.object_oid(kind, schema_name, object_name) AS
+    CAST(16384 + md5_number_upper(kind || ':' || schema_name || '.' || object_name) % 2147467263 AS BIGINT);
+
+CREATE MACRO memory.mallard_catalog.namespace_oid(schema_name) AS
+    CASE schema_name
+        WHEN 'main' THEN 2200
+        WHEN 'pg_catalog' THEN 11
+        WHEN 'information_schema' THEN 13207
+        ELSE memory.mallard_catalog.object_oid('n', schema_name, '')
+    END;
+
+CREATE MACRO memory.mallard_catalog.namespace_name(schema_name) AS
+    CASE schema_name WHEN 'main' THEN 'public' ELSE schema_name END;
+
+-- The PostgreSQL type of a DuckDB column type as duckdb_columns() spells it: the same
+-- mapping a RowDescription uses (duck_types is written from it at install).
+CREATE MACRO memory.mallard_catalog.base_type_name(data_type) AS
+    regexp_replace(regexp_replace(data_type, '(\[\d*\])+$', ''), '\(.*$', '');
+
+CREATE MACRO memory.mallard_catalog.type_oid(data_type) AS
+    coalesce(
+        (SELECT CASE WHEN data_type SIMILAR TO '.*\[\d*\]' THEN d.array_oid ELSE d.oid END
+         FROM memory.mallard_catalog.duck_types d
+         WHERE d.duck_name = memory.mallard_catalog.base_type_name(data_type)),
+        CASE WHEN data_type SIMILAR TO '.*\[\d*\]' THEN 1009 ELSE 25 END);
+
+CREATE MACRO memory.mallard_catalog.type_modifier(data_type) AS
+    CASE WHEN data_type SIMILAR TO 'DECIMAL\(\d+,\d+\)'
+         THEN (CAST(regexp_extract(data_type, '\((\d+),', 1) AS INTEGER) << 16)
+              + CAST(regexp_extract(data_type, ',(\d+)\)', 1) AS INTEGER) + 4
+         ELSE -1 END;
+
+-- The role that owns every object: the session's user (mallard has no object owners;
+-- its users file decides who may log in).
+CREATE MACRO memory.mallard_catalog.owner_name() AS getvariable('mallard_user');
+
+CREATE MACRO memory.mallard_catalog.index_definition(schema_name, table_name, index_name, is_unique, column_names) AS
+    'CREATE ' || CASE WHEN is_unique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || index_name || ' ON '
+    || memory.mallard_catalog.namespace_name(schema_name) || '.' || table_name
+    || ' USING btree (' || array_to_string(column_names, ', ') || ')';
+
+-- Every user relation of the session's database, one row each: tables, views,
+-- indexes (DuckDB's, and the ones PostgreSQL makes for primary keys and unique
+-- constraints), sequences.
+CREATE VIEW memory.mallard_catalog.constraints AS
+SELECT c.schema_name, c.table_name,
+       CASE c.constraint_type
+           WHEN 'PRIMARY KEY' THEN c.table_name || '_pkey'
+           WHEN 'FOREIGN KEY' THEN c.table_name || '_' || array_to_string(c.constraint_column_names, '_') || '_fkey'
+           ELSE c.constraint_name
+       END AS conname,
+       CASE c.constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END AS contype,
+       c.constraint_column_names AS column_names,
+       list_transform(c.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT)) AS attnums,
+       c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index
+FROM duckdb_constraints() c
+WHERE c.database_name = current_database()
+  AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK');
+
+CREATE VIEW memory.mallard_catalog.indexes AS
+SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
+       string_split(trim(i.expressions, '[]'), ', ') AS column_names, i.comment
+FROM duckdb_indexes() i WHERE i.database_name = current_database()
+UNION ALL
+SELECT c.schema_name, c.table_name, c.conname, true, c.contype = 'p', c.column_names, NULL
+FROM memory.mallard_catalog.constraints c WHERE c.contype IN ('p', 'u');
+
+CREATE VIEW memory.mallard_catalog.relations AS
+SELECT t.schema_name, t.table_name AS relname, 'r' AS relkind, t.table_name AS table_name,
+       CAST(t.column_count AS SMALLINT) AS natts, CAST(t.estimated_size AS FLOAT) AS tuples,
+       t.index_count > 0 AS hasindex, CAST(t.check_constraint_count AS SMALLINT) AS checks,
+       t.comment, CAST(NULL AS VARCHAR) AS definition
+FROM duckdb_tables() t WHERE t.database_name = current_database() AND NOT t.internal
+UNION ALL
+SELECT v.schema_name, v.view_name, 'v', v.view_name, CAST(v.column_count AS SMALLINT), 0, false, 0, v.comment, v.sql
+FROM duckdb_views() v WHERE v.database_name = current_database() AND NOT v.internal
+UNION ALL
+SELECT i.schema_name, i.index_name, 'i', i.table_name, CAST(len(i.column_names) AS SMALLINT), 0, false, 0, i.comment, NULL
+FROM memory.mallard_catalog.indexes i
+UNION ALL
+SELECT s.schema_name, s.sequence_name, 'S', s.sequence_name, 3, 1, false, 0, s.comment, NULL
+FROM duckdb_sequences() s WHERE s.database_name = current_database();
+
+-- Columns of tables and views, with PostgreSQL's attnum and type.
+CREATE VIEW memory.mallard_catalog.columns AS
+SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
+       memory.mallard_catalog.type_oid(c.data_type) AS typid,
+       CAST(memory.mallard_catalog.type_modifier(c.data_type) AS INTEGER) AS typmod,
+       NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type
+FROM duckdb_columns() c WHERE c.database_name = current_database() AND NOT c.internal;
+
+-- pg_namespace
+CREATE VIEW memory.mallard_catalog.pg_namespace AS
+SELECT CAST(oid AS BIGINT) AS oid, nspname, CAST(10 AS BIGINT) AS nspowner, CAST(NULL AS VARCHAR[]) AS nspacl
+FROM (VALUES (11, 'pg_catalog'), (99, 'pg_toast'), (2200, 'public'), (13207, 'information_schema')) v(oid, nspname)
+UNION ALL
+SELECT memory.mallard_catalog.namespace_oid(s.schema_name), s.schema_name, 10, NULL
+FROM duckdb_schemas() s
+WHERE s.database_name = current_database() AND s.schema_name NOT IN ('main', 'pg_catalog', 'information_schema');
+
+CREATE VIEW memory.mallard_catalog.pg_class AS
+SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid,
+       r.relname,
+       memory.mallard_catalog.namespace_oid(r.schema_name) AS relnamespace,
+       CAST(0 AS BIGINT) AS reltype, CAST(0 AS BIGINT) AS reloftype, CAST(10 AS BIGINT) AS relowner,
+       CAST(CASE r.relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END AS BIGINT) AS relam,
+       CAST(0 AS BIGINT) AS relfilenode, CAST(0 AS BIGINT) AS reltablespace,
+       CAST(0 AS INTEGER) AS relpages, r.tuples AS reltuples, CAST(0 AS INTEGER) AS relallvisible,
+       CAST(0 AS BIGINT) AS reltoastrelid, r.hasindex AS relhasindex, false AS relisshared,
+       'p' AS relpersistence, r.relkind, r.natts AS relnatts, r.checks AS relchecks,
+       false AS relhasrules, false AS relhastriggers, false AS relhassubclass,
+       false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
+       CASE r.relkind WHEN 'r' THEN 'd' ELSE 'n' END AS relreplident, false AS relispartition,
+       CAST(0 AS BIGINT) AS relrewrite, CAST(0 AS BIGINT) AS relfrozenxid, CAST(0 AS BIGINT) AS relminmxid,
+       CAST(NULL AS VARCHAR[]) AS relacl, CAST(NULL AS VARCHAR[]) AS reloptions, CAST(NULL AS VARCHAR) AS relpartbound
+FROM memory.mallard_catalog.relations r;
+
+CREATE VIEW memory.mallard_catalog.pg_attribute AS
+SELECT memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS attrelid,
+       c.column_name AS attname, c.typid AS atttypid, CAST(-1 AS INTEGER) AS attstattarget,
+       coalesce(t.typlen, CAST(-1 AS SMALLINT)) AS attlen, c.attnum,
+       CAST(CASE WHEN t.typcategory = 'A' THEN 1 ELSE 0 END AS INTEGER) AS attndims,
+       CAST(-1 AS INTEGER) AS attcacheoff, c.typmod AS atttypmod,
+       coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign,
+       coalesce(t.typstorage, 'x') AS attstorage, '' AS attcompression, c.notnull AS attnotnull,
+       c.column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity,
+       '' AS attgenerated, false AS attisdropped, true AS attislocal, CAST(0 AS INTEGER) AS attinhcount,
+       coalesce(t.typcollation, 0) AS attcollation, CAST(NULL AS VARCHAR[]) AS attacl,
+       CAST(NULL AS VARCHAR[]) AS attoptions, CAST(NULL AS VARCHAR[]) AS attfdwoptions,
+       CAST(NULL AS VARCHAR) AS attmissingval
+FROM memory.mallard_catalog.columns c
+LEFT JOIN memory.mallard_catalog.pg_type t ON t.oid = c.typid
+UNION ALL
+-- Index columns, as PostgreSQL lists them for an index relation.
+SELECT memory.mallard_catalog.object_oid('r', i.schema_name, i.index_name), k.name, coalesce(c.typid, 25), -1,
+       -1, CAST(k.n AS SMALLINT), 0, -1, c.typmod, false, 'i', 'x', '', false, false, false, '', '', false,
+       true, 0, 0, NULL, NULL, NULL, NULL
+FROM (SELECT i.*, unnest(i.column_names) AS name, generate_subscripts(i.column_names, 1) AS n
+      FROM memory.mallard_catalog.indexes i) AS i(schema_name, table_name, index_name, is_unique, is_primary, column_names, comment, name, n)
+CROSS JOIN LATERAL (SELECT i.name, i.n) k(name, n)
+LEFT JOIN memory.mallard_catalog.columns c
+       ON c.schema_name = i.schema_name AND c.table_name = i.table_name AND c.column_name = k.name;
+
+CREATE VIEW memory.mallard_catalog.pg_attrdef AS
+SELECT memory.mallard_catalog.object_oid('d', c.schema_name, c.table_name || '.' || c.column_name) AS oid,
+       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS adrelid,
+       c.attnum AS adnum, c.column_default AS adbin
+FROM memory.mallard_catalog.columns c WHERE c.column_default IS NOT NULL;
+
+-- The key columns of an index, as attnums in order (0 for an expression).
+CREATE VIEW memory.mallard_catalog.index_keys AS
+SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
+       list(coalesce(c.attnum, CAST(0 AS SMALLINT)) ORDER BY k.n) AS attnums,
+       list(k.name ORDER BY k.n) AS column_names
+FROM memory.mallard_catalog.indexes i
+CROSS JOIN LATERAL (SELECT unnest(i.column_names) AS name, generate_subscripts(i.column_names, 1) AS n) k
+LEFT JOIN memory.mallard_catalog.columns c
+       ON c.schema_name = i.schema_name AND c.table_name = i.table_name AND c.column_name = k.name
+GROUP BY ALL;
+
+CREATE VIEW memory.mallard_catalog.pg_index AS
+SELECT memory.mallard_catalog.object_oid('r', k.schema_name, k.index_name) AS indexrelid,
+       memory.mallard_catalog.object_oid('r', k.schema_name, k.table_name) AS indrelid,
+       CAST(len(k.attnums) AS SMALLINT) AS indnatts, CAST(len(k.attnums) AS SMALLINT) AS indnkeyatts,
+       k.is_unique AS indisunique, false AS indnullsnotdistinct, k.is_primary AS indisprimary,
+       false AS indisexclusion, true AS indimmediate, false AS indisclustered, true AS indisvalid,
+       false AS indcheckxmin, true AS indisready, true AS indislive, false AS indisreplident,
+       k.attnums AS indkey, list_transform(k.attnums, x -> CAST(0 AS BIGINT)) AS indcollation,
+       list_transform(k.attnums, x -> CAST(0 AS BIGINT)) AS indclass,
+       list_transform(k.attnums, x -> CAST(0 AS SMALLINT)) AS indoption,
+       CAST(NULL AS VARCHAR) AS indexprs, CAST(NULL AS VARCHAR) AS indpred
+FROM memory.mallard_catalog.index_keys k;
+
+CREATE VIEW memory.mallard_catalog.pg_constraint AS
+SELECT memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' || c.conname) AS oid,
+       c.conname, memory.mallard_catalog.namespace_oid(c.schema_name) AS connamespace, c.contype,
+       false AS condeferrable, false AS condeferred, true AS convalidated,
+       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS conrelid,
+       CAST(0 AS BIGINT) AS contypid,
+       CASE c.contype
+           WHEN 'p' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.conname)
+           WHEN 'u' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.conname)
+           WHEN 'f' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.referenced_table || '_pkey')
+           ELSE CAST(0 AS BIGINT)
+       END AS conindid,
+       CAST(0 AS BIGINT) AS conparentid,
+       CASE WHEN c.contype = 'f' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.referenced_table)
+            ELSE CAST(0 AS BIGINT) END AS confrelid,
+       CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
+       CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype,
+       CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
+       true AS conislocal, CAST(0 AS INTEGER) AS coninhcount, false AS connoinherit,
+       c.attnums AS conkey,
+       CASE WHEN c.contype = 'f' THEN
+           (SELECT list(rc.attnum ORDER BY r.n)
+            FROM (SELECT unnest(c.referenced_column_names) AS name, generate_subscripts(c.referenced_column_names, 1) AS n) r
+            JOIN memory.mallard_catalog.columns rc
+              ON rc.schema_name = c.schema_name AND rc.table_name = c.referenced_table AND rc.column_name = r.name)
+       END AS confkey,
+       CAST(NULL AS BIGINT[]) AS conpfeqop, CAST(NULL AS BIGINT[]) AS conppeqop, CAST(NULL AS BIGINT[]) AS conffeqop,
+       CAST(NULL AS SMALLINT[]) AS confdelsetcols, CAST(NULL AS BIGINT[]) AS conexclop,
+       c.expression AS conbin
+FROM memory.mallard_catalog.constraints c;
+
+CREATE VIEW memory.mallard_catalog.pg_description AS
+SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS objoid, CAST(1259 AS BIGINT) AS classoid,
+       CAST(0 AS INTEGER) AS objsubid, r.comment AS description
+FROM memory.mallard_catalog.relations r WHERE r.comment IS NOT NULL
+UNION ALL
+SELECT memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name), 1259, c.attnum, c.comment
+FROM memory.mallard_catalog.columns c WHERE c.comment IS NOT NULL;
+
+CREATE VIEW memory.mallard_catalog.pg_sequence AS
+SELECT memory.mallard_catalog.object_oid('r', s.schema_name, s.sequence_name) AS seqrelid,
+       CAST(20 AS BIGINT) AS seqtypid, s.start_value AS seqstart, s.increment_by AS seqincrement,
+       s.max_value AS seqmax, s.min_value AS seqmin, CAST(1 AS BIGINT) AS seqcache, s.cycle AS seqcycle
+FROM duckdb_sequences() s WHERE s.database_name = current_database();
+
+CREATE VIEW memory.mallard_catalog.pg_sequences AS
+SELECT memory.mallard_catalog.namespace_name(s.schema_name) AS schemaname, s.sequence_name AS sequencename,
+       memory.mallard_catalog.owner_name() AS sequenceowner, 'bigint' AS data_type, s.start_value, s.min_value,
+       s.max_value, s.increment_by, s.cycle, CAST(1 AS BIGINT) AS cache_size, s.last_value
+FROM duckdb_sequences() s WHERE s.database_name = current_database();
+
+CREATE VIEW memory.mallard_catalog.pg_tables AS
+SELECT memory.mallard_catalog.namespace_name(r.schema_name) AS schemaname, r.relname AS tablename,
+       memory.mallard_catalog.owner_name() AS tableowner, CAST(NULL AS VARCHAR) AS tablespace,
+       r.hasindex AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity
+FROM memory.mallard_catalog.relations r WHERE r.relkind = 'r';
+
+CREATE VIEW memory.mallard_catalog.pg_views AS
+SELECT memory.mallard_catalog.namespace_name(r.schema_name) AS schemaname, r.relname AS viewname,
+       memory.mallard_catalog.owner_name() AS viewowner, r.definition
+FROM memory.mallard_catalog.relations r WHERE r.relkind = 'v';
+
+CREATE VIEW memory.mallard_catalog.pg_indexes AS
+SELECT memory.mallard_catalog.namespace_name(k.schema_name) AS schemaname, k.table_name AS tablename,
+       k.index_name AS indexname, CAST(NULL AS VARCHAR) AS tablespace,
+       memory.mallard_catalog.index_definition(k.schema_name, k.table_name, k.index_name, k.is_unique, k.column_names) AS indexdef
+FROM memory.mallard_catalog.index_keys k;
+
+CREATE VIEW memory.mallard_catalog.pg_matviews AS
+SELECT CAST(NULL AS VARCHAR) AS schemaname, CAST(NULL AS VARCHAR) AS matviewname, CAST(NULL AS VARCHAR) AS matviewowner,
+       CAST(NULL AS VARCHAR) AS tablespace, CAST(NULL AS BOOLEAN) AS hasindexes, CAST(NULL AS BOOLEAN) AS ispopulated,
+       CAST(NULL AS VARCHAR) AS definition
+WHERE false;
+
+CREATE VIEW memory.mallard_catalog.pg_stat_user_tables AS
+SELECT memory.mallard_catalog.object_oid('r', t.schema_name, t.table_name) AS relid,
+       memory.mallard_catalog.namespace_name(t.schema_name) AS schemaname, t.table_name AS relname,
+       CAST(0 AS BIGINT) AS seq_scan, CAST(0 AS BIGINT) AS seq_tup_read, CAST(NULL AS BIGINT) AS idx_scan,
+       CAST(NULL AS BIGINT) AS idx_tup_fetch, CAST(0 AS BIGINT) AS n_tup_ins, CAST(0 AS BIGINT) AS n_tup_upd,
+       CAST(0 AS BIGINT) AS n_tup_del, CAST(0 AS BIGINT) AS n_tup_hot_upd, CAST(t.estimated_size AS BIGINT) AS n_live_tup,
+       CAST(0 AS BIGINT) AS n_dead_tup, CAST(0 AS BIGINT) AS n_mod_since_analyze, CAST(0 AS BIGINT) AS n_ins_since_vacuum,
+       CAST(NULL AS TIMESTAMPTZ) AS last_vacuum, CAST(NULL AS TIMESTAMPTZ) AS last_autovacuum,
+       CAST(NULL AS TIMESTAMPTZ) AS last_analyze, CAST(NULL AS TIMESTAMPTZ) AS last_autoanalyze,
+       CAST(0 AS BIGINT) AS vacuum_count, CAST(0 AS BIGINT) AS autovacuum_count, CAST(0 AS BIGINT) AS analyze_count,
+       CAST(0 AS BIGINT) AS autoanalyze_count
+FROM duckdb_tables() t WHERE t.database_name = current_database() AND NOT t.internal;
+
+CREATE VIEW memory.mallard_catalog.pg_am AS
+SELECT CAST(oid AS BIGINT) AS oid, amname, amhandler, amtype
+FROM (VALUES (2, 'heap', 'heap_tableam_handler', 't'), (403, 'btree', 'bthandler', 'i'),
+             (405, 'hash', 'hashhandler', 'i')) v(oid, amname, amhandler, amtype);
+
+CREATE VIEW memory.mallard_catalog.pg_tablespace AS
+SELECT CAST(oid AS BIGINT) AS oid, spcname, CAST(10 AS BIGINT) AS spcowner, CAST(NULL AS VARCHAR[]) AS spcacl,
+       CAST(NULL AS VARCHAR[]) AS spcoptions
+FROM (VALUES (1663, 'pg_default'), (1664, 'pg_global')) v(oid, spcname);
+
+CREATE VIEW memory.mallard_catalog.pg_collation AS
+SELECT CAST(oid AS BIGINT) AS oid, collname, CAST(11 AS BIGINT) AS collnamespace, CAST(10 AS BIGINT) AS collowner,
+       collprovider, true AS collisdeterministic, CAST(-1 AS INTEGER) AS collencoding, collcollate, collctype,
+       CAST(NULL AS VARCHAR) AS colliculocale, CAST(NULL AS VARCHAR) AS collversion
+FROM (VALUES (100, 'default', 'd', NULL, NULL), (950, 'C', 'c', 'C', 'C'), (951, 'POSIX', 'c', 'POSIX', 'POSIX'))
+     v(oid, collname, collprovider, collcollate, collctype);
+
+CREATE VIEW memory.mallard_catalog.pg_database AS
+SELECT memory.mallard_catalog.object_oid('b', '', current_database()) AS oid, current_database() AS datname,
+       CAST(10 AS BIGINT) AS datdba, CAST(6 AS INTEGER) AS encoding, 'c' AS datlocprovider, false AS datistemplate,
+       true AS datallowconn, CAST(-1 AS INTEGER) AS datconnlimit, CAST(0 AS BIGINT) AS datfrozenxid,
+       CAST(0 AS BIGINT) AS datminmxid, CAST(1663 AS BIGINT) AS dattablespace, 'C.UTF-8' AS datcollate,
+       'C.UTF-8' AS datctype, CAST(NULL AS VARCHAR) AS daticulocale, CAST(NULL AS VARCHAR) AS datcollversion,
+       CAST(NULL AS VARCHAR[]) AS datacl;
+
+-- One role: the session's user, owner of every object (mallard has no object owners;
+-- its users file decides who may log in).
+CREATE VIEW memory.mallard_catalog.pg_authid AS
+SELECT CAST(10 AS BIGINT) AS oid, memory.mallard_catalog.owner_name() AS rolname, true AS rolsuper, true AS rolinherit,
+       true AS rolcreaterole, true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication,
+       false AS rolbypassrls, CAST(-1 AS INTEGER) AS rolconnlimit, CAST(NULL AS VARCHAR) AS rolpassword,
+       CAST(NULL AS TIMESTAMPTZ) AS rolvaliduntil;
+
+CREATE VIEW memory.mallard_catalog.pg_roles AS
+SELECT a.rolname, a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb, a.rolcanlogin, a.rolreplication,
+       a.rolconnlimit, '********' AS rolpassword, a.rolvaliduntil, a.rolbypassrls,
+       CAST(NULL AS VARCHAR[]) AS rolconfig, a.oid
+FROM memory.mallard_catalog.pg_authid a;
+
+CREATE VIEW memory.mallard_catalog.pg_user AS
+SELECT a.rolname AS usename, a.oid AS usesysid, a.rolcreatedb AS usecreatedb, a.rolsuper AS usesuper,
+       a.rolreplication AS userepl, a.rolbypassrls AS usebypassrls, '********' AS passwd,
+       a.rolvaliduntil AS valuntil, CAST(NULL AS VARCHAR[]) AS useconfig
+FROM memory.mallard_catalog.pg_authid a;
+
+-- Functions. Aliases inside them start with mc_: a macro's arguments are the caller's
+-- expressions (`t.oid`), which an inner alias of the same name would capture.
+
+CREATE MACRO memory.mallard_catalog.pg_get_userbyid(role) AS
+    CASE WHEN role = 10 THEN memory.mallard_catalog.owner_name() ELSE 'unknown (OID=' || role || ')' END;
+
+CREATE MACRO memory.mallard_catalog.index_definition_of(index_oid, column_no) AS
+    (SELECT CASE WHEN column_no = 0
+                 THEN memory.mallard_catalog.index_definition(mc_k.schema_name, mc_k.table_name, mc_k.index_name, mc_k.is_unique, mc_k.column_names)
+                 ELSE mc_k.column_names[column_no] END
+     FROM memory.mallard_catalog.index_keys mc_k
+     WHERE memory.mallard_catalog.object_oid('r', mc_k.schema_name, mc_k.index_name) = index_oid);
+CREATE MACRO memory.mallard_catalog.pg_get_indexdef(index_oid) AS memory.mallard_catalog.index_definition_of(index_oid, 0),
+    (index_oid, column_no, pretty) AS memory.mallard_catalog.index_definition_of(index_oid, column_no);
+
+CREATE MACRO memory.mallard_catalog.constraint_definition(constraint_oid) AS
+    (SELECT CASE mc_c.contype
+                WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(mc_c.column_names, ', ') || ')'
+                WHEN 'u' THEN 'UNIQUE (' || array_to_string(mc_c.column_names, ', ') || ')'
+                WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(mc_c.column_names, ', ') || ') REFERENCES '
+                              || mc_c.referenced_table || '(' || array_to_string(mc_c.referenced_column_names, ', ') || ')'
+                ELSE 'CHECK (' || mc_c.expression || ')'
+            END
+     FROM memory.mallard_catalog.constraints mc_c
+     WHERE memory.mallard_catalog.object_oid('c', mc_c.schema_name, mc_c.table_name || '.' || mc_c.conname) = constraint_oid);
+CREATE MACRO memory.mallard_catalog.pg_get_constraintdef(constraint_oid) AS memory.mallard_catalog.constraint_definition(constraint_oid),
+    (constraint_oid, pretty) AS memory.mallard_catalog.constraint_definition(constraint_oid);
+
+CREATE MACRO memory.mallard_catalog.pg_get_expr(expr, relation) AS CAST(expr AS VARCHAR),
+    (expr, relation, pretty) AS CAST(expr AS VARCHAR);
+
+CREATE MACRO memory.mallard_catalog.view_definition(view_oid) AS
+    (SELECT mc_r.definition FROM memory.mallard_catalog.relations mc_r
+     WHERE mc_r.relkind = 'v' AND memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = view_oid);
+CREATE MACRO memory.mallard_catalog.pg_get_viewdef(view_oid) AS memory.mallard_catalog.view_definition(view_oid),
+    (view_oid, pretty) AS memory.mallard_catalog.view_definition(view_oid);
+
+CREATE MACRO memory.mallard_catalog.format_type(type_oid, typmod) AS
+    CASE
+        WHEN type_oid IS NULL THEN NULL
+        WHEN type_oid = 1700 AND typmod >= 4
+            THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')'
+        WHEN type_oid IN (1043, 1042) AND typmod >= 4
+            THEN (SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid) || '(' || (typmod - 4) || ')'
+        ELSE coalesce((SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid), '???')
+    END;
+
+CREATE MACRO memory.mallard_catalog.pg_table_is_visible(relation) AS
+    (SELECT count(*) > 0 FROM memory.mallard_catalog.relations mc_r
+     WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation
+       AND list_contains(main.current_schemas(false), mc_r.schema_name));
+CREATE MACRO memory.mallard_catalog.pg_type_is_visible(type_oid) AS true;
+CREATE MACRO memory.mallard_catalog.pg_function_is_visible(function_oid) AS true;
+
+CREATE MACRO memory.mallard_catalog.obj_description(object) AS NULL,
+    (object, catalog) AS
+    (SELECT mc_d.description FROM memory.mallard_catalog.pg_description mc_d WHERE mc_d.objoid = object AND mc_d.objsubid = 0);
+CREATE MACRO memory.mallard_catalog.col_description(relation, column_no) AS
+    (SELECT mc_d.description FROM memory.mallard_catalog.pg_description mc_d WHERE mc_d.objoid = relation AND mc_d.objsubid = column_no);
+CREATE MACRO memory.mallard_catalog.shobj_description(object, catalog) AS CAST(NULL AS VARCHAR);
+
+CREATE MACRO memory.mallard_catalog.has_table_privilege(a, b) AS true,
+    (a, b, c) AS true;
+CREATE MACRO memory.mallard_catalog.has_schema_privilege(a, b) AS true,
+    (a, b, c) AS true;
+CREATE MACRO memory.mallard_catalog.has_database_privilege(a, b) AS true,
+    (a, b, c) AS true;
+CREATE MACRO memory.mallard_catalog.has_column_privilege(a, b, c) AS true,
+    (a, b, c, d) AS true;
+CREATE MACRO memory.mallard_catalog.has_sequence_privilege(a, b) AS true,
+    (a, b, c) AS true;
+CREATE MACRO memory.mallard_catalog.has_function_privilege(a, b) AS true,
+    (a, b, c) AS true;
+CREATE MACRO memory.mallard_catalog.has_any_column_privilege(a, b) AS true,
+    (a, b, c) AS true;
+CREATE MACRO memory.mallard_catalog.pg_has_role(a, b) AS true,
+    (a, b, c) AS true;
+
+CREATE MACRO memory.mallard_catalog.pg_encoding_to_char(encoding) AS
+    CASE encoding WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END;
+CREATE MACRO memory.mallard_catalog.pg_char_to_encoding(name) AS
+    CASE upper(name) WHEN 'UTF8' THEN 6 WHEN 'SQL_ASCII' THEN 0 ELSE -1 END;
+CREATE MACRO memory.mallard_catalog.current_schema() AS
+    memory.mallard_catalog.namespace_name(main.current_schema());
+CREATE MACRO memory.mallard_catalog.current_schemas(implicit) AS
+    CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END
+    || list_transform(list_filter(main.current_schemas(false), s -> s <> 'mallard_catalog'),
+                      s -> memory.mallard_catalog.namespace_name(s));
+CREATE MACRO memory.mallard_catalog.array_upper(a, dimension) AS
+    CASE WHEN dimension = 1 AND len(a) > 0 THEN len(a) END;
+CREATE MACRO memory.mallard_catalog.array_lower(a, dimension) AS
+    CASE WHEN dimension = 1 AND len(a) > 0 THEN 1 END;
+CREATE MACRO memory.mallard_catalog.pg_relation_size(relation) AS CAST(0 AS BIGINT),
+    (relation, fork) AS CAST(0 AS BIGINT);
+CREATE MACRO memory.mallard_catalog.pg_total_relation_size(relation) AS CAST(0 AS BIGINT);
+CREATE MACRO memory.mallard_catalog.pg_table_size(relation) AS CAST(0 AS BIGINT);
+CREATE MACRO memory.mallard_catalog.pg_indexes_size(relation) AS CAST(0 AS BIGINT);
+CREATE MACRO memory.mallard_catalog.pg_is_in_recovery() AS false;
+CREATE MACRO memory.mallard_catalog.txid_current() AS CAST(txid_current() AS BIGINT);
+CREATE MACRO memory.mallard_catalog.pg_get_serial_sequence(table_name, column_name) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_backend_pid() AS CAST(getvariable('mallard_backend_pid') AS INTEGER);
+CREATE MACRO memory.mallard_catalog.pg_get_function_result(function_oid) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_get_function_arguments(function_oid) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_get_function_identity_arguments(function_oid) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_get_partkeydef(relation) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_get_statisticsobjdef_columns(relation) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_relation_is_publishable(relation) AS false;
+
+-- reg* casts, which the translation writes as calls: text in, name out.
+-- The catalog relations clients name in casts ('pg_class'::regclass), by their OIDs in
+-- PostgreSQL 15.
+CREATE TABLE memory.mallard_catalog.system_relations AS
+SELECT CAST(oid AS BIGINT) AS oid, relname FROM (VALUES
+    (1247, 'pg_type'), (1249, 'pg_attribute'), (1255, 'pg_proc'), (1259, 'pg_class'), (1260, 'pg_authid'),
+    (1262, 'pg_database'), (2601, 'pg_am'), (2604, 'pg_attrdef'), (2606, 'pg_constraint'), (2609, 'pg_description'),
+    (2610, 'pg_index'), (2615, 'pg_namespace'), (2618, 'pg_rewrite'), (2620, 'pg_trigger'), (3456, 'pg_collation'),
+    (2224, 'pg_sequence'), (1213, 'pg_tablespace'), (3079, 'pg_extension'), (3501, 'pg_enum')) v(oid, relname);
+
+CREATE MACRO memory.mallard_catalog.relation_oid(name) AS
+    coalesce((SELECT mc_s.oid FROM memory.mallard_catalog.system_relations mc_s
+              WHERE mc_s.relname = regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', '')),
+    (SELECT memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname)
+     FROM memory.mallard_catalog.relations mc_r
+     WHERE CASE WHEN contains(CAST(name AS VARCHAR), '.')
+                THEN memory.mallard_catalog.namespace_name(mc_r.schema_name) = lower(trim(split_part(CAST(name AS VARCHAR), '.', 1), '"'))
+                     AND mc_r.relname = trim(split_part(CAST(name AS VARCHAR), '.', 2), '"')
+                ELSE list_contains(main.current_schemas(false), mc_r.schema_name) AND mc_r.relname = trim(CAST(name AS VARCHAR), '"')
+           END
+     LIMIT 1));
+CREATE MACRO memory.mallard_catalog.regclass_in(name) AS
+    CASE WHEN name IS NULL THEN NULL
+         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         ELSE coalesce(memory.mallard_catalog.relation_oid(name),
+                       error('relation "' || CAST(name AS VARCHAR) || '" does not exist')) END;
+CREATE MACRO memory.mallard_catalog.to_regclass(name) AS memory.mallard_catalog.relation_oid(name);
+CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
+    coalesce((SELECT CASE WHEN list_contains(main.current_schemas(false), mc_r.schema_name) THEN mc_r.relname
+                          ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
+              FROM memory.mallard_catalog.relations mc_r
+              WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation),
+             CAST(relation AS VARCHAR));
+CREATE MACRO memory.mallard_catalog.regtype_in(name) AS
+    CASE WHEN name IS NULL THEN NULL
+         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         ELSE coalesce((SELECT mc_t.oid FROM memory.mallard_catalog.types mc_t
+                        WHERE mc_t.typname = lower(trim(CAST(name AS VARCHAR), '"')) OR mc_t.regtype = lower(CAST(name AS VARCHAR))),
+                       error('type "' || CAST(name AS VARCHAR) || '" does not exist')) END;
+CREATE MACRO memory.mallard_catalog.to_regtype(name) AS
+    (SELECT mc_t.oid FROM memory.mallard_catalog.types mc_t
+     WHERE mc_t.typname = lower(trim(CAST(name AS VARCHAR), '"')) OR mc_t.regtype = lower(CAST(name AS VARCHAR)));
+CREATE MACRO memory.mallard_catalog.regtype_out(type_oid) AS
+    coalesce((SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid), CAST(type_oid AS VARCHAR));
+CREATE MACRO memory.mallard_catalog.regnamespace_in(name) AS
+    CASE WHEN name IS NULL THEN NULL
+         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         ELSE coalesce((SELECT mc_n.oid FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.nspname = trim(CAST(name AS VARCHAR), '"')),
+                       error('schema "' || CAST(name AS VARCHAR) || '" does not exist')) END;
+CREATE MACRO memory.mallard_catalog.regnamespace_out(namespace) AS
+    coalesce((SELECT mc_n.nspname FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.oid = namespace), CAST(namespace AS VARCHAR));
+CREATE MACRO memory.mallard_catalog.regrole_in(name) AS
+    CASE WHEN name IS NULL THEN NULL
+         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN trim(CAST(name AS VARCHAR), '"') = memory.mallard_catalog.owner_name() THEN CAST(10 AS BIGINT)
+         ELSE error('role "' || CAST(name AS VARCHAR) || '" does not exist') END;
+CREATE MACRO memory.mallard_catalog.regrole_out(role) AS memory.mallard_catalog.pg_get_userbyid(role);
+-- regproc columns (pg_type.typinput...) hold function names, as they print.
+CREATE MACRO memory.mallard_catalog.regproc_in(name) AS regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', '');
+CREATE MACRO memory.mallard_catalog.regproc_out(function) AS CAST(function AS VARCHAR);
+
+-- information_schema._pg_expandarray: each element with its 1-based index, as (x, n).
+CREATE MACRO memory.mallard_catalog._pg_expandarray(a) AS unnest(list_transform(a, (x, i) -> {'x': x, 'n': i}));
+
+-- A relation is its own only ancestor: mallard has no partitions.
+CREATE MACRO memory.mallard_catalog.pg_partition_ancestors(relation) AS unnest([CAST(relation AS BIGINT)]);
+CREATE MACRO memory.mallard_catalog.pg_partition_ancestors(relation) AS TABLE
+    SELECT CAST(relation AS BIGINT) AS relid, CAST(1 AS BIGINT) AS depth;
+CREATE MACRO memory.mallard_catalog.pg_get_triggerdef(trigger_oid) AS CAST(NULL AS VARCHAR),
+    (trigger_oid, pretty) AS CAST(NULL AS VARCHAR);
+CREATE MACRO memory.mallard_catalog.pg_get_ruledef(rule_oid) AS CAST(NULL AS VARCHAR),
+    (rule_oid, pretty) AS CAST(NULL AS VARCHAR);
