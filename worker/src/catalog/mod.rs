@@ -27,6 +27,7 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &type_names())?;
     exec(conn, &duck_types())?;
     exec(conn, PG_TYPE)?;
+    exec(conn, &settings())?;
     for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
         exec(conn, statement.sql())?;
     }
@@ -178,6 +179,22 @@ const PG_TYPE: &str = "CREATE VIEW memory.mallard_catalog.pg_type AS SELECT \
     CAST(typcollation AS BIGINT) AS typcollation, CAST(NULL AS VARCHAR) AS typdefaultbin, \
     CAST(NULL AS VARCHAR) AS typdefault, CAST(NULL AS VARCHAR[]) AS typacl \
     FROM memory.mallard_catalog.recorded_types";
+
+/// `settings(name, boot_val, unit, short_desc, vartype, context)`: what `pg_settings`
+/// shows of each setting beside its current value, from the session's table of them.
+fn settings() -> String {
+    let rows: Vec<String> = crate::session::settings::catalog_rows()
+        .map(|r| {
+            let unit = r.unit.map_or_else(|| "NULL".to_owned(), quote);
+            let values = [quote(r.name), quote(r.boot_val), unit, quote(r.short_desc), quote(r.vartype), quote(r.context)];
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    format!(
+        "CREATE TABLE {SCHEMA}.settings AS SELECT * FROM (VALUES {}) v(name, boot_val, unit, short_desc, vartype, context)",
+        rows.join(", ")
+    )
+}
 
 /// An empty relation with PostgreSQL's columns (`"oid oid, polname name, ..."`).
 fn empty_relation(name: &str, columns: &str) -> String {

@@ -105,8 +105,9 @@ FROM duckdb_columns() c WHERE c.database_name = current_database() AND NOT c.int
 
 -- pg_namespace
 CREATE VIEW memory.mallard_catalog.pg_namespace AS
-SELECT CAST(oid AS BIGINT) AS oid, nspname, CAST(10 AS BIGINT) AS nspowner, CAST(NULL AS VARCHAR[]) AS nspacl
-FROM (VALUES (11, 'pg_catalog'), (99, 'pg_toast'), (2200, 'public'), (13207, 'information_schema')) v(oid, nspname)
+SELECT CAST(oid AS BIGINT) AS oid, nspname, CAST(nspowner AS BIGINT) AS nspowner, CAST(NULL AS VARCHAR[]) AS nspacl
+FROM (VALUES (11, 'pg_catalog', 10), (99, 'pg_toast', 10), (2200, 'public', 6171), (13207, 'information_schema', 10))
+     v(oid, nspname, nspowner)
 UNION ALL
 SELECT memory.mallard_catalog.namespace_oid(s.schema_name), s.schema_name, 10, NULL
 FROM duckdb_schemas() s
@@ -122,7 +123,13 @@ SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid,
        CAST(0 AS INTEGER) AS relpages, r.tuples AS reltuples, CAST(0 AS INTEGER) AS relallvisible,
        CAST(0 AS BIGINT) AS reltoastrelid, r.hasindex AS relhasindex, false AS relisshared,
        'p' AS relpersistence, r.relkind, r.natts AS relnatts, r.checks AS relchecks,
-       false AS relhasrules, false AS relhastriggers, false AS relhassubclass,
+       false AS relhasrules,
+       -- PostgreSQL keeps a foreign key with triggers on both tables; psql reads this
+       -- flag before it asks for foreign keys and "Referenced by".
+       r.relkind = 'r' AND EXISTS (SELECT 1 FROM memory.mallard_catalog.constraints f
+                                   WHERE f.contype = 'f' AND f.schema_name = r.schema_name
+                                     AND r.relname IN (f.table_name, f.referenced_table)) AS relhastriggers,
+       false AS relhassubclass,
        false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
        CASE r.relkind WHEN 'r' THEN 'd' ELSE 'n' END AS relreplident, false AS relispartition,
        CAST(0 AS BIGINT) AS relrewrite, CAST(0 AS BIGINT) AS relfrozenxid, CAST(0 AS BIGINT) AS relminmxid,
@@ -158,7 +165,10 @@ LEFT JOIN memory.mallard_catalog.columns c
 CREATE VIEW memory.mallard_catalog.pg_attrdef AS
 SELECT memory.mallard_catalog.object_oid('d', c.schema_name, c.table_name || '.' || c.column_name) AS oid,
        memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS adrelid,
-       c.attnum AS adnum, c.column_default AS adbin
+       c.attnum AS adnum,
+       -- DuckDB writes boolean defaults as casts of 't'/'f'.
+       CASE c.column_default WHEN 'CAST(''t'' AS BOOLEAN)' THEN 'true' WHEN 'CAST(''f'' AS BOOLEAN)' THEN 'false'
+                             ELSE c.column_default END AS adbin
 FROM memory.mallard_catalog.columns c WHERE c.column_default IS NOT NULL;
 
 -- The key columns of an index, as attnums in order (0 for an expression).
@@ -321,7 +331,8 @@ FROM memory.mallard_catalog.pg_authid a;
 -- expressions (`t.oid`), which an inner alias of the same name would capture.
 
 CREATE MACRO memory.mallard_catalog.pg_get_userbyid(role) AS
-    CASE WHEN role = 10 THEN memory.mallard_catalog.owner_name() ELSE 'unknown (OID=' || role || ')' END;
+    CASE role WHEN 10 THEN memory.mallard_catalog.owner_name() WHEN 6171 THEN 'pg_database_owner'
+              ELSE 'unknown (OID=' || role || ')' END;
 
 CREATE MACRO memory.mallard_catalog.index_definition_of(index_oid, column_no) AS
     (SELECT CASE WHEN column_no = 0
@@ -332,18 +343,19 @@ CREATE MACRO memory.mallard_catalog.index_definition_of(index_oid, column_no) AS
 CREATE MACRO memory.mallard_catalog.pg_get_indexdef(index_oid) AS memory.mallard_catalog.index_definition_of(index_oid, 0),
     (index_oid, column_no, pretty) AS memory.mallard_catalog.index_definition_of(index_oid, column_no);
 
-CREATE MACRO memory.mallard_catalog.constraint_definition(constraint_oid) AS
+CREATE MACRO memory.mallard_catalog.constraint_definition(constraint_oid, pretty) AS
     (SELECT CASE mc_c.contype
                 WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(mc_c.column_names, ', ') || ')'
                 WHEN 'u' THEN 'UNIQUE (' || array_to_string(mc_c.column_names, ', ') || ')'
                 WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(mc_c.column_names, ', ') || ') REFERENCES '
                               || mc_c.referenced_table || '(' || array_to_string(mc_c.referenced_column_names, ', ') || ')'
-                ELSE 'CHECK (' || mc_c.expression || ')'
+                WHEN 'c' THEN CASE WHEN pretty AND mc_c.expression LIKE '(%)' THEN 'CHECK ' || mc_c.expression
+                                   ELSE 'CHECK (' || mc_c.expression || ')' END
             END
      FROM memory.mallard_catalog.constraints mc_c
      WHERE memory.mallard_catalog.object_oid('c', mc_c.schema_name, mc_c.table_name || '.' || mc_c.conname) = constraint_oid);
-CREATE MACRO memory.mallard_catalog.pg_get_constraintdef(constraint_oid) AS memory.mallard_catalog.constraint_definition(constraint_oid),
-    (constraint_oid, pretty) AS memory.mallard_catalog.constraint_definition(constraint_oid);
+CREATE MACRO memory.mallard_catalog.pg_get_constraintdef(constraint_oid) AS memory.mallard_catalog.constraint_definition(constraint_oid, false),
+    (constraint_oid, pretty) AS memory.mallard_catalog.constraint_definition(constraint_oid, CAST(pretty AS BOOLEAN));
 
 CREATE MACRO memory.mallard_catalog.pg_get_expr(expr, relation) AS CAST(expr AS VARCHAR),
     (expr, relation, pretty) AS CAST(expr AS VARCHAR);
@@ -497,3 +509,23 @@ CREATE MACRO memory.mallard_catalog.pg_get_triggerdef(trigger_oid) AS CAST(NULL 
     (trigger_oid, pretty) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_ruledef(rule_oid) AS CAST(NULL AS VARCHAR),
     (rule_oid, pretty) AS CAST(NULL AS VARCHAR);
+
+-- Settings: each session publishes its values as the variable mallard_settings.
+CREATE VIEW memory.mallard_catalog.pg_settings AS
+SELECT s.name, coalesce(getvariable('mallard_settings')[lower(s.name)], s.boot_val) AS setting, s.unit,
+       CASE WHEN s.context = 'internal' THEN 'Preset Options' ELSE 'Client Connection Defaults' END AS category,
+       s.short_desc, CAST(NULL AS VARCHAR) AS extra_desc, s.context, s.vartype,
+       CASE WHEN coalesce(getvariable('mallard_settings')[lower(s.name)], s.boot_val) = s.boot_val THEN 'default'
+            ELSE 'session' END AS source,
+       CAST(NULL AS VARCHAR) AS min_val, CAST(NULL AS VARCHAR) AS max_val, CAST(NULL AS VARCHAR[]) AS enumvals,
+       s.boot_val, s.boot_val AS reset_val, CAST(NULL AS VARCHAR) AS sourcefile, CAST(NULL AS INTEGER) AS sourceline,
+       false AS pending_restart
+FROM memory.mallard_catalog.settings s;
+
+CREATE MACRO memory.mallard_catalog.current_setting(setting_name) AS
+    coalesce(getvariable('mallard_settings')[lower(setting_name)],
+             error('unrecognized configuration parameter "' || setting_name || '"')),
+    (setting_name, missing_ok) AS
+    CASE WHEN missing_ok THEN getvariable('mallard_settings')[lower(setting_name)]
+         ELSE coalesce(getvariable('mallard_settings')[lower(setting_name)],
+                       error('unrecognized configuration parameter "' || setting_name || '"')) END;

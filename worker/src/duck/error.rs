@@ -144,6 +144,16 @@ impl DuckError {
             }
             ErrorClass::Interrupt => SqlState::QUERY_CANCELED,
             ErrorClass::NotImplemented => SqlState::FEATURE_NOT_SUPPORTED,
+            // The catalog's lookups (`'x'::regclass`, `current_setting('x')`) raise these.
+            ErrorClass::InvalidInput if m.starts_with("relation \"") && m.ends_with("does not exist") => {
+                SqlState::UNDEFINED_TABLE
+            }
+            ErrorClass::InvalidInput
+                if (m.starts_with("type \"") || m.starts_with("role \"")) && m.ends_with("does not exist")
+                    || m.starts_with("unrecognized configuration parameter") =>
+            {
+                SqlState::UNDEFINED_OBJECT
+            }
             ErrorClass::InvalidInput => SqlState::INVALID_PARAMETER_VALUE,
             ErrorClass::MismatchType => SqlState::DATA_EXCEPTION,
             ErrorClass::Permission => SqlState::INSUFFICIENT_PRIVILEGE,

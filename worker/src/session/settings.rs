@@ -32,7 +32,7 @@ use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
 use mallard_protocol::pg::{Format, Severity, SqlState};
 use tracing::debug;
 
-use crate::duck::exec;
+use crate::duck::{exec, quote_literal};
 use crate::duck::Connection;
 use crate::sql::utility::{Discard, Reset, Set, SetValue, Show, TransactionMode};
 use crate::sql::Command;
@@ -122,6 +122,7 @@ const DEFS: &[Def] = &[
     def("lc_messages", Kind::Text, "C", false, "Sets the language in which messages are displayed."),
     def("lock_timeout", Kind::Millis, "0", false, "Sets the maximum allowed duration of any wait for a lock."),
     def("max_identifier_length", Kind::Fixed, "63", false, "Shows the maximum identifier length."),
+    def("max_index_keys", Kind::Fixed, "32", false, "Shows the maximum number of index keys."),
     def("row_security", Kind::Bool, "on", false, "Enable row security."),
     def("search_path", Kind::SearchPath, "\"$user\", public", false, "Sets the schema search order for names that are not schema-qualified."),
     def("server_encoding", Kind::Fixed, "UTF8", true, "Shows the server (database) character set encoding."),
@@ -203,6 +204,8 @@ pub struct Settings {
     reported: Vec<Option<String>>,
     /// What DuckDB was last given, for the settings it shares.
     applied: Vec<Option<String>>,
+    /// Every setting's value as the catalog (`pg_settings`, `current_setting`) last got it.
+    published: Vec<String>,
 }
 
 /// Startup-packet keys that are not settings.
@@ -223,6 +226,7 @@ impl Settings {
             saved: None,
             reported: vec![None; DEFS.len()],
             applied: vec![None; DEFS.len()],
+            published: Vec::new(),
         };
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (key, value) in startup {
@@ -528,7 +532,60 @@ impl Settings {
             }
             self.applied[i] = Some(value);
         }
+        self.publish(duck);
     }
+
+    /// Hands the catalog every setting's value when one changed since the last call, as
+    /// the session variable `mallard_settings` (a map from lower-case name to value) that
+    /// `pg_settings` and `current_setting()` read.
+    fn publish(&mut self, duck: &Connection) {
+        let unchanged = self.published.len() == DEFS.len()
+            && (0..DEFS.len()).all(|i| self.published[i] == self.effective(i));
+        if unchanged {
+            return;
+        }
+        self.published = (0..DEFS.len()).map(|i| self.effective(i).to_owned()).collect();
+        let entries: Vec<String> = DEFS
+            .iter()
+            .zip(&self.published)
+            .map(|(d, v)| format!("{}: {}", quote_literal(&d.name.to_ascii_lowercase()), quote_literal(v)))
+            .collect();
+        if let Err(e) = exec(duck, &format!("SET VARIABLE mallard_settings = MAP {{{}}}", entries.join(", "))) {
+            debug!(error = %e, "DuckDB did not take the settings");
+        }
+    }
+}
+
+/// One row of `pg_settings` that does not change: name, boot value, unit, description,
+/// type and context.
+pub struct CatalogRow {
+    pub name: &'static str,
+    pub boot_val: &'static str,
+    pub unit: Option<&'static str>,
+    pub short_desc: &'static str,
+    pub vartype: &'static str,
+    pub context: &'static str,
+}
+
+/// Every setting, for the catalog's `pg_settings`.
+pub fn catalog_rows() -> impl Iterator<Item = CatalogRow> {
+    DEFS.iter().map(|d| CatalogRow {
+        name: d.name,
+        boot_val: d.default,
+        unit: matches!(d.kind, Kind::Millis).then_some("ms"),
+        short_desc: d.description,
+        vartype: match d.kind {
+            Kind::Bool | Kind::OnlyOn => "bool",
+            Kind::Int { .. } | Kind::Millis => "integer",
+            Kind::Choice(_) | Kind::Isolation => "enum",
+            Kind::Fixed if d.default.parse::<i64>().is_ok() => "integer",
+            _ => "string",
+        },
+        context: match d.kind {
+            Kind::Fixed => "internal",
+            _ => "user",
+        },
+    })
 }
 
 /// DuckDB's `search_path` from PostgreSQL's: `$user` has no meaning, `public` is DuckDB's

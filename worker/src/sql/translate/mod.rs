@@ -22,6 +22,7 @@ use std::ops::Range;
 
 mod catalog;
 mod ddl;
+mod operators;
 mod types;
 
 use super::lexer::{Token, Tokens};
@@ -96,6 +97,12 @@ pub const RULES: &[Rule] = &[
         client: "psql \\d (`pg_catalog.pg_class`, `OPERATOR(pg_catalog.~)`, `COLLATE pg_catalog.default`), pgbench, pgjdbc",
         why: "DuckDB's pg_catalog schema is its own and cannot be replaced; mallard's catalog is on the search path, so unqualified names resolve to it",
         apply: catalog::pg_catalog_names,
+    },
+    Rule {
+        name: "regex_match",
+        client: "psql \\dn and pgjdbc (`nspname !~ '^pg_'`), hand-written SQL",
+        why: "PostgreSQL's ~ finds the pattern anywhere; DuckDB's ~ must match the whole string",
+        apply: operators::regex_match,
     },
     Rule {
         name: "set_returning_aliases",
