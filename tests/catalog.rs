@@ -324,6 +324,8 @@ fn relation_oids_survive_a_restart_and_lookups_fail_as_in_postgres() {
     assert_eq!(sqlstate(&err), "42P01");
     let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
     assert_eq!(message, "relation \"no_such_table\" does not exist");
+    let version: String = client.query_one("select pg_catalog.version()", &[]).unwrap().get(0);
+    assert!(version.starts_with("PostgreSQL 15.0 (mallard "), "{version}");
     let err = client.simple_query("select current_setting('no_such_setting')").expect_err("unknown setting");
     assert_eq!(sqlstate(&err), "42704");
     drop(client);

@@ -28,6 +28,7 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &duck_types())?;
     exec(conn, PG_TYPE)?;
     exec(conn, &settings())?;
+    exec(conn, &format!("CREATE MACRO {SCHEMA}.version() AS {}", quote(&version())))?;
     for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
         exec(conn, statement.sql())?;
     }
@@ -186,13 +187,30 @@ fn settings() -> String {
     let rows: Vec<String> = crate::session::settings::catalog_rows()
         .map(|r| {
             let unit = r.unit.map_or_else(|| "NULL".to_owned(), quote);
-            let values = [quote(r.name), quote(r.boot_val), unit, quote(r.short_desc), quote(r.vartype), quote(r.context)];
+            let values = [
+                quote(r.name),
+                quote(r.boot_val),
+                unit,
+                quote(r.short_desc),
+                quote(r.vartype),
+                quote(r.context),
+            ];
             format!("({})", values.join(", "))
         })
         .collect();
     format!(
         "CREATE TABLE {SCHEMA}.settings AS SELECT * FROM (VALUES {}) v(name, boot_val, unit, short_desc, vartype, context)",
         rows.join(", ")
+    )
+}
+
+/// `version()` in PostgreSQL's form, which SQLAlchemy, pandas and Superset parse:
+/// `PostgreSQL 15.0 (mallard 0.1.0, DuckDB v1.5.5) on x86_64-pc-linux-gnu, ...`.
+fn version() -> String {
+    format!(
+        "PostgreSQL {} on {}-pc-linux-gnu, compiled by rustc, 64-bit",
+        crate::SERVER_VERSION,
+        std::env::consts::ARCH
     )
 }
 

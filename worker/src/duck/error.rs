@@ -149,7 +149,8 @@ impl DuckError {
                 SqlState::UNDEFINED_TABLE
             }
             ErrorClass::InvalidInput
-                if (m.starts_with("type \"") || m.starts_with("role \"")) && m.ends_with("does not exist")
+                if (m.starts_with("type \"") || m.starts_with("role \""))
+                    && m.ends_with("does not exist")
                     || m.starts_with("unrecognized configuration parameter") =>
             {
                 SqlState::UNDEFINED_OBJECT

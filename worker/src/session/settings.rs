@@ -32,8 +32,8 @@ use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
 use mallard_protocol::pg::{Format, Severity, SqlState};
 use tracing::debug;
 
-use crate::duck::{exec, quote_literal};
 use crate::duck::Connection;
+use crate::duck::{exec, quote_literal};
 use crate::sql::utility::{Discard, Reset, Set, SetValue, Show, TransactionMode};
 use crate::sql::Command;
 
@@ -550,7 +550,8 @@ impl Settings {
             .zip(&self.published)
             .map(|(d, v)| format!("{}: {}", quote_literal(&d.name.to_ascii_lowercase()), quote_literal(v)))
             .collect();
-        if let Err(e) = exec(duck, &format!("SET VARIABLE mallard_settings = MAP {{{}}}", entries.join(", "))) {
+        if let Err(e) = exec(duck, &format!("SET VARIABLE mallard_settings = MAP {{{}}}", entries.join(", ")))
+        {
             debug!(error = %e, "DuckDB did not take the settings");
         }
     }
