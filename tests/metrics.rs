@@ -57,6 +57,8 @@ fn counters_follow_the_traffic_and_survive_a_reload() {
             ..Options::default()
         },
     );
+    // The server answers once one worker does; the other may still be opening.
+    server.ready_workers(2, Duration::from_secs(30));
     let before = scrape(port);
     let accepted = before["mallard_connections_accepted_total"];
     assert_eq!(before["mallard_generation"], 1.0);

@@ -219,6 +219,10 @@ fn twenty_reloads_under_load_lose_nothing() {
         },
     );
     let pid = server.pid();
+    // Both workers ready first: while one still starts, the supervisor holds fds for it
+    // that it closes later (the baseline came out one fd high once workers took longer
+    // to open, with the catalog to install).
+    server.ready_workers(2, Duration::from_secs(30));
     let base = wait_old_generations_gone(&server, Duration::from_secs(10));
     let supervisor_fds = fd_count(pid);
     let base_worker_fds = worker_fds(&base);
