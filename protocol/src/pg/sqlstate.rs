@@ -33,6 +33,8 @@ impl SqlState {
     pub const ACTIVE_SQL_TRANSACTION: SqlState = SqlState(*b"25001");
     pub const READ_ONLY_SQL_TRANSACTION: SqlState = SqlState(*b"25006");
     pub const NO_ACTIVE_SQL_TRANSACTION: SqlState = SqlState(*b"25P01");
+    pub const STRING_DATA_RIGHT_TRUNCATION: SqlState = SqlState(*b"22001");
+    pub const INVALID_SAVEPOINT_SPECIFICATION: SqlState = SqlState(*b"3B001");
     pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState(*b"25P02");
     pub const IDLE_IN_TRANSACTION_SESSION_TIMEOUT: SqlState = SqlState(*b"25P03");
     pub const INVALID_AUTHORIZATION_SPECIFICATION: SqlState = SqlState(*b"28000");

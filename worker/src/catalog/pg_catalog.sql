@@ -53,6 +53,20 @@ CREATE MACRO memory.mallard_catalog.index_definition(schema_name, table_name, in
     || memory.mallard_catalog.namespace_name(schema_name) || '.' || table_name
     || ' USING btree (' || array_to_string(column_names, ', ') || ')';
 
+-- varchar(n) and char(n) columns: DuckDB keeps no length, so the translation writes a
+-- check of exactly this shape for each (translate::types::length_check); here it
+-- becomes the column's type again, and is no constraint of the table.
+CREATE MACRO memory.mallard_catalog.is_declared_length(constraint_type, expression) AS
+    constraint_type = 'CHECK' AND regexp_full_match(expression, '\(char_length\((rtrim\()?[^()]+\)?\) <= \d+\)');
+
+CREATE VIEW memory.mallard_catalog.declared_lengths AS
+SELECT c.schema_name, c.table_name, c.constraint_column_names[1] AS column_name,
+       CAST(CASE WHEN contains(c.expression, 'char_length(rtrim(') THEN 1042 ELSE 1043 END AS BIGINT) AS typid,
+       CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 AS typmod
+FROM duckdb_constraints() c
+WHERE c.database_name = current_database()
+  AND memory.mallard_catalog.is_declared_length(c.constraint_type, c.expression);
+
 -- Every user relation of the session's database, one row each: tables, views,
 -- indexes (DuckDB's, and the ones PostgreSQL makes for primary keys and unique
 -- constraints), sequences.
@@ -69,7 +83,8 @@ SELECT c.schema_name, c.table_name,
        c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index
 FROM duckdb_constraints() c
 WHERE c.database_name = current_database()
-  AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK');
+  AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')
+  AND NOT memory.mallard_catalog.is_declared_length(c.constraint_type, c.expression);
 
 CREATE VIEW memory.mallard_catalog.indexes AS
 SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
@@ -82,7 +97,10 @@ FROM memory.mallard_catalog.constraints c WHERE c.contype IN ('p', 'u');
 CREATE VIEW memory.mallard_catalog.relations AS
 SELECT t.schema_name, t.table_name AS relname, 'r' AS relkind, t.table_name AS table_name,
        CAST(t.column_count AS SMALLINT) AS natts, CAST(t.estimated_size AS FLOAT) AS tuples,
-       t.index_count > 0 AS hasindex, CAST(t.check_constraint_count AS SMALLINT) AS checks,
+       t.index_count > 0 AS hasindex,
+       CAST(t.check_constraint_count - (SELECT count(*) FROM memory.mallard_catalog.declared_lengths d
+                                        WHERE d.schema_name = t.schema_name AND d.table_name = t.table_name)
+            AS SMALLINT) AS checks,
        t.comment, CAST(NULL AS VARCHAR) AS definition
 FROM duckdb_tables() t WHERE t.database_name = current_database() AND NOT t.internal
 UNION ALL
@@ -98,10 +116,13 @@ FROM duckdb_sequences() s WHERE s.database_name = current_database();
 -- Columns of tables and views, with PostgreSQL's attnum and type.
 CREATE VIEW memory.mallard_catalog.columns AS
 SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
-       memory.mallard_catalog.type_oid(c.data_type) AS typid,
-       CAST(memory.mallard_catalog.type_modifier(c.data_type) AS INTEGER) AS typmod,
+       coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS typid,
+       CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
        NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type
-FROM duckdb_columns() c WHERE c.database_name = current_database() AND NOT c.internal;
+FROM duckdb_columns() c
+LEFT JOIN memory.mallard_catalog.declared_lengths d
+       ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name
+WHERE c.database_name = current_database() AND NOT c.internal;
 
 -- pg_namespace
 CREATE VIEW memory.mallard_catalog.pg_namespace AS
@@ -191,7 +212,8 @@ SELECT memory.mallard_catalog.object_oid('r', k.schema_name, k.index_name) AS in
        false AS indcheckxmin, true AS indisready, true AS indislive, false AS indisreplident,
        k.attnums AS indkey, list_transform(k.attnums, x -> CAST(0 AS BIGINT)) AS indcollation,
        list_transform(k.attnums, x -> CAST(0 AS BIGINT)) AS indclass,
-       list_transform(k.attnums, x -> CAST(0 AS SMALLINT)) AS indoption,
+       -- USMALLINT[] is sent as int2vector (`0 0`), which SQLAlchemy parses.
+       list_transform(k.attnums, x -> CAST(0 AS USMALLINT)) AS indoption,
        CAST(NULL AS VARCHAR) AS indexprs, CAST(NULL AS VARCHAR) AS indpred
 FROM memory.mallard_catalog.index_keys k;
 

@@ -100,6 +100,9 @@ impl DuckError {
             Some((m, h)) => (m.trim_end(), Some(format!("Did you mean{}", h.trim_end()))),
             None => (body, None),
         };
+        if let Some(message) = declared_length_exceeded(message).filter(|_| class == ErrorClass::Constraint) {
+            return DuckError { class, message, hint: None };
+        }
         DuckError { class, message: message.to_owned(), hint }
     }
 
@@ -180,9 +183,27 @@ fn is_write_conflict(message: &str) -> bool {
     .any(|p| message.contains(p))
 }
 
+/// PostgreSQL's words for a failed check of a declared length (the checks
+/// `translate::types::length_check` writes): `value too long for type character
+/// varying(20)`.
+fn declared_length_exceeded(message: &str) -> Option<String> {
+    let check =
+        message.strip_prefix("CHECK constraint failed on table ")?.split_once(" with expression CHECK(")?.1;
+    let (padded, rest) = match check.strip_prefix("(char_length(rtrim(") {
+        Some(rest) => (true, rest),
+        None => (false, check.strip_prefix("(char_length(")?),
+    };
+    let length = rest.rsplit_once(" <= ")?.1.strip_suffix("))")?;
+    length.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+    let ty = if padded { "character" } else { "character varying" };
+    Some(format!("value too long for type {ty}({length})"))
+}
+
 fn constraint_sqlstate(message: &str) -> SqlState {
     let m = message.to_ascii_lowercase();
-    if m.contains("not null") {
+    if m.starts_with("value too long for type") {
+        SqlState::STRING_DATA_RIGHT_TRUNCATION
+    } else if m.contains("not null") {
         SqlState::NOT_NULL_VIOLATION
     } else if m.contains("foreign key") {
         SqlState::FOREIGN_KEY_VIOLATION
@@ -198,6 +219,28 @@ fn constraint_sqlstate(message: &str) -> SqlState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_lengths_fail_as_in_postgres() {
+        let e = DuckError::from_message(
+            None,
+            "Constraint Error: CHECK constraint failed on table t with expression CHECK((char_length(\"Note\") <= 20))",
+        );
+        assert_eq!(
+            (e.message.as_str(), e.sqlstate()),
+            ("value too long for type character varying(20)", SqlState::STRING_DATA_RIGHT_TRUNCATION)
+        );
+        let e = DuckError::from_message(
+            None,
+            "Constraint Error: CHECK constraint failed on table t with expression CHECK((char_length(rtrim(code)) <= 2))",
+        );
+        assert_eq!(e.message, "value too long for type character(2)");
+        let e = DuckError::from_message(
+            None,
+            "Constraint Error: CHECK constraint failed on table t with expression CHECK((x > 0))",
+        );
+        assert_eq!(e.sqlstate(), SqlState::CHECK_VIOLATION);
+    }
 
     #[test]
     fn prefix_and_context_are_stripped() {

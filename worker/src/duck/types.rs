@@ -50,6 +50,15 @@ pub enum LogicalType {
         values: Vec<String>,
     },
     List(Box<LogicalType>),
+    /// PostgreSQL's `int2vector` (`oid` 22), printed `0 1`: what SQLAlchemy reads
+    /// `pg_index.indoption` as. DuckDB has no such type and drops the names of
+    /// user types from results, and its list functions refuse aliased lists; so the
+    /// catalog writes this column as a list of USMALLINT, a type nothing else in it
+    /// uses, and every USMALLINT list is reported so (a user's USMALLINT[] column too).
+    Vector {
+        child: Box<LogicalType>,
+        oid: u32,
+    },
     Array {
         child: Box<LogicalType>,
         size: u64,
@@ -106,7 +115,7 @@ impl LogicalType {
             L::TimestampTz => "TIMESTAMPTZ".into(),
             L::Interval => "INTERVAL".into(),
             L::Uuid => "UUID".into(),
-            L::List(child) => format!("{}[]", child.sql_name()?),
+            L::List(child) | L::Vector { child, .. } => format!("{}[]", child.sql_name()?),
             L::Array { child, size } => format!("{}[{size}]", child.sql_name()?),
             L::Struct(fields) => {
                 let fields = fields

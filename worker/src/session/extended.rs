@@ -17,6 +17,7 @@ use super::portal::{
 use super::query::{aborted, Transaction};
 use super::{Session, SessionError, StepError};
 use crate::duck::{ResultKind, Value};
+use crate::sql::utility::Savepoint;
 use crate::sql::Command;
 use crate::types::{decode_binary, decode_text};
 
@@ -193,6 +194,9 @@ impl Session<'_> {
     ) -> Result<(), StepError> {
         let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
         let statement = Rc::clone(&portal.statement);
+        if writes(&statement.command) {
+            self.savepoints.wrote();
+        }
         match &statement.kind {
             StatementKind::Empty => {
                 self.conn.send(&Message::EmptyQueryResponse);
@@ -431,8 +435,9 @@ fn writes(command: &Command) -> bool {
     }
 }
 
+/// What a failed block still accepts.
 fn ends_transaction(command: &Command) -> bool {
-    matches!(command, Command::Commit | Command::Rollback)
+    matches!(command, Command::Commit | Command::Rollback | Command::Savepoint(Savepoint::RollbackTo(_)))
 }
 
 fn missing_statement(name: &str) -> StepError {

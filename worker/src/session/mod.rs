@@ -14,6 +14,7 @@ mod handshake;
 mod portal;
 mod prepare;
 mod query;
+mod savepoints;
 pub mod settings;
 mod startup;
 
@@ -56,6 +57,7 @@ pub(crate) struct Session<'s> {
     /// `ReadyForQuery` went out and no message came since: the idle timeouts run.
     awaiting_command: bool,
     settings: settings::Settings,
+    savepoints: savepoints::Savepoints,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -173,6 +175,7 @@ fn run(
         tx: Transaction::default(),
         read_only: false,
         settings,
+        savepoints: savepoints::Savepoints::default(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,

@@ -125,6 +125,7 @@ impl Session<'_> {
             let _ = self.duck_exec("ROLLBACK");
         }
         self.settings.end_transaction(commit && outcome.is_ok());
+        self.savepoints.clear();
         outcome
     }
 
@@ -167,6 +168,7 @@ impl Session<'_> {
                 self.conn.send(&Message::CommandComplete("ROLLBACK".into()));
                 return Ok(());
             }
+            (Command::Savepoint(savepoint), _) => return self.savepoint(savepoint),
             (_, Transaction::Failed) => return Err(aborted()),
             (Command::Deallocate(name), _) => match name {
                 None => self.statements.clear(),

@@ -95,6 +95,7 @@ pub fn analyze(statement: &Statement<'_>, param_types: &[u32]) -> Result<Analysi
         Command::Begin
         | Command::Commit
         | Command::Rollback
+        | Command::Savepoint(_)
         | Command::Set(_)
         | Command::Reset(_)
         | Command::Show(_)

@@ -3,7 +3,7 @@
 
 use super::lexer::Token;
 use super::statement::Statement;
-use super::utility::{self, DeclareCursor, Discard, Fetch, ParseError, Reset, Set, Show};
+use super::utility::{self, DeclareCursor, Discard, Fetch, ParseError, Reset, Savepoint, Set, Show};
 
 /// The statement classes the session treats differently.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum Command {
     Commit,
     /// `ROLLBACK`, `ABORT` (not `ROLLBACK TO SAVEPOINT`).
     Rollback,
+    /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`: answered by the session.
+    Savepoint(Savepoint),
     Select,
     Insert,
     Update,
@@ -46,6 +48,9 @@ impl Command {
             Command::Begin => "BEGIN".into(),
             Command::Commit => "COMMIT".into(),
             Command::Rollback => "ROLLBACK".into(),
+            Command::Savepoint(Savepoint::Define(_)) => "SAVEPOINT".into(),
+            Command::Savepoint(Savepoint::Release(_)) => "RELEASE".into(),
+            Command::Savepoint(Savepoint::RollbackTo(_)) => "ROLLBACK".into(),
             Command::Select | Command::CreateTableAs => format!("SELECT {rows}"),
             Command::Insert => format!("INSERT 0 {rows}"),
             Command::Update => format!("UPDATE {rows}"),
@@ -106,7 +111,11 @@ pub fn classify(statement: &Statement<'_>) -> Command {
         "BEGIN" => Command::Begin,
         "START" if word(1) == "TRANSACTION" => Command::Begin,
         "COMMIT" | "END" if word(1) != "PREPARED" => Command::Commit,
-        "ROLLBACK" | "ABORT" if !matches!(word(1), "TO" | "PREPARED") => Command::Rollback,
+        "ROLLBACK" | "ABORT" if !matches!(word(1), "TO" | "PREPARED") && word(2) != "TO" => Command::Rollback,
+        "ROLLBACK" if word(1) != "PREPARED" => {
+            parsed(utility::parse_savepoint(statement), Command::Savepoint)
+        }
+        "SAVEPOINT" | "RELEASE" => parsed(utility::parse_savepoint(statement), Command::Savepoint),
         "SELECT" | "VALUES" | "TABLE" | "FROM" | "DESCRIBE" | "SUMMARIZE" | "PIVOT" | "UNPIVOT" => {
             Command::Select
         }

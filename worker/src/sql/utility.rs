@@ -521,6 +521,37 @@ pub fn parse_deallocate(statement: &Statement<'_>) -> Result<Option<String>, Par
     Ok(name)
 }
 
+/// What a savepoint statement does, and to which savepoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Savepoint {
+    /// `SAVEPOINT name`
+    Define(String),
+    /// `RELEASE [SAVEPOINT] name`
+    Release(String),
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`
+    RollbackTo(String),
+}
+
+/// `SAVEPOINT name`, `RELEASE [SAVEPOINT] name`, `ROLLBACK [WORK|TRANSACTION] TO
+/// [SAVEPOINT] name` (also `ABORT`-less: PostgreSQL has no `ABORT TO`).
+pub fn parse_savepoint(statement: &Statement<'_>) -> Result<Savepoint, ParseError> {
+    let mut p = Parser::new(statement);
+    let savepoint = if p.eat("savepoint") {
+        Savepoint::Define(p.ident()?)
+    } else if p.eat("release") {
+        p.eat("savepoint");
+        Savepoint::Release(p.ident()?)
+    } else {
+        p.expect("rollback")?;
+        let _ = p.eat("work") || p.eat("transaction");
+        p.expect("to")?;
+        p.eat("savepoint");
+        Savepoint::RollbackTo(p.ident()?)
+    };
+    p.end()?;
+    Ok(savepoint)
+}
+
 /// `CLOSE name | ALL`: `None` is ALL.
 pub fn parse_close(statement: &Statement<'_>) -> Result<Option<String>, ParseError> {
     let mut p = Parser::new(statement);

@@ -81,7 +81,8 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
             put(out, (h.upper as u64 ^ (1 << 63)).to_be_bytes());
             put(out, h.lower.to_be_bytes());
         }
-        L::List(_) | L::Array { .. } => put_array(out, ty, v, row),
+        // int2vector_send and oidvector_send write the array format.
+        L::List(_) | L::Vector { .. } | L::Array { .. } => put_array(out, ty, v, row),
         L::Struct(fields) => put_record(out, fields, v, row),
         L::Enum { .. } | L::Map { .. } | L::Null | L::Other(_) => encode_text(ty, v, row, out),
     }
@@ -168,7 +169,7 @@ fn list_children<'c>(
     row: usize,
 ) -> Option<(&'c LogicalType, Vector<'c>, usize, usize)> {
     match ty {
-        LogicalType::List(child) => {
+        LogicalType::List(child) | LogicalType::Vector { child, .. } => {
             let e: duckdb_list_entry = v.values::<duckdb_list_entry>()[row];
             Some((child, v.list_child(), e.offset as usize, e.length as usize))
         }

@@ -69,6 +69,7 @@ pub fn pg_type(ty: &LogicalType) -> PgType {
         L::Interval => (oid::INTERVAL, -1),
         L::Uuid => (oid::UUID, -1),
         L::List(child) | L::Array { child, .. } => (array_oid(child), -1),
+        L::Vector { oid, .. } => (*oid, -1),
         L::Struct(_) => (oid::RECORD, -1),
         L::Map { .. } | L::Other(_) | L::Null => (oid::TEXT, -1),
     };

@@ -61,6 +61,17 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
             let n = *size as usize;
             write_array(out, child, &v.array_child(*size), row * n, n);
         }
+        L::Vector { child, .. } => {
+            // `1 2 3`, as int2vectorout writes it.
+            let e: duckdb_list_entry = v.values::<duckdb_list_entry>()[row];
+            let elements = v.list_child();
+            for i in e.offset as usize..(e.offset + e.length) as usize {
+                if i > e.offset as usize {
+                    out.push(b' ');
+                }
+                encode_text(child, &elements, i, out);
+            }
+        }
         L::Struct(fields) => write_record(out, fields, v, row),
         L::Map { key, value } => write_map(out, key, value, v, row),
         L::Null => {}
@@ -75,7 +86,9 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
 pub fn is_supported(ty: &LogicalType) -> bool {
     match ty {
         LogicalType::Other(_) => false,
-        LogicalType::List(c) | LogicalType::Array { child: c, .. } => is_supported(c),
+        LogicalType::List(c) | LogicalType::Vector { child: c, .. } | LogicalType::Array { child: c, .. } => {
+            is_supported(c)
+        }
         LogicalType::Struct(fields) => fields.iter().all(|(_, t)| is_supported(t)),
         LogicalType::Map { key, value } => is_supported(key) && is_supported(value),
         _ => true,

@@ -90,7 +90,12 @@ unsafe fn read_type_borrowed(ty: ffi::duckdb_logical_type) -> LogicalType {
                 L::Enum { storage, values }
             }
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST => {
-                L::List(Box::new(read_type(ffi::duckdb_list_type_child_type(ty))))
+                let child = Box::new(read_type(ffi::duckdb_list_type_child_type(ty)));
+                match *child {
+                    // See LogicalType::Vector.
+                    L::USmallInt => L::Vector { child, oid: 22 },
+                    _ => L::List(child),
+                }
             }
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_ARRAY => L::Array {
                 child: Box::new(read_type(ffi::duckdb_array_type_child_type(ty))),
@@ -162,7 +167,7 @@ pub(super) fn raw_type(ty: &LogicalType) -> Option<RawType> {
             let raw = unsafe { ffi::duckdb_create_decimal_type(*width, *scale) };
             return (!raw.is_null()).then_some(RawType(raw));
         }
-        L::List(child) => {
+        L::List(child) | L::Vector { child, .. } => {
             let child = raw_type(child)?;
             // SAFETY: child is live for the call; the list type copies it.
             return Some(RawType(unsafe { ffi::duckdb_create_list_type(child.0) }));

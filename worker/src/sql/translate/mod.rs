@@ -135,6 +135,12 @@ pub const RULES: &[Rule] = &[
         apply: types::unconstrained_numeric,
     },
     Rule {
+        name: "declared_lengths",
+        client: "schemas from PostgreSQL, ORMs, pgjdbc getColumns (`name varchar(80)`, `code char(2)`)",
+        why: "DuckDB forgets a varchar or char length and does not enforce it; a check keeps it, and the catalog reports it",
+        apply: types::declared_lengths,
+    },
+    Rule {
         name: "jsonb_type",
         client: "asyncpg, psycopg (`$1::jsonb`), schemas from PostgreSQL (`doc jsonb`)",
         why: "DuckDB has one JSON type; jsonb values are JSON text to it",

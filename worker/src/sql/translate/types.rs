@@ -124,8 +124,94 @@ fn is_column_type(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
         && !is_punct(tokens.get(i + 1), '(')
 }
 
+/// A column's declared length, as the check that keeps it: PostgreSQL's `varchar(n)`
+/// refuses a longer value, `char(n)` one longer once trailing spaces are dropped.
+/// DuckDB keeps no length, so mallard writes these exact checks, which the catalog
+/// reads back as `character varying(n)` / `character(n)` (and hides as constraints),
+/// and a violation is reported as PostgreSQL's 22001. The catalog's patterns are in
+/// `catalog/pg_catalog.sql` (`declared_lengths`).
+pub fn length_check(column: &str, length: u32, padded: bool) -> String {
+    if padded {
+        format!("CHECK (char_length(rtrim({column})) <= {length})")
+    } else {
+        format!("CHECK (char_length({column}) <= {length})")
+    }
+}
+
+/// `name varchar(20)` and `name char(2)` column definitions in CREATE TABLE and ALTER
+/// TABLE ... ADD: DuckDB takes the length and forgets it.
+pub(super) fn declared_lengths(s: &Piece<'_>) -> Option<Rewrite> {
+    if !(s.starts_with("create") || s.starts_with("alter")) || !(s.mentions("char") || s.mentions("varying"))
+    {
+        return None;
+    }
+    let tokens = s.tokens();
+    if !tokens.iter().take(8).any(|(_, t)| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("table"))) {
+        return None;
+    }
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 2..tokens.len() {
+        let Token::Word(w) = tokens[i].1 else { continue };
+        let word = w.to_ascii_lowercase();
+        // The type's words, and whether it pads: character varying, varchar, character, char, bpchar.
+        let (last, padded) = match word.as_str() {
+            "varchar" => (i, false),
+            "character" | "char" if is_word(tokens.get(i + 1), "varying") => (i + 1, false),
+            "character" | "char" | "bpchar" => (i, true),
+            _ => continue,
+        };
+        // The column's name before it, and a column list or ADD [COLUMN] before that.
+        let name_at = i - 1;
+        let named = matches!(tokens[name_at].1, Token::Word(_) | Token::QuotedIdent(_));
+        let starts_column = is_punct(tokens.get(name_at - 1), '(')
+            || is_punct(tokens.get(name_at - 1), ',')
+            || is_word(tokens.get(name_at - 1), "column")
+            || is_word(tokens.get(name_at - 1), "add");
+        if !named || !starts_column || is_word(tokens.get(name_at), "column") {
+            continue;
+        }
+        let (length, end) = match (tokens.get(last + 1), tokens.get(last + 2), tokens.get(last + 3)) {
+            (Some((_, Token::Punct('('))), Some((_, Token::Number(n))), Some((_, Token::Punct(')')))) => {
+                let Ok(n) = n.parse::<u32>() else { continue };
+                (n, last + 3)
+            }
+            // `char` alone is char(1); `varchar` alone has no limit.
+            _ if padded => (1, last),
+            _ => continue,
+        };
+        if is_punct(tokens.get(end + 1), '[') {
+            continue; // an array of them: no check
+        }
+        let column = s.text(name_at);
+        edits.push((tokens[i].0..s.end_of(end), format!("VARCHAR {}", length_check(column, length, padded))));
+    }
+    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
+    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn declared_lengths_become_checks() {
+        use super::super::tests::{one, run};
+        assert_eq!(
+            one("create table t (id int, \"Note\" varchar(20) not null, code char(2) primary key, c character varying (5))"),
+            "create table t (id int, \"Note\" VARCHAR CHECK (char_length(\"Note\") <= 20) not null, \
+             code VARCHAR CHECK (char_length(rtrim(code)) <= 2) primary key, c VARCHAR CHECK (char_length(c) <= 5))"
+        );
+        assert_eq!(
+            one("alter table t add column flag char"),
+            "alter table t add column flag VARCHAR CHECK (char_length(rtrim(flag)) <= 1)"
+        );
+        for plain in [
+            "create table t (a varchar, b varchar(3)[])",
+            "create table t as select cast(x as varchar(3)) from u",
+            "select a::varchar(3) from t",
+        ] {
+            assert_eq!(run(plain), vec![plain]);
+        }
+    }
+
     use super::super::tests::one;
 
     #[test]
