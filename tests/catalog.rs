@@ -229,6 +229,55 @@ fn pgjdbc_metadata_as_against_postgres() {
     );
 }
 
+/// Every row of `sql`, as text, on one server.
+fn rows(client: &mut postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    client
+        .simple_query(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn information_schema_as_in_postgres() {
+    let both = Both::start();
+    let mut pg = postgres::Client::connect(&pg_conn_str(&both.pg), postgres::NoTls).unwrap();
+    let mut mallard = both.mallard.connect();
+    // Not compared: whether a view is updatable (PostgreSQL's simple views are; DuckDB's
+    // are not, and mallard says so), and the catalog name (the database's).
+    let queries = [
+        "select table_schema, table_name, table_type from information_schema.tables \
+         where table_schema in ('public', 'sales') order by 1, 2",
+        "select table_name, column_name, ordinal_position, column_default, is_nullable, data_type, \
+         character_maximum_length, numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision, \
+         udt_name from information_schema.columns where table_schema in ('public', 'sales') order by 1, 3",
+        "select constraint_name, table_name, constraint_type from information_schema.table_constraints \
+         where table_schema in ('public', 'sales') and constraint_type <> 'CHECK' order by 1",
+        "select constraint_name, table_name, column_name, ordinal_position, position_in_unique_constraint \
+         from information_schema.key_column_usage where table_schema in ('public', 'sales') order by 1, 4",
+        "select constraint_name, unique_constraint_name, match_option, update_rule, delete_rule \
+         from information_schema.referential_constraints order by 1",
+        "select table_name, column_name, constraint_name from information_schema.constraint_column_usage \
+         where table_schema in ('public', 'sales') and constraint_name not like '%check' order by 3, 2",
+        "select schema_name from information_schema.schemata order by 1",
+        "select count(*) from information_schema.routines where routine_schema = 'public'",
+    ];
+    let mut differences = Vec::new();
+    for sql in queries {
+        let (want, got) = (rows(&mut pg, sql), rows(&mut mallard, sql));
+        if want != got {
+            differences.push(format!("{sql}\n  PostgreSQL: {want:?}\n  mallard:    {got:?}"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 #[test]
 fn sqlalchemy_inspector_as_against_postgres() {
     driver_prints_as_against_postgres(

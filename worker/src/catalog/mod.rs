@@ -20,6 +20,9 @@ use crate::types::{builtin, pg_type};
 /// Where the catalog lives, as a DuckDB search path entry.
 pub const SCHEMA: &str = "memory.mallard_catalog";
 
+/// Where `information_schema` lives: the translation writes this for its qualifier.
+pub const INFORMATION_SCHEMA: &str = "memory.mallard_information_schema";
+
 /// Builds the catalog in the worker's anchor database; once per worker, before any session.
 pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &format!("CREATE SCHEMA {SCHEMA}"))?;
@@ -33,7 +36,14 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
         exec(conn, statement.sql())?;
     }
     for (name, columns) in empty::EMPTY_RELATIONS {
-        exec(conn, &empty_relation(name, columns))?;
+        exec(conn, &empty_relation(SCHEMA, name, columns))?;
+    }
+    exec(conn, &format!("CREATE SCHEMA {INFORMATION_SCHEMA}"))?;
+    for statement in crate::sql::split(include_str!("information_schema.sql")) {
+        exec(conn, statement.sql())?;
+    }
+    for (name, columns) in empty::EMPTY_INFORMATION_SCHEMA {
+        exec(conn, &empty_relation(INFORMATION_SCHEMA, name, columns))?;
     }
     Ok(())
 }
@@ -215,13 +225,13 @@ fn version() -> String {
 }
 
 /// An empty relation with PostgreSQL's columns (`"oid oid, polname name, ..."`).
-fn empty_relation(name: &str, columns: &str) -> String {
+fn empty_relation(schema: &str, name: &str, columns: &str) -> String {
     let columns: Vec<String> = split_columns(columns)
         .map(|(column, ty)| {
             format!("CAST(NULL AS {}) AS {}", duck_type_of(ty), crate::duck::quote_ident(column))
         })
         .collect();
-    format!("CREATE VIEW {SCHEMA}.{name} AS SELECT {} WHERE false", columns.join(", "))
+    format!("CREATE VIEW {schema}.{name} AS SELECT {} WHERE false", columns.join(", "))
 }
 
 fn split_columns(columns: &str) -> impl Iterator<Item = (&str, &str)> {
@@ -235,17 +245,19 @@ fn duck_type_of(pg: &str) -> String {
     }
     match pg {
         "oid" | "xid" | "bigint" | "regclass" | "regtype" => "BIGINT",
-        "integer" => "INTEGER",
+        "integer" | "cardinal_number" => "INTEGER",
         "smallint" => "SMALLINT",
         "real" => "FLOAT",
         "double precision" => "DOUBLE",
         "boolean" => "BOOLEAN",
         "bytea" => "BLOB",
         "interval" => "INTERVAL",
-        "timestamp with time zone" => "TIMESTAMPTZ",
+        "timestamp with time zone" | "time_stamp" => "TIMESTAMPTZ",
         "int2vector" => "SMALLINT[]",
         "oidvector" => "BIGINT[]",
-        _ => "VARCHAR", // name, text, "char", regproc, pg_node_tree, aclitem, inet, pg_lsn
+        // name, text, "char", regproc, pg_node_tree, aclitem, inet, pg_lsn;
+        // information_schema's sql_identifier, character_data, yes_or_no
+        _ => "VARCHAR",
     }
     .to_owned()
 }
@@ -281,7 +293,7 @@ mod tests {
     #[test]
     fn empty_relations_have_columns() {
         for (name, columns) in empty::EMPTY_RELATIONS {
-            let sql = empty_relation(name, columns);
+            let sql = empty_relation(SCHEMA, name, columns);
             assert!(sql.contains(" AS ") && !sql.contains("AS \"\""), "{sql}");
         }
         assert_eq!(duck_type_of("oid[]"), "BIGINT[]");

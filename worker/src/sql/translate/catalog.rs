@@ -19,7 +19,7 @@ pub(super) fn pg_catalog_names(s: &Piece<'_>) -> Option<Rewrite> {
     if !s.mentions("pg_catalog")
         && !s.mentions("operator")
         && !s.mentions("collate")
-        && !s.mentions("_pg_expandarray")
+        && !s.mentions("information_schema")
     {
         return None;
     }
@@ -74,6 +74,15 @@ pub(super) fn pg_catalog_names(s: &Piece<'_>) -> Option<Rewrite> {
             && is_word(tokens.get(i + 2), "_pg_expandarray");
         if qualifier(i) || expandarray {
             edits.push((tokens[i].0..tokens[i + 2].0, String::new()));
+            i += 2;
+            continue;
+        }
+        // `information_schema.tables`: the catalog's, not DuckDB's.
+        let information_schema = is_word(tokens.get(i), "information_schema")
+            && is_punct(tokens.get(i + 1), '.')
+            && !(i > 0 && is_punct(tokens.get(i - 1), '.'));
+        if information_schema {
+            edits.push((tokens[i].0..s.end_of(i), crate::catalog::INFORMATION_SCHEMA.to_owned()));
             i += 2;
             continue;
         }
@@ -407,6 +416,14 @@ mod tests {
         let listed = "select x, unnest(k) AS attnum, generate_subscripts(k, 1) AS ord from (select 1) t";
         assert_eq!(run(listed), vec![listed]);
         assert_eq!(one("select json_build_object('a', 1)"), "select json_object('a', 1)");
+    }
+
+    #[test]
+    fn information_schema_is_the_catalogs() {
+        assert_eq!(
+            one("select table_name from information_schema.tables t join INFORMATION_SCHEMA.columns c using (table_name)"),
+            "select table_name from memory.mallard_information_schema.tables t join memory.mallard_information_schema.columns c using (table_name)"
+        );
     }
 
     #[test]
