@@ -321,6 +321,29 @@ fn declared_lengths_are_kept_and_enforced() {
 }
 
 #[test]
+fn the_maintenance_database_name_reaches_the_served_one() {
+    let mallard = Server::start(BIN, Options::default());
+    let conn = mallard.conn_str().replace("dbname=mallard", "dbname=postgres");
+    let mut client = postgres::Client::connect(&conn, postgres::NoTls).expect("postgres is an alias");
+    let name: String = client.query_one("select current_database()", &[]).unwrap().get(0);
+    assert_eq!(name, "mallard");
+    let listed: Vec<String> =
+        client.query("select datname from pg_database", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(listed, ["mallard"]);
+    let off = Server::start(
+        BIN,
+        Options { env: vec![("MALLARD_DATABASE_ALIASES".into(), "[]".into())], ..Options::default() },
+    );
+    let err = postgres::Client::connect(
+        &off.conn_str().replace("dbname=mallard", "dbname=postgres"),
+        postgres::NoTls,
+    )
+    .err()
+    .expect("no alias");
+    assert_eq!(sqlstate(&err), "3D000");
+}
+
+#[test]
 fn catalog_relations_have_postgres_columns() {
     let pg = Postgres::start();
     let mut reference =

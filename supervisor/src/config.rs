@@ -83,6 +83,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     #[serde(default = "default_database")]
     pub database: String,
+    /// Other names a client may connect with to reach `database`: tools that first
+    /// connect to PostgreSQL's maintenance database (pgAdmin, DBeaver, asyncpg's
+    /// defaults) get in.
+    #[serde(default = "default_database_aliases")]
+    pub database_aliases: Vec<String>,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default = "default_auto")]
@@ -136,6 +141,9 @@ fn default_data_dir() -> PathBuf {
 }
 fn default_database() -> String {
     "mallard".into()
+}
+fn default_database_aliases() -> Vec<String> {
+    vec!["postgres".into()]
 }
 fn default_auto() -> String {
     "auto".into()
@@ -308,6 +316,7 @@ impl Config {
             storage: self.storage,
             data_dir: self.data_dir.clone(),
             database: self.database.clone(),
+            database_aliases: self.database_aliases.clone(),
             read_only: self.read_only,
             memory_limit: self.resolved_memory_limit()?,
             threads: self.threads,
@@ -393,6 +402,7 @@ const CONFIG_KEYS: &[&str] = &[
     "storage",
     "data_dir",
     "database",
+    "database_aliases",
     "read_only",
     "memory_limit",
     "threads",

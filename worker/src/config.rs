@@ -27,8 +27,11 @@ pub enum FileAccess {
 pub struct WorkerConfig {
     pub storage: Storage,
     pub data_dir: PathBuf,
-    /// The one database name clients may connect to.
+    /// The one database clients are served.
     pub database: String,
+    /// Other names that reach it (`postgres`, PostgreSQL's maintenance database).
+    #[serde(default)]
+    pub database_aliases: Vec<String>,
     pub read_only: bool,
     /// DuckDB `memory_limit` for this worker, e.g. `"4096MiB"`.
     pub memory_limit: Option<String>,
@@ -103,6 +106,7 @@ mod tests {
             storage: Storage::Memory,
             data_dir: PathBuf::from("data"),
             database: "mallard".into(),
+            database_aliases: Vec::new(),
             read_only: false,
             memory_limit: None,
             threads: 0,

@@ -111,7 +111,7 @@ pub fn negotiate(conn: &mut Conn, policy: &Policy<'_>) -> Result<Outcome, Sessio
 
 /// The one database this server has; checked after authentication, as PostgreSQL does.
 pub fn check_database(startup: &Startup, config: &WorkerConfig) -> Result<(), SessionError> {
-    if startup.database != config.database {
+    if startup.database != config.database && !config.database_aliases.contains(&startup.database) {
         return Err(SessionError::Fatal(ErrorInfo::fatal(
             SqlState::INVALID_CATALOG_NAME,
             format!("database \"{}\" does not exist", startup.database),
