@@ -79,6 +79,7 @@ fn config(storage: Storage, data_dir: PathBuf, read_only: bool) -> WorkerConfig 
         storage,
         data_dir,
         database: "lake house".into(),
+        database_aliases: Vec::new(),
         read_only,
         memory_limit: None,
         threads: 1,
