@@ -18,57 +18,11 @@ clients="${CLIENTS:-8}"
 jobs="${JOBS:-2}"
 modes="${MODES:-simple extended prepared}"
 scripts="${SCRIPTS:-tpcb select-only}"
-pg_bin=/usr/lib/postgresql/15/bin
 
-[ -x "$bin" ] || { echo "no mallard binary at $bin: run cargo build --workspace" >&2; exit 1; }
-[ -x "$pg_bin/initdb" ] || { echo "PostgreSQL 15 is missing: apt-get install postgresql-15" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install postgresql-client-15" >&2; exit 1; }
-
-work=$(mktemp -d)
-mallard_pid=""
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  # PostgreSQL refuses to run as root.
-  as_pg=(runuser -u postgres --)
-  chown postgres "$work"
-fi
-
-cleanup() {
-  [ -n "$mallard_pid" ] && kill "$mallard_pid" 2>/dev/null && wait "$mallard_pid" 2>/dev/null || true
-  [ -f "$work/pg/postmaster.pid" ] && "${as_pg[@]}" "$pg_bin/pg_ctl" stop -m immediate -D "$work/pg" >/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_ready() { # port user dbname
-  for _ in $(seq 1 600); do
-    psql -h 127.0.0.1 -p "$1" -U "$2" -d "$3" -X -A -t -c "select 1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not become ready" >&2
-  exit 1
-}
-
-pg_port=$(free_port)
-"${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-cat >>"$work/pg/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$work'
-max_connections = 100
-EOF
-"${as_pg[@]}" "$pg_bin/pg_ctl" start -w -D "$work/pg" -l "$work/pg.log" >/dev/null
-
-mallard_port=$(free_port)
-"$bin" serve --listen "127.0.0.1:$mallard_port" --storage duckdb --workers 1 \
-  --data-dir "$work/mallard" --log-level warn >"$work/mallard.log" 2>&1 &
-mallard_pid=$!
-wait_ready "$mallard_port" bench mallard
-wait_ready "$pg_port" postgres postgres
+. "$(dirname "$0")/servers.sh"
+start_postgres
+start_mallard "$bin" --storage duckdb --workers 1
 
 # run NAME PORT USER DBNAME ARGS... -> prints tps
 run() {
