@@ -435,6 +435,15 @@ fn relation_oids_survive_a_restart_and_lookups_fail_as_in_postgres() {
     assert_eq!(message, "relation \"no_such_table\" does not exist");
     let version: String = client.query_one("select pg_catalog.version()", &[]).unwrap().get(0);
     assert!(version.starts_with("PostgreSQL 15.0 (mallard "), "{version}");
+    client.batch_execute("set work_mem = '8MB'").unwrap();
+    let setting: (String, String) = client
+        .query_one(
+            "select current_setting('work_mem'), (select source from pg_settings where name = 'work_mem')",
+            &[],
+        )
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(setting, ("8MB".to_owned(), "session".to_owned()));
     let err = client.simple_query("select current_setting('no_such_setting')").expect_err("unknown setting");
     assert_eq!(sqlstate(&err), "42704");
     drop(client);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::channel::Channel;
 use crate::config::WorkerConfig;
-use crate::duck::{exec, quote_ident, quote_literal, Connection, Database, DuckError};
+use crate::duck::{exec, quote_ident, Connection, Database, DuckError};
 use crate::sessions::Sessions;
 use crate::stats::Stats;
 
@@ -29,12 +29,11 @@ pub struct Shared {
 
 impl Shared {
     /// A new session's DuckDB connection, made to look like PostgreSQL: the configured
-    /// database is the current one, the catalog knows the session's `user`,
-    /// `pg_backend_pid()` names this worker, and integers divide as integers.
-    pub fn connect(&self, user: &str) -> Result<Connection, DuckError> {
+    /// database is the current one, `pg_backend_pid()` names this worker, and integers
+    /// divide as integers.
+    pub fn connect(&self) -> Result<Connection, DuckError> {
         let conn = Connection::connect(&self.db)?;
         exec(&conn, &format!("USE {}", quote_ident(&self.config.database)))?;
-        exec(&conn, &format!("SET VARIABLE mallard_user = {}", quote_literal(user)))?;
         exec(
             &conn,
             &format!("CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({} AS INTEGER)", self.pid),

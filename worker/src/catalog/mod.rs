@@ -23,6 +23,15 @@ pub const SCHEMA: &str = "memory.mallard_catalog";
 /// Where `information_schema` lives: the translation writes this for its qualifier.
 pub const INFORMATION_SCHEMA: &str = "memory.mallard_information_schema";
 
+/// Whether a statement may read the session's settings through the catalog
+/// (`pg_settings`, `current_setting()`, an owner's name): the session then publishes
+/// them first. Other statements do not pay for it.
+pub fn reads_settings(sql: &str) -> bool {
+    const WORDS: &[&str] = &["pg_", "information_schema", "current_setting", "set_config"];
+    let bytes = sql.as_bytes();
+    WORDS.iter().any(|w| bytes.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w.as_bytes())))
+}
+
 /// Builds the catalog in the worker's anchor database; once per worker, before any session.
 pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &format!("CREATE SCHEMA {SCHEMA}"))?;

@@ -45,8 +45,8 @@ CREATE MACRO memory.mallard_catalog.type_modifier(data_type) AS
          ELSE -1 END;
 
 -- The role that owns every object: the session's user (mallard has no object owners;
--- its users file decides who may log in).
-CREATE MACRO memory.mallard_catalog.owner_name() AS getvariable('mallard_user');
+-- its users file decides who may log in), from the settings the session publishes.
+CREATE MACRO memory.mallard_catalog.owner_name() AS getvariable('mallard_settings')['session_authorization'];
 
 CREATE MACRO memory.mallard_catalog.index_definition(schema_name, table_name, index_name, is_unique, column_names) AS
     'CREATE ' || CASE WHEN is_unique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || index_name || ' ON '

@@ -148,7 +148,7 @@ fn run(
     let mut params = shared.config.setting_defaults();
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
-    let duck = shared.connect(&startup.user).map_err(internal)?;
+    let duck = shared.connect().map_err(internal)?;
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
@@ -166,7 +166,7 @@ fn run(
     conn.set_deadline(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
 
-    settings.sync_duckdb(&duck);
+    settings.sync_duckdb(&duck, false);
     Session {
         shared,
         conn,

@@ -67,10 +67,10 @@ impl Session<'_> {
         plan: DuckPlan,
         param_types: &[u32],
     ) -> Result<Rc<Statement>, StepError> {
-        self.settings.sync_duckdb(&self.duck);
-        self.park_live()?;
         let mut casts = plan.casts.clone();
         let mut duck_sql = plan.with_casts(&casts);
+        self.settings.sync_duckdb(&self.duck, crate::catalog::reads_settings(&duck_sql));
+        self.park_live()?;
         let mut prepared = self.duck.prepare(&duck_sql)?;
         let n = prepared.param_count();
         // PostgreSQL infers every parameter's type at Parse, and drivers encode values

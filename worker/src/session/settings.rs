@@ -519,8 +519,9 @@ impl Settings {
     }
 
     /// Hands DuckDB the settings it shares with the session, when they changed since the
-    /// last call. Failures are not the client's statement's: they are logged.
-    pub fn sync_duckdb(&mut self, duck: &Connection) {
+    /// last call, and to a statement that reads the `catalog`, every setting. Failures
+    /// are not the client's statement's: they are logged.
+    pub fn sync_duckdb(&mut self, duck: &Connection, catalog: bool) {
         for i in [index_of("search_path"), index_of("TimeZone")].into_iter().flatten() {
             let value = self.effective(i).to_owned();
             if self.applied[i].as_deref() == Some(value.as_str()) {
@@ -532,10 +533,13 @@ impl Settings {
             }
             self.applied[i] = Some(value);
         }
-        self.publish(duck);
+        if catalog {
+            self.publish(duck);
+        }
     }
 
-    /// Hands the catalog every setting's value when one changed since the last call, as
+    /// Hands the catalog every setting's value (and so the user's name, which it shows
+    /// as every object's owner) when one changed since the last call, as
     /// the session variable `mallard_settings` (a map from lower-case name to value) that
     /// `pg_settings` and `current_setting()` read.
     fn publish(&mut self, duck: &Connection) {
