@@ -32,6 +32,10 @@ const VALUES: &[Case] = &[
     // casts 32768 first, which overflows in PostgreSQL.
     same("42"),
     same("3000000000"),
+    // `~` finds the pattern anywhere, as in PostgreSQL (DuckDB's matches the whole string).
+    same("'mallard' ~ 'lar'"),
+    same("'pg_toast' !~ '^pg_'"),
+    same("'public' !~ '^pg_'"),
     same("0::smallint"),
     same("32767::smallint"),
     same("(-32768)::smallint"),
