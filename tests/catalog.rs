@@ -435,6 +435,15 @@ fn relation_oids_survive_a_restart_and_lookups_fail_as_in_postgres() {
     assert_eq!(message, "relation \"no_such_table\" does not exist");
     let version: String = client.query_one("select pg_catalog.version()", &[]).unwrap().get(0);
     assert!(version.starts_with("PostgreSQL 15.0 (mallard "), "{version}");
+    let users: (String, String, String) = client
+        .query_one("select current_user, session_user, user", &[])
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .unwrap();
+    assert_eq!(
+        users,
+        ("tester".to_owned(), "tester".to_owned(), "tester".to_owned()),
+        "DuckDB's own answer is duckdb"
+    );
     client.batch_execute("set work_mem = '8MB'").unwrap();
     let setting: (String, String) = client
         .query_one(

@@ -24,10 +24,10 @@ pub const SCHEMA: &str = "memory.mallard_catalog";
 pub const INFORMATION_SCHEMA: &str = "memory.mallard_information_schema";
 
 /// Whether a statement may read the session's settings through the catalog
-/// (`pg_settings`, `current_setting()`, an owner's name): the session then publishes
-/// them first. Other statements do not pay for it.
+/// (`pg_settings`, `current_setting()`, an owner's name, `current_user`): the session
+/// then publishes them first. Other statements do not pay for it.
 pub fn reads_settings(sql: &str) -> bool {
-    const WORDS: &[&str] = &["pg_", "information_schema", "current_setting", "set_config"];
+    const WORDS: &[&str] = &["pg_", "information_schema", "current_setting", "set_config", "user"];
     let bytes = sql.as_bytes();
     WORDS.iter().any(|w| bytes.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w.as_bytes())))
 }

@@ -558,3 +558,8 @@ CREATE MACRO memory.mallard_catalog.current_setting(setting_name) AS
 CREATE MACRO memory.mallard_catalog.set_config(setting_name, new_value, is_local) AS
     CASE WHEN memory.mallard_catalog.current_setting(setting_name) IS NOT NULL
          THEN error('set_config() is not supported yet: use SET ' || setting_name || ' = ...') END;
+
+-- current_user, session_user and user name the session's user, not DuckDB's `duckdb`.
+CREATE MACRO memory.mallard_catalog.current_user() AS memory.mallard_catalog.owner_name();
+CREATE MACRO memory.mallard_catalog.session_user() AS memory.mallard_catalog.owner_name();
+CREATE MACRO memory.mallard_catalog."user"() AS memory.mallard_catalog.owner_name();
