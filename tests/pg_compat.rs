@@ -36,6 +36,12 @@ const VALUES: &[Case] = &[
     same("'mallard' ~ 'lar'"),
     same("'pg_toast' !~ '^pg_'"),
     same("'public' !~ '^pg_'"),
+    // quote_ident quotes only what needs it.
+    same("quote_ident('orders')"),
+    same("quote_ident('Orders')"),
+    same("quote_ident('select')"),
+    same("quote_ident('a\"b')"),
+    same("quote_literal('it''s')"),
     same("0::smallint"),
     same("32767::smallint"),
     same("(-32768)::smallint"),

@@ -28,29 +28,13 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// A new session's DuckDB connection, made to look like PostgreSQL: the configured
-    /// database is the current one, `pg_backend_pid()` names this worker, and integers
-    /// divide as integers.
+    /// A new session's DuckDB connection: the configured database is the current one.
+    /// The rest that makes it look like PostgreSQL is the worker's, set up once: the
+    /// catalog (with `pg_backend_pid()`, `quote_ident()`...) and integer division
+    /// (see [`crate::storage::open`]).
     pub fn connect(&self) -> Result<Connection, DuckError> {
         let conn = Connection::connect(&self.db)?;
         exec(&conn, &format!("USE {}", quote_ident(&self.config.database)))?;
-        exec(
-            &conn,
-            &format!("CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({} AS INTEGER)", self.pid),
-        )?;
-        // PostgreSQL's quoting functions, which drivers use to inline values (asyncpg's
-        // copy_from_query).
-        exec(
-            &conn,
-            r#"CREATE OR REPLACE TEMP MACRO quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || ''''"#,
-        )?;
-        exec(
-            &conn,
-            r#"CREATE OR REPLACE TEMP MACRO quote_ident(s) AS '"' || replace(CAST(s AS VARCHAR), '"', '""') || '"'"#,
-        )?;
-        // `/` of two integers is integer division in PostgreSQL (7 / 2 = 3); DuckDB's
-        // default divides as floats.
-        exec(&conn, "SET integer_division = true")?;
         Ok(conn)
     }
 }

@@ -41,6 +41,11 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, PG_TYPE)?;
     exec(conn, &settings())?;
     exec(conn, &format!("CREATE MACRO {SCHEMA}.version() AS {}", quote(&version())))?;
+    // The worker's pid, until sessions get their own (issue 15).
+    exec(
+        conn,
+        &format!("CREATE MACRO {SCHEMA}.pg_backend_pid() AS CAST({} AS INTEGER)", std::process::id()),
+    )?;
     for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
         exec(conn, statement.sql())?;
     }

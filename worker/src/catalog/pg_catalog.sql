@@ -451,7 +451,6 @@ CREATE MACRO memory.mallard_catalog.pg_indexes_size(relation) AS CAST(0 AS BIGIN
 CREATE MACRO memory.mallard_catalog.pg_is_in_recovery() AS false;
 CREATE MACRO memory.mallard_catalog.txid_current() AS CAST(txid_current() AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_get_serial_sequence(table_name, column_name) AS CAST(NULL AS VARCHAR);
-CREATE MACRO memory.mallard_catalog.pg_backend_pid() AS CAST(getvariable('mallard_backend_pid') AS INTEGER);
 CREATE MACRO memory.mallard_catalog.pg_get_function_result(function_oid) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_function_arguments(function_oid) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_function_identity_arguments(function_oid) AS CAST(NULL AS VARCHAR);
@@ -563,3 +562,14 @@ CREATE MACRO memory.mallard_catalog.set_config(setting_name, new_value, is_local
 CREATE MACRO memory.mallard_catalog.current_user() AS memory.mallard_catalog.owner_name();
 CREATE MACRO memory.mallard_catalog.session_user() AS memory.mallard_catalog.owner_name();
 CREATE MACRO memory.mallard_catalog."user"() AS memory.mallard_catalog.owner_name();
+
+-- PostgreSQL's quoting functions, which drivers use to inline values (asyncpg's
+-- copy_from_query) and BI tools to build names: an identifier is quoted only when it
+-- needs to be, as quote_ident does (lower case, digits, _ and $, not a reserved word).
+CREATE MACRO memory.mallard_catalog.quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || '''';
+CREATE MACRO memory.mallard_catalog.quote_ident(s) AS
+    CASE WHEN regexp_full_match(CAST(s AS VARCHAR), '[a-z_][a-z0-9_$]*')
+              AND CAST(s AS VARCHAR) NOT IN (SELECT mc_k.keyword_name FROM duckdb_keywords() mc_k
+                                             WHERE mc_k.keyword_category = 'reserved')
+         THEN CAST(s AS VARCHAR)
+         ELSE '"' || replace(CAST(s AS VARCHAR), '"', '""') || '"' END;

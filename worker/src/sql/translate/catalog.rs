@@ -168,6 +168,48 @@ fn clause_of<'a>(tokens: &[(usize, Token<'a>)], i: usize) -> Option<&'a str> {
     None
 }
 
+/// Scalar functions clients call in FROM, which PostgreSQL allows (one row) and DuckDB
+/// does not.
+const SCALARS_IN_FROM: &[&str] =
+    &["string_to_array", "regexp_split_to_array", "current_schemas", "string_split"];
+
+/// `FROM generate_series(...) i, string_to_array(current_setting('search_path'), ',') s`
+/// (the search path split, as BI tools write it): a scalar call in FROM becomes a
+/// one-row subquery, `(SELECT f(...) AS s) AS s`.
+pub(super) fn scalar_functions_in_from(s: &Piece<'_>) -> Option<Rewrite> {
+    if !SCALARS_IN_FROM.iter().any(|f| s.mentions(f)) {
+        return None;
+    }
+    let tokens = s.tokens();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 1..tokens.len() {
+        let Token::Word(w) = tokens[i].1 else { continue };
+        if !SCALARS_IN_FROM.iter().any(|f| w.eq_ignore_ascii_case(f)) || is_punct(tokens.get(i - 1), '.') {
+            continue;
+        }
+        let in_from = matches!(clause_of(tokens, i), Some(k) if ["from", "join"].iter().any(|f| k.eq_ignore_ascii_case(f)))
+            && (is_punct(tokens.get(i - 1), ',')
+                || ["from", "join"].iter().any(|k| is_word(tokens.get(i - 1), k)));
+        let Some(close) = in_from.then(|| matching_paren(tokens, i + 1)).flatten() else { continue };
+        let alias_at = if is_word(tokens.get(close + 1), "as") { close + 2 } else { close + 1 };
+        let alias = match tokens.get(alias_at) {
+            Some((_, Token::Word(a)))
+                if !["where", "join", "on", "left", "cross", "order", "group"]
+                    .iter()
+                    .any(|k| a.eq_ignore_ascii_case(k)) =>
+            {
+                *a
+            }
+            _ => w,
+        };
+        let call = &s.sql[tokens[i].0..s.end_of(close)];
+        let end = if alias == w { s.end_of(close) } else { s.end_of(alias_at) };
+        edits.push((tokens[i].0..end, format!("(SELECT {call} AS {alias}) AS {alias}")));
+    }
+    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
+    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+}
+
 /// PostgreSQL functions DuckDB has under another name, with the same arguments.
 const RENAMED_FUNCTIONS: &[(&str, &str)] = &[("json_build_object", "json_object")];
 
@@ -424,6 +466,16 @@ mod tests {
             one("select table_name from information_schema.tables t join INFORMATION_SCHEMA.columns c using (table_name)"),
             "select table_name from memory.mallard_information_schema.tables t join memory.mallard_information_schema.columns c using (table_name)"
         );
+    }
+
+    #[test]
+    fn scalar_calls_in_from_are_one_row() {
+        assert_eq!(
+            one("select s[i] from generate_series(1, 2) as i, string_to_array(current_setting('search_path'), ',') s"),
+            "select s[i] from generate_series(1, 2) as i(i), (SELECT string_to_array(current_setting('search_path'), ',') AS s) AS s"
+        );
+        let plain = "select string_to_array(a, ',') from t";
+        assert_eq!(run(plain), vec![plain]);
     }
 
     #[test]

@@ -111,6 +111,12 @@ pub const RULES: &[Rule] = &[
         apply: catalog::set_returning_aliases,
     },
     Rule {
+        name: "scalar_functions_in_from",
+        client: "BI tools' table lists (`FROM generate_series(...) i, string_to_array(current_setting('search_path'), ',') s`)",
+        why: "PostgreSQL takes a scalar function in FROM as one row; DuckDB wants a table function",
+        apply: catalog::scalar_functions_in_from,
+    },
+    Rule {
         name: "renamed_functions",
         client: "SQLAlchemy column reflection (`json_build_object(...)`)",
         why: "DuckDB has these functions under other names",
