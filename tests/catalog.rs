@@ -444,6 +444,16 @@ fn relation_oids_survive_a_restart_and_lookups_fail_as_in_postgres() {
         ("tester".to_owned(), "tester".to_owned(), "tester".to_owned()),
         "DuckDB's own answer is duckdb"
     );
+    let extensions: Vec<String> = client
+        .query("select extname from pg_extension order by 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        extensions.contains(&"json".to_owned()) && extensions.contains(&"parquet".to_owned()),
+        "{extensions:?}"
+    );
     client.batch_execute("set work_mem = '8MB'").unwrap();
     let setting: (String, String) = client
         .query_one(

@@ -41,10 +41,6 @@ pub(super) const EMPTY_RELATIONS: &[(&str, &str)] = &[
         r#"dbid oid, classid oid, objid oid, objsubid integer, refclassid oid, refobjid oid, deptype "char""#,
     ),
     (
-        "pg_extension",
-        r#"oid oid, extname name, extowner oid, extnamespace oid, extrelocatable boolean, extversion text, extconfig oid[], extcondition text[]"#,
-    ),
-    (
         "pg_event_trigger",
         r#"oid oid, evtname name, evtevent name, evtowner oid, evtfoid oid, evtenabled "char", evttags text[]"#,
     ),

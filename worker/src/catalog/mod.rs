@@ -40,6 +40,17 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &duck_types())?;
     exec(conn, PG_TYPE)?;
     exec(conn, &settings())?;
+    let loaded = format!(
+        "CREATE TABLE {SCHEMA}.extensions AS SELECT extension_name, extension_version FROM duckdb_extensions() WHERE loaded"
+    );
+    if let Err(e) = exec(conn, &loaded) {
+        // It reads the extension directory, which may be out of reach: no rows then.
+        tracing::debug!(error = %e, "could not list DuckDB's extensions");
+        exec(
+            conn,
+            &format!("CREATE TABLE {SCHEMA}.extensions (extension_name VARCHAR, extension_version VARCHAR)"),
+        )?;
+    }
     exec(conn, &format!("CREATE MACRO {SCHEMA}.version() AS {}", quote(&version())))?;
     // The worker's pid, until sessions get their own (issue 15).
     exec(
