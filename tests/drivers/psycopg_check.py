@@ -181,6 +181,26 @@ def transaction(conn):
             check("transaction: bad input raised", False, True)
         cur.execute(f"select count(*) from {TABLE}")
         check("transaction: failed block rolled back", cur.fetchone()[0], 1)
+    # Nested transactions are savepoints: a nested block that only reads, released, and
+    # one whose read fails, rolled back to its savepoint while the outer block goes on.
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.execute(f"insert into {TABLE} values (5)")
+            with conn.transaction():
+                cur.execute(f"select count(*) from {TABLE}")
+                check("nested: rows visible inside", cur.fetchone()[0], 2)
+            try:
+                with conn.transaction():
+                    cur.execute("select * from no_such_table")
+            except psycopg.errors.UndefinedTable:
+                pass
+            else:
+                check("nested: missing table raised", False, True)
+            cur.execute(f"select count(*) from {TABLE}")
+            check("nested: outer block goes on", cur.fetchone()[0], 2)
+    with conn.cursor() as cur:
+        cur.execute(f"select count(*) from {TABLE}")
+        check("nested: outer block committed", cur.fetchone()[0], 2)
 
 
 def server_cursor(conn):
