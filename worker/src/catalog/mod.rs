@@ -28,8 +28,7 @@ pub const INFORMATION_SCHEMA: &str = "memory.mallard_information_schema";
 /// then publishes them first. Other statements do not pay for it.
 pub fn reads_settings(sql: &str) -> bool {
     const WORDS: &[&str] = &["pg_", "information_schema", "current_setting", "set_config", "user"];
-    let bytes = sql.as_bytes();
-    WORDS.iter().any(|w| bytes.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w.as_bytes())))
+    WORDS.iter().any(|w| crate::sql::mentions(sql, w))
 }
 
 /// Builds the catalog in the worker's anchor database; once per worker, before any session.

@@ -20,3 +20,9 @@ pub use command::classify;
 pub use command::Command;
 pub use lexer::Token;
 pub use statement::{split, Statement};
+
+/// Whether `needle` (ASCII, lower case) occurs anywhere in `sql`, ignoring case: a cheap
+/// filter before tokenizing.
+pub fn mentions(sql: &str, needle: &str) -> bool {
+    sql.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}

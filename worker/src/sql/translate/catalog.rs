@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, splice, token_len, Piece, Rewrite};
+use super::{is_punct, is_word, matching_paren, replaced, splice, token_len, Piece, Rewrite};
 use crate::sql::Token;
 
 pub(super) fn asyncpg_type_introspection(s: &Piece<'_>) -> Option<Rewrite> {
@@ -96,8 +96,7 @@ pub(super) fn pg_catalog_names(s: &Piece<'_>) -> Option<Rewrite> {
         }
         i += 1;
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 fn is_comparison(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
@@ -144,8 +143,7 @@ pub(super) fn set_returning_aliases(s: &Piece<'_>) -> Option<Rewrite> {
         }
         edits.push((s.end_of(alias)..s.end_of(alias), format!("({name})")));
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 /// The clause keyword that token `i` stands in (`select`, `from`, `join`, `where`...):
@@ -206,8 +204,7 @@ pub(super) fn scalar_functions_in_from(s: &Piece<'_>) -> Option<Rewrite> {
         let end = if alias == w { s.end_of(close) } else { s.end_of(alias_at) };
         edits.push((tokens[i].0..end, format!("(SELECT {call} AS {alias}) AS {alias}")));
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 /// PostgreSQL functions DuckDB has under another name, with the same arguments.
@@ -228,7 +225,7 @@ pub(super) fn renamed_functions(s: &Piece<'_>) -> Option<Rewrite> {
             call.then(|| (tokens[i].0..s.end_of(i), *to))
         })
         .collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 /// The object identifier types a cast can name, and the catalog function of each
@@ -270,7 +267,6 @@ pub(super) fn reg_casts(s: &Piece<'_>) -> Option<Rewrite> {
         let operand = &s.sql[tokens[start].0..tokens[i - 3].0 + token_len(tokens[i - 3].1)];
         edits.push((tokens[start].0..s.end_of(i), format!("{function}({operand})")));
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
     let mut sql = (!edits.is_empty()).then(|| splice(s.sql, &edits));
     // Then `CAST(x AS REGCLASS)`, SQLAlchemy's spelling, one at a time, innermost first.
     loop {
@@ -279,7 +275,6 @@ pub(super) fn reg_casts(s: &Piece<'_>) -> Option<Rewrite> {
         if edits.is_empty() {
             return sql.map(Rewrite::Replace);
         }
-        let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
         sql = Some(splice(text, &edits));
     }
 }
@@ -328,26 +323,6 @@ fn cast_calls_inside(tokens: &[(usize, Token<'_>)], range: Range<usize>) -> bool
                     && matches!(tokens.get(close - 1), Some((_, Token::Word(t))) if REG_TYPES.iter().any(|(r, ..)| t.eq_ignore_ascii_case(r)))
             })
     })
-}
-
-fn matching_paren(tokens: &[(usize, Token<'_>)], open: usize) -> Option<usize> {
-    if !is_punct(tokens.get(open), '(') {
-        return None;
-    }
-    let mut depth = 0usize;
-    for (j, (_, t)) in tokens.iter().enumerate().skip(open) {
-        match t {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(j);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn is_text_type(token: Option<&(usize, Token<'_>)>) -> bool {

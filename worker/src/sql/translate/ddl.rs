@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, splice, Piece, Rewrite};
+use super::{is_punct, is_word, matching_paren, replaced, Piece, Rewrite};
 use crate::sql::Token;
 
 pub(super) fn vacuum(s: &Piece<'_>) -> Option<Rewrite> {
@@ -117,25 +117,7 @@ pub(super) fn storage_parameters(s: &Piece<'_>) -> Option<Rewrite> {
         }
         i += 1;
     }
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
-}
-
-/// The index of the `)` that closes the `(` at `open`.
-fn matching_paren(tokens: &[(usize, Token<'_>)], open: usize) -> Option<usize> {
-    let mut depth = 0;
-    for (i, (_, t)) in tokens.iter().enumerate().skip(open) {
-        match t {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    replaced(s.sql, &edits)
 }
 
 #[cfg(test)]

@@ -212,7 +212,7 @@ impl<'a> Piece<'a> {
     /// Whether `needle` (ASCII, lower case) occurs anywhere, ignoring case: a cheap
     /// filter before tokenizing.
     fn mentions(&self, needle: &str) -> bool {
-        self.sql.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        super::mentions(self.sql, needle)
     }
 
     fn text(&self, i: usize) -> &'a str {
@@ -244,16 +244,42 @@ fn is_punct(token: Option<&(usize, Token<'_>)>, c: char) -> bool {
 }
 
 /// Applies `edits` (non-overlapping byte ranges, in order) to `sql`.
-fn splice(sql: &str, edits: &[(Range<usize>, &str)]) -> String {
+fn splice<S: AsRef<str>>(sql: &str, edits: &[(Range<usize>, S)]) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut at = 0;
     for (range, replacement) in edits {
         out.push_str(&sql[at..range.start]);
-        out.push_str(replacement);
+        out.push_str(replacement.as_ref());
         at = range.end;
     }
     out.push_str(&sql[at..]);
     out
+}
+
+/// The rewrite that applies `edits` to `sql`, or none when there are none.
+fn replaced<S: AsRef<str>>(sql: &str, edits: &[(Range<usize>, S)]) -> Option<Rewrite> {
+    (!edits.is_empty()).then(|| Rewrite::Replace(splice(sql, edits)))
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn matching_paren(tokens: &[(usize, Token<'_>)], open: usize) -> Option<usize> {
+    if !is_punct(tokens.get(open), '(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (i, (_, t)) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, splice, Piece, Rewrite};
+use super::{is_punct, replaced, Piece, Rewrite};
 use crate::sql::Token;
 
 /// `a ~ 'p'` and `a !~ 'p'` find `p` anywhere in `a` in PostgreSQL; DuckDB's `~` must
@@ -25,8 +25,7 @@ pub(super) fn regex_match(s: &Piece<'_>) -> Option<Rewrite> {
         };
         edits.push((*at..at + text.len(), format!("'(?s).*(?:{pattern}).*'")));
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 #[cfg(test)]

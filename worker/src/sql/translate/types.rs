@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, splice, Piece, Rewrite};
+use super::{is_punct, is_word, replaced, Piece, Rewrite};
 use crate::sql::Token;
 
 /// The type name a cast ends in: `::name` or `CAST(x AS name)`; `i` is the name's
@@ -44,8 +44,7 @@ pub(super) fn bytea_hex_literals(s: &Piece<'_>) -> Option<Rewrite> {
             .collect();
         edits.push((tokens[i].0..s.end_of(i), format!("'{escaped}'")));
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
@@ -88,8 +87,7 @@ pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
             edits.push((tokens[i].0..s.end_of(i), "DECIMAL(38,10)".to_owned()));
         }
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 pub(super) fn jsonb_type(s: &Piece<'_>) -> Option<Rewrite> {
@@ -105,7 +103,7 @@ pub(super) fn jsonb_type(s: &Piece<'_>) -> Option<Rewrite> {
         })
         .map(|i| (tokens[i].0..s.end_of(i), "JSON"))
         .collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 fn is_create_table(s: &Piece<'_>) -> bool {
@@ -185,8 +183,7 @@ pub(super) fn declared_lengths(s: &Piece<'_>) -> Option<Rewrite> {
         let column = s.text(name_at);
         edits.push((tokens[i].0..s.end_of(end), format!("VARCHAR {}", length_check(column, length, padded))));
     }
-    let edits: Vec<(Range<usize>, &str)> = edits.iter().map(|(r, t)| (r.clone(), t.as_str())).collect();
-    (!edits.is_empty()).then(|| Rewrite::Replace(splice(s.sql, &edits)))
+    replaced(s.sql, &edits)
 }
 
 #[cfg(test)]
