@@ -66,7 +66,15 @@ impl Database {
                 unsafe { take_owned_string(err) }.unwrap_or_else(|| "could not open database".into());
             return Err(DuckError::from_message(Some(ErrorClass::Io), &message));
         }
-        Ok(Database { raw })
+        let database = Database { raw };
+        // SAFETY: raw is the database just opened, and `database` keeps it open.
+        unsafe { mallard_icu::load(database.raw) }.map_err(|message| {
+            DuckError::from_message(
+                Some(ErrorClass::Other),
+                &format!("loading ICU (time zones): {message}"),
+            )
+        })?;
+        Ok(database)
     }
 }
 
