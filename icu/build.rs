@@ -153,7 +153,8 @@ fn extract(sdist: &Path, out: &Path) -> PathBuf {
 /// DuckDB's bundled third-party include folders (fmt, utf8proc, ...), as libduckdb-sys's
 /// manifest lists them, relative to the folder above `src/include`.
 fn third_party_includes(duckdb_include: &Path) -> Vec<PathBuf> {
-    let root = duckdb_include.parent().and_then(Path::parent).expect("DEP_DUCKDB_INCLUDE is <root>/src/include");
+    let root =
+        duckdb_include.parent().and_then(Path::parent).expect("DEP_DUCKDB_INCLUDE is <root>/src/include");
     let manifest = fs::read_to_string(root.join("manifest.json"))
         .unwrap_or_else(|e| panic!("read libduckdb-sys's manifest.json in {}: {e}", root.display()));
     let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("libduckdb-sys's manifest.json");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mallard_worker::auth::{self, AuthSettings, Rule, RuleSpec, Users};
 use mallard_worker::tls::{SslMode, TlsSettings};
-use mallard_worker::{FileAccess, Storage, WorkerConfig};
+use mallard_worker::{check_timezone, FileAccess, Storage, WorkerConfig};
 use serde::Deserialize;
 
 /// The file read when `-c` is not given, if it exists.
@@ -88,6 +88,9 @@ pub struct Config {
     /// defaults) get in.
     #[serde(default = "default_database_aliases")]
     pub database_aliases: Vec<String>,
+    /// The sessions' `TimeZone` unless a client sets its own.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default = "default_auto")]
@@ -144,6 +147,9 @@ fn default_database() -> String {
 }
 fn default_database_aliases() -> Vec<String> {
     vec!["postgres".into()]
+}
+fn default_timezone() -> String {
+    "UTC".into()
 }
 fn default_auto() -> String {
     "auto".into()
@@ -272,6 +278,7 @@ impl Config {
             mallard_worker::tls::load(&tls.settings()).map_err(ConfigError::Tls)?;
         }
         self.auth_settings()?;
+        check_timezone(&self.timezone).map_err(|e| ConfigError::Invalid(format!("`timezone`: {e}")))?;
         if self.max_message_size < 1024 {
             return invalid("`max_message_size` must be at least 1024 bytes".into());
         }
@@ -317,6 +324,7 @@ impl Config {
             data_dir: self.data_dir.clone(),
             database: self.database.clone(),
             database_aliases: self.database_aliases.clone(),
+            timezone: check_timezone(&self.timezone).map_err(ConfigError::Invalid)?,
             read_only: self.read_only,
             memory_limit: self.resolved_memory_limit()?,
             threads: self.threads,
@@ -403,6 +411,7 @@ const CONFIG_KEYS: &[&str] = &[
     "data_dir",
     "database",
     "database_aliases",
+    "timezone",
     "read_only",
     "memory_limit",
     "threads",

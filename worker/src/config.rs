@@ -32,6 +32,9 @@ pub struct WorkerConfig {
     /// Other names that reach it (`postgres`, PostgreSQL's maintenance database).
     #[serde(default)]
     pub database_aliases: Vec<String>,
+    /// The sessions' `TimeZone` unless the client sets one (config `timezone`).
+    #[serde(default = "utc")]
+    pub timezone: String,
     pub read_only: bool,
     /// DuckDB `memory_limit` for this worker, e.g. `"4096MiB"`.
     pub memory_limit: Option<String>,
@@ -71,16 +74,21 @@ impl WorkerConfig {
     /// Session settings whose defaults the configuration sets, as startup parameters
     /// (PostgreSQL's `postgresql.conf` values): the ones set to something other than off.
     pub fn setting_defaults(&self) -> Vec<(String, String)> {
-        [
+        let timezone = ("TimeZone".to_owned(), self.timezone.clone());
+        let timeouts = [
             ("idle_session_timeout", self.idle_session_timeout),
             ("idle_in_transaction_session_timeout", self.idle_in_transaction_session_timeout),
         ]
         .into_iter()
         .filter(|(_, d)| !d.is_zero())
         // Whole milliseconds, as the settings take them; never round a timeout down to off.
-        .map(|(name, d)| (name.to_owned(), d.as_millis().max(1).to_string()))
-        .collect()
+        .map(|(name, d)| (name.to_owned(), d.as_millis().max(1).to_string()));
+        std::iter::once(timezone).chain(timeouts).collect()
     }
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 mod millis {
@@ -107,6 +115,7 @@ mod tests {
             data_dir: PathBuf::from("data"),
             database: "mallard".into(),
             database_aliases: Vec::new(),
+            timezone: utc(),
             read_only: false,
             memory_limit: None,
             threads: 0,
@@ -122,11 +131,13 @@ mod tests {
     }
 
     #[test]
-    fn only_timeouts_that_are_on_become_setting_defaults() {
-        assert!(config(Duration::ZERO, Duration::ZERO).setting_defaults().is_empty());
+    fn the_zone_and_timeouts_that_are_on_become_setting_defaults() {
+        let zone = ("TimeZone".to_owned(), "UTC".to_owned());
+        assert_eq!(config(Duration::ZERO, Duration::ZERO).setting_defaults(), [zone.clone()]);
         assert_eq!(
             config(Duration::from_secs(30), Duration::from_micros(10)).setting_defaults(),
             [
+                zone,
                 ("idle_session_timeout".to_owned(), "30000".to_owned()),
                 ("idle_in_transaction_session_timeout".to_owned(), "1".to_owned()),
             ]

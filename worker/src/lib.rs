@@ -33,6 +33,7 @@ mod types;
 
 pub use config::{FileAccess, WorkerConfig};
 pub use main_loop::{run, WorkerError};
+pub use session::settings::check_timezone;
 pub use storage::{self_test, PolicyError, Storage, StorageError};
 
 /// What `server_version` reports: clients parse the leading `15.0` as the version.

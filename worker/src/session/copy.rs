@@ -22,7 +22,9 @@ use crate::copy::{
     self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
 use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
-use crate::types::{decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type};
+use crate::types::{
+    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, TextStyle,
+};
 
 fn failure(code: SqlState, message: impl Into<String>) -> StepError {
     StepError::query(code, message)
@@ -150,6 +152,7 @@ impl Session<'_> {
         let mut sink = RowSink {
             appender,
             columns,
+            style: self.settings.text_style(),
             binary: format == Format::Binary,
             header: statement.options.header,
             seen_header: false,
@@ -230,7 +233,9 @@ impl Session<'_> {
         };
         let format = if options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
         self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
-        let writer = RowWriter { options, force_quote, single_column: columns.len() == 1 };
+        let style = self.settings.text_style();
+        let writer =
+            RowWriter { options, force_quote, single_column: columns.len() == 1, style: style.clone() };
         writer.start(self.conn.out(), &names);
         // PostgreSQL sends the binary header in one message with the first row (or
         // with the trailer, when there are no rows).
@@ -246,7 +251,7 @@ impl Session<'_> {
                     if std::mem::take(&mut header_pending) {
                         binary::write_header(out);
                     }
-                    write_binary_row(out, &columns, &vectors, r);
+                    write_binary_row(out, &columns, &vectors, r, &style);
                 } else {
                     writer.write_row(out, &columns, &vectors, r, &mut scratch);
                 }
@@ -299,6 +304,8 @@ fn open_appender<'c>(duck: &'c crate::duck::Connection, name: &[String]) -> Resu
 struct RowSink<'a, 'c> {
     appender: Appender<'c>,
     columns: &'a [Column],
+    /// The session's time zone, for `timestamptz` fields without one.
+    style: TextStyle,
     /// Fields are in the types' binary format, not text.
     binary: bool,
     header: Header,
@@ -332,7 +339,7 @@ impl RowSink<'_, '_> {
                 Some(bytes) => {
                     let text = copy::check_text(bytes)?;
                     if column.parse {
-                        let value = decode_text(column.oid, text).map_err(StepError::from)?;
+                        let value = decode_text(column.oid, text, &self.style).map_err(StepError::from)?;
                         self.appender.append_value(&value).map_err(bad_value)?;
                     } else {
                         self.appender.append_text(text).map_err(bad_value)?;
@@ -384,11 +391,17 @@ fn bad_value(e: DuckError) -> StepError {
 }
 
 /// One row as a binary tuple.
-fn write_binary_row(out: &mut Vec<u8>, columns: &[Column], vectors: &[Vector<'_>], row: usize) {
+fn write_binary_row(
+    out: &mut Vec<u8>,
+    columns: &[Column],
+    vectors: &[Vector<'_>],
+    row: usize,
+    style: &TextStyle,
+) {
     binary::begin_tuple(out, columns.len());
     for (v, c) in vectors.iter().zip(columns) {
         if v.is_valid(row) {
-            binary::write_field(out, |o| encode_binary(&c.ty, v, row, o));
+            binary::write_field(out, |o| encode_binary(&c.ty, v, row, o, style));
         } else {
             binary::write_null(out);
         }
@@ -400,6 +413,7 @@ struct RowWriter<'o> {
     options: &'o copy::CopyOptions,
     force_quote: Vec<bool>,
     single_column: bool,
+    style: TextStyle,
 }
 
 impl RowWriter<'_> {
@@ -444,7 +458,7 @@ impl RowWriter<'_> {
                 continue;
             }
             scratch.clear();
-            encode_text(&c.ty, v, row, scratch);
+            encode_text(&c.ty, v, row, scratch, &self.style);
             self.write_value(out, i, scratch);
         }
         out.push(b'\n');

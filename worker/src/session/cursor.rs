@@ -75,13 +75,15 @@ impl Session<'_> {
         if described && !moving {
             self.conn.send(&Message::RowDescription(describe(&columns, formats)));
         }
+        let style = self.settings.text_style();
         let portal = self.portals.get_mut(name).expect("opened above");
         let sent = match &mut portal.state {
             PortalState::Open(rows) if limit != Some(0) && moving => {
-                rows.send(formats, limit, &mut Discard(Vec::new()))?.0
+                rows.send(formats, limit, &style, &mut Discard(Vec::new()))?.0
             }
             PortalState::Open(rows) if limit != Some(0) => {
-                rows.send(formats, limit, &mut super::extended::ConnSink(self.conn, &self.control))?.0
+                let mut sink = super::extended::ConnSink(self.conn, &self.control);
+                rows.send(formats, limit, &style, &mut sink)?.0
             }
             _ => 0,
         };

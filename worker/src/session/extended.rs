@@ -19,7 +19,7 @@ use super::{Session, SessionError, StepError};
 use crate::duck::{ResultKind, Value};
 use crate::sql::utility::Savepoint;
 use crate::sql::Command;
-use crate::types::{decode_binary, decode_text};
+use crate::types::{decode_binary, decode_text, TextStyle};
 
 /// A `Bind` parameter as the client sent it.
 pub struct RawParam<'a> {
@@ -71,11 +71,12 @@ impl Session<'_> {
                 ),
             ));
         }
+        let style = self.settings.text_style();
         let values = params
             .iter()
             .zip(oids)
             .enumerate()
-            .map(|(i, (p, &oid))| decode_param(i, oid, p))
+            .map(|(i, (p, &oid))| decode_param(i, oid, p, &style))
             .collect::<Result<Vec<_>, _>>()?;
         self.bind_portal(portal, stmt, values, formats, false)?;
         self.conn.send(&Message::BindComplete);
@@ -292,7 +293,7 @@ impl Session<'_> {
             return Ok(());
         };
         let mut sink = ConnSink(self.conn, &self.control);
-        let (sent, ended) = rows.send(&portal.formats, limit, &mut sink)?;
+        let (sent, ended) = rows.send(&portal.formats, limit, &self.settings.text_style(), &mut sink)?;
         if ended {
             portal.state = PortalState::Done;
             if self.live.as_deref() == Some(name) {
@@ -461,11 +462,11 @@ fn known_or_text(ty: crate::duck::LogicalType) -> crate::duck::LogicalType {
 }
 
 /// Decodes parameter `index` (0-based) of type `oid` as the client sent it.
-fn decode_param(index: usize, oid: u32, param: &RawParam<'_>) -> Result<Value, StepError> {
+fn decode_param(index: usize, oid: u32, param: &RawParam<'_>, style: &TextStyle) -> Result<Value, StepError> {
     let Some(bytes) = param.bytes else { return Ok(Value::Null) };
     let decoded = match param.format {
         Format::Text => match std::str::from_utf8(bytes) {
-            Ok(text) => decode_text(oid, text),
+            Ok(text) => decode_text(oid, text, style),
             Err(_) => {
                 return Err(StepError::query(
                     SqlState::CHARACTER_NOT_IN_REPERTOIRE,

@@ -15,7 +15,7 @@ use mallard_protocol::pg::{Format, SqlState};
 use super::StepError;
 use crate::duck::{Chunk, DuckError, LogicalType, Prepared, QueryResult, Value};
 use crate::sql::Command;
-use crate::types::{encode_binary, encode_text, pg_type};
+use crate::types::{encode_binary, encode_text, pg_type, TextStyle};
 
 /// A result column.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +146,7 @@ impl Rows {
         &mut self,
         formats: &[Format],
         limit: Option<u64>,
+        style: &TextStyle,
         out: &mut dyn RowSink,
     ) -> Result<(u64, bool), StepError> {
         let mut sent = 0u64;
@@ -171,9 +172,9 @@ impl Rows {
                     if !vector.is_valid(r) {
                         w.null();
                     } else if format_of(formats, i) == Format::Binary {
-                        w.field(|out| encode_binary(&column.ty, vector, r, out));
+                        w.field(|out| encode_binary(&column.ty, vector, r, out, style));
                     } else {
-                        w.field(|out| encode_text(&column.ty, vector, r, out));
+                        w.field(|out| encode_text(&column.ty, vector, r, out, style));
                     }
                 }
                 w.finish();

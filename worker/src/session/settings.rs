@@ -17,8 +17,9 @@
 //! - `transaction_read_only` / `default_transaction_read_only` are kept and reported but
 //!   not enforced.
 //! - `TimeZone` is validated against the system tz database, reported, and handed to
-//!   DuckDB when DuckDB can take it (it needs the ICU extension, which the bundled build
-//!   lacks). `timestamptz` text output stays in UTC with an explicit `+00` offset.
+//!   DuckDB's ICU extension, so that DuckDB's `now()`, `date_trunc`, casts and
+//!   `AT TIME ZONE` follow it; mallard itself writes and reads `timestamptz` text in it
+//!   ([`Settings::text_style`]), with the system tz database's rules.
 //! - `extra_float_digits`: floats are always written in the shortest exact form, which
 //!   is PostgreSQL's output for the default 1 and up; values below 1 are kept only.
 //! - `statement_timeout`, `idle_session_timeout` and `idle_in_transaction_session_timeout`
@@ -36,6 +37,8 @@ use crate::duck::Connection;
 use crate::duck::{exec, quote_literal};
 use crate::sql::utility::{Discard, Reset, Set, SetValue, Show, TransactionMode};
 use crate::sql::Command;
+use crate::types::TextStyle;
+use values::ShownZone;
 
 /// How a setting's values are checked and shown.
 #[derive(Debug, Clone, Copy)]
@@ -518,6 +521,15 @@ impl Settings {
         out
     }
 
+    /// How values are written and read as text in this session: its time zone.
+    pub fn text_style(&self) -> TextStyle {
+        let Some(i) = index_of("TimeZone") else { return TextStyle::default() };
+        match values::zone_of_shown(self.effective(i)) {
+            ShownZone::Fixed(east) => TextStyle::fixed(east),
+            ShownZone::Named(name) => TextStyle::named(name).unwrap_or_default(),
+        }
+    }
+
     /// Hands DuckDB the settings it shares with the session, when they changed since the
     /// last call, and to a statement that reads the `catalog`, every setting. Failures
     /// are not the client's statement's: they are logged.
@@ -559,6 +571,15 @@ impl Settings {
             debug!(error = %e, "DuckDB did not take the settings");
         }
     }
+}
+
+/// Checks a configured time zone (config `timezone`) as `SET TimeZone` would: the
+/// name the session shows, or why it is refused.
+pub fn check_timezone(value: &str) -> Result<String, String> {
+    values::timezone(value).map(|zone| zone.shown).map_err(|e| match e.detail {
+        Some(detail) => format!("{} ({detail})", e.message),
+        None => e.message,
+    })
 }
 
 /// One row of `pg_settings` that does not change: name, boot value, unit, description,
@@ -619,11 +640,15 @@ fn apply_search_path(duck: &Connection, shown: &str) {
     }
 }
 
+/// DuckDB's (ICU's) `TimeZone`: the tz database name, or for a fixed offset (whole hours,
+/// see [`values::timezone`]) the tz database's `Etc/GMT-3`, whose sign counts west.
 fn apply_timezone(duck: &Connection, shown: &str) {
-    let Ok(zone) = values::timezone(shown) else { return };
-    let Some(name) = zone.tz_name else { return };
-    if let Err(e) = exec(duck, &format!("SET TimeZone = '{}'", name.replace('\'', "''"))) {
-        // Without the ICU extension DuckDB has no time zones at all.
+    let name = match values::zone_of_shown(shown) {
+        ShownZone::Named(name) => name.to_owned(),
+        ShownZone::Fixed(0) => "UTC".to_owned(),
+        ShownZone::Fixed(east) => format!("Etc/GMT{:+}", -east / 3600),
+    };
+    if let Err(e) = exec(duck, &format!("SET TimeZone = {}", quote_literal(&name))) {
         debug!(error = %e, "DuckDB did not take the time zone");
     }
 }

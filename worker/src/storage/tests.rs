@@ -80,6 +80,7 @@ fn config(storage: Storage, data_dir: PathBuf, read_only: bool) -> WorkerConfig 
         data_dir,
         database: "lake house".into(),
         database_aliases: Vec::new(),
+        timezone: "UTC".into(),
         read_only,
         memory_limit: None,
         threads: 1,

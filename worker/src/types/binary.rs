@@ -8,7 +8,7 @@
 use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry};
 
 use super::decode::{decimal_value, empty_list, nest, unify, ValueError, MAX_DIMS};
-use super::{datetime_out, encode_text, oid, pg_type};
+use super::{datetime_out, encode_text, oid, pg_type, TextStyle};
 use crate::duck::{LogicalType, Value, Vector};
 
 /// Days from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's).
@@ -27,7 +27,7 @@ const NUMERIC_NINF: u16 = 0xF000;
 
 /// Appends the PostgreSQL binary form of row `row` of `v` (not NULL there), for the type
 /// `pg_type(ty)` reports.
-pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u8>) {
+pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u8>, style: &TextStyle) {
     use LogicalType as L;
     match ty {
         L::Boolean => out.push(u8::from(v.values::<u8>()[row] != 0)),
@@ -82,9 +82,9 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
             put(out, h.lower.to_be_bytes());
         }
         // int2vector_send and oidvector_send write the array format.
-        L::List(_) | L::Vector { .. } | L::Array { .. } => put_array(out, ty, v, row),
-        L::Struct(fields) => put_record(out, fields, v, row),
-        L::Enum { .. } | L::Map { .. } | L::Null | L::Other(_) => encode_text(ty, v, row, out),
+        L::List(_) | L::Vector { .. } | L::Array { .. } => put_array(out, ty, v, row, style),
+        L::Struct(fields) => put_record(out, fields, v, row, style),
+        L::Enum { .. } | L::Map { .. } | L::Null | L::Other(_) => encode_text(ty, v, row, out, style),
     }
 }
 
@@ -186,7 +186,7 @@ fn list_children<'c>(
 /// PostgreSQL requires; otherwise a one-dimensional array whose elements are arrays
 /// themselves (with the array type as element type), which PostgreSQL never sends
 /// but which keeps every value.
-fn put_array(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize) {
+fn put_array(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize, style: &TextStyle) {
     let Some((element, child, offset, len)) = list_children(ty, v, row) else { return };
     let mut dims = vec![len];
     let (mut leaf_ty, mut leaf_vec, mut rows) = (element, child, (offset..offset + len).collect::<Vec<_>>());
@@ -224,12 +224,19 @@ fn put_array(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize) {
     }
     if !rectangular {
         let rows: Vec<usize> = (offset..offset + len).collect();
-        return put_array_body(out, &[len], element, &child, &rows);
+        return put_array_body(out, &[len], element, &child, &rows, style);
     }
-    put_array_body(out, &dims, leaf_ty, &leaf_vec, &rows)
+    put_array_body(out, &dims, leaf_ty, &leaf_vec, &rows, style)
 }
 
-fn put_array_body(out: &mut Vec<u8>, dims: &[usize], element: &LogicalType, v: &Vector<'_>, rows: &[usize]) {
+fn put_array_body(
+    out: &mut Vec<u8>,
+    dims: &[usize],
+    element: &LogicalType,
+    v: &Vector<'_>,
+    rows: &[usize],
+    style: &TextStyle,
+) {
     let element_oid = pg_type(element).oid;
     if rows.is_empty() {
         // PostgreSQL's empty array has no dimensions, whatever its type, and names the
@@ -251,25 +258,31 @@ fn put_array_body(out: &mut Vec<u8>, dims: &[usize], element: &LogicalType, v: &
         put(out, 1i32.to_be_bytes());
     }
     for &r in rows {
-        put_field(out, element, v, r);
+        put_field(out, element, v, r, style);
     }
 }
 
 /// A length-prefixed value, or -1 for NULL.
-fn put_field(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize) {
+fn put_field(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize, style: &TextStyle) {
     if v.is_valid(row) {
-        length_prefixed(out, |out| encode_binary(ty, v, row, out));
+        length_prefixed(out, |out| encode_binary(ty, v, row, out, style));
     } else {
         put(out, (-1i32).to_be_bytes());
     }
 }
 
 /// `record_send`: the field count, then each field's type OID and value.
-fn put_record(out: &mut Vec<u8>, fields: &[(String, LogicalType)], v: &Vector<'_>, row: usize) {
+fn put_record(
+    out: &mut Vec<u8>,
+    fields: &[(String, LogicalType)],
+    v: &Vector<'_>,
+    row: usize,
+    style: &TextStyle,
+) {
     put(out, (fields.len() as i32).to_be_bytes());
     for (i, (_, ty)) in fields.iter().enumerate() {
         put(out, pg_type(ty).oid.to_be_bytes());
-        put_field(out, ty, &v.struct_child(i), row);
+        put_field(out, ty, &v.struct_child(i), row, style);
     }
 }
 
@@ -586,7 +599,7 @@ mod tests {
                 let v = chunk.vector(i);
                 v.is_valid(0).then(|| {
                     let mut out = Vec::new();
-                    encode_binary(ty, &v, 0, &mut out);
+                    encode_binary(ty, &v, 0, &mut out, &TextStyle::default());
                     hex(&out)
                 })
             })
@@ -1009,7 +1022,7 @@ mod tests {
             let _ = decode_binary(type_oid, &bytes);
             let text: String =
                 (0..len).map(|_| char::from(alphabet[next() as usize % alphabet.len()])).collect();
-            let _ = super::super::decode_text(type_oid, &text);
+            let _ = super::super::decode_text(type_oid, &text, &TextStyle::default());
         }
     }
 }

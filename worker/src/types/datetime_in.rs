@@ -10,6 +10,7 @@
 
 use super::datetime_out::civil_from_days;
 use super::decode::{is_space, trim, ValueError};
+use super::TextStyle;
 use crate::duck::Value;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -109,8 +110,10 @@ pub fn time(text: &str) -> Result<Value, ValueError> {
     }
 }
 
-/// TIMESTAMP ignores a zone in its input; TIMESTAMPTZ converts to UTC with it.
-pub fn timestamp(text: &str, with_zone: bool) -> Result<Value, ValueError> {
+/// TIMESTAMP (`zone` None) ignores a zone in its input; TIMESTAMPTZ converts to UTC with
+/// the input's zone, or else with the session's (`zone`).
+pub fn timestamp(text: &str, zone: Option<&TextStyle>) -> Result<Value, ValueError> {
+    let with_zone = zone.is_some();
     let wrap = if with_zone { Value::TimestampTz } else { Value::Timestamp };
     match special(text) {
         Some(Special::Infinity) => return Ok(wrap(i64::MAX)),
@@ -124,9 +127,14 @@ pub fn timestamp(text: &str, with_zone: bool) -> Result<Value, ValueError> {
         Err(bad) => return fail(type_name, text, bad),
     };
     let Some(days) = parts.days else { return fail(type_name, text, Bad::Syntax) };
-    let offset = if with_zone { parts.offset.unwrap_or(0) } else { 0 };
-    let micros = i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(parts.micros.unwrap_or(0))
-        - i128::from(offset) * i128::from(MICROS_PER_SECOND);
+    let local = i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(parts.micros.unwrap_or(0));
+    let offset = match zone {
+        None => 0,
+        Some(style) => parts.offset.unwrap_or_else(|| {
+            style.offset_for_local(local.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+        }),
+    };
+    let micros = local - i128::from(offset) * i128::from(MICROS_PER_SECOND);
     // DuckDB's range ends before PostgreSQL's; its infinities are not timestamps.
     if micros < MIN_MICROS || micros >= i128::from(i64::MAX) {
         return Err(ValueError::new("22008", format!("timestamp out of range: \"{text}\"")));

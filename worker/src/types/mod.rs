@@ -13,12 +13,14 @@ mod datetime_in;
 mod datetime_out;
 mod decode;
 mod float;
+mod style;
 mod text_in;
 mod text_out;
 
 pub use binary::{decode_binary, encode_binary};
 pub use builtin::oid;
 pub use decode::ValueError;
+pub use style::TextStyle;
 pub use text_in::decode_text;
 pub use text_out::{encode_text, is_supported};
 

@@ -9,13 +9,13 @@
 use super::decode::{
     decimal_value, element_type, empty_list, is_space, nest, trim, unify, ValueError, MAX_DIMS,
 };
-use super::{datetime_in, oid};
+use super::{datetime_in, oid, TextStyle};
 use crate::duck::{LogicalType, Value};
 
 /// A value the client sent in text format for type `oid` (0 or unknown OIDs → text).
-pub fn decode_text(oid: u32, text: &str) -> Result<Value, ValueError> {
+pub fn decode_text(oid: u32, text: &str, style: &TextStyle) -> Result<Value, ValueError> {
     if let Some(element) = oid::element_of(oid) {
-        return decode_text_array(element, text);
+        return decode_text_array(element, text, style);
     }
     Ok(match oid {
         oid::BOOL => Value::Bool(parse_bool(text)?),
@@ -30,8 +30,8 @@ pub fn decode_text(oid: u32, text: &str) -> Result<Value, ValueError> {
         oid::UUID => Value::Uuid(parse_uuid(text)?),
         oid::DATE => datetime_in::date(text)?,
         oid::TIME => datetime_in::time(text)?,
-        oid::TIMESTAMP => datetime_in::timestamp(text, false)?,
-        oid::TIMESTAMPTZ => datetime_in::timestamp(text, true)?,
+        oid::TIMESTAMP => datetime_in::timestamp(text, None)?,
+        oid::TIMESTAMPTZ => datetime_in::timestamp(text, Some(style))?,
         oid::INTERVAL => datetime_in::interval(text)?,
         _ => Value::Text(text.to_owned()),
     })
@@ -212,7 +212,7 @@ fn parse_uuid(text: &str) -> Result<u128, ValueError> {
 /// `array_in` for a one- or multi-dimensional array of `element`: `{1,2,NULL}`,
 /// `{"a b","c\"d"}`, `{{1,2},{3,4}}`, optionally after dimension bounds (`[0:1]={5,6}`,
 /// whose lower bounds are dropped: a DuckDB list starts at 1).
-fn decode_text_array(element: u32, text: &str) -> Result<Value, ValueError> {
+fn decode_text_array(element: u32, text: &str, style: &TextStyle) -> Result<Value, ValueError> {
     let malformed = || ValueError::new("22P02", format!("malformed array literal: \"{text}\""));
     let mut body = trim(text);
     if body.starts_with('[') {
@@ -257,7 +257,7 @@ fn decode_text_array(element: u32, text: &str) -> Result<Value, ValueError> {
     for leaf in &leaves {
         let v = match leaf {
             None => Value::Null,
-            Some(s) => decode_text(element, s)?,
+            Some(s) => decode_text(element, s, style)?,
         };
         // A typed element that fell back to text (a date word DuckDB knows): the whole
         // array goes as text so that every element has the same type.
@@ -413,7 +413,7 @@ mod tests {
     fn same_as_postgres(type_oid: u32, cases: &[(&str, &str)]) {
         for (text, pg_hex) in cases {
             let expected = decode_binary(type_oid, &unhex(pg_hex)).expect("reference decodes");
-            assert_eq!(decode_text(type_oid, text), Ok(expected), "{text:?}");
+            assert_eq!(decode_text(type_oid, text, &TextStyle::default()), Ok(expected), "{text:?}");
         }
     }
 
@@ -488,40 +488,65 @@ mod tests {
     #[test]
     fn scalars_read_like_postgres() {
         for t in ["t", "TRUE", " yes ", "on", "1", "y", "tru"] {
-            assert_eq!(decode_text(oid::BOOL, t), Ok(Value::Bool(true)), "{t}");
+            assert_eq!(decode_text(oid::BOOL, t, &TextStyle::default()), Ok(Value::Bool(true)), "{t}");
         }
         for t in ["f", "false", "no", "off", "of", "0", "N"] {
-            assert_eq!(decode_text(oid::BOOL, t), Ok(Value::Bool(false)), "{t}");
+            assert_eq!(decode_text(oid::BOOL, t, &TextStyle::default()), Ok(Value::Bool(false)), "{t}");
         }
-        assert_eq!(decode_text(oid::INT2, " -32768 "), Ok(Value::SmallInt(i16::MIN)));
-        assert_eq!(decode_text(oid::INT8, "+9223372036854775807"), Ok(Value::BigInt(i64::MAX)));
-        assert_eq!(decode_text(oid::OID, "4294967295"), Ok(Value::BigInt(4_294_967_295)));
-        assert_eq!(decode_text(oid::FLOAT8, "-Infinity"), Ok(Value::Double(f64::NEG_INFINITY)));
-        assert_eq!(decode_text(oid::FLOAT4, "1.5e3"), Ok(Value::Float(1500.0)));
-        assert!(matches!(decode_text(oid::FLOAT8, "NaN"), Ok(Value::Double(f)) if f.is_nan()));
-        assert!(matches!(decode_text(oid::NUMERIC, "nan"), Ok(Value::Double(f)) if f.is_nan()));
-        assert_eq!(decode_text(oid::NUMERIC, "-Infinity"), Ok(Value::Double(f64::NEG_INFINITY)));
+        assert_eq!(decode_text(oid::INT2, " -32768 ", &TextStyle::default()), Ok(Value::SmallInt(i16::MIN)));
+        assert_eq!(
+            decode_text(oid::INT8, "+9223372036854775807", &TextStyle::default()),
+            Ok(Value::BigInt(i64::MAX))
+        );
+        assert_eq!(
+            decode_text(oid::OID, "4294967295", &TextStyle::default()),
+            Ok(Value::BigInt(4_294_967_295))
+        );
+        assert_eq!(
+            decode_text(oid::FLOAT8, "-Infinity", &TextStyle::default()),
+            Ok(Value::Double(f64::NEG_INFINITY))
+        );
+        assert_eq!(decode_text(oid::FLOAT4, "1.5e3", &TextStyle::default()), Ok(Value::Float(1500.0)));
+        assert!(
+            matches!(decode_text(oid::FLOAT8, "NaN", &TextStyle::default()), Ok(Value::Double(f)) if f.is_nan())
+        );
+        assert!(
+            matches!(decode_text(oid::NUMERIC, "nan", &TextStyle::default()), Ok(Value::Double(f)) if f.is_nan())
+        );
+        assert_eq!(
+            decode_text(oid::NUMERIC, "-Infinity", &TextStyle::default()),
+            Ok(Value::Double(f64::NEG_INFINITY))
+        );
         let dec = |width, scale, value| Ok(Value::Decimal { width, scale, value });
-        assert_eq!(decode_text(oid::NUMERIC, "-0.5"), dec(1, 1, -5));
-        assert_eq!(decode_text(oid::NUMERIC, "1e-20"), dec(20, 20, 1));
-        assert_eq!(decode_text(oid::NUMERIC, "1.5e3"), dec(4, 0, 1500));
-        assert_eq!(decode_text(oid::NUMERIC, " 00123.4500 "), dec(7, 4, 1_234_500));
-        let huge = decode_text(oid::NUMERIC, "1e100000").unwrap();
+        assert_eq!(decode_text(oid::NUMERIC, "-0.5", &TextStyle::default()), dec(1, 1, -5));
+        assert_eq!(decode_text(oid::NUMERIC, "1e-20", &TextStyle::default()), dec(20, 20, 1));
+        assert_eq!(decode_text(oid::NUMERIC, "1.5e3", &TextStyle::default()), dec(4, 0, 1500));
+        assert_eq!(decode_text(oid::NUMERIC, " 00123.4500 ", &TextStyle::default()), dec(7, 4, 1_234_500));
+        let huge = decode_text(oid::NUMERIC, "1e100000", &TextStyle::default()).unwrap();
         assert!(matches!(&huge, Value::Text(t) if t.len() == 100_001), "a 1 and 100000 zeros");
         assert_eq!(
-            decode_text(oid::NUMERIC, "123456789012345678901234567890123456789.5"),
+            decode_text(oid::NUMERIC, "123456789012345678901234567890123456789.5", &TextStyle::default()),
             Ok(Value::Text("123456789012345678901234567890123456789.5".into()))
         );
-        assert_eq!(decode_text(oid::BYTEA, "\\x00fF 10"), Ok(Value::Blob(vec![0, 255, 16])));
-        assert_eq!(decode_text(oid::BYTEA, "a\\\\b\\001"), Ok(Value::Blob(b"a\\b\x01".to_vec())));
         assert_eq!(
-            decode_text(oid::UUID, "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}"),
+            decode_text(oid::BYTEA, "\\x00fF 10", &TextStyle::default()),
+            Ok(Value::Blob(vec![0, 255, 16]))
+        );
+        assert_eq!(
+            decode_text(oid::BYTEA, "a\\\\b\\001", &TextStyle::default()),
+            Ok(Value::Blob(b"a\\b\x01".to_vec()))
+        );
+        assert_eq!(
+            decode_text(oid::UUID, "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}", &TextStyle::default()),
             Ok(Value::Uuid(0xa0eebc999c0b4ef8bb6d6bb9bd380a11))
         );
-        assert_eq!(decode_text(0, "anything"), Ok(Value::Text("anything".into())));
-        assert_eq!(decode_text(oid::JSON, "{\"a\":1}"), Ok(Value::Text("{\"a\":1}".into())));
+        assert_eq!(decode_text(0, "anything", &TextStyle::default()), Ok(Value::Text("anything".into())));
+        assert_eq!(
+            decode_text(oid::JSON, "{\"a\":1}", &TextStyle::default()),
+            Ok(Value::Text("{\"a\":1}".into()))
+        );
         // Words only DuckDB may know go to its cast.
-        assert_eq!(decode_text(oid::DATE, "today"), Ok(Value::Text("today".into())));
+        assert_eq!(decode_text(oid::DATE, "today", &TextStyle::default()), Ok(Value::Text("today".into())));
     }
 
     #[test]
@@ -529,16 +554,16 @@ mod tests {
         let list = |element, items| Ok(Value::List { element, items });
         let t = |s: &str| Value::Text(s.into());
         assert_eq!(
-            decode_text(1007, "{1, 2,NULL}"),
+            decode_text(1007, "{1, 2,NULL}", &TextStyle::default()),
             list(LogicalType::Integer, vec![Value::Integer(1), Value::Integer(2), Value::Null])
         );
-        assert_eq!(decode_text(1007, "{}"), list(LogicalType::Integer, vec![]));
+        assert_eq!(decode_text(1007, "{}", &TextStyle::default()), list(LogicalType::Integer, vec![]));
         assert_eq!(
-            decode_text(1009, r#"{"a b","c\"d",null,"NULL", e\,f ,""}"#),
+            decode_text(1009, r#"{"a b","c\"d",null,"NULL", e\,f ,""}"#, &TextStyle::default()),
             list(LogicalType::Varchar, vec![t("a b"), t("c\"d"), Value::Null, t("NULL"), t("e,f"), t("")])
         );
         assert_eq!(
-            decode_text(1005, "[0:1]={5,6}"),
+            decode_text(1005, "[0:1]={5,6}", &TextStyle::default()),
             list(LogicalType::SmallInt, vec![Value::SmallInt(5), Value::SmallInt(6)])
         );
         let row = |a, b| Value::List {
@@ -546,11 +571,11 @@ mod tests {
             items: vec![Value::Integer(a), Value::Integer(b)],
         };
         assert_eq!(
-            decode_text(1007, "{{1,2},{3,4}}"),
+            decode_text(1007, "{{1,2},{3,4}}", &TextStyle::default()),
             list(LogicalType::List(Box::new(LogicalType::Integer)), vec![row(1, 2), row(3, 4)])
         );
         assert_eq!(
-            decode_text(1231, "{1.5,0.25}"),
+            decode_text(1231, "{1.5,0.25}", &TextStyle::default()),
             list(
                 decimal_type(38, 2),
                 vec![
@@ -559,13 +584,16 @@ mod tests {
                 ]
             )
         );
-        assert_eq!(decode_text(1231, "{1.5,NaN}"), list(LogicalType::Varchar, vec![t("1.5"), t("NaN")]));
         assert_eq!(
-            decode_text(1182, "{2024-01-05,today}"),
+            decode_text(1231, "{1.5,NaN}", &TextStyle::default()),
+            list(LogicalType::Varchar, vec![t("1.5"), t("NaN")])
+        );
+        assert_eq!(
+            decode_text(1182, "{2024-01-05,today}", &TextStyle::default()),
             list(LogicalType::Varchar, vec![t("2024-01-05"), t("today")])
         );
         assert_eq!(
-            decode_text(1000, "{t,f}"),
+            decode_text(1000, "{t,f}", &TextStyle::default()),
             list(LogicalType::Boolean, vec![Value::Bool(true), Value::Bool(false)])
         );
     }
@@ -611,14 +639,18 @@ mod tests {
             (1007, "{{{{{{{1}}}}}}}", "54000"),
         ];
         for (type_oid, text, expected) in cases {
-            assert_eq!(code(decode_text(*type_oid, text)), *expected, "{type_oid} {text:?}");
+            assert_eq!(
+                code(decode_text(*type_oid, text, &TextStyle::default())),
+                *expected,
+                "{type_oid} {text:?}"
+            );
         }
         assert_eq!(
-            decode_text(oid::INT4, "abc").unwrap_err().message,
+            decode_text(oid::INT4, "abc", &TextStyle::default()).unwrap_err().message,
             "invalid input syntax for type integer: \"abc\""
         );
         assert_eq!(
-            decode_text(oid::INT4, "2147483648").unwrap_err().message,
+            decode_text(oid::INT4, "2147483648", &TextStyle::default()).unwrap_err().message,
             "value \"2147483648\" is out of range for type integer"
         );
     }

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry};
 
-use super::{datetime_out, float};
+use super::{datetime_out, float, TextStyle};
 use crate::duck::{EnumStorage, LogicalType, Vector};
 
 /// Appends the text form of row `row` of `v` (which must not be NULL there) to `out`.
-/// TIMESTAMP WITH TIME ZONE is shown in UTC until session time zones arrive.
-pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u8>) {
+/// TIMESTAMP WITH TIME ZONE is shown in the session's time zone (`style`).
+pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u8>, style: &TextStyle) {
     use LogicalType as L;
     match ty {
         L::Boolean => out.push(if v.values::<u8>()[row] != 0 { b't' } else { b'f' }),
@@ -39,7 +39,10 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
             datetime_out::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000), None)
         }
         L::TimestampNs => datetime_out::write_timestamp(out, nanos_to_micros(v.values::<i64>()[row]), None),
-        L::TimestampTz => datetime_out::write_timestamp(out, v.values::<i64>()[row], Some(0)),
+        L::TimestampTz => {
+            let micros = v.values::<i64>()[row];
+            datetime_out::write_timestamp(out, micros, Some(style.offset_at(micros)))
+        }
         L::Interval => {
             let i: duckdb_interval = v.values::<duckdb_interval>()[row];
             datetime_out::write_interval(out, i.months, i.days, i.micros);
@@ -55,11 +58,11 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
         }
         L::List(child) => {
             let e: duckdb_list_entry = v.values::<duckdb_list_entry>()[row];
-            write_array(out, child, &v.list_child(), e.offset as usize, e.length as usize);
+            write_array(out, child, &v.list_child(), e.offset as usize, e.length as usize, style);
         }
         L::Array { child, size } => {
             let n = *size as usize;
-            write_array(out, child, &v.array_child(*size), row * n, n);
+            write_array(out, child, &v.array_child(*size), row * n, n, style);
         }
         L::Vector { child, .. } => {
             // `1 2 3`, as int2vectorout writes it.
@@ -69,11 +72,11 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
                 if i > e.offset as usize {
                     out.push(b' ');
                 }
-                encode_text(child, &elements, i, out);
+                encode_text(child, &elements, i, out, style);
             }
         }
-        L::Struct(fields) => write_record(out, fields, v, row),
-        L::Map { key, value } => write_map(out, key, value, v, row),
+        L::Struct(fields) => write_record(out, fields, v, row, style),
+        L::Map { key, value } => write_map(out, key, value, v, row, style),
         L::Null => {}
         L::Other(id) => {
             let _ = write!(out, "<unsupported DuckDB type {id}>");
@@ -150,7 +153,14 @@ fn write_uuid(out: &mut Vec<u8>, h: duckdb_hugeint) {
 }
 
 /// PostgreSQL array text: `{1,2}`, `{{1,2},{3,4}}`, `{"a b",NULL}`.
-fn write_array(out: &mut Vec<u8>, ty: &LogicalType, child: &Vector<'_>, offset: usize, len: usize) {
+fn write_array(
+    out: &mut Vec<u8>,
+    ty: &LogicalType,
+    child: &Vector<'_>,
+    offset: usize,
+    len: usize,
+    style: &TextStyle,
+) {
     out.push(b'{');
     let mut element = Vec::new();
     for i in offset..offset + len {
@@ -162,11 +172,11 @@ fn write_array(out: &mut Vec<u8>, ty: &LogicalType, child: &Vector<'_>, offset: 
             continue;
         }
         if matches!(ty, LogicalType::List(_) | LogicalType::Array { .. }) {
-            encode_text(ty, child, i, out);
+            encode_text(ty, child, i, out, style);
             continue;
         }
         element.clear();
-        encode_text(ty, child, i, &mut element);
+        encode_text(ty, child, i, &mut element, style);
         write_quoted_if(out, &element, array_needs_quotes(&element), b'\\');
     }
     out.push(b'}');
@@ -199,7 +209,13 @@ fn write_quoted_if(out: &mut Vec<u8>, element: &[u8], quote: bool, escape: u8) {
 }
 
 /// PostgreSQL record text: `(1,"a b",)` with NULL fields empty.
-fn write_record(out: &mut Vec<u8>, fields: &[(String, LogicalType)], v: &Vector<'_>, row: usize) {
+fn write_record(
+    out: &mut Vec<u8>,
+    fields: &[(String, LogicalType)],
+    v: &Vector<'_>,
+    row: usize,
+    style: &TextStyle,
+) {
     out.push(b'(');
     let mut element = Vec::new();
     for (i, (_, ty)) in fields.iter().enumerate() {
@@ -211,7 +227,7 @@ fn write_record(out: &mut Vec<u8>, fields: &[(String, LogicalType)], v: &Vector<
             continue;
         }
         element.clear();
-        encode_text(ty, &child, row, &mut element);
+        encode_text(ty, &child, row, &mut element, style);
         let quote = element.is_empty()
             || element.iter().any(|b| matches!(b, b'(' | b')' | b',' | b'"' | b'\\') || is_pg_space(*b));
         write_quoted_if(out, &element, quote, b'"');
@@ -220,7 +236,14 @@ fn write_record(out: &mut Vec<u8>, fields: &[(String, LogicalType)], v: &Vector<
 }
 
 /// DuckDB's own map text, `{k=v, k2=v2}`: PostgreSQL has no map type to imitate.
-fn write_map(out: &mut Vec<u8>, key: &LogicalType, value: &LogicalType, v: &Vector<'_>, row: usize) {
+fn write_map(
+    out: &mut Vec<u8>,
+    key: &LogicalType,
+    value: &LogicalType,
+    v: &Vector<'_>,
+    row: usize,
+    style: &TextStyle,
+) {
     let e: duckdb_list_entry = v.values::<duckdb_list_entry>()[row];
     let entries = v.list_child();
     let (keys, values) = (entries.struct_child(0), entries.struct_child(1));
@@ -229,10 +252,10 @@ fn write_map(out: &mut Vec<u8>, key: &LogicalType, value: &LogicalType, v: &Vect
         if i > e.offset as usize {
             out.extend_from_slice(b", ");
         }
-        encode_text(key, &keys, i, out);
+        encode_text(key, &keys, i, out, style);
         out.push(b'=');
         if values.is_valid(i) {
-            encode_text(value, &values, i, out);
+            encode_text(value, &values, i, out, style);
         } else {
             out.extend_from_slice(b"NULL");
         }

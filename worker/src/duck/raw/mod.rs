@@ -69,10 +69,7 @@ impl Database {
         let database = Database { raw };
         // SAFETY: raw is the database just opened, and `database` keeps it open.
         unsafe { mallard_icu::load(database.raw) }.map_err(|message| {
-            DuckError::from_message(
-                Some(ErrorClass::Other),
-                &format!("loading ICU (time zones): {message}"),
-            )
+            DuckError::from_message(Some(ErrorClass::Other), &format!("loading ICU (time zones): {message}"))
         })?;
         Ok(database)
     }

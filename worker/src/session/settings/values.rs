@@ -301,8 +301,22 @@ pub(super) fn split_search_path(text: &str) -> Vec<String> {
 /// A `TimeZone` value: a zone of the system tz database (matched without regard to case
 /// and shown as the database spells it), a number of hours east of UTC (shown the way
 /// PostgreSQL shows it, `<+03>-03`), or a POSIX-style `ABC[+-]h[:mm]` offset.
+///
+/// Fixed offsets must be whole hours: DuckDB's time zones (ICU's, as DuckDB accepts them)
+/// have no others, and a session whose DuckDB computed in another zone than the one its
+/// values are shown in would give wrong answers.
 pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
     let v = value.trim();
+    let fixed = |east: i64, shown: String| {
+        if east % 3600 != 0 {
+            return Err(unsupported(
+                "TimeZone",
+                value,
+                "mallard takes fixed offsets in whole hours only; name a zone instead, such as Asia/Kolkata.",
+            ));
+        }
+        Ok(Zone { shown, east: Some(east) })
+    };
     if let Ok(hours) = v.parse::<f64>() {
         let secs = (hours * 3600.0).round();
         if secs.abs() > 15.0 * 3600.0 {
@@ -312,18 +326,13 @@ pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
         let (h, m) = (secs.abs() / 3600, secs.abs() % 3600 / 60);
         let hm = if m == 0 { format!("{h:02}") } else { format!("{h:02}:{m:02}") };
         let (east, west) = if secs < 0 { ('-', '+') } else { ('+', '-') };
-        return Ok(Zone { shown: format!("<{east}{hm}>{west}{hm}"), utc_offset: Some(secs), tz_name: None });
+        return fixed(secs, format!("<{east}{hm}>{west}{hm}"));
     }
     if let Some(offset) = posix_offset(v) {
-        return Ok(Zone { shown: v.to_owned(), utc_offset: Some(offset), tz_name: None });
+        return fixed(offset, v.to_owned());
     }
     match zoneinfo_name(v) {
-        Some(name) => Ok(Zone {
-            utc_offset: matches!(name.as_str(), "UTC" | "GMT" | "Etc/UTC" | "Etc/GMT" | "Zulu" | "UCT")
-                .then_some(0),
-            tz_name: Some(name.clone()),
-            shown: name,
-        }),
+        Some(name) => Ok(Zone { shown: name, east: None }),
         None => Err(invalid("TimeZone", value)),
     }
 }
@@ -333,10 +342,8 @@ pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
 pub(super) struct Zone {
     /// What `SHOW TimeZone` says.
     pub shown: String,
-    /// Seconds east of UTC, for zones with one fixed offset.
-    pub utc_offset: Option<i64>,
-    /// The tz database name (what DuckDB's ICU takes).
-    pub tz_name: Option<String>,
+    /// Seconds east of UTC, for a fixed offset.
+    pub east: Option<i64>,
 }
 
 /// `UTC+3`, `-02:30`: POSIX offsets count hours *west* of UTC.
@@ -359,6 +366,37 @@ fn posix_offset(v: &str) -> Option<i64> {
     }
     let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 24 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// The time zone a `TimeZone` value as shown (what [`timezone`] returned) stands for:
+/// `<+03>-03` and POSIX offsets are fixed, other values name a zone of the tz database.
+pub(super) fn zone_of_shown(shown: &str) -> ShownZone<'_> {
+    let bracketed = shown.strip_prefix('<').and_then(|rest| rest.split_once('>')).map(|(inside, _)| inside);
+    let fixed = match bracketed {
+        Some(inside) => posix_offset(&format!("UTC{}", flip_sign(inside))),
+        None => posix_offset(shown),
+    };
+    match fixed {
+        Some(east) => ShownZone::Fixed(east),
+        None => ShownZone::Named(shown),
+    }
+}
+
+/// A time zone as [`zone_of_shown`] reads it.
+pub(super) enum ShownZone<'a> {
+    /// Seconds east of UTC.
+    Fixed(i64),
+    /// A tz database name.
+    Named(&'a str),
+}
+
+/// `+03` to `-03` (the bracketed part counts east, POSIX offsets west).
+fn flip_sign(offset: &str) -> String {
+    match offset.as_bytes().first() {
+        Some(b'+') => format!("-{}", &offset[1..]),
+        Some(b'-') => format!("+{}", &offset[1..]),
+        _ => offset.to_owned(),
+    }
 }
 
 /// The tz database's spelling of `name`, if a zone file of that name exists.
@@ -460,10 +498,17 @@ mod tests {
     #[test]
     fn time_zones() {
         assert_eq!(timezone("-5").unwrap().shown, "<-05>+05");
+        for (value, east) in [("-5", -5 * 3600), ("+3", 3 * 3600), ("UTC+3", -3 * 3600)] {
+            let shown = timezone(value).unwrap().shown;
+            assert!(matches!(zone_of_shown(&shown), ShownZone::Fixed(e) if e == east), "{value}: {shown}");
+        }
+        assert!(matches!(zone_of_shown("Europe/Rome"), ShownZone::Named("Europe/Rome")));
         assert_eq!(timezone("+3").unwrap().shown, "<+03>-03");
-        assert_eq!(timezone("5.5").unwrap().shown, "<+05:30>-05:30");
-        assert_eq!(timezone("UTC+3").unwrap().utc_offset, Some(-3 * 3600));
-        assert_eq!(timezone("-02:30").unwrap().utc_offset, Some(9000));
+        assert_eq!(timezone("UTC+3").unwrap().east, Some(-3 * 3600));
+        assert_eq!(timezone("-02").unwrap().east, Some(-2 * 3600));
+        // DuckDB has no fixed offsets but whole hours.
+        assert_eq!(timezone("5.5").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
+        assert!(timezone("-02:30").is_err());
         assert!(timezone("Mars/Base").is_err());
         assert!(timezone("../../etc/passwd").is_err());
         if Path::new(ZONEINFO).join("America/New_York").exists() {
