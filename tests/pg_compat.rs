@@ -358,3 +358,82 @@ fn unaliased_columns_are_named_as_postgres_names_them() {
     }
     both.assert_no_differences("column name lists", &differences);
 }
+
+/// What of an error a case compares with PostgreSQL's: always the SQLSTATE, then these.
+#[derive(Clone, Copy)]
+enum Part {
+    Message,
+    /// The message up to PostgreSQL's constraint name, which mallard does not know.
+    MessageBefore(&'static str),
+    Detail,
+    Hint,
+    Table,
+    Column,
+}
+
+/// Errors drivers, ORMs and people match on, in PostgreSQL's words.
+const ERRORS: &[(&str, &[Part])] = &[
+    ("select * from pg_compat_nosuch", &[Part::Message, Part::Hint]),
+    ("select * from pg_compat_nosuch_schema.t", &[Part::Message]),
+    ("select nosuch from pg_compat_errors", &[Part::Message, Part::Hint]),
+    ("select pg_compat_errors.nosuch from pg_compat_errors", &[Part::Message]),
+    ("select q.id from pg_compat_errors", &[Part::Message]),
+    ("select lower(1)", &[Part::Message, Part::Hint]),
+    ("select abs('x'::text)", &[Part::Message, Part::Hint]),
+    ("select pg_compat_nosuch_function(1)", &[Part::Hint]),
+    ("select 'x'::pg_compat_nosuch_type", &[Part::Message]),
+    ("create table pg_compat_errors (a int)", &[Part::Message]),
+    ("select 1/0", &[Part::Message]),
+    ("select 7 % 0", &[Part::Message]),
+    ("select 1.5 / (2 - 2)", &[Part::Message]),
+    ("select 1::float8 / 0", &[Part::Message]),
+    ("insert into pg_compat_errors values (1, 1, 9)", &[Part::MessageBefore(" \""), Part::Detail]),
+    ("insert into pg_compat_errors values (2, 1, 1)", &[Part::MessageBefore(" \""), Part::Detail]),
+    ("insert into pg_compat_errors values (3, null, 3)", &[Part::Message, Part::Table, Part::Column]),
+];
+
+#[test]
+fn errors_are_worded_as_postgres_words_them() {
+    let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
+    let setup = "create table pg_compat_errors (id int primary key, x int not null, u int unique); \
+                 insert into pg_compat_errors values (1, 1, 1)";
+    for reply in [both.pg_query(setup), both.mallard_query(setup)] {
+        assert!(reply.error.is_none(), "{:?}", reply.error);
+    }
+    let mut differences = Vec::new();
+    for (sql, parts) in ERRORS {
+        let (pg, mallard) = (both.pg_query(sql), both.mallard_query(sql));
+        let (Some(pg), Some(mallard)) = (pg.error, mallard.error) else {
+            differences.push(format!("  {sql}: one of them did not fail"));
+            continue;
+        };
+        let mut compared = vec![("SQLSTATE", pg.code.code().to_owned(), mallard.code.code().to_owned())];
+        for part in *parts {
+            let field = |e: &mallard_protocol::pg::backend::ErrorInfo| -> Option<String> {
+                match part {
+                    Part::Message => Some(e.message.clone()),
+                    Part::MessageBefore(end) => e.message.split(end).next().map(str::to_owned),
+                    Part::Detail => e.detail.clone(),
+                    Part::Hint => e.hint.clone(),
+                    Part::Table => e.object.table.clone(),
+                    Part::Column => e.object.column.clone(),
+                }
+            };
+            let name = match part {
+                Part::Message | Part::MessageBefore(_) => "message",
+                Part::Detail => "detail",
+                Part::Hint => "hint",
+                Part::Table => "table",
+                Part::Column => "column",
+            };
+            compared.push((name, format!("{:?}", field(&pg)), format!("{:?}", field(&mallard))));
+        }
+        for (name, expected, actual) in compared {
+            if expected != actual {
+                differences
+                    .push(format!("  {sql} ({name})\n    PostgreSQL: {expected}\n    mallard:    {actual}"));
+            }
+        }
+    }
+    both.assert_no_differences("errors", &differences);
+}

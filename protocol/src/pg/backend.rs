@@ -14,11 +14,32 @@ pub struct ErrorInfo {
     pub hint: Option<String>,
     /// 1-based character position in the query string.
     pub position: Option<u32>,
+    /// The object the error is about, where PostgreSQL names it (fields `s`, `t`, `c`,
+    /// `n`): drivers expose these (psycopg's `diag.table_name`, pgjdbc's
+    /// `ServerErrorMessage.getConstraint()`) and ORMs read them.
+    pub object: ErrorObject,
+}
+
+/// The schema, table, column and constraint an error is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorObject {
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub constraint: Option<String>,
 }
 
 impl ErrorInfo {
     pub fn new(severity: Severity, code: SqlState, message: impl Into<String>) -> Self {
-        ErrorInfo { severity, code, message: message.into(), detail: None, hint: None, position: None }
+        ErrorInfo {
+            severity,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            position: None,
+            object: ErrorObject::default(),
+        }
     }
 
     /// An `ERROR`: the statement failed, the session goes on.
@@ -185,6 +206,12 @@ fn put_error_fields(buf: &mut Vec<u8>, e: &ErrorInfo) {
     }
     if let Some(p) = e.position {
         field(b'P', &p.to_string());
+    }
+    let o = &e.object;
+    for (code, value) in [(b's', &o.schema), (b't', &o.table), (b'c', &o.column), (b'n', &o.constraint)] {
+        if let Some(v) = value {
+            field(code, v);
+        }
     }
     buf.push(0);
 }
@@ -373,6 +400,10 @@ fn error_fields(c: &mut Cursor<'_>) -> Result<ErrorInfo, BodyError> {
             b'D' => e.detail = Some(value.to_owned()),
             b'H' => e.hint = Some(value.to_owned()),
             b'P' => e.position = value.parse().ok(),
+            b's' => e.object.schema = Some(value.to_owned()),
+            b't' => e.object.table = Some(value.to_owned()),
+            b'c' => e.object.column = Some(value.to_owned()),
+            b'n' => e.object.constraint = Some(value.to_owned()),
             _ => {}
         }
     }

@@ -48,6 +48,8 @@ impl SqlState {
     pub const UNDEFINED_FUNCTION: SqlState = SqlState(*b"42883");
     pub const UNDEFINED_TABLE: SqlState = SqlState(*b"42P01");
     pub const DUPLICATE_TABLE: SqlState = SqlState(*b"42P07");
+    pub const DUPLICATE_SCHEMA: SqlState = SqlState(*b"42P06");
+    pub const INVALID_SCHEMA_NAME: SqlState = SqlState(*b"3F000");
     pub const UNDEFINED_OBJECT: SqlState = SqlState(*b"42704");
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");

@@ -601,3 +601,8 @@ SELECT memory.mallard_catalog.object_oid('e', '', e.extension_name) AS oid, e.ex
        CAST(10 AS BIGINT) AS extowner, CAST(11 AS BIGINT) AS extnamespace, false AS extrelocatable,
        e.extension_version AS extversion, CAST(NULL AS BIGINT[]) AS extconfig, CAST(NULL AS VARCHAR[]) AS extcondition
 FROM memory.mallard_catalog.extensions e;
+
+-- The divisor of every `/` and `%` (translation rule checked_division): PostgreSQL's
+-- division by zero error instead of DuckDB's NULL or infinity.
+CREATE MACRO memory.mallard_catalog.mallard_divisor(x) AS
+    CASE WHEN x = 0 THEN error('division by zero') ELSE x END;

@@ -1,6 +1,9 @@
 //! DuckDB errors and their PostgreSQL SQLSTATEs.
 
+use mallard_protocol::pg::backend::ErrorObject;
 use mallard_protocol::pg::SqlState;
+
+use super::words::{self, Words};
 
 /// DuckDB's error class (`duckdb_error_type`), or the prefix of its message where the
 /// C API gives only text (prepare errors).
@@ -31,8 +34,11 @@ pub enum ErrorClass {
 pub struct DuckError {
     pub class: ErrorClass,
     pub message: String,
-    /// DuckDB's "Did you mean ..." suggestion, sent as a HINT.
+    /// DuckDB's "Did you mean ..." suggestion, or PostgreSQL's hint, sent as a HINT.
     pub hint: Option<String>,
+    pub detail: Option<String>,
+    /// The schema, table, column or constraint PostgreSQL would name.
+    pub object: ErrorObject,
 }
 
 impl ErrorClass {
@@ -101,9 +107,13 @@ impl DuckError {
             None => (body, None),
         };
         if let Some(message) = declared_length_exceeded(message).filter(|_| class == ErrorClass::Constraint) {
-            return DuckError { class, message, hint: None };
+            return DuckError { class, message, hint: None, detail: None, object: ErrorObject::default() };
         }
-        DuckError { class, message: message.to_owned(), hint }
+        if let Some(words) = words::postgres_words(message) {
+            let Words { message, detail, hint, object } = words;
+            return DuckError { class, message, hint, detail, object };
+        }
+        DuckError { class, message: message.to_owned(), hint, detail: None, object: ErrorObject::default() }
     }
 
     /// The SQLSTATE a PostgreSQL client gets for this error.
@@ -116,16 +126,23 @@ impl DuckError {
                     SqlState::UNDEFINED_OBJECT
                 } else if m.contains("Function") || m.contains("function") || m.contains("Macro") {
                     SqlState::UNDEFINED_FUNCTION
+                } else if m.starts_with("schema \"") && m.ends_with("already exists") {
+                    SqlState::DUPLICATE_SCHEMA
                 } else if m.contains("already exists") {
                     SqlState::DUPLICATE_TABLE
-                } else if m.starts_with("Type with name") {
+                } else if m.starts_with("schema \"") {
+                    SqlState::INVALID_SCHEMA_NAME
+                } else if m.starts_with("Type with name") || m.starts_with("type \"") {
                     SqlState::UNDEFINED_OBJECT
                 } else {
                     SqlState::UNDEFINED_TABLE
                 }
             }
             ErrorClass::Binder => {
-                if m.contains("No function matches") || m.contains("function") && m.contains("does not exist")
+                if m.starts_with("missing FROM-clause entry") {
+                    SqlState::UNDEFINED_TABLE
+                } else if m.contains("No function matches")
+                    || m.contains("function") && m.contains("does not exist")
                 {
                     SqlState::UNDEFINED_FUNCTION
                 } else {
@@ -158,6 +175,8 @@ impl DuckError {
             {
                 SqlState::UNDEFINED_OBJECT
             }
+            // The catalog's `mallard_divisor` (translation rule checked_division).
+            ErrorClass::InvalidInput if m == "division by zero" => SqlState::DIVISION_BY_ZERO,
             ErrorClass::InvalidInput => SqlState::INVALID_PARAMETER_VALUE,
             ErrorClass::MismatchType => SqlState::DATA_EXCEPTION,
             ErrorClass::Permission => SqlState::INSUFFICIENT_PRIVILEGE,
@@ -203,7 +222,7 @@ fn constraint_sqlstate(message: &str) -> SqlState {
     let m = message.to_ascii_lowercase();
     if m.starts_with("value too long for type") {
         SqlState::STRING_DATA_RIGHT_TRUNCATION
-    } else if m.contains("not null") {
+    } else if m.contains("not null") || m.contains("not-null") {
         SqlState::NOT_NULL_VIOLATION
     } else if m.contains("foreign key") {
         SqlState::FOREIGN_KEY_VIOLATION
@@ -249,9 +268,18 @@ mod tests {
             "Catalog Error: Table with name nope does not exist!\nDid you mean \"note\"?\n\nLINE 1: select * from nope\n                      ^",
         );
         assert_eq!(e.class, ErrorClass::Catalog);
-        assert_eq!(e.message, "Table with name nope does not exist!");
-        assert_eq!(e.hint.as_deref(), Some("Did you mean \"note\"?"));
+        assert_eq!(e.message, "relation \"nope\" does not exist");
         assert_eq!(e.sqlstate(), SqlState::UNDEFINED_TABLE);
+        let e = DuckError::from_message(
+            None,
+            "Catalog Error: Table with name nope does not exist!\nDid you mean \"note\"?",
+        );
+        assert_eq!(
+            e.hint, None,
+            "PostgreSQL has no hint here, and DuckDB's suggests its own catalog's names"
+        );
+        let e = DuckError::from_message(None, "Binder Error: Something odd\nDid you mean \"x\"?");
+        assert_eq!(e.hint.as_deref(), Some("Did you mean \"x\"?"));
     }
 
     #[test]

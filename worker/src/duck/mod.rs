@@ -12,6 +12,7 @@ mod error;
 mod raw;
 mod types;
 mod value;
+mod words;
 
 pub use error::{DuckError, ErrorClass};
 pub use raw::{Appender, Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};

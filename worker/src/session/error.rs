@@ -102,6 +102,8 @@ impl From<DuckError> for StepError {
         let code = e.sqlstate();
         let mut info = ErrorInfo::error(code, e.message);
         info.hint = e.hint;
+        info.detail = e.detail;
+        info.object = e.object;
         StepError::Query(info)
     }
 }

@@ -5,7 +5,9 @@ use proptest::option;
 use proptest::prelude::*;
 
 use super::*;
-use crate::pg::backend::{BackendDecodeError, DataRowWriter, ErrorInfo, FieldDescription, Message};
+use crate::pg::backend::{
+    BackendDecodeError, DataRowWriter, ErrorInfo, ErrorObject, FieldDescription, Message,
+};
 use crate::pg::{Severity, SqlState};
 
 /// Every tag `backend::Message` has a variant for.
@@ -35,14 +37,17 @@ fn sqlstate() -> impl Strategy<Value = SqlState> {
 }
 
 fn error_info() -> impl Strategy<Value = ErrorInfo> {
-    (severity(), sqlstate(), text(), option::of(text()), option::of(text()), option::of(any::<u32>()))
-        .prop_map(|(severity, code, message, detail, hint, position)| ErrorInfo {
+    let object = (option::of(text()), option::of(text()), option::of(text()), option::of(text()))
+        .prop_map(|(schema, table, column, constraint)| ErrorObject { schema, table, column, constraint });
+    (severity(), sqlstate(), text(), option::of(text()), option::of(text()), option::of(any::<u32>()), object)
+        .prop_map(|(severity, code, message, detail, hint, position, object)| ErrorInfo {
             severity,
             code,
             message,
             detail,
             hint,
             position,
+            object,
         })
 }
 

@@ -105,6 +105,12 @@ pub const RULES: &[Rule] = &[
         apply: operators::regex_match,
     },
     Rule {
+        name: "checked_division",
+        client: "every client (`select 1/0`, `x % 0`), ORMs and drivers' test suites",
+        why: "PostgreSQL fails with division by zero (22012); DuckDB answers NULL or infinity",
+        apply: operators::checked_division,
+    },
+    Rule {
         name: "set_returning_aliases",
         client: "psql \\d (`FROM generate_series(0, n) s ... prattrs[s]`), hand-written SQL",
         why: "PostgreSQL names a set-returning function's column after its alias in FROM; DuckDB after the function",

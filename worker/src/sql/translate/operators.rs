@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, replaced, Piece, Rewrite};
+use super::{is_punct, is_word, matching_paren, splice, Piece, Rewrite};
 use crate::sql::Token;
 
 /// `a ~ 'p'` and `a !~ 'p'` find `p` anywhere in `a` in PostgreSQL; DuckDB's `~` must
@@ -25,7 +25,146 @@ pub(super) fn regex_match(s: &Piece<'_>) -> Option<Rewrite> {
         };
         edits.push((*at..at + text.len(), format!("'(?s).*(?:{pattern}).*'")));
     }
-    replaced(s.sql, &edits)
+    super::replaced(s.sql, &edits)
+}
+
+/// `a / b` and `a % b` fail with `division by zero` in PostgreSQL when `b` is zero, for
+/// integers, numerics and floats alike; DuckDB answers NULL (or infinity). The divisor
+/// goes through the catalog's `mallard_divisor`, which raises PostgreSQL's error for zero
+/// and passes every other value through unchanged.
+///
+/// The divisor is the operand right of the operator, as PostgreSQL binds it: an optional
+/// sign, then a literal, parameter, (qualified) name, function call, parenthesized
+/// expression or `CASE ... END`, then any `::type` casts, `[...]` subscripts and `^`
+/// powers. A divisor of another shape is left alone.
+pub(super) fn checked_division(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.mentions("/") && !s.mentions("%") {
+        return None;
+    }
+    let tokens = s.tokens();
+    let mut inserts: Vec<(usize, bool)> = Vec::new();
+    for (i, (_, token)) in tokens.iter().enumerate() {
+        let Token::Punct(op @ ('/' | '%')) = token else { continue };
+        // DuckDB's `//` (integer division) is not PostgreSQL's; leave it as written.
+        if *op == '/' && (is_punct(tokens.get(i + 1), '/') || i > 0 && is_punct(tokens.get(i - 1), '/')) {
+            continue;
+        }
+        let Some(end) = operand_end(tokens, i + 1) else { continue };
+        inserts.push((tokens[i + 1].0, true));
+        inserts.push((s.end_of(end), false));
+    }
+    if inserts.is_empty() {
+        return None;
+    }
+    // Closing parentheses go before opening ones at the same place: `a / b % c` closes
+    // `b` where nothing else opens, but `(x / y) / z` must not open inside a closing.
+    inserts.sort_by_key(|&(at, opens)| (at, opens));
+    let edits: Vec<(Range<usize>, &str)> =
+        inserts.iter().map(|&(at, opens)| (at..at, if opens { "mallard_divisor(" } else { ")" })).collect();
+    Some(Rewrite::Replace(splice(s.sql, &edits)))
+}
+
+/// The index of the last token of the operand that starts at `start`, if it has a shape
+/// [`checked_division`] knows.
+fn operand_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
+    let mut i = start;
+    while is_punct(tokens.get(i), '-') || is_punct(tokens.get(i), '+') {
+        i += 1;
+    }
+    let mut end = match tokens.get(i)?.1 {
+        Token::Number(_) | Token::Literal(_) | Token::Param(_) => i,
+        Token::Punct('(') => matching_paren(tokens, i)?,
+        Token::Word(w) if w.eq_ignore_ascii_case("case") => matching_end(tokens, i)?,
+        // A keyword that starts no operand (`a / from`) means this is not a division.
+        Token::Word(w)
+            if ["select", "from", "where", "and", "or", "not", "as"]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k)) =>
+        {
+            return None
+        }
+        Token::Word(_) | Token::QuotedIdent(_) => {
+            let mut j = i;
+            // a.b.c
+            while is_punct(tokens.get(j + 1), '.')
+                && matches!(tokens.get(j + 2), Some((_, Token::Word(_) | Token::QuotedIdent(_))))
+            {
+                j += 2;
+            }
+            match tokens.get(j + 1) {
+                Some((_, Token::Punct('('))) => matching_paren(tokens, j + 1)?,
+                // A typed literal: `interval '2 days'`.
+                Some((_, Token::Literal(_))) => j + 1,
+                _ => j,
+            }
+        }
+        _ => return None,
+    };
+    loop {
+        if is_punct(tokens.get(end + 1), ':') && is_punct(tokens.get(end + 2), ':') {
+            end = type_end(tokens, end + 3)?;
+        } else if is_punct(tokens.get(end + 1), '[') {
+            end = matching_bracket(tokens, end + 1)?;
+        } else if is_punct(tokens.get(end + 1), '^') {
+            end = operand_end(tokens, end + 2)?;
+        } else {
+            return Some(end);
+        }
+    }
+}
+
+/// The last token of a type name starting at `start`: words (`double precision`,
+/// `timestamp with time zone`), a `(p, s)` modifier, `[]` pairs.
+fn type_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
+    let Some((_, Token::Word(_) | Token::QuotedIdent(_))) = tokens.get(start) else { return None };
+    let mut end = start;
+    while ["precision", "varying", "with", "without", "time", "zone"]
+        .iter()
+        .any(|w| is_word(tokens.get(end + 1), w))
+    {
+        end += 1;
+    }
+    if is_punct(tokens.get(end + 1), '(') {
+        end = matching_paren(tokens, end + 1)?;
+    }
+    while is_punct(tokens.get(end + 1), '[') && is_punct(tokens.get(end + 2), ']') {
+        end += 2;
+    }
+    Some(end)
+}
+
+/// The `END` that closes the `CASE` at `case`.
+fn matching_end(tokens: &[(usize, Token<'_>)], case: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate().skip(case) {
+        if is_word(Some(token), "case") {
+            depth += 1;
+        } else if is_word(Some(token), "end") {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// The `]` that closes the `[` at `open`.
+fn matching_bracket(tokens: &[(usize, Token<'_>)], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, (_, t)) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::Punct('[') => depth += 1,
+            Token::Punct(']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -40,5 +179,33 @@ mod tests {
         );
         let like = "select a !~~ 'x%', a ~ b from t";
         assert_eq!(run(like), vec![like]);
+    }
+
+    #[test]
+    fn divisors_are_checked_for_zero() {
+        let cases = [
+            ("select 1/0", "select 1/mallard_divisor(0)"),
+            ("select a % b from t", "select a % mallard_divisor(b) from t"),
+            ("select t.a / t.b", "select t.a / mallard_divisor(t.b)"),
+            ("select a / -b::numeric(10, 2)", "select a / mallard_divisor(-b::numeric(10, 2))"),
+            ("select sum(x) / count(*) from t", "select sum(x) / mallard_divisor(count(*)) from t"),
+            ("select a / (b / c)", "select a / mallard_divisor((b / mallard_divisor(c)))"),
+            ("select a / b / c", "select a / mallard_divisor(b) / mallard_divisor(c)"),
+            ("select x / nullif(y, 0)", "select x / mallard_divisor(nullif(y, 0))"),
+            (
+                "select a / case when b then 1 else 2 end",
+                "select a / mallard_divisor(case when b then 1 else 2 end)",
+            ),
+            ("select a / $1 ^ 2", "select a / mallard_divisor($1 ^ 2)"),
+            ("select a / b::double precision[]", "select a / mallard_divisor(b::double precision[])"),
+            ("select ts / interval '1 day'", "select ts / mallard_divisor(interval '1 day')"),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(one(sql), want, "{sql}");
+        }
+        // Strings, comments and DuckDB's own `//` stay as written.
+        for sql in ["select 'a/b', \"x/y\" from t", "select 7 // 2", "select 1 -- a/b"] {
+            assert_eq!(run(sql), vec![sql]);
+        }
     }
 }
