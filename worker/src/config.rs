@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn the_zone_and_timeouts_that_are_on_become_setting_defaults() {
         let zone = ("TimeZone".to_owned(), "UTC".to_owned());
-        assert_eq!(config(Duration::ZERO, Duration::ZERO).setting_defaults(), [zone.clone()]);
+        assert_eq!(config(Duration::ZERO, Duration::ZERO).setting_defaults(), std::slice::from_ref(&zone));
         assert_eq!(
             config(Duration::from_secs(30), Duration::from_micros(10)).setting_defaults(),
             [

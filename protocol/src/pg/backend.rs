@@ -16,8 +16,9 @@ pub struct ErrorInfo {
     pub position: Option<u32>,
     /// The object the error is about, where PostgreSQL names it (fields `s`, `t`, `c`,
     /// `n`): drivers expose these (psycopg's `diag.table_name`, pgjdbc's
-    /// `ServerErrorMessage.getConstraint()`) and ORMs read them.
-    pub object: ErrorObject,
+    /// `ServerErrorMessage.getConstraint()`) and ORMs read them. Boxed, as most errors
+    /// name nothing and errors travel in every `Result` of a session.
+    pub object: Box<ErrorObject>,
 }
 
 /// The schema, table, column and constraint an error is about.
@@ -38,7 +39,7 @@ impl ErrorInfo {
             detail: None,
             hint: None,
             position: None,
-            object: ErrorObject::default(),
+            object: Box::default(),
         }
     }
 

@@ -37,8 +37,9 @@ pub struct DuckError {
     /// DuckDB's "Did you mean ..." suggestion, or PostgreSQL's hint, sent as a HINT.
     pub hint: Option<String>,
     pub detail: Option<String>,
-    /// The schema, table, column or constraint PostgreSQL would name.
-    pub object: ErrorObject,
+    /// The schema, table, column or constraint PostgreSQL would name (boxed: errors
+    /// travel in every `Result` of the DuckDB layer, and are rarely this rich).
+    pub object: Box<ErrorObject>,
 }
 
 impl ErrorClass {
@@ -107,13 +108,13 @@ impl DuckError {
             None => (body, None),
         };
         if let Some(message) = declared_length_exceeded(message).filter(|_| class == ErrorClass::Constraint) {
-            return DuckError { class, message, hint: None, detail: None, object: ErrorObject::default() };
+            return DuckError { class, message, hint: None, detail: None, object: Box::default() };
         }
         if let Some(words) = words::postgres_words(message) {
             let Words { message, detail, hint, object } = words;
-            return DuckError { class, message, hint, detail, object };
+            return DuckError { class, message, hint, detail, object: Box::new(object) };
         }
-        DuckError { class, message: message.to_owned(), hint, detail: None, object: ErrorObject::default() }
+        DuckError { class, message: message.to_owned(), hint, detail: None, object: Box::default() }
     }
 
     /// The SQLSTATE a PostgreSQL client gets for this error.

@@ -47,7 +47,7 @@ fn error_info() -> impl Strategy<Value = ErrorInfo> {
             detail,
             hint,
             position,
-            object,
+            object: Box::new(object),
         })
 }
 
