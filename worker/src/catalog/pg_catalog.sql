@@ -469,7 +469,6 @@ CREATE MACRO memory.mallard_catalog.pg_table_size(relation) AS CAST(0 AS BIGINT)
 CREATE MACRO memory.mallard_catalog.pg_indexes_size(relation) AS CAST(0 AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_is_in_recovery() AS false;
 CREATE MACRO memory.mallard_catalog.txid_current() AS CAST(txid_current() AS BIGINT);
-CREATE MACRO memory.mallard_catalog.pg_get_serial_sequence(table_name, column_name) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_function_result(function_oid) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_function_arguments(function_oid) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_function_identity_arguments(function_oid) AS CAST(NULL AS VARCHAR);
@@ -606,3 +605,24 @@ FROM memory.mallard_catalog.extensions e;
 -- division by zero error instead of DuckDB's NULL or infinity.
 CREATE MACRO memory.mallard_catalog.mallard_divisor(x) AS
     CASE WHEN x = 0 THEN error('division by zero') ELSE x END;
+
+-- An identifier as PostgreSQL reads it: "Quoted" keeps its case, anything else folds.
+CREATE MACRO memory.mallard_catalog.fold_identifier(text) AS
+    CASE WHEN text LIKE '"%"' THEN replace(text[2:-2], '""', '"') ELSE lower(text) END;
+
+-- The sequence behind a serial or identity column (translation rule serial_columns):
+-- the name in its `nextval('...')` default, schema-qualified.
+CREATE MACRO memory.mallard_catalog.pg_get_serial_sequence(relation_text, column_text) AS (
+    SELECT CASE WHEN seq LIKE '%.%' THEN seq
+                ELSE memory.mallard_catalog.namespace_name(seq_schema) || '.' || seq END
+    FROM (SELECT c.schema_name AS seq_schema,
+                 regexp_extract(c.column_default, '^nextval\(''(.*)''\)$', 1) AS seq
+          FROM memory.mallard_catalog.columns c
+          WHERE c.table_name = memory.mallard_catalog.fold_identifier(
+                    regexp_extract(relation_text, '("(?:[^"]|"")*"|[^."]+)$', 1))
+            AND c.column_name = column_text
+            AND (relation_text NOT LIKE '%.%'
+                 OR memory.mallard_catalog.namespace_name(c.schema_name) = memory.mallard_catalog.fold_identifier(
+                        regexp_extract(relation_text, '^("(?:[^"]|"")*"|[^."]+)\.', 1))))
+    WHERE seq <> ''
+    LIMIT 1);

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, matching_paren, replaced, Piece, Rewrite};
+use super::{is_punct, is_word, matching_paren, replaced, splice, Piece, Rewrite};
 use crate::sql::Token;
 
 pub(super) fn vacuum(s: &Piece<'_>) -> Option<Rewrite> {
@@ -120,6 +120,144 @@ pub(super) fn storage_parameters(s: &Piece<'_>) -> Option<Rewrite> {
     replaced(s.sql, &edits)
 }
 
+/// `serial`, `bigserial`, `smallserial` (and `serial2/4/8`) columns and
+/// `GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [(options)]`: DuckDB has neither. Each
+/// becomes what PostgreSQL makes of it: a sequence named `<table>_<column>_seq` in the
+/// table's schema (with the identity's options), created first, and the column an
+/// integer of the serial's width, `NOT NULL DEFAULT nextval('<sequence>')`.
+///
+/// The sequence replaces one of that name left by a dropped table (DuckDB keeps it; a
+/// new table starts from 1 as in PostgreSQL), unless the statement says IF NOT EXISTS.
+pub(super) fn serial_columns(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.starts_with("create") || !(s.mentions("serial") || s.mentions("identity")) {
+        return None;
+    }
+    let tokens = s.tokens();
+    let table = tokens.iter().take(4).position(|t| is_word(Some(t), "table"))?;
+    let temp = tokens[..table].iter().any(|t| is_word(Some(t), "temp") || is_word(Some(t), "temporary"));
+    let mut name = table + 1;
+    let if_not_exists = is_word(tokens.get(name), "if");
+    if if_not_exists {
+        name += 3;
+    }
+    // The table's name, maybe schema-qualified; the sequence goes in the same schema.
+    let mut last = name;
+    while is_punct(tokens.get(last + 1), '.') {
+        last += 2;
+    }
+    let open = last + 1;
+    let close = matching_paren(tokens, open)?;
+    let schema = &s.sql[tokens[name].0..tokens[last].0];
+    let table_name = identifier(s.text(last));
+
+    let mut sequences = Vec::new();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    let mut start = open + 1;
+    while start < close {
+        let end = definition_end(tokens, start, close);
+        if let Some((edit, options)) = serial_column(s, start, end) {
+            let column = identifier(s.text(start));
+            let sequence = format!("{schema}{}", quoted(&format!("{table_name}_{column}_seq")));
+            let create = match (temp, if_not_exists) {
+                (true, _) => "CREATE TEMP SEQUENCE",
+                (false, true) => "CREATE SEQUENCE IF NOT EXISTS",
+                (false, false) => "CREATE OR REPLACE SEQUENCE",
+            };
+            sequences.push(format!("{create} {sequence}{options}"));
+            let default = format!("NOT NULL DEFAULT nextval('{}')", sequence.replace('\'', "''"));
+            edits.push((edit.0, edit.1.replace("{default}", &default)));
+        }
+        start = end + 1;
+    }
+    if sequences.is_empty() {
+        return None;
+    }
+    sequences.push(splice(s.sql, &edits));
+    Some(Rewrite::Split(sequences))
+}
+
+/// The index of the `,` or `)` that ends the column definition starting at `start`.
+fn definition_end(tokens: &[(usize, Token<'_>)], start: usize, close: usize) -> usize {
+    let mut i = start;
+    while i < close {
+        match tokens[i].1 {
+            Token::Punct('(') => i = matching_paren(tokens, i).unwrap_or(close),
+            Token::Punct(',') => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    close
+}
+
+/// For a serial or identity column defined by tokens `start..end`: the edit to make
+/// (`{default}` stands for the column's default) and the sequence's options.
+fn serial_column(s: &Piece<'_>, start: usize, end: usize) -> Option<((Range<usize>, String), String)> {
+    let tokens = s.tokens();
+    if !matches!(tokens[start].1, Token::Word(_) | Token::QuotedIdent(_)) || start + 1 >= end {
+        return None;
+    }
+    if ["constraint", "primary", "unique", "check", "foreign", "exclude", "like"]
+        .iter()
+        .any(|k| is_word(tokens.get(start), k))
+    {
+        return None;
+    }
+    let ty = start + 1;
+    let width = match tokens[ty].1 {
+        Token::Word(w) => match w.to_ascii_lowercase().as_str() {
+            "serial" | "serial4" => Some("INTEGER"),
+            "bigserial" | "serial8" => Some("BIGINT"),
+            "smallserial" | "serial2" => Some("SMALLINT"),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(width) = width {
+        return Some(((tokens[ty].0..s.end_of(ty), format!("{width} {{default}}")), String::new()));
+    }
+    // GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [( options )]
+    let generated = (ty..end).find(|&i| is_word(tokens.get(i), "generated"))?;
+    let mut i = generated + 1;
+    if is_word(tokens.get(i), "always") {
+        i += 1;
+    } else if is_word(tokens.get(i), "by") && is_word(tokens.get(i + 1), "default") {
+        i += 2;
+    } else {
+        return None;
+    }
+    if !is_word(tokens.get(i), "as") || !is_word(tokens.get(i + 1), "identity") {
+        return None;
+    }
+    let mut last = i + 1;
+    let mut options = String::new();
+    if is_punct(tokens.get(last + 1), '(') {
+        let close = matching_paren(tokens, last + 1)?;
+        options = format!(" {}", &s.sql[s.end_of(last + 1)..tokens[close].0].trim());
+        last = close;
+    }
+    Some(((tokens[generated].0..s.end_of(last), "{default}".to_owned()), options))
+}
+
+/// A name as PostgreSQL stores it: unquoted names fold to lower case.
+fn identifier(text: &str) -> String {
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => text.to_ascii_lowercase(),
+    }
+}
+
+/// `name` quoted when PostgreSQL would need quotes to read it back.
+fn quoted(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::{run, translate};
@@ -175,5 +313,34 @@ mod tests {
         assert_eq!(run(ctas), vec![ctas]);
         let literal = "create table t (x varchar default 'with (a)')";
         assert_eq!(run(literal), vec![literal]);
+    }
+
+    #[test]
+    fn serial_and_identity_columns_get_a_sequence() {
+        assert_eq!(
+            run("create table t (id serial primary key, n bigserial, name text)"),
+            vec![
+                "CREATE OR REPLACE SEQUENCE t_id_seq",
+                "CREATE OR REPLACE SEQUENCE t_n_seq",
+                "create table t (id INTEGER NOT NULL DEFAULT nextval('t_id_seq') primary key, \
+                 n BIGINT NOT NULL DEFAULT nextval('t_n_seq'), name text)",
+            ]
+        );
+        assert_eq!(
+            run("CREATE TEMP TABLE IF NOT EXISTS s.\"Orders\" (\"Id\" int GENERATED ALWAYS AS IDENTITY (START WITH 10 INCREMENT BY 5), x numeric(10, 2))"),
+            vec![
+                "CREATE TEMP SEQUENCE s.\"Orders_Id_seq\" START WITH 10 INCREMENT BY 5",
+                "CREATE TEMP TABLE IF NOT EXISTS s.\"Orders\" (\"Id\" int NOT NULL DEFAULT nextval('s.\"Orders_Id_seq\"'), x numeric(10, 2))",
+            ]
+        );
+        assert_eq!(
+            run("create table if not exists u (id bigint generated by default as identity, v text)"),
+            vec![
+                "CREATE SEQUENCE IF NOT EXISTS u_id_seq",
+                "create table if not exists u (id bigint NOT NULL DEFAULT nextval('u_id_seq'), v text)",
+            ]
+        );
+        let plain = "create table v (serial_no int, identity text)";
+        assert_eq!(run(plain), vec![plain]);
     }
 }
