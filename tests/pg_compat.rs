@@ -459,17 +459,37 @@ const SERIALS: &[&str] = &[
     "insert into pg_compat_serial (v) values ('more') returning id",
 ];
 
-#[test]
-fn serial_and_identity_columns_count_as_in_postgres() {
+/// Set-returning functions in the select list make rows, and name their column.
+const SET_RETURNING: &[&str] = &[
+    "select generate_series(1, 3)",
+    "select generate_series(1, 3) as n",
+    "select x, generate_series(1, x) from (values (1), (2)) v(x) order by 1, 2",
+    "select generate_series(1, 2) * 10",
+    "select unnest(array[1, 2, 3])",
+    "select * from generate_series(1, 3) as g",
+    "select g from generate_series(2, 4) as g",
+];
+
+/// Runs each script on both servers and compares every statement's column names, rows,
+/// command tags and SQLSTATE.
+fn scripts_answer_as_postgres(scripts: &[(&str, &[&str])]) {
     let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let mut differences = Vec::new();
-    let answer =
-        |r: &Reply| (r.rows.clone(), r.tags.clone(), r.error.as_ref().map(|e| e.code.code().to_owned()));
-    for sql in SERIALS {
-        let (pg, mallard) = (answer(&both.pg_query(sql)), answer(&both.mallard_query(sql)));
-        if pg != mallard {
-            differences.push(format!("  {sql}\n    PostgreSQL: {pg:?}\n    mallard:    {mallard:?}"));
+    let answer = |r: &Reply| {
+        (r.names.clone(), r.rows.clone(), r.tags.clone(), r.error.as_ref().map(|e| e.code.code().to_owned()))
+    };
+    for (name, script) in scripts {
+        for sql in *script {
+            let (pg, mallard) = (answer(&both.pg_query(sql)), answer(&both.mallard_query(sql)));
+            if pg != mallard {
+                differences.push(format!("  [{name}] {sql}\n    PostgreSQL: {pg:?}\n    mallard:    {mallard:?}"));
+            }
         }
     }
-    both.assert_no_differences("serial steps", &differences);
+    both.assert_no_differences("statements", &differences);
+}
+
+#[test]
+fn serials_and_set_returning_functions_answer_as_in_postgres() {
+    scripts_answer_as_postgres(&[("serial", SERIALS), ("set-returning", SET_RETURNING)]);
 }

@@ -146,6 +146,40 @@ pub(super) fn set_returning_aliases(s: &Piece<'_>) -> Option<Rewrite> {
     replaced(s.sql, &edits)
 }
 
+/// `SELECT generate_series(1, 3)` returns three rows in PostgreSQL (a set-returning
+/// function in the select list); DuckDB's scalar `generate_series` returns one list.
+/// `unnest` makes the rows, and the column keeps PostgreSQL's name when it has no alias.
+pub(super) fn set_returning_in_select(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.mentions("generate_series") {
+        return None;
+    }
+    let tokens = s.tokens();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 1..tokens.len() {
+        if !is_word(tokens.get(i), "generate_series") || !is_punct(tokens.get(i + 1), '(') {
+            continue;
+        }
+        if !matches!(clause_of(tokens, i), Some(k) if k.eq_ignore_ascii_case("select")) {
+            continue;
+        }
+        let Some(close) = matching_paren(tokens, i + 1) else { continue };
+        let ends_item = match tokens.get(close + 1) {
+            None => true,
+            Some((_, Token::Punct(',' | ')' | ';'))) => true,
+            Some((_, Token::Word(w))) => {
+                ["from", "into", "where", "group", "order", "limit", "union", "except", "intersect"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k))
+            }
+            _ => false,
+        };
+        let alias = if ends_item { " AS generate_series" } else { "" };
+        edits.push((tokens[i].0..tokens[i].0, "unnest(".to_owned()));
+        edits.push((s.end_of(close)..s.end_of(close), format!("){alias}")));
+    }
+    replaced(s.sql, &edits)
+}
+
 /// The clause keyword that token `i` stands in (`select`, `from`, `join`, `where`...):
 /// the nearest one before it at its own depth of parentheses.
 fn clause_of<'a>(tokens: &[(usize, Token<'a>)], i: usize) -> Option<&'a str> {
@@ -491,5 +525,18 @@ mod tests {
             one(r#"SELECT quote_literal($1::"pg_catalog"."int4"::text), $2::pg_catalog.text"#),
             r#"SELECT quote_literal($1::"int4"::text), $2::text"#
         );
+    }
+
+    #[test]
+    fn set_returning_functions_in_the_select_list_make_rows() {
+        use super::super::tests::{one, run};
+        assert_eq!(one("select generate_series(1, 3)"), "select unnest(generate_series(1, 3)) AS generate_series");
+        assert_eq!(
+            one("select x, generate_series(1, x) as n from t"),
+            "select x, unnest(generate_series(1, x)) as n from t"
+        );
+        assert_eq!(one("select generate_series(1, 2) * 2"), "select unnest(generate_series(1, 2)) * 2");
+        let from = "select * from generate_series(1, 3) g(g)";
+        assert_eq!(run(from), vec![from]);
     }
 }

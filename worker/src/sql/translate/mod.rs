@@ -123,6 +123,12 @@ pub const RULES: &[Rule] = &[
         apply: catalog::set_returning_aliases,
     },
     Rule {
+        name: "set_returning_in_select",
+        client: "hand-written SQL, ORMs' test suites (`select generate_series(1, 3)`, `select x, generate_series(1, x) from t`)",
+        why: "PostgreSQL returns a row per value of a set-returning function in the select list; DuckDB's generate_series returns one list",
+        apply: catalog::set_returning_in_select,
+    },
+    Rule {
         name: "scalar_functions_in_from",
         client: "BI tools' table lists (`FROM generate_series(...) i, string_to_array(current_setting('search_path'), ',') s`)",
         why: "PostgreSQL takes a scalar function in FROM as one row; DuckDB wants a table function",
