@@ -482,7 +482,8 @@ fn scripts_answer_as_postgres(scripts: &[(&str, &[&str])]) {
         for sql in *script {
             let (pg, mallard) = (answer(&both.pg_query(sql)), answer(&both.mallard_query(sql)));
             if pg != mallard {
-                differences.push(format!("  [{name}] {sql}\n    PostgreSQL: {pg:?}\n    mallard:    {mallard:?}"));
+                differences
+                    .push(format!("  [{name}] {sql}\n    PostgreSQL: {pg:?}\n    mallard:    {mallard:?}"));
             }
         }
     }

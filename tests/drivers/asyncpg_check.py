@@ -194,6 +194,23 @@ async def transaction(conn):
     check("session usable after the error", await conn.fetchval("select $1::int4 + 1", 1), 2)
 
 
+async def pool(target):
+    """A pool resets each connection it gets back with `SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL;`: an advisory lock a borrower forgot is released,
+    and the next borrower, on either connection, can take it."""
+    async with asyncpg.create_pool(**conninfo(target), min_size=2, max_size=2) as p:
+        for i in range(4):
+            async with p.acquire() as conn:
+                check(f"pool: borrower {i} takes the advisory lock", await conn.fetchval("select pg_try_advisory_lock(4242)"), True)
+                await conn.execute("set application_name = 'borrowed'")
+        async with p.acquire() as one, p.acquire() as two:
+            check("pool: the lock is shared by the pool's sessions", await one.fetchval("select pg_try_advisory_lock(4343)"), True)
+            check("pool: another session cannot take it", await two.fetchval("select pg_try_advisory_lock(4343)"), False)
+            check("pool: reset undid SET", await two.fetchval("show application_name"), "")
+        async with p.acquire() as conn:
+            check("pool: released with its borrower", await conn.fetchval("select pg_try_advisory_lock(4343)"), True)
+
+
 async def main(target):
     global STEP
     conn = await asyncpg.connect(**conninfo(target))
@@ -202,6 +219,8 @@ async def main(target):
         for step in (round_trips, prepared, copy, cursors, transaction):
             STEP = step.__name__
             await step(conn)
+        STEP = "pool"
+        await pool(target)
         STEP = "cleanup"
         await conn.execute(f"drop table {TABLE}")
     finally:

@@ -15,7 +15,10 @@ mod value;
 mod words;
 
 pub use error::{DuckError, ErrorClass};
-pub use raw::{Appender, Chunk, Connection, Database, Interrupter, Prepared, QueryResult, Vector};
+pub use raw::{
+    register_function, Appender, Chunk, Connection, Database, Interrupter, Param, Prepared, QueryResult,
+    Returns, RowFn, Vector,
+};
 pub use types::{DecimalStorage, EnumStorage, LogicalType};
 pub use value::Value;
 

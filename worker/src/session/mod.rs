@@ -58,6 +58,8 @@ pub(crate) struct Session<'s> {
     awaiting_command: bool,
     settings: settings::Settings,
     savepoints: savepoints::Savepoints,
+    /// The session's advisory locks, released when it ends.
+    advisory: crate::advisory::Registration,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -155,6 +157,7 @@ fn run(
     rand::thread_rng().fill_bytes(&mut secret);
     let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
     shared.sessions.insert(id, Arc::clone(&control));
+    let advisory = crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
 
     conn.send(&Message::AuthenticationOk);
     for status in settings.take_reports() {
@@ -176,6 +179,7 @@ fn run(
         read_only: false,
         settings,
         savepoints: savepoints::Savepoints::default(),
+        advisory,
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,

@@ -65,6 +65,10 @@ impl Session<'_> {
     }
 
     pub(super) fn ready_for_query(&mut self) -> Result<(), SessionError> {
+        if self.tx == Transaction::Idle {
+            // A statement outside a transaction block was its own transaction.
+            self.advisory.end_transaction();
+        }
         for status in self.settings.take_reports() {
             self.conn.send(&status);
         }
@@ -126,6 +130,7 @@ impl Session<'_> {
         }
         self.settings.end_transaction(commit && outcome.is_ok());
         self.savepoints.clear();
+        self.advisory.end_transaction();
         outcome
     }
 
@@ -193,6 +198,7 @@ impl Session<'_> {
                     self.statements.clear();
                     self.portals.clear();
                     self.live = None;
+                    self.advisory.unlock_all();
                 }
                 for message in reply.messages() {
                     if described || !matches!(message, Message::RowDescription(_)) {

@@ -136,6 +136,11 @@ pub fn classify(statement: &Statement<'_>) -> Command {
         "FETCH" => parsed(utility::parse_fetch(statement, "fetch"), Command::Fetch),
         "MOVE" => parsed(utility::parse_fetch(statement, "move"), Command::Move),
         "CLOSE" => parsed(utility::parse_close(statement), Command::Close),
+        "LISTEN" => Command::Invalid(ParseError {
+            code: mallard_protocol::pg::SqlState::FEATURE_NOT_SUPPORTED,
+            message: "LISTEN is not supported: mallard delivers no notifications".into(),
+            position: None,
+        }),
         "" => Command::Other("SELECT".into()),
         first => Command::Other(first.to_owned()),
     }

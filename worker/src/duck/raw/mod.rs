@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use libduckdb_sys as ffi;
 
 mod appender;
+mod function;
 mod logical_type;
 mod value;
 mod vector;
@@ -19,6 +20,7 @@ use super::error::{DuckError, ErrorClass};
 use super::types::LogicalType;
 use super::ResultKind;
 pub use appender::Appender;
+pub use function::{register as register_function, Param, Returns, RowFn};
 use logical_type::read_type;
 pub use vector::Vector;
 

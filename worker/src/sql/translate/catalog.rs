@@ -530,7 +530,10 @@ mod tests {
     #[test]
     fn set_returning_functions_in_the_select_list_make_rows() {
         use super::super::tests::{one, run};
-        assert_eq!(one("select generate_series(1, 3)"), "select unnest(generate_series(1, 3)) AS generate_series");
+        assert_eq!(
+            one("select generate_series(1, 3)"),
+            "select unnest(generate_series(1, 3)) AS generate_series"
+        );
         assert_eq!(
             one("select x, generate_series(1, x) as n from t"),
             "select x, unnest(generate_series(1, x)) as n from t"
