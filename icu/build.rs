@@ -28,11 +28,22 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/load.cpp");
     println!("cargo:rerun-if-env-changed=MALLARD_DUCKDB_SDIST");
+    println!("cargo:rerun-if-env-changed=CXX");
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let source = extract(&sdist(&out), &out);
     let duckdb_include = env::var("DEP_DUCKDB_INCLUDE")
         .expect("libduckdb-sys (bundled) publishes its include directory as DEP_DUCKDB_INCLUDE");
+    // The library is the same for `cargo check` and `cargo build` and for every checkout
+    // sharing the target directory: compiled once, kept there under a name made of what
+    // it is built from.
+    let cached = cache_dir(&out, &duckdb_include);
+    if let Some(dir) = cached.as_ref().filter(|dir| dir.join(LIBRARY).exists()) {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+        println!("cargo:rustc-link-lib=static=mallard_icu");
+        println!("cargo:rustc-link-lib=stdc++");
+        return;
+    }
+    let source = extract(&sdist(&out), &out);
 
     let icu = source.join("third_party/icu");
     let mut files = Vec::new();
@@ -60,6 +71,49 @@ fn main() {
         .debug(false)
         .opt_level(2);
     build.compile("mallard_icu");
+    if let Some(dir) = cached {
+        // Written under a temporary name and renamed, so a parallel build never links a
+        // half-written archive.
+        let partial = dir.with_extension("partial");
+        let stored = fs::create_dir_all(&partial)
+            .and_then(|()| fs::copy(out.join(LIBRARY), partial.join(LIBRARY)))
+            .and_then(|_| fs::rename(&partial, &dir));
+        if let Err(e) = stored {
+            println!(
+                "cargo:warning=mallard-icu: could not keep the compiled library in {}: {e}",
+                dir.display()
+            );
+            let _ = fs::remove_dir_all(&partial);
+        }
+    }
+}
+
+/// The archive `cc` makes.
+const LIBRARY: &str = "libmallard_icu.a";
+
+/// `<target>/<profile>/mallard-icu/<key>`, the key a hash of everything the library is
+/// built from: the sources' checksum, this script and the shim, DuckDB's headers'
+/// folder, the target and the C++ compiler. None when OUT_DIR is not where cargo puts it.
+fn cache_dir(out: &Path, duckdb_include: &str) -> Option<PathBuf> {
+    let profile_dir = out.ancestors().nth(3)?;
+    if out.ancestors().nth(2)?.file_name()? != "build" {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(SDIST_SHA256);
+    for file in ["build.rs", "src/load.cpp"] {
+        hasher.update(fs::read(file).ok()?);
+    }
+    for part in [
+        duckdb_include.to_owned(),
+        env::var("TARGET").unwrap_or_default(),
+        env::var("CXX").unwrap_or_default(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let key: String = hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Some(profile_dir.join("mallard-icu").join(key))
 }
 
 /// The source distribution: `MALLARD_DUCKDB_SDIST`, or a verified download kept in OUT_DIR.

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, matching_paren, splice, Piece, Rewrite};
+use super::{is_punct, is_word, matching, matching_paren, splice, Piece, Rewrite};
 use crate::sql::Token;
 
 /// `a ~ 'p'` and `a !~ 'p'` find `p` anywhere in `a` in PostgreSQL; DuckDB's `~` must
@@ -104,7 +104,7 @@ fn operand_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
         if is_punct(tokens.get(end + 1), ':') && is_punct(tokens.get(end + 2), ':') {
             end = type_end(tokens, end + 3)?;
         } else if is_punct(tokens.get(end + 1), '[') {
-            end = matching_bracket(tokens, end + 1)?;
+            end = matching(tokens, end + 1, '[', ']')?;
         } else if is_punct(tokens.get(end + 1), '^') {
             end = operand_end(tokens, end + 2)?;
         } else {
@@ -144,24 +144,6 @@ fn matching_end(tokens: &[(usize, Token<'_>)], case: usize) -> Option<usize> {
             if depth == 0 {
                 return Some(i);
             }
-        }
-    }
-    None
-}
-
-/// The `]` that closes the `[` at `open`.
-fn matching_bracket(tokens: &[(usize, Token<'_>)], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, (_, t)) in tokens.iter().enumerate().skip(open) {
-        match t {
-            Token::Punct('[') => depth += 1,
-            Token::Punct(']') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
         }
     }
     None
