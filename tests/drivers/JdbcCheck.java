@@ -221,6 +221,34 @@ public class JdbcCheck {
         c.setAutoCommit(true);
     }
 
+    /** The session's TimeZone in timestamptz text; advisory locks between sessions. */
+    static void timeZonesAndLocks(Connection c, String url) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("set timezone = 'Asia/Kolkata'");
+            try (ResultSet rs = s.executeQuery("select '2024-07-01 12:00:00+00'::timestamptz")) {
+                rs.next();
+                check("timestamptz text in the session's zone", rs.getString(1), "2024-07-01 17:30:00+05:30");
+                check("the instant is the same", rs.getTimestamp(1).getTime(), 1_719_835_200_000L);
+            }
+            s.execute("reset timezone");
+        }
+        try (Connection other = DriverManager.getConnection(url)) {
+            try (Statement s = c.createStatement()) {
+                s.execute("select pg_advisory_lock(616)");
+            }
+            check("advisory lock held by another session", bool(other, "select pg_try_advisory_lock(616)"), false);
+            check("advisory unlock", bool(c, "select pg_advisory_unlock(616)"), true);
+            check("advisory lock free again", bool(other, "select pg_try_advisory_lock(616)"), true);
+        }
+    }
+
+    static boolean bool(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
         try (Connection c = DriverManager.getConnection(url(args.length > 0 ? args[0] : ""))) {
@@ -236,6 +264,8 @@ public class JdbcCheck {
             transaction(c);
             step = "paging";
             paging(c);
+            step = "time zones and advisory locks";
+            timeZonesAndLocks(c, url(args.length > 0 ? args[0] : ""));
             step = "cleanup";
             try (Statement s = c.createStatement()) {
                 s.execute("drop table " + TABLE);

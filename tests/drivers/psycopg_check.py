@@ -229,6 +229,29 @@ def server_cursor(conn):
             check("server cursor itersize: count, sum", (count, total), (n, n * (n + 1) // 2))
 
 
+def time_zones_and_locks(conn):
+    """The session's TimeZone shapes timestamptz text and casts; advisory locks bind
+    other sessions, and transaction-level ones end with the transaction."""
+    conn.execute("set timezone = 'America/New_York'")
+    got = conn.execute("select '2024-07-01 12:00:00+00'::timestamptz").fetchone()[0]
+    check("timestamptz arrives in the session's zone", (got, got.utcoffset()),
+          (dt.datetime(2024, 7, 1, 12, tzinfo=dt.timezone.utc), dt.timedelta(hours=-4)))
+    got = conn.execute("select %s::timestamptz", [dt.datetime(2024, 3, 10, 2, 30)]).fetchone()[0]
+    check("a wall-clock time in the DST gap", got, dt.datetime(2024, 3, 10, 7, 30, tzinfo=dt.timezone.utc))
+    check("current_date is a date", type(conn.execute("select current_date").fetchone()[0]), dt.date)
+    conn.execute("reset timezone")
+    with psycopg.connect(CONNINFO, autocommit=True) as other:
+        conn.execute("select pg_advisory_lock(515)")
+        check("advisory lock held by another session", other.execute("select pg_try_advisory_lock(515)").fetchone()[0], False)
+        check("advisory unlock", conn.execute("select pg_advisory_unlock(515)").fetchone()[0], True)
+        check("advisory lock free again", other.execute("select pg_try_advisory_lock(515)").fetchone()[0], True)
+        other.execute("select pg_advisory_unlock_all()")
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(516)")
+            check("xact lock held inside the block", other.execute("select pg_try_advisory_lock(516)").fetchone()[0], False)
+        check("xact lock gone after the block", other.execute("select pg_try_advisory_lock(516)").fetchone()[0], True)
+
+
 def main():
     global STEP
     with psycopg.connect(CONNINFO, autocommit=True) as conn:
@@ -245,6 +268,8 @@ def main():
         transaction(conn)
         STEP = 'server_cursor'
         server_cursor(conn)
+        STEP = 'time_zones_and_locks'
+        time_zones_and_locks(conn)
         with conn.cursor() as cur:
             cur.execute(f"drop table {TABLE}")
     print("all psycopg checks passed")
