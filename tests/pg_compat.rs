@@ -214,6 +214,16 @@ const VALUES: &[Case] = &[
 /// Statements run in order on one connection to each server; after each, the command
 /// tags, the SQLSTATE and the transaction status must agree.
 const SCRIPT: &[&str] = &[
+    // Two-phase commit is off, as in a default PostgreSQL (max_prepared_transactions = 0):
+    // PREPARE TRANSACTION ends the transaction and fails.
+    "prepare transaction 'pg_compat_gid'",
+    "begin",
+    "prepare transaction 'pg_compat_gid'",
+    "commit prepared 'pg_compat_gid'",
+    "begin",
+    "rollback prepared 'pg_compat_gid'",
+    "rollback",
+    "show max_prepared_transactions",
     "create table t (a integer, b text)",
     "insert into t values (1, 'x'), (2, 'y')",
     "update t set b = 'z' where a = 1",

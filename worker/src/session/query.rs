@@ -174,6 +174,36 @@ impl Session<'_> {
                 return Ok(());
             }
             (Command::Savepoint(savepoint), _) => return self.savepoint(savepoint),
+            // As PostgreSQL with max_prepared_transactions = 0: the transaction ends
+            // (rolled back) and the statement fails.
+            (Command::PrepareTransaction, Transaction::Idle) => {
+                self.notice(SqlState::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
+                self.conn.send(&Message::CommandComplete("ROLLBACK".into()));
+                return Ok(());
+            }
+            (Command::PrepareTransaction, _) => {
+                self.end_transaction(false)?;
+                return Err(StepError::Query(
+                    ErrorInfo::error(
+                        SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "prepared transactions are disabled",
+                    )
+                    .with_hint("Set max_prepared_transactions to a nonzero value."),
+                ));
+            }
+            (Command::FinishPrepared { commit, .. }, Transaction::Block | Transaction::Implicit) => {
+                let what = if *commit { "COMMIT PREPARED" } else { "ROLLBACK PREPARED" };
+                return Err(StepError::query(
+                    SqlState::ACTIVE_SQL_TRANSACTION,
+                    format!("{what} cannot run inside a transaction block"),
+                ));
+            }
+            (Command::FinishPrepared { gid, .. }, Transaction::Idle) => {
+                return Err(StepError::query(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("prepared transaction with identifier \"{gid}\" does not exist"),
+                ));
+            }
             (_, Transaction::Failed) => return Err(aborted()),
             (Command::Deallocate(name), _) => match name {
                 None => self.statements.clear(),

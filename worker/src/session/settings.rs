@@ -126,6 +126,7 @@ const DEFS: &[Def] = &[
     def("lock_timeout", Kind::Millis, "0", false, "Sets the maximum allowed duration of any wait for a lock."),
     def("max_identifier_length", Kind::Fixed, "63", false, "Shows the maximum identifier length."),
     def("max_index_keys", Kind::Fixed, "32", false, "Shows the maximum number of index keys."),
+    def("max_prepared_transactions", Kind::Fixed, "0", false, "Sets the maximum number of simultaneously prepared transactions."),
     def("row_security", Kind::Bool, "on", false, "Enable row security."),
     def("search_path", Kind::SearchPath, "\"$user\", public", false, "Sets the schema search order for names that are not schema-qualified."),
     def("server_encoding", Kind::Fixed, "UTF8", true, "Shows the server (database) character set encoding."),

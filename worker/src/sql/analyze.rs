@@ -96,6 +96,8 @@ pub fn analyze(statement: &Statement<'_>, param_types: &[u32]) -> Result<Analysi
         | Command::Commit
         | Command::Rollback
         | Command::Savepoint(_)
+        | Command::PrepareTransaction
+        | Command::FinishPrepared { .. }
         | Command::Set(_)
         | Command::Reset(_)
         | Command::Show(_)

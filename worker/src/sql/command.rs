@@ -16,6 +16,15 @@ pub enum Command {
     Rollback,
     /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`: answered by the session.
     Savepoint(Savepoint),
+    /// `PREPARE TRANSACTION 'gid'`: two-phase commit, which mallard does not have
+    /// (`max_prepared_transactions` is 0, as in a default PostgreSQL).
+    PrepareTransaction,
+    /// `COMMIT PREPARED 'gid'` (true) or `ROLLBACK PREPARED 'gid'`: no such transaction
+    /// can exist.
+    FinishPrepared {
+        commit: bool,
+        gid: String,
+    },
     Select,
     Insert,
     Update,
@@ -51,6 +60,9 @@ impl Command {
             Command::Savepoint(Savepoint::Define(_)) => "SAVEPOINT".into(),
             Command::Savepoint(Savepoint::Release(_)) => "RELEASE".into(),
             Command::Savepoint(Savepoint::RollbackTo(_)) => "ROLLBACK".into(),
+            Command::PrepareTransaction => "PREPARE TRANSACTION".into(),
+            Command::FinishPrepared { commit: true, .. } => "COMMIT PREPARED".into(),
+            Command::FinishPrepared { commit: false, .. } => "ROLLBACK PREPARED".into(),
             Command::Select | Command::CreateTableAs => format!("SELECT {rows}"),
             Command::Insert => format!("INSERT 0 {rows}"),
             Command::Update => format!("UPDATE {rows}"),
@@ -108,6 +120,18 @@ pub fn classify(statement: &Statement<'_>) -> Command {
         .collect();
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     match word(0) {
+        "PREPARE" if word(1) == "TRANSACTION" => Command::PrepareTransaction,
+        "COMMIT" | "ROLLBACK" if word(1) == "PREPARED" => Command::FinishPrepared {
+            commit: word(0) == "COMMIT",
+            gid: statement
+                .tokens()
+                .iter()
+                .find_map(|(_, t)| match t {
+                    Token::Literal(l) => Some(l.trim_matches('\'').replace("''", "'")),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+        },
         "BEGIN" => Command::Begin,
         "START" if word(1) == "TRANSACTION" => Command::Begin,
         "COMMIT" | "END" if word(1) != "PREPARED" => Command::Commit,
