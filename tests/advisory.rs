@@ -112,6 +112,11 @@ fn scenario(conn_str: &str) -> Vec<String> {
         "select pg_try_advisory_lock(30), pg_try_advisory_lock(31), pg_try_advisory_lock(-1)",
     );
     step(&mut seen, "a", &mut a, "select pg_advisory_unlock_all()");
+    // DISCARD ALL lets go of them too (a pooler's reset).
+    step(&mut seen, "b", &mut b, "select pg_advisory_lock(32)");
+    step(&mut seen, "a", &mut a, "select pg_try_advisory_lock(32)");
+    step(&mut seen, "b", &mut b, "discard all");
+    step(&mut seen, "a", &mut a, "select pg_try_advisory_lock(32), pg_advisory_unlock(32)");
     step(&mut seen, "a", &mut a, "select pg_advisory_unlock(99)");
     step(&mut seen, "a", &mut a, "select pg_advisory_lock(null)");
 

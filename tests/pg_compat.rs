@@ -373,12 +373,11 @@ fn unaliased_columns_are_named_as_postgres_names_them() {
 #[derive(Clone, Copy)]
 enum Part {
     Message,
-    /// The message up to PostgreSQL's constraint name, which mallard does not know.
-    MessageBefore(&'static str),
     Detail,
     Hint,
     Table,
     Column,
+    Constraint,
 }
 
 /// Errors drivers, ORMs and people match on, in PostgreSQL's words.
@@ -397,8 +396,15 @@ const ERRORS: &[(&str, &[Part])] = &[
     ("select 7 % 0", &[Part::Message]),
     ("select 1.5 / (2 - 2)", &[Part::Message]),
     ("select 1::float8 / 0", &[Part::Message]),
-    ("insert into pg_compat_errors values (1, 1, 9)", &[Part::MessageBefore(" \""), Part::Detail]),
-    ("insert into pg_compat_errors values (2, 1, 1)", &[Part::MessageBefore(" \""), Part::Detail]),
+    (
+        "insert into pg_compat_errors values (1, 1, 9)",
+        &[Part::Message, Part::Detail, Part::Table, Part::Constraint],
+    ),
+    ("insert into pg_compat_errors values (2, 1, 1)", &[Part::Message, Part::Detail, Part::Constraint]),
+    (
+        "insert into pg_compat_errors values (7, 1, 7); update pg_compat_errors set u = 1 where id = 7",
+        &[Part::Message, Part::Detail],
+    ),
     ("insert into pg_compat_errors values (3, null, 3)", &[Part::Message, Part::Table, Part::Column]),
 ];
 
@@ -422,19 +428,20 @@ fn errors_are_worded_as_postgres_words_them() {
             let field = |e: &mallard_protocol::pg::backend::ErrorInfo| -> Option<String> {
                 match part {
                     Part::Message => Some(e.message.clone()),
-                    Part::MessageBefore(end) => e.message.split(end).next().map(str::to_owned),
                     Part::Detail => e.detail.clone(),
                     Part::Hint => e.hint.clone(),
                     Part::Table => e.object.table.clone(),
                     Part::Column => e.object.column.clone(),
+                    Part::Constraint => e.object.constraint.clone(),
                 }
             };
             let name = match part {
-                Part::Message | Part::MessageBefore(_) => "message",
+                Part::Message => "message",
                 Part::Detail => "detail",
                 Part::Hint => "hint",
                 Part::Table => "table",
                 Part::Column => "column",
+                Part::Constraint => "constraint",
             };
             compared.push((name, format!("{:?}", field(&pg)), format!("{:?}", field(&mallard))));
         }

@@ -21,6 +21,7 @@ pub use raw::{
 };
 pub use types::{DecimalStorage, EnumStorage, LogicalType};
 pub use value::Value;
+pub use words::constraint_of_statement;
 
 /// Runs `sql` to the end, discarding any rows.
 pub fn exec(conn: &Connection, sql: &str) -> Result<(), DuckError> {

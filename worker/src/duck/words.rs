@@ -108,18 +108,41 @@ fn no_matching_function(m: &str) -> Option<Words> {
 }
 
 /// `Duplicate key "id: 1" violates primary key constraint.` (or `unique constraint`).
+/// DuckDB does not say which table: the constraint's name is PostgreSQL's default for
+/// it less the table (`_pkey`, `_a_b_key`), for the session to complete from the
+/// statement ([`constraint_of_statement`]).
 fn duplicate_key(m: &str) -> Option<Words> {
     let rest = m.strip_prefix("Duplicate key \"")?;
-    let (key, _) = rest.split_once("\" violates ")?;
+    let (key, kind) = rest.split_once("\" violates ")?;
     let (columns, values): (Vec<&str>, Vec<&str>) =
         key.split(", ").filter_map(|pair| pair.split_once(": ")).unzip();
     let detail = (!columns.is_empty())
         .then(|| format!("Key ({})=({}) already exists.", columns.join(", "), values.join(", ")));
+    let suffix = if kind.starts_with("primary key") {
+        Some("_pkey".to_owned())
+    } else {
+        (!columns.is_empty()).then(|| format!("_{}_key", columns.join("_")))
+    };
     Some(Words {
         message: "duplicate key value violates unique constraint".into(),
         detail,
+        object: ErrorObject { constraint: suffix, ..ErrorObject::default() },
         ..Words::default()
     })
+}
+
+/// Completes a duplicate-key error from the statement that raised it: the table it
+/// writes (`INSERT INTO t`, `UPDATE t`, `COPY t`) names the constraint, as PostgreSQL
+/// names it by default (`t_pkey`, `t_email_key`) and as the catalog shows it. Without a
+/// table the name is dropped rather than guessed.
+pub fn constraint_of_statement(object: &mut ErrorObject, message: &mut String, sql: &str) {
+    let Some(suffix) = object.constraint.take().filter(|s| s.starts_with('_')) else { return };
+    let Some((schema, table)) = crate::sql::written_table(sql) else { return };
+    let name = format!("{table}{suffix}");
+    message.push_str(&format!(" \"{name}\""));
+    object.schema = Some(schema);
+    object.table = Some(table);
+    object.constraint = Some(name);
 }
 
 /// `NOT NULL constraint failed: t.x`
@@ -231,9 +254,18 @@ mod tests {
 
     #[test]
     fn constraint_violations_carry_postgres_details() {
-        let w = postgres_words("Duplicate key \"a: 1, b: x\" violates primary key constraint.").unwrap();
+        let mut w = postgres_words("Duplicate key \"a: 1, b: x\" violates primary key constraint.").unwrap();
         assert_eq!(w.message, "duplicate key value violates unique constraint");
         assert_eq!(w.detail.as_deref(), Some("Key (a, b)=(1, x) already exists."));
+        constraint_of_statement(&mut w.object, &mut w.message, "insert into Orders values (1, 'x')");
+        assert_eq!(w.message, "duplicate key value violates unique constraint \"orders_pkey\"");
+        assert_eq!(w.object.constraint.as_deref(), Some("orders_pkey"));
+        let mut w = postgres_words("Duplicate key \"email: a@b\" violates unique constraint.").unwrap();
+        constraint_of_statement(&mut w.object, &mut w.message, "with x as (select 1) select 2");
+        assert_eq!(
+            (w.message.as_str(), w.object.constraint),
+            ("duplicate key value violates unique constraint", None)
+        );
         let w = postgres_words("NOT NULL constraint failed: orders.customer").unwrap();
         assert_eq!(
             w.message,

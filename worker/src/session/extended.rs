@@ -193,6 +193,23 @@ impl Session<'_> {
         limit: Option<u64>,
         described: bool,
     ) -> Result<(), StepError> {
+        let statement = self.portals.get(name).map(|p| Rc::clone(&p.statement));
+        self.execute_named_portal(name, limit, described).map_err(|e| match (e, statement) {
+            // A duplicate key names its constraint after the table the statement writes.
+            (StepError::Query(mut info), Some(statement)) if info.code == SqlState::UNIQUE_VIOLATION => {
+                crate::duck::constraint_of_statement(&mut info.object, &mut info.message, &statement.sql);
+                StepError::Query(info)
+            }
+            (e, _) => e,
+        })
+    }
+
+    fn execute_named_portal(
+        &mut self,
+        name: &str,
+        limit: Option<u64>,
+        described: bool,
+    ) -> Result<(), StepError> {
         let Some(portal) = self.portals.get(name) else { return Err(missing_portal(name)) };
         let statement = Rc::clone(&portal.statement);
         if writes(&statement.command) {

@@ -26,3 +26,42 @@ pub use statement::{split, Statement};
 pub fn mentions(sql: &str, needle: &str) -> bool {
     sql.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
+
+/// The schema (PostgreSQL's name: `public` for DuckDB's `main`) and table a statement
+/// writes, as PostgreSQL stores the names: `INSERT INTO [s.]t`, `UPDATE [ONLY] t`,
+/// `COPY t`, `MERGE INTO t`, after any `WITH` queries.
+pub fn written_table(sql: &str) -> Option<(String, String)> {
+    let statement = Statement::new(sql);
+    let tokens = statement.tokens();
+    let mut depth = 0i32;
+    let mut verb = None;
+    for (i, (_, t)) in tokens.iter().enumerate() {
+        match t {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth -= 1,
+            Token::Word(w)
+                if depth == 0
+                    && ["insert", "update", "copy", "merge"].iter().any(|v| w.eq_ignore_ascii_case(v)) =>
+            {
+                verb = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let mut at = verb? + 1;
+    while matches!(tokens.get(at), Some((_, Token::Word(w))) if w.eq_ignore_ascii_case("into") || w.eq_ignore_ascii_case("only"))
+    {
+        at += 1;
+    }
+    let name = |i: usize| match tokens.get(i) {
+        Some((_, Token::Word(w))) => Some(w.to_ascii_lowercase()),
+        Some((_, Token::QuotedIdent(q))) => Some(q[1..q.len() - 1].replace("\"\"", "\"")),
+        _ => None,
+    };
+    let first = name(at)?;
+    if matches!(tokens.get(at + 1), Some((_, Token::Punct('.')))) {
+        return Some((first, name(at + 2)?));
+    }
+    Some(("public".to_owned(), first))
+}
