@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, matching, matching_paren, splice, Piece, Rewrite};
+use super::{is_punct, is_word, splice, Piece, Rewrite};
 use crate::sql::Token;
 
 /// `a ~ 'p'` and `a !~ 'p'` find `p` anywhere in `a` in PostgreSQL; DuckDB's `~` must
@@ -42,6 +42,7 @@ pub(super) fn checked_division(s: &Piece<'_>) -> Option<Rewrite> {
         return None;
     }
     let tokens = s.tokens();
+    let closes = closers(tokens);
     let mut inserts: Vec<(usize, bool)> = Vec::new();
     for (i, (_, token)) in tokens.iter().enumerate() {
         let Token::Punct(op @ ('/' | '%')) = token else { continue };
@@ -49,7 +50,7 @@ pub(super) fn checked_division(s: &Piece<'_>) -> Option<Rewrite> {
         if *op == '/' && (is_punct(tokens.get(i + 1), '/') || i > 0 && is_punct(tokens.get(i - 1), '/')) {
             continue;
         }
-        let Some(end) = operand_end(tokens, i + 1) else { continue };
+        let Some(end) = operand_end(tokens, &closes, i + 1) else { continue };
         inserts.push((tokens[i + 1].0, true));
         inserts.push((s.end_of(end), false));
     }
@@ -64,24 +65,75 @@ pub(super) fn checked_division(s: &Piece<'_>) -> Option<Rewrite> {
     Some(Rewrite::Replace(splice(s.sql, &edits)))
 }
 
-/// The index of the last token of the operand that starts at `start`, if it has a shape
-/// [`checked_division`] knows.
-fn operand_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
-    let mut i = start;
-    while is_punct(tokens.get(i), '-') || is_punct(tokens.get(i), '+') {
-        i += 1;
+/// Where each `(`, `[` and `CASE` closes, found in one pass (a statement with thousands
+/// of divisions costs no more than one with one). An opener that does not close in
+/// order closes nowhere.
+fn closers(tokens: &[(usize, Token<'_>)]) -> Vec<Option<usize>> {
+    let mut out = vec![None; tokens.len()];
+    let mut open: Vec<(usize, char)> = Vec::new();
+    for (i, (_, t)) in tokens.iter().enumerate() {
+        let closing = match t {
+            Token::Punct(c @ ('(' | '[')) => {
+                open.push((i, *c));
+                continue;
+            }
+            Token::Word(w) if w.eq_ignore_ascii_case("case") => {
+                open.push((i, 'c'));
+                continue;
+            }
+            Token::Punct(')') => '(',
+            Token::Punct(']') => '[',
+            Token::Word(w) if w.eq_ignore_ascii_case("end") => 'c',
+            _ => continue,
+        };
+        if open.last().is_some_and(|&(_, kind)| kind == closing) {
+            let (at, _) = open.pop().expect("checked");
+            out[at] = Some(i);
+        }
     }
-    let mut end = match tokens.get(i)?.1 {
-        Token::Number(_) | Token::Literal(_) | Token::Param(_) => i,
-        Token::Punct('(') => matching_paren(tokens, i)?,
-        Token::Word(w) if w.eq_ignore_ascii_case("case") => matching_end(tokens, i)?,
+    out
+}
+
+/// The index of the last token of the operand that starts at `start`, if it has a shape
+/// [`checked_division`] knows. Powers (`b ^ 2 ^ 3`) are followed in a loop, not by
+/// recursion, so no statement can run the stack out.
+fn operand_end(tokens: &[(usize, Token<'_>)], closes: &[Option<usize>], start: usize) -> Option<usize> {
+    let mut i = start;
+    loop {
+        while is_punct(tokens.get(i), '-') || is_punct(tokens.get(i), '+') {
+            i += 1;
+        }
+        let mut end = primary_end(tokens, closes, i)?;
+        loop {
+            if is_punct(tokens.get(end + 1), ':') && is_punct(tokens.get(end + 2), ':') {
+                end = type_end(tokens, closes, end + 3)?;
+            } else if is_punct(tokens.get(end + 1), '[') {
+                end = closes[end + 1]?;
+            } else {
+                break;
+            }
+        }
+        if !is_punct(tokens.get(end + 1), '^') {
+            return Some(end);
+        }
+        i = end + 2;
+    }
+}
+
+/// The last token of the literal, parameter, name, call, parenthesized expression or
+/// `CASE ... END` at `i`.
+fn primary_end(tokens: &[(usize, Token<'_>)], closes: &[Option<usize>], i: usize) -> Option<usize> {
+    match tokens.get(i)?.1 {
+        Token::Number(_) | Token::Literal(_) | Token::Param(_) => Some(i),
+        Token::Punct('(') => closes[i],
+        Token::Word(w) if w.eq_ignore_ascii_case("case") => closes[i],
         // A keyword that starts no operand (`a / from`) means this is not a division.
         Token::Word(w)
             if ["select", "from", "where", "and", "or", "not", "as"]
                 .iter()
                 .any(|k| w.eq_ignore_ascii_case(k)) =>
         {
-            return None
+            None
         }
         Token::Word(_) | Token::QuotedIdent(_) => {
             let mut j = i;
@@ -92,30 +144,19 @@ fn operand_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
                 j += 2;
             }
             match tokens.get(j + 1) {
-                Some((_, Token::Punct('('))) => matching_paren(tokens, j + 1)?,
+                Some((_, Token::Punct('('))) => closes[j + 1],
                 // A typed literal: `interval '2 days'`.
-                Some((_, Token::Literal(_))) => j + 1,
-                _ => j,
+                Some((_, Token::Literal(_))) => Some(j + 1),
+                _ => Some(j),
             }
         }
-        _ => return None,
-    };
-    loop {
-        if is_punct(tokens.get(end + 1), ':') && is_punct(tokens.get(end + 2), ':') {
-            end = type_end(tokens, end + 3)?;
-        } else if is_punct(tokens.get(end + 1), '[') {
-            end = matching(tokens, end + 1, '[', ']')?;
-        } else if is_punct(tokens.get(end + 1), '^') {
-            end = operand_end(tokens, end + 2)?;
-        } else {
-            return Some(end);
-        }
+        _ => None,
     }
 }
 
 /// The last token of a type name starting at `start`: words (`double precision`,
 /// `timestamp with time zone`), a `(p, s)` modifier, `[]` pairs.
-fn type_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
+fn type_end(tokens: &[(usize, Token<'_>)], closes: &[Option<usize>], start: usize) -> Option<usize> {
     let Some((_, Token::Word(_) | Token::QuotedIdent(_))) = tokens.get(start) else { return None };
     let mut end = start;
     while ["precision", "varying", "with", "without", "time", "zone"]
@@ -125,28 +166,12 @@ fn type_end(tokens: &[(usize, Token<'_>)], start: usize) -> Option<usize> {
         end += 1;
     }
     if is_punct(tokens.get(end + 1), '(') {
-        end = matching_paren(tokens, end + 1)?;
+        end = closes[end + 1]?;
     }
     while is_punct(tokens.get(end + 1), '[') && is_punct(tokens.get(end + 2), ']') {
         end += 2;
     }
     Some(end)
-}
-
-/// The `END` that closes the `CASE` at `case`.
-fn matching_end(tokens: &[(usize, Token<'_>)], case: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, token) in tokens.iter().enumerate().skip(case) {
-        if is_word(Some(token), "case") {
-            depth += 1;
-        } else if is_word(Some(token), "end") {
-            depth -= 1;
-            if depth == 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -185,6 +210,11 @@ mod tests {
         for (sql, want) in cases {
             assert_eq!(one(sql), want, "{sql}");
         }
+        // Thousands of powers or nested divisions: one pass, no deep recursion.
+        let powers = format!("select 1 / 2{}", " ^ 2".repeat(200_000));
+        assert!(one(&powers).starts_with("select 1 / mallard_divisor(2 ^ 2"));
+        let nested = format!("select {}1{}", "1 / (".repeat(20_000), ")".repeat(20_000));
+        assert_eq!(one(&nested).matches("mallard_divisor(").count(), 20_000);
         // Strings, comments and DuckDB's own `//` stay as written.
         for sql in ["select 'a/b', \"x/y\" from t", "select 7 // 2", "select 1 -- a/b"] {
             assert_eq!(run(sql), vec![sql]);
