@@ -74,7 +74,8 @@ fn text(reply: &mallard_harness::raw_client::Reply) -> String {
 fn timestamptz_answers_match_postgres_in_ten_zones() {
     let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let mut differences = Vec::new();
-    let mut compared = 0;
+    // PostgreSQL's answers to the first statement, one per zone.
+    let mut first_answers = std::collections::HashSet::new();
     for zone in ZONES {
         let set = format!("SET TimeZone = '{zone}'");
         assert!(pair.pg_query(&set).error.is_none());
@@ -82,13 +83,16 @@ fn timestamptz_answers_match_postgres_in_ten_zones() {
         assert!(reply.error.is_none(), "{set}: {:?}", reply.error);
         for sql in STATEMENTS {
             let (pg, mallard) = (text(&pair.pg_query(sql)), text(&pair.mallard_query(sql)));
-            compared += 1;
+            if sql == &STATEMENTS[0] {
+                first_answers.insert(pg.clone());
+            }
             if pg != mallard {
                 differences.push(format!("[{zone}] {sql}\n  PostgreSQL: {pg}\n  mallard:    {mallard}"));
             }
         }
     }
-    assert_eq!(compared, ZONES.len() * STATEMENTS.len());
+    // The zones do change the answers: a comparison in one zone would not see this.
+    assert!(first_answers.len() > 1, "PostgreSQL's answers per zone: {first_answers:?}");
     pair.assert_no_differences("time zone answers", &differences);
 }
 

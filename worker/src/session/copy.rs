@@ -233,9 +233,12 @@ impl Session<'_> {
         };
         let format = if options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
         self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
-        let style = self.settings.text_style();
-        let writer =
-            RowWriter { options, force_quote, single_column: columns.len() == 1, style: style.clone() };
+        let writer = RowWriter {
+            options,
+            force_quote,
+            single_column: columns.len() == 1,
+            style: self.settings.text_style(),
+        };
         writer.start(self.conn.out(), &names);
         // PostgreSQL sends the binary header in one message with the first row (or
         // with the trailer, when there are no rows).
@@ -251,7 +254,7 @@ impl Session<'_> {
                     if std::mem::take(&mut header_pending) {
                         binary::write_header(out);
                     }
-                    write_binary_row(out, &columns, &vectors, r, &style);
+                    write_binary_row(out, &columns, &vectors, r, &writer.style);
                 } else {
                     writer.write_row(out, &columns, &vectors, r, &mut scratch);
                 }

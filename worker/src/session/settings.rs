@@ -210,6 +210,9 @@ pub struct Settings {
     applied: Vec<Option<String>>,
     /// Every setting's value as the catalog (`pg_settings`, `current_setting`) last got it.
     published: Vec<String>,
+    /// The text style of the `TimeZone` value it was made for: looking a zone up costs a
+    /// tz database lookup, and every Bind and Execute asks.
+    style: std::cell::RefCell<Option<(String, TextStyle)>>,
 }
 
 /// Startup-packet keys that are not settings.
@@ -231,6 +234,7 @@ impl Settings {
             reported: vec![None; DEFS.len()],
             applied: vec![None; DEFS.len()],
             published: Vec::new(),
+            style: std::cell::RefCell::default(),
         };
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (key, value) in startup {
@@ -460,7 +464,7 @@ impl Settings {
             Kind::ClientEncoding => values::client_encoding(value)?,
             Kind::DateStyle => values::datestyle(&self.session[i], values)?,
             Kind::IntervalStyle => values::intervalstyle(value)?,
-            Kind::TimeZone => values::timezone(value)?.shown,
+            Kind::TimeZone => values::timezone(value)?,
             Kind::SearchPath => values::search_path(values),
             Kind::Int { min, max } => values::integer(d.name, value, min, max)?,
             Kind::Millis => values::show_millis(values::millis(d.name, value)?),
@@ -525,9 +529,18 @@ impl Settings {
     /// How values are written and read as text in this session: its time zone.
     pub fn text_style(&self) -> TextStyle {
         let Some(i) = index_of("TimeZone") else { return TextStyle::default() };
-        match values::zone_of_shown(self.effective(i)) {
-            ShownZone::Fixed(east) => TextStyle::fixed(east),
-            ShownZone::Named(name) => TextStyle::named(name).unwrap_or_default(),
+        let shown = self.effective(i);
+        let mut cached = self.style.borrow_mut();
+        match cached.as_ref() {
+            Some((made_for, style)) if made_for == shown => style.clone(),
+            _ => {
+                let style = match values::zone_of_shown(shown) {
+                    ShownZone::Fixed(east) => TextStyle::fixed(east),
+                    ShownZone::Named(name) => TextStyle::named(name).unwrap_or_default(),
+                };
+                *cached = Some((shown.to_owned(), style.clone()));
+                style
+            }
         }
     }
 
@@ -577,7 +590,7 @@ impl Settings {
 /// Checks a configured time zone (config `timezone`) as `SET TimeZone` would: the
 /// name the session shows, or why it is refused.
 pub fn check_timezone(value: &str) -> Result<String, String> {
-    values::timezone(value).map(|zone| zone.shown).map_err(|e| match e.detail {
+    values::timezone(value).map_err(|e| match e.detail {
         Some(detail) => format!("{} ({detail})", e.message),
         None => e.message,
     })

@@ -27,6 +27,15 @@ pub fn mentions(sql: &str, needle: &str) -> bool {
     sql.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// An identifier as written (`Orders`, `"Orders"`) as PostgreSQL stores it: unquoted
+/// names fold to lower case, quoted ones keep their case and lose their quotes.
+pub fn stored_name(text: &str) -> String {
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => text.to_ascii_lowercase(),
+    }
+}
+
 /// The schema (PostgreSQL's name: `public` for DuckDB's `main`) and table a statement
 /// writes, as PostgreSQL stores the names: `INSERT INTO [s.]t`, `UPDATE [ONLY] t`,
 /// `COPY t`, `MERGE INTO t`, after any `WITH` queries.
@@ -55,8 +64,7 @@ pub fn written_table(sql: &str) -> Option<(String, String)> {
         at += 1;
     }
     let name = |i: usize| match tokens.get(i) {
-        Some((_, Token::Word(w))) => Some(w.to_ascii_lowercase()),
-        Some((_, Token::QuotedIdent(q))) => Some(q[1..q.len() - 1].replace("\"\"", "\"")),
+        Some((_, Token::Word(text) | Token::QuotedIdent(text))) => Some(stored_name(text)),
         _ => None,
     };
     let first = name(at)?;

@@ -298,14 +298,14 @@ pub(super) fn split_search_path(text: &str) -> Vec<String> {
     }
 }
 
-/// A `TimeZone` value: a zone of the system tz database (matched without regard to case
+/// A `TimeZone` value, as `SHOW` spells it: a zone of the system tz database (matched without regard to case
 /// and shown as the database spells it), a number of hours east of UTC (shown the way
 /// PostgreSQL shows it, `<+03>-03`), or a POSIX-style `ABC[+-]h[:mm]` offset.
 ///
 /// Fixed offsets must be whole hours: DuckDB's time zones (ICU's, as DuckDB accepts them)
 /// have no others, and a session whose DuckDB computed in another zone than the one its
 /// values are shown in would give wrong answers.
-pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
+pub(super) fn timezone(value: &str) -> Result<String, ErrorInfo> {
     let v = value.trim();
     let fixed = |east: i64, shown: String| {
         if east % 3600 != 0 {
@@ -315,7 +315,7 @@ pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
                 "mallard takes fixed offsets in whole hours only; name a zone instead, such as Asia/Kolkata.",
             ));
         }
-        Ok(Zone { shown, east: Some(east) })
+        Ok(shown)
     };
     if let Ok(hours) = v.parse::<f64>() {
         let secs = (hours * 3600.0).round();
@@ -332,18 +332,9 @@ pub(super) fn timezone(value: &str) -> Result<Zone, ErrorInfo> {
         return fixed(offset, v.to_owned());
     }
     match zoneinfo_name(v) {
-        Some(name) => Ok(Zone { shown: name, east: None }),
+        Some(name) => Ok(name),
         None => Err(invalid("TimeZone", value)),
     }
-}
-
-/// A validated time zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Zone {
-    /// What `SHOW TimeZone` says.
-    pub shown: String,
-    /// Seconds east of UTC, for a fixed offset.
-    pub east: Option<i64>,
 }
 
 /// `UTC+3`, `-02:30`: POSIX offsets count hours *west* of UTC.
@@ -497,23 +488,22 @@ mod tests {
 
     #[test]
     fn time_zones() {
-        assert_eq!(timezone("-5").unwrap().shown, "<-05>+05");
+        assert_eq!(timezone("-5").unwrap(), "<-05>+05");
         for (value, east) in [("-5", -5 * 3600), ("+3", 3 * 3600), ("UTC+3", -3 * 3600)] {
-            let shown = timezone(value).unwrap().shown;
+            let shown = timezone(value).unwrap();
             assert!(matches!(zone_of_shown(&shown), ShownZone::Fixed(e) if e == east), "{value}: {shown}");
         }
         assert!(matches!(zone_of_shown("Europe/Rome"), ShownZone::Named("Europe/Rome")));
-        assert_eq!(timezone("+3").unwrap().shown, "<+03>-03");
-        assert_eq!(timezone("UTC+3").unwrap().east, Some(-3 * 3600));
-        assert_eq!(timezone("-02").unwrap().east, Some(-2 * 3600));
+        assert_eq!(timezone("+3").unwrap(), "<+03>-03");
+        assert!(matches!(zone_of_shown(&timezone("-02").unwrap()), ShownZone::Fixed(-7200)));
         // DuckDB has no fixed offsets but whole hours.
         assert_eq!(timezone("5.5").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
         assert!(timezone("-02:30").is_err());
         assert!(timezone("Mars/Base").is_err());
         assert!(timezone("../../etc/passwd").is_err());
         if Path::new(ZONEINFO).join("America/New_York").exists() {
-            assert_eq!(timezone("america/new_york").unwrap().shown, "America/New_York");
-            assert_eq!(timezone("utc").unwrap().shown, "UTC");
+            assert_eq!(timezone("america/new_york").unwrap(), "America/New_York");
+            assert_eq!(timezone("utc").unwrap(), "UTC");
         }
     }
 

@@ -161,7 +161,7 @@ pub(super) fn serial_columns(s: &Piece<'_>) -> Option<Rewrite> {
     let open = last + 1;
     let close = matching_paren(tokens, open)?;
     let schema = &s.sql[tokens[name].0..tokens[last].0];
-    let table_name = identifier(s.text(last));
+    let table_name = crate::sql::stored_name(s.text(last));
 
     let mut sequences = Vec::new();
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
@@ -169,7 +169,7 @@ pub(super) fn serial_columns(s: &Piece<'_>) -> Option<Rewrite> {
     while start < close {
         let end = definition_end(tokens, start, close);
         if let Some((edit, options)) = serial_column(s, start, end) {
-            let column = identifier(s.text(start));
+            let column = crate::sql::stored_name(s.text(start));
             let sequence = format!("{schema}{}", quoted(&format!("{table_name}_{column}_seq")));
             let create = match (temp, if_not_exists) {
                 (true, _) => "CREATE TEMP SEQUENCE",
@@ -250,14 +250,6 @@ fn serial_column(s: &Piece<'_>, start: usize, end: usize) -> Option<((Range<usiz
         last = close;
     }
     Some(((tokens[generated].0..s.end_of(last), "{default}".to_owned()), options))
-}
-
-/// A name as PostgreSQL stores it: unquoted names fold to lower case.
-fn identifier(text: &str) -> String {
-    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(quoted) => quoted.replace("\"\"", "\""),
-        None => text.to_ascii_lowercase(),
-    }
 }
 
 /// `name` quoted when PostgreSQL would need quotes to read it back.

@@ -287,19 +287,14 @@ fn replaced<S: AsRef<str>>(sql: &str, edits: &[(Range<usize>, S)]) -> Option<Rew
 
 /// The index of the `)` that closes the `(` at `open`.
 fn matching_paren(tokens: &[(usize, Token<'_>)], open: usize) -> Option<usize> {
-    matching(tokens, open, '(', ')')
-}
-
-/// The index of the `close` that closes the `open_char` at `open`, counting nesting.
-fn matching(tokens: &[(usize, Token<'_>)], open: usize, open_char: char, close: char) -> Option<usize> {
-    if !is_punct(tokens.get(open), open_char) {
+    if !is_punct(tokens.get(open), '(') {
         return None;
     }
     let mut depth = 0usize;
     for (i, (_, t)) in tokens.iter().enumerate().skip(open) {
         match t {
-            Token::Punct(c) if *c == open_char => depth += 1,
-            Token::Punct(c) if *c == close => {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(i);
