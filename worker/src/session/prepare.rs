@@ -43,7 +43,8 @@ impl Session<'_> {
         statement: &sql::Statement<'_>,
         param_types: &[u32],
     ) -> Result<Rc<Statement>, StepError> {
-        let Analysis { command, plan } = sql::analyze(statement, param_types).map_err(refused)?;
+        let order = self.settings.text_style().order;
+        let Analysis { command, plan } = sql::analyze(statement, param_types, order).map_err(refused)?;
         let kind = match plan {
             Plan::Session => StatementKind::Session,
             Plan::Cursor => StatementKind::Cursor,
@@ -138,6 +139,7 @@ fn refused(refusal: Refusal) -> StepError {
     match refusal {
         Refusal::Invalid(e) => e.into(),
         Refusal::Copy(e) => e.into(),
+        Refusal::Value(e) => StepError::query(e.code, e.message),
         Refusal::ClientStdio => StepError::query(
             SqlState::FEATURE_NOT_SUPPORTED,
             "COPY FROM STDIN and COPY TO STDOUT are not supported yet",

@@ -37,7 +37,7 @@ use crate::duck::Connection;
 use crate::duck::{exec, quote_literal};
 use crate::sql::utility::{Discard, Reset, Set, SetValue, Show, TransactionMode};
 use crate::sql::Command;
-use crate::types::TextStyle;
+use crate::types::{IntervalFormat, TextStyle};
 use values::ShownZone;
 
 /// How a setting's values are checked and shown.
@@ -210,8 +210,9 @@ pub struct Settings {
     applied: Vec<Option<String>>,
     /// Every setting's value as the catalog (`pg_settings`, `current_setting`) last got it.
     published: Vec<String>,
-    /// The text style of the `TimeZone` value it was made for: looking a zone up costs a
-    /// tz database lookup, and every Bind and Execute asks.
+    /// The text style and the `TimeZone`, `DateStyle` and `IntervalStyle` values it was
+    /// made for: looking a zone up costs a tz database lookup, and every Bind and
+    /// Execute asks.
     style: std::cell::RefCell<Option<(String, TextStyle)>>,
 }
 
@@ -526,19 +527,22 @@ impl Settings {
         out
     }
 
-    /// How values are written and read as text in this session: its time zone.
+    /// How values are written and read as text in this session: its time zone,
+    /// `DateStyle` and `IntervalStyle`.
     pub fn text_style(&self) -> TextStyle {
-        let Some(i) = index_of("TimeZone") else { return TextStyle::default() };
-        let shown = self.effective(i);
+        let shown = |name: &str| index_of(name).map_or("", |i| self.effective(i));
+        let key = [shown("TimeZone"), shown("DateStyle"), shown("IntervalStyle")].join("\n");
         let mut cached = self.style.borrow_mut();
         match cached.as_ref() {
-            Some((made_for, style)) if made_for == shown => style.clone(),
+            Some((made_for, style)) if *made_for == key => style.clone(),
             _ => {
-                let style = match values::zone_of_shown(shown) {
-                    ShownZone::Fixed(east) => TextStyle::fixed(east),
+                let mut style = match values::zone_of_shown(shown("TimeZone")) {
+                    ShownZone::Fixed { east, abbreviation } => TextStyle::fixed(east, abbreviation),
                     ShownZone::Named(name) => TextStyle::named(name).unwrap_or_default(),
                 };
-                *cached = Some((shown.to_owned(), style.clone()));
+                (style.dates, style.order) = values::datestyle_of_shown(shown("DateStyle"));
+                style.intervals = IntervalFormat::from_name(shown("IntervalStyle")).unwrap_or_default();
+                *cached = Some((key, style.clone()));
                 style
             }
         }
@@ -659,8 +663,8 @@ fn apply_search_path(duck: &Connection, shown: &str) {
 fn apply_timezone(duck: &Connection, shown: &str) {
     let name = match values::zone_of_shown(shown) {
         ShownZone::Named(name) => name.to_owned(),
-        ShownZone::Fixed(0) => "UTC".to_owned(),
-        ShownZone::Fixed(east) => format!("Etc/GMT{:+}", -east / 3600),
+        ShownZone::Fixed { east: 0, .. } => "UTC".to_owned(),
+        ShownZone::Fixed { east, .. } => format!("Etc/GMT{:+}", -east / 3600),
     };
     if let Err(e) = exec(duck, &format!("SET TimeZone = {}", quote_literal(&name))) {
         debug!(error = %e, "DuckDB did not take the time zone");

@@ -13,10 +13,10 @@ use super::command::{classify, Command};
 use super::lexer::Token;
 use super::names::postgres_names;
 use super::statement::Statement;
-use super::translate::{translate, Translation};
+use super::translate::{datetime_literals, translate, Translation};
 use super::utility::ParseError;
 use crate::copy::{CopyError, Direction};
-use crate::types::{builtin, logical_type_for_oid, oid};
+use crate::types::{builtin, logical_type_for_oid, oid, DateOrder, ValueError};
 
 /// What a statement is, and how the session runs it.
 #[derive(Debug)]
@@ -53,6 +53,8 @@ pub enum Refusal {
     Copy(CopyError),
     /// A `COPY` that names the server's stdio but is not a COPY with the client.
     ClientStdio,
+    /// A literal that is not a value of its type (`date '13/02/2003'` in MDY order).
+    Value(ValueError),
 }
 
 /// A statement DuckDB prepares, with what its text tells about its parameters and
@@ -86,7 +88,11 @@ const OPEN_PARAM_CANDIDATES: &[&str] = &["VARCHAR", "INTEGER", "BIGINT", "DOUBLE
 
 /// Analyses one statement; `param_types` are the OIDs the client named in `Parse`
 /// (0: unspecified).
-pub fn analyze(statement: &Statement<'_>, param_types: &[u32]) -> Result<Analysis, Refusal> {
+pub fn analyze(
+    statement: &Statement<'_>,
+    param_types: &[u32],
+    order: DateOrder,
+) -> Result<Analysis, Refusal> {
     let command = classify(statement);
     let own = match &command {
         Command::Invalid(e) => return Err(Refusal::Invalid(e.clone())),
@@ -107,15 +113,20 @@ pub fn analyze(statement: &Statement<'_>, param_types: &[u32]) -> Result<Analysi
     };
     let plan = match own {
         Some(plan) => plan,
-        None if statement.starts_with("COPY") => return copy(statement, param_types, command),
-        None => duck_plan(statement, param_types),
+        None if statement.starts_with("COPY") => return copy(statement, param_types, command, order),
+        None => duck_plan(statement, param_types, order)?,
     };
     Ok(Analysis { command, plan })
 }
 
 /// A `COPY`: with the client, it is the session's; a COPY of files is DuckDB's, but
 /// DuckDB's own `STDIN`/`STDOUT` would be the worker's stdio and never runs.
-fn copy(statement: &Statement<'_>, param_types: &[u32], command: Command) -> Result<Analysis, Refusal> {
+fn copy(
+    statement: &Statement<'_>,
+    param_types: &[u32],
+    command: Command,
+    order: DateOrder,
+) -> Result<Analysis, Refusal> {
     match crate::copy::statement::parse_statement(statement) {
         Ok(Some(copy)) => {
             let tag = if copy.direction == Direction::From { "COPY FROM" } else { "COPY" };
@@ -130,18 +141,22 @@ fn copy(statement: &Statement<'_>, param_types: &[u32], command: Command) -> Res
     if stdio {
         return Err(Refusal::ClientStdio);
     }
-    Ok(Analysis { command, plan: duck_plan(statement, param_types) })
+    Ok(Analysis { command, plan: duck_plan(statement, param_types, order)? })
 }
 
 /// A statement for DuckDB: rewritten for it, and read for what Parse must report.
-fn duck_plan(statement: &Statement<'_>, param_types: &[u32]) -> Plan {
+/// `order` is the session's `DateStyle` field order, for date literals.
+fn duck_plan(statement: &Statement<'_>, param_types: &[u32], order: DateOrder) -> Result<Plan, Refusal> {
     let own_numeric = strip_numeric_casts(statement, param_types);
     let own_numeric = own_numeric.as_deref().map(Statement::new);
     let statement = own_numeric.as_ref().unwrap_or(statement);
+    let iso_dates = datetime_literals(statement, order).map_err(Refusal::Value)?;
+    let iso_dates = iso_dates.as_deref().map(Statement::new);
+    let statement = iso_dates.as_ref().unwrap_or(statement);
     let translated = match translate(statement) {
-        Translation::Answer(tag) => return Plan::Answer(tag),
+        Translation::Answer(tag) => return Ok(Plan::Answer(tag)),
         Translation::Run(pieces) if pieces.len() > 1 => {
-            return Plan::Script(pieces.into_iter().map(Cow::into_owned).collect())
+            return Ok(Plan::Script(pieces.into_iter().map(Cow::into_owned).collect()))
         }
         Translation::Run(mut pieces) => match pieces.pop() {
             Some(Cow::Owned(sql)) => Some(sql),
@@ -151,7 +166,7 @@ fn duck_plan(statement: &Statement<'_>, param_types: &[u32]) -> Plan {
     };
     let translated = translated.as_deref().map(Statement::new);
     let statement = translated.as_ref().unwrap_or(statement);
-    Plan::Duck(DuckPlan {
+    Ok(Plan::Duck(DuckPlan {
         sql: statement.sql().to_owned(),
         params: param_sites(statement),
         written: written_casts(statement),
@@ -159,7 +174,7 @@ fn duck_plan(statement: &Statement<'_>, param_types: &[u32]) -> Plan {
         reported: crate::catalog::parameter_types(statement.sql()).unwrap_or(&[]),
         returning: statement.has_top_level_word("RETURNING"),
         names: postgres_names(statement),
-    })
+    }))
 }
 
 impl DuckPlan {
@@ -292,7 +307,7 @@ mod tests {
     use crate::sql::split;
 
     fn duck(sql: &str, param_types: &[u32]) -> DuckPlan {
-        match analyze(&Statement::new(sql), param_types) {
+        match analyze(&Statement::new(sql), param_types, DateOrder::Mdy) {
             Ok(Analysis { plan: Plan::Duck(plan), .. }) => plan,
             other => panic!("{sql}: {other:?}"),
         }
@@ -309,7 +324,9 @@ mod tests {
     fn pgbench_parse_tokenizes_once() {
         let ((plan, casts), passes) = passes::during(|| {
             let statements = split(PGBENCH_UPDATE);
-            let Ok(Analysis { command, plan: Plan::Duck(plan) }) = analyze(&statements[0], &[]) else {
+            let Ok(Analysis { command, plan: Plan::Duck(plan) }) =
+                analyze(&statements[0], &[], DateOrder::Mdy)
+            else {
                 panic!("not for DuckDB")
             };
             assert_eq!(command, Command::Update);
@@ -341,7 +358,7 @@ mod tests {
 
     #[test]
     fn commands_and_plans() {
-        let plan = |sql: &str| analyze(&Statement::new(sql), &[]).map(|a| a.plan);
+        let plan = |sql: &str| analyze(&Statement::new(sql), &[], DateOrder::Mdy).map(|a| a.plan);
         assert!(matches!(plan("begin"), Ok(Plan::Session)));
         assert!(matches!(plan("show all"), Ok(Plan::Session)));
         assert!(matches!(plan("fetch 1 from c"), Ok(Plan::Cursor)));
@@ -354,7 +371,7 @@ mod tests {
 
     #[test]
     fn copy_with_the_client_is_the_sessions() {
-        let analysis = |sql: &str| analyze(&Statement::new(sql), &[]);
+        let analysis = |sql: &str| analyze(&Statement::new(sql), &[], DateOrder::Mdy);
         let from = analysis("copy t from stdin").ok().unwrap();
         assert!(matches!(from.plan, Plan::Copy));
         assert_eq!(from.command.tag(0), "COPY FROM");
@@ -375,7 +392,8 @@ mod tests {
             "declare c cursor for select 1",
             "with a as (select $1::int) select * from a",
         ] {
-            let (_, passes) = passes::during(|| analyze(&split(sql)[0], &[]).ok().map(|a| a.plan));
+            let (_, passes) =
+                passes::during(|| analyze(&split(sql)[0], &[], DateOrder::Mdy).ok().map(|a| a.plan));
             assert_eq!(passes, 1, "{sql}");
         }
     }

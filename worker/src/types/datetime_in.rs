@@ -8,8 +8,10 @@
 //! names, `today`) goes to DuckDB as text, whose cast may know it. TIMESTAMP WITH TIME
 //! ZONE without a zone is read in UTC, the session time zone mallard reports.
 
+use super::datetime_fields;
 use super::datetime_out::civil_from_days;
 use super::decode::{is_space, trim, ValueError};
+use super::style::DateOrder;
 use super::TextStyle;
 use crate::duck::Value;
 
@@ -24,13 +26,13 @@ const MIN_MICROS: i128 = MIN_DAYS as i128 * MICROS_PER_DAY as i128;
 
 /// What a date/time string holds.
 #[derive(Default)]
-struct Parts {
+pub(super) struct Parts {
     /// Days since 1970-01-01.
-    days: Option<i64>,
+    pub days: Option<i64>,
     /// Microseconds since midnight (up to 24:00:00).
-    micros: Option<i64>,
+    pub micros: Option<i64>,
     /// The zone, in seconds east of UTC.
-    offset: Option<i64>,
+    pub offset: Option<i64>,
 }
 
 enum Special {
@@ -49,7 +51,7 @@ fn special(text: &str) -> Option<Special> {
 }
 
 /// Why a string is not a value: syntax (or words for DuckDB), or a field out of range.
-enum Bad {
+pub(super) enum Bad {
     Syntax,
     Field,
     /// A zone offset of 16 hours or more.
@@ -82,14 +84,15 @@ fn has_unknown_word(text: &str) -> bool {
     })
 }
 
-pub fn date(text: &str) -> Result<Value, ValueError> {
+/// A date; `order` is `DateStyle`'s, for `01/02/03`.
+pub fn date(text: &str, order: DateOrder) -> Result<Value, ValueError> {
     match special(text) {
         Some(Special::Infinity) => return Ok(Value::Date(i32::MAX)),
         Some(Special::MinusInfinity) => return Ok(Value::Date(-i32::MAX)),
         Some(Special::Epoch) => return Ok(Value::Date(0)),
         None => {}
     }
-    match parse(text) {
+    match parse(text, order) {
         Ok(Parts { days: Some(d), .. }) if (MIN_DAYS..END_DAYS).contains(&d) => Ok(Value::Date(d as i32)),
         Ok(Parts { days: Some(_), .. }) => {
             Err(ValueError::new("22008", format!("date out of range: \"{text}\"")))
@@ -103,17 +106,16 @@ pub fn time(text: &str) -> Result<Value, ValueError> {
     if trim(text).eq_ignore_ascii_case("allballs") {
         return Ok(Value::Time(0));
     }
-    match parse(text) {
+    match parse(text, DateOrder::default()) {
         Ok(Parts { micros: Some(m), .. }) => Ok(Value::Time(m)),
         Ok(_) => fail("time without time zone", text, Bad::Syntax),
         Err(bad) => fail("time without time zone", text, bad),
     }
 }
 
-/// TIMESTAMP (`zone` None) ignores a zone in its input; TIMESTAMPTZ converts to UTC with
-/// the input's zone, or else with the session's (`zone`).
-pub fn timestamp(text: &str, zone: Option<&TextStyle>) -> Result<Value, ValueError> {
-    let with_zone = zone.is_some();
+/// TIMESTAMP (not `with_zone`) ignores a zone in its input; TIMESTAMPTZ converts to UTC
+/// with the input's zone, or else with the session's (`style`'s).
+pub fn timestamp(text: &str, style: &TextStyle, with_zone: bool) -> Result<Value, ValueError> {
     let wrap = if with_zone { Value::TimestampTz } else { Value::Timestamp };
     match special(text) {
         Some(Special::Infinity) => return Ok(wrap(i64::MAX)),
@@ -122,15 +124,15 @@ pub fn timestamp(text: &str, zone: Option<&TextStyle>) -> Result<Value, ValueErr
         None => {}
     }
     let type_name = if with_zone { "timestamp with time zone" } else { "timestamp without time zone" };
-    let parts = match parse(text) {
+    let parts = match parse(text, style.order) {
         Ok(p) => p,
         Err(bad) => return fail(type_name, text, bad),
     };
     let Some(days) = parts.days else { return fail(type_name, text, Bad::Syntax) };
     let local = i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(parts.micros.unwrap_or(0));
-    let offset = match zone {
-        None => 0,
-        Some(style) => parts.offset.unwrap_or_else(|| {
+    let offset = match with_zone {
+        false => 0,
+        true => parts.offset.unwrap_or_else(|| {
             style.offset_for_local(local.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
         }),
     };
@@ -140,6 +142,73 @@ pub fn timestamp(text: &str, zone: Option<&TextStyle>) -> Result<Value, ValueErr
         return Err(ValueError::new("22008", format!("timestamp out of range: \"{text}\"")));
     }
     Ok(wrap(micros as i64))
+}
+
+/// What a typed literal is, for [`iso_spelling`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateTimeType {
+    Date,
+    Timestamp,
+    TimestampTz,
+    Interval,
+}
+
+/// The ISO 8601 spelling of a date or time stamp written in one of PostgreSQL's other
+/// forms (`12/03/2026`, `Thu Dec 03 14:30:00 2026 CET`, `3 Dec 2026 2:30 PM`), for
+/// DuckDB, which reads ISO only; `order` is `DateStyle`'s. `None` when the text is ISO
+/// already, not a date or time stamp of the current era, or something only DuckDB
+/// reads (`today`): it then goes to DuckDB as written. A field out of range
+/// (`13/02/2003` in MDY order, `2026-02-30`) is PostgreSQL's error.
+///
+/// An interval is respelled in months, days and microseconds whenever this module
+/// reads it: DuckDB does not read PostgreSQL's signed fields (`-1 days +01:00:00`).
+pub fn iso_spelling(text: &str, order: DateOrder, kind: DateTimeType) -> Result<Option<String>, ValueError> {
+    if kind == DateTimeType::Interval {
+        return match interval(text) {
+            Ok(Value::Interval { months, days, micros }) => {
+                Ok(Some(format!("{months} months {days} days {micros} microseconds")))
+            }
+            Err(e) if e.code.code() == "22015" => Err(e),
+            _ => Ok(None),
+        };
+    }
+    let parts = match parse_iso(text) {
+        Err(Bad::Syntax) => match datetime_fields::parse(trim(text), order) {
+            Ok(parts) => parts,
+            Err(Bad::Syntax) => return Ok(None),
+            Err(bad) => return fail("", text, bad).map(|_| None),
+        },
+        Err(bad) => return fail("", text, bad).map(|_| None),
+        Ok(_) => return Ok(None),
+    };
+    let Some(days) = parts.days else { return Ok(None) };
+    Ok(iso_text(days, parts.micros, parts.offset, kind))
+}
+
+fn iso_text(days: i64, micros: Option<i64>, offset: Option<i64>, kind: DateTimeType) -> Option<String> {
+    let (year, month, day) = civil_from_days(days);
+    if year <= 0 {
+        return None;
+    }
+    let mut out = format!("{year:04}-{month:02}-{day:02}");
+    if kind == DateTimeType::Date {
+        return Some(out);
+    }
+    let micros = micros.unwrap_or(0);
+    let secs = micros / MICROS_PER_SECOND;
+    out.push_str(&format!(
+        " {:02}:{:02}:{:02}.{:06}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        micros % MICROS_PER_SECOND
+    ));
+    if let (DateTimeType::TimestampTz, Some(offset)) = (kind, offset) {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let a = offset.abs();
+        out.push_str(&format!("{sign}{:02}:{:02}:{:02}", a / 3600, a / 60 % 60, a % 60));
+    }
+    Some(out)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (astronomical year numbering).
@@ -154,12 +223,20 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// A small cursor over ASCII input.
-struct Cursor<'a> {
+pub(super) struct Cursor<'a> {
     s: &'a [u8],
     pos: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    pub(super) fn new(s: &'a str) -> Cursor<'a> {
+        Cursor { s: s.as_bytes(), pos: 0 }
+    }
+
+    pub(super) fn done(&self) -> bool {
+        self.pos == self.s.len()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
@@ -200,8 +277,17 @@ impl Cursor<'_> {
     }
 }
 
-/// `[Y-M-D][(T| )H:M[:S[.f]]][ ][zone][ BC|AD]`, in ISO order only.
-fn parse(text: &str) -> Result<Parts, Bad> {
+/// `[Y-M-D][(T| )H:M[:S[.f]]][ ][zone][ BC|AD]`, or else the other forms PostgreSQL
+/// reads ([`datetime_fields`]).
+fn parse(text: &str, order: DateOrder) -> Result<Parts, Bad> {
+    match parse_iso(text) {
+        Err(Bad::Syntax) => datetime_fields::parse(trim(text), order),
+        parsed => parsed,
+    }
+}
+
+/// `[Y-M-D][(T| )H:M[:S[.f]]][ ][zone][ BC|AD]`, in ISO order.
+fn parse_iso(text: &str) -> Result<Parts, Bad> {
     let mut c = Cursor { s: trim(text).as_bytes(), pos: 0 };
     let mut parts = Parts::default();
     let mut ymd = None;
@@ -243,24 +329,29 @@ fn parse(text: &str) -> Result<Parts, Bad> {
         return Err(Bad::Syntax);
     }
     if let Some((year, month, day)) = ymd {
-        if year == 0 || !(1..=12).contains(&month) || day == 0 {
-            return Err(Bad::Field);
-        }
-        let year = if bc { 1 - year } else { year };
-        let days = days_from_civil(year, month, day);
-        // Day 31 of a 30-day month would silently roll over: check it maps back.
-        if civil_from_days(days) != (year, month, day) {
-            return Err(Bad::Field);
-        }
-        parts.days = Some(days);
+        parts.days = Some(checked_days(year, month, day, bc)?);
     } else if bc {
         return Err(Bad::Syntax);
     }
     Ok(parts)
 }
 
+/// Days since 1970-01-01 of a date as written (year 1 BC is `1` with `bc`), checked.
+pub(super) fn checked_days(year: i64, month: u32, day: u32, bc: bool) -> Result<i64, Bad> {
+    if year == 0 || !(1..=12).contains(&month) || day == 0 {
+        return Err(Bad::Field);
+    }
+    let year = if bc { 1 - year } else { year };
+    let days = days_from_civil(year, month, day);
+    // Day 31 of a 30-day month would silently roll over: check it maps back.
+    if civil_from_days(days) != (year, month, day) {
+        return Err(Bad::Field);
+    }
+    Ok(days)
+}
+
 /// `H:MM[:SS[.ffffff]]`, rounded to microseconds; 24:00:00 is the end of the day.
-fn parse_time(c: &mut Cursor<'_>) -> Result<i64, Bad> {
+pub(super) fn parse_time(c: &mut Cursor<'_>) -> Result<i64, Bad> {
     let (h, _) = c.digits(2).ok_or(Bad::Syntax)?;
     if !c.eat(b':') {
         return Err(Bad::Syntax);
@@ -300,7 +391,7 @@ fn fraction_micros(c: &mut Cursor<'_>) -> i64 {
 }
 
 /// `Z`, `UTC`, `GMT`, or `±HH[[:]MM[[:]SS]]`, as seconds east.
-fn parse_zone(c: &mut Cursor<'_>) -> Result<Option<i64>, Bad> {
+pub(super) fn parse_zone(c: &mut Cursor<'_>) -> Result<Option<i64>, Bad> {
     if c.word("Z") || c.word("UTC") || c.word("GMT") {
         return Ok(Some(0));
     }

@@ -1,7 +1,11 @@
-//! Dates, times, timestamps and intervals in PostgreSQL's ISO text format
-//! (`DateStyle = ISO, MDY`, `IntervalStyle = postgres`).
+//! Dates, times, timestamps and intervals in PostgreSQL's text formats: every
+//! `DateStyle` (`ISO`, `SQL`, `Postgres`, `German`, with its field order) and every
+//! `IntervalStyle` (`postgres`, `postgres_verbose`, `sql_standard`, `iso_8601`).
 
 use std::io::Write;
+
+use super::style::{DateFormat, DateOrder, IntervalFormat};
+use super::TextStyle;
 
 /// DuckDB's `date_t::infinity()`; minus it is `-infinity`.
 const DATE_INFINITY: i32 = i32::MAX;
@@ -23,14 +27,41 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Writes `YYYY-MM-DD`; returns whether the year is BC (the caller appends " BC" after
-/// any time part, as PostgreSQL does).
-fn write_ymd(out: &mut Vec<u8>, days: i64) -> bool {
+/// A calendar date as PostgreSQL shows it: the year counted from 1 BC backwards, never 0.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    bc: bool,
+    /// 0 is Sunday.
+    weekday: usize,
+}
+
+fn civil(days: i64) -> Civil {
     let (year, month, day) = civil_from_days(days);
     // There is no year 0: astronomical year 0 is 1 BC.
-    let (shown, bc) = if year <= 0 { (1 - year, true) } else { (year, false) };
-    let _ = write!(out, "{shown:04}-{month:02}-{day:02}");
-    bc
+    let (year, bc) = if year <= 0 { (1 - year, true) } else { (year, false) };
+    // 1970-01-01 was a Thursday.
+    Civil { year, month, day, bc, weekday: (days + 4).rem_euclid(7) as usize }
+}
+
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// The date part in `DateStyle`'s format and order (`2026-12-03`, `12/03/2026`,
+/// `03.12.2026`, `12-03-2026`); the caller appends " BC".
+fn write_ymd(out: &mut Vec<u8>, c: &Civil, style: &TextStyle) {
+    let Civil { year, month, day, .. } = *c;
+    let dmy = style.order == DateOrder::Dmy;
+    let _ = match style.dates {
+        DateFormat::Iso => write!(out, "{year:04}-{month:02}-{day:02}"),
+        DateFormat::Sql if dmy => write!(out, "{day:02}/{month:02}/{year:04}"),
+        DateFormat::Sql => write!(out, "{month:02}/{day:02}/{year:04}"),
+        DateFormat::German => write!(out, "{day:02}.{month:02}.{year:04}"),
+        DateFormat::Postgres if dmy => write!(out, "{day:02}-{month:02}-{year:04}"),
+        DateFormat::Postgres => write!(out, "{month:02}-{day:02}-{year:04}"),
+    };
 }
 
 /// `HH:MM:SS` and, if non-zero, the fraction with trailing zeros removed.
@@ -49,12 +80,14 @@ fn write_fraction(out: &mut Vec<u8>, frac: i64) {
     }
 }
 
-pub fn write_date(out: &mut Vec<u8>, days: i32) {
+pub fn write_date(out: &mut Vec<u8>, days: i32, style: &TextStyle) {
     match days {
         DATE_INFINITY => out.extend_from_slice(b"infinity"),
         d if d == -DATE_INFINITY => out.extend_from_slice(b"-infinity"),
         d => {
-            if write_ymd(out, i64::from(d)) {
+            let c = civil(i64::from(d));
+            write_ymd(out, &c, style);
+            if c.bc {
                 out.extend_from_slice(b" BC");
             }
         }
@@ -88,35 +121,102 @@ fn write_offset(out: &mut Vec<u8>, offset_secs: i64) {
     }
 }
 
-/// A timestamp in microseconds since the epoch; `utc_offset` is `Some` for
-/// TIMESTAMP WITH TIME ZONE shown in a zone with that offset (seconds east).
-pub fn write_timestamp(out: &mut Vec<u8>, micros: i64, utc_offset: Option<i64>) {
+/// A timestamp in microseconds since the epoch in `style`'s `DateStyle`; `with_zone`
+/// for TIMESTAMP WITH TIME ZONE, shown in `style`'s zone: ISO ends with the offset
+/// (`+01`), the other formats with the zone's abbreviation (`CET`).
+pub fn write_timestamp(out: &mut Vec<u8>, micros: i64, style: &TextStyle, with_zone: bool) {
     match micros {
         TIMESTAMP_INFINITY => return out.extend_from_slice(b"infinity"),
         m if m == -TIMESTAMP_INFINITY => return out.extend_from_slice(b"-infinity"),
         _ => {}
     }
-    let local = micros + utc_offset.unwrap_or(0) * 1_000_000;
-    let days = local.div_euclid(MICROS_PER_DAY);
-    let bc = write_ymd(out, days);
-    out.push(b' ');
-    write_hms(out, local.rem_euclid(MICROS_PER_DAY));
-    if let Some(offset) = utc_offset {
-        write_offset(out, offset);
+    let offset = if with_zone { style.offset_at(micros) } else { 0 };
+    let local = micros + offset * 1_000_000;
+    let c = civil(local.div_euclid(MICROS_PER_DAY));
+    let time = local.rem_euclid(MICROS_PER_DAY);
+    if style.dates == DateFormat::Postgres {
+        // `Thu Dec 03 14:30:00 2026`, or `Thu 03 Dec ...` in DMY order.
+        let (weekday, month) = (WEEKDAYS[c.weekday], MONTHS[c.month as usize - 1]);
+        let _ = match style.order {
+            DateOrder::Dmy => write!(out, "{weekday} {:02} {month} ", c.day),
+            _ => write!(out, "{weekday} {month} {:02} ", c.day),
+        };
+        write_hms(out, time);
+        let _ = write!(out, " {:04}", c.year);
+    } else {
+        write_ymd(out, &c, style);
+        out.push(b' ');
+        write_hms(out, time);
     }
-    if bc {
+    if with_zone {
+        if style.dates == DateFormat::Iso {
+            write_offset(out, offset);
+        } else {
+            out.push(b' ');
+            out.extend_from_slice(style.abbreviation_at(micros).as_bytes());
+        }
+    }
+    if c.bc {
         out.extend_from_slice(b" BC");
     }
 }
 
-/// An interval in `IntervalStyle = postgres`: `1 year 2 mons 3 days 04:05:06.5`.
-///
-/// Each field carries its own sign; after a negative field, positive ones get an
-/// explicit `+`, so that the text reads back to the same value.
-pub fn write_interval(out: &mut Vec<u8>, months: i32, days: i32, micros: i64) {
+/// An interval's fields as PostgreSQL splits it: whole years and months from the
+/// months, days, then hours, minutes, seconds and microseconds from the time, each
+/// carrying the sign of its source.
+struct IntervalFields {
+    years: i64,
+    months: i64,
+    days: i64,
+    hours: i64,
+    minutes: i64,
+    seconds: i64,
+    micros: i64,
+}
+
+impl IntervalFields {
+    fn new(months: i32, days: i32, micros: i64) -> IntervalFields {
+        IntervalFields {
+            years: i64::from(months / 12),
+            months: i64::from(months % 12),
+            days: i64::from(days),
+            hours: micros / 3_600_000_000,
+            minutes: micros / 60_000_000 % 60,
+            seconds: micros / 1_000_000 % 60,
+            micros: micros % 1_000_000,
+        }
+    }
+
+    fn has_time(&self) -> bool {
+        self.hours != 0 || self.minutes != 0 || self.seconds != 0 || self.micros != 0
+    }
+}
+
+/// Seconds without a sign, zero-padded to two digits if `pad`, with the fraction's
+/// trailing zeros removed.
+fn write_seconds(out: &mut Vec<u8>, seconds: i64, micros: i64, pad: bool) {
+    let _ = if pad { write!(out, "{:02}", seconds.abs()) } else { write!(out, "{}", seconds.abs()) };
+    write_fraction(out, micros.abs());
+}
+
+/// An interval in `style`'s `IntervalStyle`.
+pub fn write_interval(out: &mut Vec<u8>, months: i32, days: i32, micros: i64, style: &TextStyle) {
+    let f = IntervalFields::new(months, days, micros);
+    match style.intervals {
+        IntervalFormat::Postgres => write_postgres_interval(out, &f, micros),
+        IntervalFormat::PostgresVerbose => write_verbose_interval(out, &f),
+        IntervalFormat::SqlStandard => write_sql_interval(out, &f),
+        IntervalFormat::Iso8601 => write_iso_interval(out, &f),
+    }
+}
+
+/// `1 year 2 mons 3 days 04:05:06.5`. Each field carries its own sign; after a negative
+/// field, positive ones get an explicit `+`, so that the text reads back to the same
+/// value.
+fn write_postgres_interval(out: &mut Vec<u8>, f: &IntervalFields, micros: i64) {
     let mut first = true;
     let mut seen_negative = false;
-    let mut field = |out: &mut Vec<u8>, value: i64, unit: &str, plural: &str| {
+    let mut field = |out: &mut Vec<u8>, value: i64, unit: &str| {
         if value == 0 {
             return;
         }
@@ -124,13 +224,13 @@ pub fn write_interval(out: &mut Vec<u8>, months: i32, days: i32, micros: i64) {
             out.push(b' ');
         }
         let plus = if seen_negative && value > 0 { "+" } else { "" };
-        let _ = write!(out, "{plus}{value} {unit}{}", if value == 1 { "" } else { plural });
+        let _ = write!(out, "{plus}{value} {unit}{}", if value == 1 { "" } else { "s" });
         seen_negative |= value < 0;
         first = false;
     };
-    field(out, i64::from(months / 12), "year", "s");
-    field(out, i64::from(months % 12), "mon", "s");
-    field(out, i64::from(days), "day", "s");
+    field(out, f.years, "year");
+    field(out, f.months, "mon");
+    field(out, f.days, "day");
     if micros != 0 || first {
         if !first {
             out.push(b' ');
@@ -140,10 +240,129 @@ pub fn write_interval(out: &mut Vec<u8>, months: i32, days: i32, micros: i64) {
         } else if seen_negative {
             out.push(b'+');
         }
-        let a = micros.unsigned_abs() as i64;
-        let secs = a / 1_000_000;
-        let _ = write!(out, "{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
-        write_fraction(out, a % 1_000_000);
+        let _ = write!(out, "{:02}:{:02}:", f.hours.abs(), f.minutes.abs());
+        write_seconds(out, f.seconds, f.micros, true);
+    }
+}
+
+/// `@ 1 year 2 mons 3 days 4 hours 5 mins 6.5 secs`: the first non-zero field's sign
+/// becomes a trailing `ago`, and the later fields are written relative to it.
+fn write_verbose_interval(out: &mut Vec<u8>, f: &IntervalFields) {
+    out.push(b'@');
+    let mut zero = true;
+    let mut ago = false;
+    let mut field = |out: &mut Vec<u8>, value: i64, unit: &str| {
+        if value == 0 {
+            return;
+        }
+        let shown = if zero {
+            ago = value < 0;
+            value.abs()
+        } else if ago {
+            -value
+        } else {
+            value
+        };
+        let _ = write!(out, " {shown} {unit}{}", if shown == 1 { "" } else { "s" });
+        zero = false;
+    };
+    field(out, f.years, "year");
+    field(out, f.months, "mon");
+    field(out, f.days, "day");
+    field(out, f.hours, "hour");
+    field(out, f.minutes, "min");
+    if f.seconds != 0 || f.micros != 0 {
+        out.push(b' ');
+        let negative = f.seconds < 0 || f.micros < 0;
+        if zero {
+            ago = negative;
+        } else if negative != ago {
+            out.push(b'-');
+        }
+        write_seconds(out, f.seconds, f.micros, false);
+        let plural = f.seconds.abs() != 1 || f.micros != 0;
+        out.extend_from_slice(if plural { b" secs" } else { b" sec" });
+        zero = false;
+    }
+    if zero {
+        out.extend_from_slice(b" 0");
+    }
+    if ago {
+        out.extend_from_slice(b" ago");
+    }
+}
+
+/// SQL standard: `1-2` (years-months), `3 4:05:06` (days and time), or, for values the
+/// standard cannot write (mixed signs, or both kinds of field), every field with its
+/// sign: `+1-2 +3 +4:05:06`.
+fn write_sql_interval(out: &mut Vec<u8>, f: &IntervalFields) {
+    let all = [f.years, f.months, f.days, f.hours, f.minutes, f.seconds, f.micros];
+    let negative = all.iter().any(|v| *v < 0);
+    let positive = all.iter().any(|v| *v > 0);
+    let year_month = f.years != 0 || f.months != 0;
+    let day_time = f.days != 0 || f.has_time();
+    let mixed = (negative && positive) || (year_month && day_time);
+    if !negative && !positive {
+        out.push(b'0');
+        return;
+    }
+    if mixed {
+        let sign = |negative: bool| if negative { '-' } else { '+' };
+        let _ = write!(
+            out,
+            "{}{}-{} {}{} {}{}:{:02}:",
+            sign(f.years < 0 || f.months < 0),
+            f.years.abs(),
+            f.months.abs(),
+            sign(f.days < 0),
+            f.days.abs(),
+            sign(f.hours < 0 || f.minutes < 0 || f.seconds < 0 || f.micros < 0),
+            f.hours.abs(),
+            f.minutes.abs()
+        );
+        write_seconds(out, f.seconds, f.micros, true);
+        return;
+    }
+    if negative {
+        out.push(b'-');
+    }
+    if year_month {
+        let _ = write!(out, "{}-{}", f.years.abs(), f.months.abs());
+        return;
+    }
+    if f.days != 0 {
+        let _ = write!(out, "{} ", f.days.abs());
+    }
+    let _ = write!(out, "{}:{:02}:", f.hours.abs(), f.minutes.abs());
+    write_seconds(out, f.seconds, f.micros, true);
+}
+
+/// ISO 8601 with designators: `P1Y2M3DT4H5M6.5S`, each field with its own sign.
+fn write_iso_interval(out: &mut Vec<u8>, f: &IntervalFields) {
+    if f.years == 0 && f.months == 0 && f.days == 0 && !f.has_time() {
+        out.extend_from_slice(b"PT0S");
+        return;
+    }
+    out.push(b'P');
+    let part = |out: &mut Vec<u8>, value: i64, unit: char| {
+        if value != 0 {
+            let _ = write!(out, "{value}{unit}");
+        }
+    };
+    part(out, f.years, 'Y');
+    part(out, f.months, 'M');
+    part(out, f.days, 'D');
+    if f.has_time() {
+        out.push(b'T');
+    }
+    part(out, f.hours, 'H');
+    part(out, f.minutes, 'M');
+    if f.seconds != 0 || f.micros != 0 {
+        if f.seconds < 0 || f.micros < 0 {
+            out.push(b'-');
+        }
+        write_seconds(out, f.seconds, f.micros, false);
+        out.push(b'S');
     }
 }
 
@@ -157,31 +376,125 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    fn style(dates: DateFormat, order: DateOrder, intervals: IntervalFormat) -> TextStyle {
+        let mut style = TextStyle::default();
+        (style.dates, style.order, style.intervals) = (dates, order, intervals);
+        style
+    }
+
     #[test]
     fn dates() {
-        assert_eq!(text(|o| write_date(o, 0)), "1970-01-01");
-        assert_eq!(text(|o| write_date(o, 19_727)), "2024-01-05");
-        assert_eq!(text(|o| write_date(o, -719_162)), "0001-01-01");
-        assert_eq!(text(|o| write_date(o, -719_163)), "0001-12-31 BC");
-        assert_eq!(text(|o| write_date(o, i32::MAX)), "infinity");
-        assert_eq!(text(|o| write_date(o, -i32::MAX)), "-infinity");
+        let iso = TextStyle::default();
+        assert_eq!(text(|o| write_date(o, 0, &iso)), "1970-01-01");
+        assert_eq!(text(|o| write_date(o, 19_727, &iso)), "2024-01-05");
+        assert_eq!(text(|o| write_date(o, -719_162, &iso)), "0001-01-01");
+        assert_eq!(text(|o| write_date(o, -719_163, &iso)), "0001-12-31 BC");
+        assert_eq!(text(|o| write_date(o, i32::MAX, &iso)), "infinity");
+        assert_eq!(text(|o| write_date(o, -i32::MAX, &iso)), "-infinity");
+        let p = IntervalFormat::Postgres;
+        let date = |dates, order| text(|o| write_date(o, 19_727, &style(dates, order, p)));
+        assert_eq!(date(DateFormat::Sql, DateOrder::Mdy), "01/05/2024");
+        assert_eq!(date(DateFormat::Sql, DateOrder::Dmy), "05/01/2024");
+        assert_eq!(date(DateFormat::Sql, DateOrder::Ymd), "01/05/2024");
+        assert_eq!(date(DateFormat::German, DateOrder::Mdy), "05.01.2024");
+        assert_eq!(date(DateFormat::Postgres, DateOrder::Mdy), "01-05-2024");
+        assert_eq!(date(DateFormat::Postgres, DateOrder::Dmy), "05-01-2024");
     }
 
     #[test]
     fn timestamps() {
-        assert_eq!(text(|o| write_timestamp(o, 1_704_458_096_500_000, None)), "2024-01-05 12:34:56.5");
-        assert_eq!(text(|o| write_timestamp(o, -1, None)), "1969-12-31 23:59:59.999999");
-        assert_eq!(text(|o| write_timestamp(o, 0, Some(0))), "1970-01-01 00:00:00+00");
-        assert_eq!(text(|o| write_timestamp(o, 0, Some(19_800))), "1970-01-01 05:30:00+05:30");
+        let iso = TextStyle::default();
+        assert_eq!(text(|o| write_timestamp(o, 1_704_458_096_500_000, &iso, false)), "2024-01-05 12:34:56.5");
+        assert_eq!(text(|o| write_timestamp(o, -1, &iso, false)), "1969-12-31 23:59:59.999999");
+        assert_eq!(text(|o| write_timestamp(o, 0, &iso, true)), "1970-01-01 00:00:00+00");
+        let kolkata = TextStyle::fixed(19_800, "IST");
+        assert_eq!(text(|o| write_timestamp(o, 0, &kolkata, true)), "1970-01-01 05:30:00+05:30");
+        let p = IntervalFormat::Postgres;
+        let stamp = |dates, order| {
+            let mut s = TextStyle::fixed(3600, "CET");
+            (s.dates, s.order) = (dates, order);
+            text(|o| write_timestamp(o, 1_704_458_096_500_000, &s, true))
+        };
+        assert_eq!(stamp(DateFormat::Sql, DateOrder::Mdy), "01/05/2024 13:34:56.5 CET");
+        assert_eq!(stamp(DateFormat::German, DateOrder::Dmy), "05.01.2024 13:34:56.5 CET");
+        assert_eq!(stamp(DateFormat::Postgres, DateOrder::Mdy), "Fri Jan 05 13:34:56.5 2024 CET");
+        assert_eq!(stamp(DateFormat::Postgres, DateOrder::Dmy), "Fri 05 Jan 13:34:56.5 2024 CET");
+        // 0044-03-15 12:00 BC, a Friday.
+        let ides = text(|o| {
+            write_timestamp(
+                o,
+                -63_517_780_800_000_000,
+                &style(DateFormat::Postgres, DateOrder::Mdy, p),
+                false,
+            )
+        });
+        assert_eq!(ides, "Fri Mar 15 12:00:00 0044 BC");
     }
 
     #[test]
     fn intervals() {
-        assert_eq!(text(|o| write_interval(o, 14, 3, 14_706_500_000)), "1 year 2 mons 3 days 04:05:06.5");
-        assert_eq!(text(|o| write_interval(o, 0, 0, 0)), "00:00:00");
-        assert_eq!(text(|o| write_interval(o, 0, -1, 0)), "-1 days");
-        assert_eq!(text(|o| write_interval(o, 0, -1, 3_600_000_000)), "-1 days +01:00:00");
-        assert_eq!(text(|o| write_interval(o, -13, 0, -1)), "-1 years -1 mons -00:00:00.000001");
-        assert_eq!(text(|o| write_interval(o, 1, 1, 0)), "1 mon 1 day");
+        let each = |format: IntervalFormat, months: i32, days: i32, micros: i64| {
+            text(|o| write_interval(o, months, days, micros, &style(DateFormat::Iso, DateOrder::Mdy, format)))
+        };
+        // (months, days, micros) and PostgreSQL 15's text in the four styles.
+        let cases: &[(i32, i32, i64, [&str; 4])] = &[
+            (
+                14,
+                3,
+                14_706_500_000,
+                [
+                    "1 year 2 mons 3 days 04:05:06.5",
+                    "@ 1 year 2 mons 3 days 4 hours 5 mins 6.5 secs",
+                    "+1-2 +3 +4:05:06.5",
+                    "P1Y2M3DT4H5M6.5S",
+                ],
+            ),
+            (0, 0, 0, ["00:00:00", "@ 0", "0", "PT0S"]),
+            (0, -1, 0, ["-1 days", "@ 1 day ago", "-1 0:00:00", "P-1D"]),
+            (
+                0,
+                -1,
+                3_600_000_000,
+                ["-1 days +01:00:00", "@ 1 day -1 hours ago", "+0-0 -1 +1:00:00", "P-1DT1H"],
+            ),
+            (
+                -13,
+                0,
+                -1,
+                [
+                    "-1 years -1 mons -00:00:00.000001",
+                    "@ 1 year 1 mon 0.000001 secs ago",
+                    "-1-1 +0 -0:00:00.000001",
+                    "P-1Y-1MT-0.000001S",
+                ],
+            ),
+            (0, 0, -1_500_000, ["-00:00:01.5", "@ 1.5 secs ago", "-0:00:01.5", "PT-1.5S"]),
+            (0, 0, -1_000_000, ["-00:00:01", "@ 1 sec ago", "-0:00:01", "PT-1S"]),
+            (-12, 1, 0, ["-1 years +1 day", "@ 1 year -1 days ago", "-1-0 +1 +0:00:00", "P-1Y1D"]),
+            (-14, 0, 0, ["-1 years -2 mons", "@ 1 year 2 mons ago", "-1-2", "P-1Y-2M"]),
+            (0, 1, -1_000_000, ["1 day -00:00:01", "@ 1 day -1 sec", "+0-0 +1 -0:00:01", "P1DT-1S"]),
+            (
+                0,
+                -3,
+                -14_706_000_000,
+                ["-3 days -04:05:06", "@ 3 days 4 hours 5 mins 6 secs ago", "-3 4:05:06", "P-3DT-4H-5M-6S"],
+            ),
+            (0, 0, 360_000_000_000, ["100:00:00", "@ 100 hours", "100:00:00", "PT100H"]),
+        ];
+        let formats = [
+            IntervalFormat::Postgres,
+            IntervalFormat::PostgresVerbose,
+            IntervalFormat::SqlStandard,
+            IntervalFormat::Iso8601,
+        ];
+        for (months, days, micros, expected) in cases {
+            for (format, want) in formats.iter().zip(expected) {
+                assert_eq!(
+                    each(*format, *months, *days, *micros),
+                    *want,
+                    "{format:?} {months} {days} {micros}"
+                );
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 
 mod binary;
 pub mod builtin;
+mod datetime_fields;
 mod datetime_in;
 mod datetime_out;
 mod decode;
@@ -19,8 +20,9 @@ mod text_out;
 
 pub use binary::{decode_binary, encode_binary};
 pub use builtin::oid;
+pub use datetime_in::{iso_spelling, DateTimeType};
 pub use decode::ValueError;
-pub use style::TextStyle;
+pub use style::{DateFormat, DateOrder, IntervalFormat, TextStyle};
 pub use text_in::decode_text;
 pub use text_out::{encode_text, is_supported};
 

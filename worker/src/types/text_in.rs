@@ -28,10 +28,10 @@ pub fn decode_text(oid: u32, text: &str, style: &TextStyle) -> Result<Value, Val
         oid::NUMERIC => parse_numeric(text)?,
         oid::BYTEA => Value::Blob(parse_bytea(text)?),
         oid::UUID => Value::Uuid(parse_uuid(text)?),
-        oid::DATE => datetime_in::date(text)?,
+        oid::DATE => datetime_in::date(text, style.order)?,
         oid::TIME => datetime_in::time(text)?,
-        oid::TIMESTAMP => datetime_in::timestamp(text, None)?,
-        oid::TIMESTAMPTZ => datetime_in::timestamp(text, Some(style))?,
+        oid::TIMESTAMP => datetime_in::timestamp(text, style, false)?,
+        oid::TIMESTAMPTZ => datetime_in::timestamp(text, style, true)?,
         oid::INTERVAL => datetime_in::interval(text)?,
         _ => Value::Text(text.to_owned()),
     })

@@ -28,24 +28,26 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
         L::Decimal { scale, storage, .. } => write_decimal(out, v.decimal(row, *storage), u32::from(*scale)),
         L::Varchar | L::Json => out.extend_from_slice(v.bytes(row)),
         L::Blob => write_bytea(out, v.bytes(row)),
-        L::Date => datetime_out::write_date(out, v.values::<i32>()[row]),
+        L::Date => datetime_out::write_date(out, v.values::<i32>()[row], style),
         L::Time => datetime_out::write_time(out, v.values::<i64>()[row]),
         L::TimeTz => datetime_out::write_time_tz(out, v.values::<u64>()[row]),
-        L::Timestamp => datetime_out::write_timestamp(out, v.values::<i64>()[row], None),
-        L::TimestampS => {
-            datetime_out::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000_000), None)
-        }
+        L::Timestamp => datetime_out::write_timestamp(out, v.values::<i64>()[row], style, false),
+        L::TimestampS => datetime_out::write_timestamp(
+            out,
+            scale_infinite(v.values::<i64>()[row], 1_000_000),
+            style,
+            false,
+        ),
         L::TimestampMs => {
-            datetime_out::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000), None)
+            datetime_out::write_timestamp(out, scale_infinite(v.values::<i64>()[row], 1_000), style, false)
         }
-        L::TimestampNs => datetime_out::write_timestamp(out, nanos_to_micros(v.values::<i64>()[row]), None),
-        L::TimestampTz => {
-            let micros = v.values::<i64>()[row];
-            datetime_out::write_timestamp(out, micros, Some(style.offset_at(micros)))
+        L::TimestampNs => {
+            datetime_out::write_timestamp(out, nanos_to_micros(v.values::<i64>()[row]), style, false)
         }
+        L::TimestampTz => datetime_out::write_timestamp(out, v.values::<i64>()[row], style, true),
         L::Interval => {
             let i: duckdb_interval = v.values::<duckdb_interval>()[row];
-            datetime_out::write_interval(out, i.months, i.days, i.micros);
+            datetime_out::write_interval(out, i.months, i.days, i.micros, style);
         }
         L::Uuid => write_uuid(out, v.values::<duckdb_hugeint>()[row]),
         L::Enum { storage, values } => {

@@ -45,7 +45,7 @@ fn errors_carry_postgres_sqlstates() {
     assert_eq!(code(&mut s, "set extra_float_digits = 4"), SqlState::INVALID_PARAMETER_VALUE);
     assert_eq!(code(&mut s, "set application_name = a, b"), SqlState::INVALID_PARAMETER_VALUE);
     assert_eq!(code(&mut s, "set standard_conforming_strings = off"), SqlState::FEATURE_NOT_SUPPORTED);
-    assert_eq!(code(&mut s, "set intervalstyle = sql_standard"), SqlState::FEATURE_NOT_SUPPORTED);
+    assert_eq!(code(&mut s, "set intervalstyle = sql"), SqlState::INVALID_PARAMETER_VALUE);
     assert_eq!(code(&mut s, "set timezone = 'Mars/Base'"), SqlState::INVALID_PARAMETER_VALUE);
 }
 

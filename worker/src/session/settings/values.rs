@@ -9,6 +9,8 @@ use std::path::Path;
 use mallard_protocol::pg::backend::ErrorInfo;
 use mallard_protocol::pg::SqlState;
 
+use crate::types::{DateFormat, DateOrder, IntervalFormat};
+
 /// Where Debian's PostgreSQL (built with system tzdata) reads time zones from.
 const ZONEINFO: &str = "/usr/share/zoneinfo";
 
@@ -174,63 +176,74 @@ pub(super) fn client_encoding(value: &str) -> Result<String, ErrorInfo> {
     }
 }
 
-/// `DateStyle`: an output style and a field order, either or both, in any order.
-/// Only the ISO output style exists in mallard; the order is kept (it only steers how
-/// ambiguous input dates are read, which DuckDB does in ISO order anyway).
+/// `DateStyle`: an output format and a field order, either or both, in any order, as
+/// PostgreSQL reads them: a word for a half already given is a conflict unless it
+/// agrees; `German` alone also means `DMY`; `DEFAULT` fills the halves not given with
+/// `ISO, MDY`. The half not given keeps its value from `current`.
 pub(super) fn datestyle(current: &str, values: &[String]) -> Result<String, ErrorInfo> {
     let raw = values.join(", ");
-    let (mut style, mut order): (Option<&str>, Option<&str>) = (None, None);
+    let (mut format, mut order) = datestyle_of_shown(current);
+    let (mut have_format, mut have_order) = (false, false);
     let conflict = || invalid("DateStyle", &raw).with_detail("Conflicting \"datestyle\" specifications.");
     for word in raw.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
-        let lower = word.to_ascii_lowercase();
-        let (new_style, new_order) = match lower.as_str() {
-            "iso" => (Some("ISO"), None),
-            "sql" => (Some("SQL"), None),
-            "postgres" => (Some("Postgres"), None),
-            "german" => (Some("German"), None),
-            "ymd" => (None, Some("YMD")),
-            "dmy" | "euro" | "european" => (None, Some("DMY")),
-            "mdy" | "us" | "noneuro" | "noneuropean" => (None, Some("MDY")),
-            "default" => (Some("ISO"), Some("MDY")),
-            _ => {
-                return Err(
-                    invalid("DateStyle", &raw).with_detail(format!("Unrecognized key word: \"{word}\"."))
-                )
-            }
+        let new_format = match word.to_ascii_lowercase().as_str() {
+            "iso" => Some(DateFormat::Iso),
+            "sql" => Some(DateFormat::Sql),
+            "postgres" => Some(DateFormat::Postgres),
+            "german" => Some(DateFormat::German),
+            _ => None,
         };
-        if let Some(s) = new_style {
-            if style.is_some_and(|old| old != s) && lower != "default" {
+        let new_order = match word.to_ascii_lowercase().as_str() {
+            "ymd" => Some(DateOrder::Ymd),
+            "dmy" | "euro" | "european" => Some(DateOrder::Dmy),
+            "mdy" | "us" | "noneuro" | "noneuropean" => Some(DateOrder::Mdy),
+            _ => None,
+        };
+        if let Some(f) = new_format {
+            if have_format && format != f {
                 return Err(conflict());
             }
-            style = Some(s);
-        }
-        if let Some(o) = new_order {
-            if order.is_some_and(|old| old != o) && lower != "default" {
+            (format, have_format) = (f, true);
+            if f == DateFormat::German && !have_order {
+                order = DateOrder::Dmy;
+            }
+        } else if let Some(o) = new_order {
+            if have_order && order != o {
                 return Err(conflict());
             }
-            order = Some(o);
+            (order, have_order) = (o, true);
+        } else if word.eq_ignore_ascii_case("default") {
+            if !have_format {
+                format = DateFormat::Iso;
+            }
+            if !have_order {
+                order = DateOrder::Mdy;
+            }
+        } else {
+            return Err(invalid("DateStyle", &raw).with_detail(format!("Unrecognized key word: \"{word}\".")));
         }
     }
-    if let Some(s) = style.filter(|s| *s != "ISO") {
-        return Err(unsupported(
-            "DateStyle",
-            &raw,
-            &format!("mallard writes dates in ISO style only, not {s}."),
-        ));
-    }
-    let current_order = current.rsplit(", ").next().unwrap_or("MDY");
-    Ok(format!("ISO, {}", order.unwrap_or(current_order)))
+    Ok(format!("{}, {}", format.name(), order.name()))
+}
+
+/// The format and order of a `DateStyle` as [`datestyle`] showed it (`SQL, DMY`).
+pub(super) fn datestyle_of_shown(shown: &str) -> (DateFormat, DateOrder) {
+    let (format, order) = shown.split_once(", ").unwrap_or((shown, ""));
+    let format = [DateFormat::Iso, DateFormat::Sql, DateFormat::Postgres, DateFormat::German]
+        .into_iter()
+        .find(|f| f.name() == format)
+        .unwrap_or_default();
+    let order = [DateOrder::Mdy, DateOrder::Dmy, DateOrder::Ymd]
+        .into_iter()
+        .find(|o| o.name() == order)
+        .unwrap_or_default();
+    (format, order)
 }
 
 pub(super) fn intervalstyle(value: &str) -> Result<String, ErrorInfo> {
-    match value.to_ascii_lowercase().as_str() {
-        "postgres" => Ok("postgres".into()),
-        style @ ("postgres_verbose" | "sql_standard" | "iso_8601") => Err(unsupported(
-            "IntervalStyle",
-            value,
-            &format!("mallard writes intervals in the postgres style only, not {style}."),
-        )),
-        _ => Err(invalid("intervalstyle", value)
+    match IntervalFormat::from_name(value) {
+        Some(format) => Ok(format.name().to_owned()),
+        None => Err(invalid("intervalstyle", value)
             .with_hint("Available values: postgres, postgres_verbose, sql_standard, iso_8601.")),
     }
 }
@@ -363,20 +376,21 @@ fn posix_offset(v: &str) -> Option<i64> {
 /// `<+03>-03` and POSIX offsets are fixed, other values name a zone of the tz database.
 pub(super) fn zone_of_shown(shown: &str) -> ShownZone<'_> {
     let bracketed = shown.strip_prefix('<').and_then(|rest| rest.split_once('>')).map(|(inside, _)| inside);
-    let fixed = match bracketed {
-        Some(inside) => posix_offset(&format!("UTC{}", flip_sign(inside))),
-        None => posix_offset(shown),
+    let (fixed, abbreviation) = match bracketed {
+        Some(inside) => (posix_offset(&format!("UTC{}", flip_sign(inside))), inside),
+        None => (posix_offset(shown), shown.trim_end_matches(|c: char| !c.is_ascii_alphabetic())),
     };
     match fixed {
-        Some(east) => ShownZone::Fixed(east),
+        Some(east) => ShownZone::Fixed { east, abbreviation },
         None => ShownZone::Named(shown),
     }
 }
 
 /// A time zone as [`zone_of_shown`] reads it.
 pub(super) enum ShownZone<'a> {
-    /// Seconds east of UTC.
-    Fixed(i64),
+    /// Seconds east of UTC, and what SQL, German and Postgres style time stamps end with
+    /// (`<-05>+05` is `-05`, `UTC+3` is `UTC`).
+    Fixed { east: i64, abbreviation: &'a str },
     /// A tz database name.
     Named(&'a str),
 }
@@ -477,7 +491,15 @@ mod tests {
         assert_eq!(set("ISO, MDY", "ymd,iso").unwrap(), "ISO, YMD");
         assert_eq!(set("ISO, DMY", "default").unwrap(), "ISO, MDY");
         assert_eq!(datestyle("ISO, MDY", &["iso".into(), "euro".into()]).unwrap(), "ISO, DMY");
-        assert_eq!(set("ISO, MDY", "SQL, DMY").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
+        // As PostgreSQL 15 answers them.
+        assert_eq!(set("SQL, YMD", "German").unwrap(), "German, DMY");
+        assert_eq!(set("SQL, YMD", "Postgres").unwrap(), "Postgres, YMD");
+        assert_eq!(set("SQL, YMD", "German, MDY").unwrap(), "German, MDY");
+        assert_eq!(set("ISO, YMD", "MDY, German").unwrap(), "German, MDY");
+        assert_eq!(set("SQL, YMD", "us").unwrap(), "SQL, MDY");
+        assert_eq!(set("SQL, YMD", "Postgres, default").unwrap(), "Postgres, MDY");
+        assert_eq!(set("SQL, YMD", "default, sql").unwrap(), "SQL, MDY");
+        assert!(set("ISO, MDY", "sql, german").is_err());
         let e = set("ISO, MDY", "bogus").unwrap_err();
         assert_eq!(
             (e.code, e.detail.as_deref()),
@@ -491,11 +513,18 @@ mod tests {
         assert_eq!(timezone("-5").unwrap(), "<-05>+05");
         for (value, east) in [("-5", -5 * 3600), ("+3", 3 * 3600), ("UTC+3", -3 * 3600)] {
             let shown = timezone(value).unwrap();
-            assert!(matches!(zone_of_shown(&shown), ShownZone::Fixed(e) if e == east), "{value}: {shown}");
+            assert!(
+                matches!(zone_of_shown(&shown), ShownZone::Fixed { east: e, .. } if e == east),
+                "{value}: {shown}"
+            );
         }
         assert!(matches!(zone_of_shown("Europe/Rome"), ShownZone::Named("Europe/Rome")));
         assert_eq!(timezone("+3").unwrap(), "<+03>-03");
-        assert!(matches!(zone_of_shown(&timezone("-02").unwrap()), ShownZone::Fixed(-7200)));
+        assert!(matches!(
+            zone_of_shown(&timezone("-02").unwrap()),
+            ShownZone::Fixed { east: -7200, abbreviation: "-02" }
+        ));
+        assert!(matches!(zone_of_shown("UTC+3"), ShownZone::Fixed { east: -10800, abbreviation: "UTC" }));
         // DuckDB has no fixed offsets but whole hours.
         assert_eq!(timezone("5.5").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
         assert!(timezone("-02:30").is_err());

@@ -25,6 +25,8 @@ mod ddl;
 mod operators;
 mod types;
 
+pub use types::datetime_literals;
+
 use super::lexer::{Token, Tokens};
 use super::statement::Statement;
 

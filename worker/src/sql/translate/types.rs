@@ -1,10 +1,90 @@
 //! Type names and literals PostgreSQL reads differently from DuckDB: bytea's hex
-//! format, numeric without a modifier, jsonb.
+//! format, numeric without a modifier, jsonb, dates in `DateStyle`'s forms.
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, replaced, Piece, Rewrite};
-use crate::sql::Token;
+use super::{is_punct, is_word, replaced, splice, Piece, Rewrite};
+use crate::sql::{mentions, Statement, Token};
+use crate::types::{iso_spelling, DateOrder, DateTimeType, ValueError};
+
+/// The typed date, time stamp and interval literals of `statement` that PostgreSQL reads
+/// in forms DuckDB does not (`date '12/03/2026'`, `'Dec 3 2026 14:30 CET'::timestamptz`,
+/// `CAST('03.12.2026' AS date)`, `interval '-1 days +01:00:00'`), respelled for DuckDB
+/// (dates and time stamps in ISO); `order` is the session's
+/// `DateStyle` field order, which decides what `01/02/03` is. A literal with a field
+/// out of range is PostgreSQL's error. Not one of the [`RULES`] because its answer
+/// depends on the session.
+///
+/// [`RULES`]: super::RULES
+pub fn datetime_literals(statement: &Statement<'_>, order: DateOrder) -> Result<Option<String>, ValueError> {
+    let sql = statement.sql();
+    if !sql.contains('\'') || !["date", "timestamp", "interval"].iter().any(|t| mentions(sql, t)) {
+        return Ok(None);
+    }
+    let tokens = statement.tokens();
+    let piece = Piece::new(sql, Some(tokens));
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 0..tokens.len() {
+        let Token::Literal(lit) = tokens[i].1 else { continue };
+        let Some(text) = lit.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) else { continue };
+        if text.contains('\'') {
+            continue;
+        }
+        let after_cast = if is_punct(tokens.get(i + 1), ':') && is_punct(tokens.get(i + 2), ':') {
+            date_time_type_at(tokens, i + 3)
+        } else if is_word(tokens.get(i + 1), "as") && i >= 2 && is_word(tokens.get(i - 2), "cast") {
+            date_time_type_at(tokens, i + 2)
+        } else {
+            None
+        };
+        let Some(kind) = after_cast.or_else(|| date_time_type_before(tokens, i)) else { continue };
+        // `interval '1' day`: the field after the literal says what its number means.
+        let qualified = ["year", "month", "day", "hour", "minute", "second"]
+            .iter()
+            .any(|unit| is_word(tokens.get(i + 1), unit));
+        if kind == DateTimeType::Interval && qualified {
+            continue;
+        }
+        if let Some(iso) = iso_spelling(text, order, kind)? {
+            edits.push((tokens[i].0..piece.end_of(i), format!("'{iso}'")));
+        }
+    }
+    Ok((!edits.is_empty()).then(|| splice(sql, &edits)))
+}
+
+/// The type named at token `i`: `date`, `interval`, `timestamptz`, `timestamp`,
+/// `timestamp with[out] time zone`.
+fn date_time_type_at(tokens: &[(usize, Token<'_>)], i: usize) -> Option<DateTimeType> {
+    if is_word(tokens.get(i), "date") {
+        Some(DateTimeType::Date)
+    } else if is_word(tokens.get(i), "interval") && !is_punct(tokens.get(i + 1), '(') {
+        Some(DateTimeType::Interval)
+    } else if is_word(tokens.get(i), "timestamptz") {
+        Some(DateTimeType::TimestampTz)
+    } else if is_word(tokens.get(i), "timestamp") {
+        let zoned = is_word(tokens.get(i + 1), "with") && is_word(tokens.get(i + 2), "time");
+        Some(if zoned { DateTimeType::TimestampTz } else { DateTimeType::Timestamp })
+    } else {
+        None
+    }
+}
+
+/// The type of a literal written after its type name: `date '...'`, `timestamp with
+/// time zone '...'`.
+fn date_time_type_before(tokens: &[(usize, Token<'_>)], i: usize) -> Option<DateTimeType> {
+    let word = |back: usize, w: &str| i >= back && is_word(tokens.get(i - back), w);
+    if word(1, "date") {
+        Some(DateTimeType::Date)
+    } else if word(1, "interval") {
+        Some(DateTimeType::Interval)
+    } else if word(1, "timestamptz") || (word(4, "timestamp") && word(3, "with") && word(1, "zone")) {
+        Some(DateTimeType::TimestampTz)
+    } else if word(1, "timestamp") || (word(4, "timestamp") && word(3, "without") && word(1, "zone")) {
+        Some(DateTimeType::Timestamp)
+    } else {
+        None
+    }
+}
 
 /// The type name a cast ends in: `::name` or `CAST(x AS name)`; `i` is the name's
 /// token index. True for a name not followed by a typmod or `[]`.
@@ -188,6 +268,45 @@ pub(super) fn declared_lengths(s: &Piece<'_>) -> Option<Rewrite> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn date_literals_follow_the_field_order() {
+        let iso = |sql: &str, order| {
+            datetime_literals(&Statement::new(sql), order).map_err(|e| e.code.code().to_owned())
+        };
+        assert_eq!(
+            iso("select date '01/02/03'", DateOrder::Mdy),
+            Ok(Some("select date '2003-01-02'".into()))
+        );
+        assert_eq!(
+            iso("select date '01/02/03'", DateOrder::Dmy),
+            Ok(Some("select date '2003-02-01'".into()))
+        );
+        assert_eq!(
+            iso("select date '01/02/03'", DateOrder::Ymd),
+            Ok(Some("select date '2001-02-03'".into()))
+        );
+        assert_eq!(
+            iso("select cast('Dec 3 2026 2:30 PM CET' as timestamptz), x::date", DateOrder::Mdy),
+            Ok(Some("select cast('2026-12-03 14:30:00.000000+01:00:00' as timestamptz), x::date".into()))
+        );
+        assert_eq!(
+            iso("select '03.12.2026 14:30'::timestamp with time zone", DateOrder::Dmy),
+            Ok(Some("select '2026-12-03 14:30:00.000000'::timestamp with time zone".into()))
+        );
+        assert_eq!(
+            iso("select interval '-1 days +01:00:00', interval '1' day", DateOrder::Mdy),
+            Ok(Some("select interval '0 months -1 days 3600000000 microseconds', interval '1' day".into()))
+        );
+        // ISO, words only DuckDB knows, untyped and other literals stay as written.
+        assert_eq!(iso("select date '2026-12-03', date 'today', '01/02/03', x", DateOrder::Mdy), Ok(None));
+        assert_eq!(iso("select 'it''s 01/02/03'::date", DateOrder::Mdy), Ok(None));
+        // A field out of range is PostgreSQL's error before DuckDB sees anything.
+        assert_eq!(iso("select '13/02/2003'::date", DateOrder::Mdy), Err("22008".to_owned()));
+        assert_eq!(iso("select '2026-02-30'::date", DateOrder::Mdy), Err("22008".to_owned()));
+    }
+
     #[test]
     fn declared_lengths_become_checks() {
         use super::super::tests::{one, run};
