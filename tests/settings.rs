@@ -159,6 +159,62 @@ fn set_in_transactions_behaves_as_in_postgres() {
 }
 
 #[test]
+fn set_config_and_custom_settings_behave_as_in_postgres() {
+    let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
+    pair.compare(
+        &[
+            // Custom settings (placeholders): any dotted name, as text.
+            "set myapp.tenant = 'acme'",
+            "show myapp.tenant",
+            "select current_setting('myapp.tenant'), current_setting('myapp.other', true) is null",
+            "show myapp.other",
+            "select current_setting('myapp.other')",
+            "set myapp. = 1",
+            "begin",
+            "set local myapp.role = 'admin'",
+            "show myapp.role",
+            "commit",
+            "show myapp.role",
+            "reset all",
+            "show myapp.tenant",
+            // set_config, as pg_dump, PostgREST and row-level-security applications call it.
+            "select set_config('myapp.user_id', '42', false)",
+            "select current_setting('myapp.user_id')",
+            "select pg_catalog.set_config('search_path', '', false)",
+            "show search_path",
+            "select set_config('search_path', 'public', false)",
+            "select set_config('statement_timeout', '2s', false)",
+            "show statement_timeout",
+            "select set_config('statement_timeout', 'bogus', false)",
+            "select set_config('no_such_setting', '1', false)",
+            "select set_config('server_version', '1', false)",
+            "select set_config('1a.b', 'v', false)",
+            "select set_config(NULL, 'x', false)",
+            "select set_config('myapp.n', NULL, false)",
+            "show myapp.n",
+            // is_local: for the transaction, and nothing outside a block.
+            "select set_config('work_mem', '64MB', true)",
+            "show work_mem",
+            "begin",
+            "select set_config('work_mem', '32MB', true)",
+            "show work_mem",
+            "commit",
+            "show work_mem",
+            "begin",
+            "select set_config('work_mem', '16MB', false)",
+            "rollback",
+            "show work_mem",
+            // A statement that fails takes its set_config with it.
+            "select set_config('work_mem', '8MB', false), 1 / 0",
+            "show work_mem",
+            "select set_config('myapp.k', v, false) from (values ('a'), ('b')) t(v) order by v",
+            "show myapp.k",
+        ],
+        false,
+    );
+}
+
+#[test]
 fn parameter_status_reports_changes_as_postgres_does() {
     let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     pair.compare(

@@ -295,7 +295,7 @@ pub fn register(conn: &Connection) -> Result<(), DuckError> {
         }),
     ];
     for (name, overloads, f) in functions {
-        duck::register_function(conn, name, overloads, f)?;
+        duck::register_function(conn, name, overloads, duck::Strictness::Strict, f)?;
     }
     Ok(())
 }
@@ -303,12 +303,13 @@ pub fn register(conn: &Connection) -> Result<(), DuckError> {
 /// Runs `op` on the calling session's locks with the call's key.
 fn call(
     connection_id: u64,
-    args: &[i64],
+    args: &[duck::Arg<'_>],
     op: impl FnOnce(&SessionLocks, Key) -> Result<bool, String>,
-) -> Result<bool, String> {
+) -> Result<duck::Output, String> {
     let locks = lock(&SESSIONS).get(&connection_id).cloned();
     let Some(locks) = locks else {
         return Err("advisory locks are only available in client sessions".into());
     };
-    op(&locks, Key::from_args(args))
+    let args: Vec<i64> = args.iter().map(|a| a.int()).collect();
+    op(&locks, Key::from_args(&args)).map(duck::Output::Bool)
 }

@@ -51,6 +51,8 @@ impl SqlState {
     pub const DUPLICATE_SCHEMA: SqlState = SqlState(*b"42P06");
     pub const INVALID_SCHEMA_NAME: SqlState = SqlState(*b"3F000");
     pub const UNDEFINED_OBJECT: SqlState = SqlState(*b"42704");
+    pub const INVALID_NAME: SqlState = SqlState(*b"42602");
+    pub const NULL_VALUE_NOT_ALLOWED: SqlState = SqlState(*b"22004");
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");

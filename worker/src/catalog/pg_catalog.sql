@@ -569,13 +569,6 @@ CREATE MACRO memory.mallard_catalog.current_setting(setting_name) AS
          ELSE coalesce(getvariable('mallard_settings')[lower(setting_name)],
                        error('unrecognized configuration parameter "' || setting_name || '"')) END;
 
--- set_config() would change the session's settings, which live outside DuckDB: until the
--- session answers it (issue 12), an unknown name fails as in PostgreSQL (42704, which
--- asyncpg's probe of `jit` expects) and a known one says to use SET.
-CREATE MACRO memory.mallard_catalog.set_config(setting_name, new_value, is_local) AS
-    CASE WHEN memory.mallard_catalog.current_setting(setting_name) IS NOT NULL
-         THEN error('set_config() is not supported yet: use SET ' || setting_name || ' = ...') END;
-
 -- current_user, session_user and user name the session's user, not DuckDB's `duckdb`.
 CREATE MACRO memory.mallard_catalog.current_user() AS memory.mallard_catalog.owner_name();
 CREATE MACRO memory.mallard_catalog.session_user() AS memory.mallard_catalog.owner_name();

@@ -176,6 +176,16 @@ impl DuckError {
             {
                 SqlState::UNDEFINED_OBJECT
             }
+            // set_config() refuses as SET does.
+            ErrorClass::InvalidInput if m.starts_with("parameter \"") && m.ends_with("cannot be changed") => {
+                SqlState::CANT_CHANGE_RUNTIME_PARAM
+            }
+            ErrorClass::InvalidInput if m.starts_with("invalid configuration parameter name") => {
+                SqlState::INVALID_NAME
+            }
+            ErrorClass::InvalidInput if m == "SET requires parameter name" => {
+                SqlState::NULL_VALUE_NOT_ALLOWED
+            }
             // The catalog's `mallard_divisor` (translation rule checked_division).
             ErrorClass::InvalidInput if m == "division by zero" => SqlState::DIVISION_BY_ZERO,
             ErrorClass::InvalidInput => SqlState::INVALID_PARAMETER_VALUE,

@@ -194,14 +194,20 @@ impl Session<'_> {
         described: bool,
     ) -> Result<(), StepError> {
         let statement = self.portals.get(name).map(|p| Rc::clone(&p.statement));
-        self.execute_named_portal(name, limit, described).map_err(|e| match (e, statement) {
+        let outcome = self.execute_named_portal(name, limit, described).map_err(|e| match (e, statement) {
             // A duplicate key names its constraint after the table the statement writes.
             (StepError::Query(mut info), Some(statement)) if info.code == SqlState::UNIQUE_VIOLATION => {
                 crate::duck::constraint_of_statement(&mut info.object, &mut info.message, &statement.sql);
                 StepError::Query(info)
             }
             (e, _) => e,
-        })
+        });
+        // What set_config() asked for holds once its statement ran, and never if it failed.
+        let calls = self.config_calls.take();
+        match outcome {
+            Ok(()) if !calls.is_empty() => self.settings.apply(&calls).map_err(StepError::Query),
+            other => other,
+        }
     }
 
     fn execute_named_portal(

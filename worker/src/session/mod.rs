@@ -60,6 +60,8 @@ pub(crate) struct Session<'s> {
     savepoints: savepoints::Savepoints,
     /// The session's advisory locks, released when it ends.
     advisory: crate::advisory::Registration,
+    /// What `set_config()` calls of the running statement asked for.
+    config_calls: settings::set_config::Registration,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -158,6 +160,7 @@ fn run(
     let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
     shared.sessions.insert(id, Arc::clone(&control));
     let advisory = crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
+    let config_calls = settings::set_config::Registration::new(&duck);
 
     conn.send(&Message::AuthenticationOk);
     for status in settings.take_reports() {
@@ -180,6 +183,7 @@ fn run(
         settings,
         savepoints: savepoints::Savepoints::default(),
         advisory,
+        config_calls,
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,

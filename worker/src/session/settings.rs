@@ -24,9 +24,15 @@
 //!   is PostgreSQL's output for the default 1 and up; values below 1 are kept only.
 //! - `statement_timeout`, `idle_session_timeout` and `idle_in_transaction_session_timeout`
 //!   are parsed here and enforced by the session; `lock_timeout` is kept.
+//! - Custom settings (`SET myapp.tenant = 7`, `set_config('myapp.tenant', '7', true)`):
+//!   any name of two or more identifiers joined by dots holds text, as PostgreSQL's
+//!   placeholders do; `SHOW`, `current_setting` and `RESET` know them, `SHOW ALL` does
+//!   not list them.
 
+pub mod set_config;
 mod values;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
@@ -214,6 +220,73 @@ pub struct Settings {
     /// made for: looking a zone up costs a tz database lookup, and every Bind and
     /// Execute asks.
     style: std::cell::RefCell<Option<(String, TextStyle)>>,
+    customs: Customs,
+}
+
+/// Custom settings by lower-case name, with the same transactional life as the others;
+/// a name once set stays defined (empty after `RESET`), as PostgreSQL's placeholders do.
+#[derive(Debug, Default)]
+struct Customs {
+    session: BTreeMap<String, String>,
+    local: BTreeMap<String, String>,
+    saved: Option<BTreeMap<String, String>>,
+    /// What the catalog last got.
+    published: Option<BTreeMap<String, String>>,
+}
+
+impl Customs {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.local.get(name).or_else(|| self.session.get(name)).map(String::as_str)
+    }
+
+    fn effective(&self) -> BTreeMap<String, String> {
+        let mut all = self.session.clone();
+        all.extend(self.local.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+
+    fn end_transaction(&mut self, committed: bool) {
+        if let Some(saved) = self.saved.take() {
+            if !committed {
+                let defined: Vec<String> = self.session.keys().cloned().collect();
+                self.session = saved;
+                for name in defined {
+                    self.session.entry(name).or_default();
+                }
+            }
+        }
+        for name in std::mem::take(&mut self.local).into_keys() {
+            self.session.entry(name).or_default();
+        }
+    }
+
+    fn reset_all(&mut self) {
+        self.session.values_mut().for_each(String::clear);
+        for name in std::mem::take(&mut self.local).into_keys() {
+            self.session.entry(name).or_default();
+        }
+    }
+}
+
+/// A custom setting's name in lower case, when `name` is one: two or more identifiers
+/// joined by dots (`myapp.tenant`).
+fn custom_name(name: &str) -> Option<String> {
+    let ok = name.contains('.')
+        && name.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        });
+    ok.then(|| name.to_lowercase())
+}
+
+/// Why a name is neither a setting nor a custom one.
+fn not_a_setting(name: &str) -> ErrorInfo {
+    if name.contains('.') {
+        ErrorInfo::error(SqlState::INVALID_NAME, format!("invalid configuration parameter name \"{name}\""))
+            .with_detail("Custom parameter names must be two or more simple identifiers separated by dots.")
+    } else {
+        unknown(name)
+    }
 }
 
 /// Startup-packet keys that are not settings.
@@ -236,6 +309,7 @@ impl Settings {
             applied: vec![None; DEFS.len()],
             published: Vec::new(),
             style: std::cell::RefCell::default(),
+            customs: Customs::default(),
         };
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (key, value) in startup {
@@ -332,6 +406,27 @@ impl Settings {
         let reply = |notice| Ok(Reply { notice, tag: "SET", rows: None });
         match set {
             Set::Nothing => reply(None),
+            Set::Param { name, local, value } if index_of(name).is_none() => {
+                let custom = custom_name(name).ok_or_else(|| not_a_setting(name))?;
+                let shown = match value {
+                    SetValue::Default => String::new(),
+                    SetValue::List(values) => values.join(", "),
+                };
+                if !*local {
+                    self.customs.local.remove(&custom);
+                    self.customs.session.insert(custom, shown);
+                    return reply(None);
+                }
+                if self.saved.is_none() {
+                    return reply(Some(warning(
+                        SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        "SET LOCAL can only be used in transaction blocks",
+                    )));
+                }
+                self.customs.session.entry(custom.clone()).or_default();
+                self.customs.local.insert(custom, shown);
+                reply(None)
+            }
             Set::Param { name, local, value } => {
                 let i = index_of(name).ok_or_else(|| unknown(name))?;
                 if matches!(DEFS[i].kind, Kind::Fixed) {
@@ -395,6 +490,11 @@ impl Settings {
         match reset {
             Reset::Nothing => {}
             Reset::All => self.reset_all(),
+            Reset::Param(name) if index_of(name).is_none() => {
+                let custom = custom_name(name).ok_or_else(|| not_a_setting(name))?;
+                self.customs.local.remove(&custom);
+                self.customs.session.insert(custom, String::new());
+            }
             Reset::Param(name) => {
                 let i = index_of(name).ok_or_else(|| unknown(name))?;
                 if matches!(DEFS[i].kind, Kind::Fixed) {
@@ -416,6 +516,7 @@ impl Settings {
 
     /// `RESET ALL`: every settable setting back to its session-start value.
     pub fn reset_all(&mut self) {
+        self.customs.reset_all();
         for (i, d) in DEFS.iter().enumerate() {
             if !matches!(d.kind, Kind::Fixed) && d.follows.is_none() {
                 self.session[i] = self.reset[i].clone();
@@ -426,6 +527,11 @@ impl Settings {
 
     fn show(&self, show: &Show) -> Result<Reply, ErrorInfo> {
         let rows = match show {
+            Show::Param(name) if index_of(name).is_none() => {
+                let value =
+                    custom_name(name).and_then(|c| self.customs.get(&c)).ok_or_else(|| unknown(name))?;
+                (vec![name.to_lowercase()], vec![vec![value.to_owned()]])
+            }
             Show::Param(name) => {
                 let i = index_of(name).ok_or_else(|| unknown(name))?;
                 (vec![DEFS[i].name.to_owned()], vec![vec![self.effective(i).to_owned()]])
@@ -493,10 +599,48 @@ impl Settings {
         })
     }
 
+    /// What `SET name = value` would show, or its error, for a session with the default
+    /// settings: `set_config`'s answer, given inside DuckDB where the session's own
+    /// settings are out of reach.
+    pub fn check(name: &str, value: &str) -> Result<String, ErrorInfo> {
+        let mut scratch = Settings::new("", &[])?;
+        scratch.apply(&[set_config::Call {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            local: false,
+        }])?;
+        match index_of(name) {
+            Some(i) => Ok(scratch.effective(i).to_owned()),
+            None => Ok(custom_name(name)
+                .and_then(|c| scratch.customs.get(&c).map(str::to_owned))
+                .unwrap_or_default()),
+        }
+    }
+
+    /// Applies the `set_config` calls of a statement that ran, in order, as `SET` and
+    /// `SET LOCAL`; a local one outside a transaction block lasted only for its
+    /// statement, as in PostgreSQL.
+    pub fn apply(&mut self, calls: &[set_config::Call]) -> Result<(), ErrorInfo> {
+        for call in calls {
+            if call.local && self.saved.is_none() {
+                continue;
+            }
+            let values = match index_of(&call.name).map(|i| DEFS[i].kind) {
+                Some(Kind::SearchPath) => values::split_search_path(&call.value),
+                _ => vec![call.value.clone()],
+            };
+            let set =
+                Set::Param { name: call.name.clone(), local: call.local, value: SetValue::List(values) };
+            self.set(&set)?;
+        }
+        Ok(())
+    }
+
     /// A transaction began (`BEGIN`, or the implicit transaction of a multi-statement
     /// query). `modes` are those of `BEGIN ISOLATION LEVEL ...` and the like.
     pub fn begin(&mut self, modes: &[TransactionMode]) {
         self.saved = Some(self.session.clone());
+        self.customs.saved = Some(self.customs.session.clone());
         if !modes.is_empty() {
             let _ = self.set(&Set::Transaction { session_default: false, modes: modes.to_vec() });
         }
@@ -505,6 +649,7 @@ impl Settings {
     /// The transaction ended: committed keeps its `SET`s, rolled back undoes them; either
     /// way its `SET LOCAL`s end.
     pub fn end_transaction(&mut self, committed: bool) {
+        self.customs.end_transaction(committed);
         if let Some(saved) = self.saved.take() {
             if !committed {
                 self.session = saved;
@@ -573,17 +718,22 @@ impl Settings {
     /// the session variable `mallard_settings` (a map from lower-case name to value) that
     /// `pg_settings` and `current_setting()` read.
     fn publish(&mut self, duck: &Connection) {
+        let customs = self.customs.effective();
         let unchanged = self.published.len() == DEFS.len()
-            && (0..DEFS.len()).all(|i| self.published[i] == self.effective(i));
+            && (0..DEFS.len()).all(|i| self.published[i] == self.effective(i))
+            && self.customs.published.as_ref() == Some(&customs);
         if unchanged {
             return;
         }
         self.published = (0..DEFS.len()).map(|i| self.effective(i).to_owned()).collect();
         let entries: Vec<String> = DEFS
             .iter()
-            .zip(&self.published)
-            .map(|(d, v)| format!("{}: {}", quote_literal(&d.name.to_ascii_lowercase()), quote_literal(v)))
+            .map(|d| d.name.to_ascii_lowercase())
+            .zip(self.published.iter().cloned())
+            .chain(customs.clone())
+            .map(|(name, v)| format!("{}: {}", quote_literal(&name), quote_literal(&v)))
             .collect();
+        self.customs.published = Some(customs);
         if let Err(e) = exec(duck, &format!("SET VARIABLE mallard_settings = MAP {{{}}}", entries.join(", ")))
         {
             debug!(error = %e, "DuckDB did not take the settings");

@@ -1,6 +1,7 @@
 //! Scalar functions implemented in Rust and registered with DuckDB's C API, for what SQL
-//! must reach outside DuckDB (the advisory locks shared by every worker). Each call
-//! learns the DuckDB connection that bound it, so a function can act for its session.
+//! must reach outside DuckDB (the advisory locks shared by every worker, the session's
+//! settings). Each call learns the DuckDB connection that bound it, so a function can act
+//! for its session.
 
 use std::ffi::{c_void, CString};
 
@@ -9,11 +10,33 @@ use libduckdb_sys as ffi;
 use super::{c_string, internal, Connection};
 use crate::duck::DuckError;
 
-/// A parameter type of a registered function; values reach it as `i64`.
+/// A parameter type of a registered function.
 #[derive(Debug, Clone, Copy)]
 pub enum Param {
     BigInt,
     Integer,
+    Boolean,
+    Varchar,
+}
+
+/// One argument of one call: integers as `i64`; `Null` only reaches functions that are
+/// not [`Strictness::Strict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg<'a> {
+    Int(i64),
+    Bool(bool),
+    Text(&'a str),
+    Null,
+}
+
+impl Arg<'_> {
+    /// The integer value (0 for any other argument).
+    pub fn int(self) -> i64 {
+        match self {
+            Arg::Int(v) => v,
+            _ => 0,
+        }
+    }
 }
 
 /// What a registered function returns.
@@ -22,16 +45,33 @@ pub enum Returns {
     Boolean,
     /// PostgreSQL's `void`: an empty text value.
     Void,
+    Varchar,
 }
 
-/// One row's work: the DuckDB connection id of the caller and the (non-NULL) arguments,
-/// to a boolean (ignored for `Void`) or an error message. A NULL argument gives NULL
-/// without a call, as for a strict PostgreSQL function.
-pub type RowFn = fn(connection_id: u64, args: &[i64]) -> Result<bool, String>;
+/// What one call returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// For `Boolean` functions; ignored by `Void` ones.
+    Bool(bool),
+    Text(String),
+}
+
+/// Whether a NULL argument makes the result NULL without a call (a strict PostgreSQL
+/// function), or reaches the function as [`Arg::Null`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    Strict,
+    CalledOnNull,
+}
+
+/// One row's work: the DuckDB connection id of the caller and the arguments, to the
+/// result or an error message.
+pub type RowFn = fn(connection_id: u64, args: &[Arg<'_>]) -> Result<Output, String>;
 
 struct Overload {
     params: Vec<Param>,
     returns: Returns,
+    strictness: Strictness,
     call: RowFn,
 }
 
@@ -41,6 +81,7 @@ pub fn register(
     conn: &Connection,
     name: &str,
     overloads: &[(&[Param], Returns)],
+    strictness: Strictness,
     call: RowFn,
 ) -> Result<(), DuckError> {
     let c_name = c_string(name)?;
@@ -48,7 +89,7 @@ pub fn register(
     let mut set = unsafe { ffi::duckdb_create_scalar_function_set(c_name.as_ptr()) };
     let mut outcome = Ok(());
     for (params, returns) in overloads {
-        let overload = Box::new(Overload { params: params.to_vec(), returns: *returns, call });
+        let overload = Box::new(Overload { params: params.to_vec(), returns: *returns, strictness, call });
         // SAFETY: each handle is created, configured and destroyed here; the set copies
         // the function when it is added. The extra info is owned by DuckDB from now on
         // and freed by `drop_overload`.
@@ -59,17 +100,20 @@ pub fn register(
                 let mut ty = ffi::duckdb_create_logical_type(match p {
                     Param::BigInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
                     Param::Integer => ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER,
+                    Param::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
+                    Param::Varchar => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
                 });
                 ffi::duckdb_scalar_function_add_parameter(f, ty);
                 ffi::duckdb_destroy_logical_type(&mut ty);
             }
             let mut ty = ffi::duckdb_create_logical_type(match returns {
                 Returns::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
-                Returns::Void => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
+                Returns::Void | Returns::Varchar => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
             });
             ffi::duckdb_scalar_function_set_return_type(f, ty);
             ffi::duckdb_destroy_logical_type(&mut ty);
             ffi::duckdb_scalar_function_set_volatile(f);
+            // NULL arguments reach `execute`, which applies the strictness.
             ffi::duckdb_scalar_function_set_special_handling(f);
             ffi::duckdb_scalar_function_set_extra_info(
                 f,
@@ -148,28 +192,46 @@ unsafe extern "C" fn execute(
                 (v, ffi::duckdb_vector_get_validity(v))
             })
             .collect();
-        let mut args = vec![0i64; overload.params.len()];
+        let mut args = vec![Arg::Null; overload.params.len()];
         for row in 0..rows {
             let mut null = false;
             for (c, (vector, validity)) in columns.iter().enumerate() {
                 if !validity.is_null() && !ffi::duckdb_validity_row_is_valid(*validity, row as u64) {
+                    args[c] = Arg::Null;
                     null = true;
-                    break;
+                    continue;
                 }
                 let data = ffi::duckdb_vector_get_data(*vector);
                 args[c] = match overload.params[c] {
-                    Param::BigInt => *data.cast::<i64>().add(row),
-                    Param::Integer => i64::from(*data.cast::<i32>().add(row)),
+                    Param::BigInt => Arg::Int(*data.cast::<i64>().add(row)),
+                    Param::Integer => Arg::Int(i64::from(*data.cast::<i32>().add(row))),
+                    Param::Boolean => Arg::Bool(*data.cast::<bool>().add(row)),
+                    Param::Varchar => {
+                        let string = data.cast::<ffi::duckdb_string_t>().add(row);
+                        let len = ffi::duckdb_string_t_length(*string) as usize;
+                        let bytes =
+                            std::slice::from_raw_parts(ffi::duckdb_string_t_data(string).cast::<u8>(), len);
+                        // DuckDB's VARCHAR is UTF-8.
+                        Arg::Text(std::str::from_utf8(bytes).unwrap_or_default())
+                    }
                 };
             }
-            if null {
+            if null && overload.strictness == Strictness::Strict {
                 ffi::duckdb_vector_ensure_validity_writable(output);
                 ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), row as u64);
                 continue;
             }
             match (overload.call)(connection_id, &args) {
-                Ok(value) if overload.returns == Returns::Boolean => {
+                Ok(Output::Bool(value)) if overload.returns == Returns::Boolean => {
                     *ffi::duckdb_vector_get_data(output).cast::<bool>().add(row) = value;
+                }
+                Ok(Output::Text(text)) if overload.returns == Returns::Varchar => {
+                    ffi::duckdb_vector_assign_string_element_len(
+                        output,
+                        row as u64,
+                        text.as_ptr().cast(),
+                        text.len() as u64,
+                    );
                 }
                 Ok(_) => ffi::duckdb_vector_assign_string_element_len(output, row as u64, c"".as_ptr(), 0),
                 Err(message) => {
