@@ -511,3 +511,43 @@ fn scripts_answer_as_postgres(scripts: &[(&str, &[&str])]) {
 fn serials_and_set_returning_functions_answer_as_in_postgres() {
     scripts_answer_as_postgres(&[("serial", SERIALS), ("set-returning", SET_RETURNING)]);
 }
+
+/// Types PostgreSQL has that mallard spells for DuckDB, on both servers.
+const TYPE_NAMES: &[&str] = &[
+    "create table named (name name, owner name, code \"char\", ref oid)",
+    "insert into named values ('t', 'alice', 'x', 16384)",
+    "select name, owner, code, ref from named",
+    "select 'pg_class'::name, 'r'::\"char\"",
+    "drop table named",
+];
+
+#[test]
+fn type_names_answer_as_in_postgres() {
+    scripts_answer_as_postgres(&[("types", TYPE_NAMES)]);
+}
+
+/// Types DuckDB has no room for are refused with 0A000 naming them, where PostgreSQL
+/// would succeed: never "does not exist", never a silently different value.
+#[test]
+fn types_duckdb_lacks_are_refused_naming_them() {
+    let server =
+        mallard_harness::Server::start(env!("CARGO_BIN_EXE_mallard"), mallard_harness::Options::default());
+    let mut client = raw_client::RawClient::connect(server.port, "tester", "mallard").expect("connect");
+    for (sql, named) in [
+        ("select '10.0.0.1'::inet", "type \"inet\""),
+        ("create table hosts (addr cidr)", "type \"cidr\""),
+        ("select '[1,5)'::int4range", "type \"int4range\""),
+        ("create table spans (s tstzrange)", "type \"tstzrange\""),
+        ("select 'a b'::tsvector", "type \"tsvector\""),
+        ("create type pair as (a int, b text)", "composite types"),
+        ("create type span as range (subtype = int4)", "range types"),
+    ] {
+        let reply = client.query(sql).expect("query");
+        let error = reply.error.unwrap_or_else(|| panic!("{sql} was accepted"));
+        assert_eq!(error.code.code(), "0A000", "{sql}: {}", error.message);
+        assert!(error.message.contains(named), "{sql}: {}", error.message);
+    }
+    // The session goes on, and an enum (which DuckDB has) is still made.
+    let reply = client.query("create type mood as enum ('sad', 'ok'); select 'ok'::mood").expect("query");
+    assert!(reply.error.is_none(), "{:?}", reply.error);
+}

@@ -569,6 +569,10 @@ CREATE MACRO memory.mallard_catalog.current_setting(setting_name) AS
          ELSE coalesce(getvariable('mallard_settings')[lower(setting_name)],
                        error('unrecognized configuration parameter "' || setting_name || '"')) END;
 
+-- PostgreSQL's `name` in casts (`'x'::name`); table columns of type name are VARCHAR
+-- (translation rule type_names).
+CREATE TYPE memory.mallard_catalog.name AS VARCHAR;
+
 -- current_user, session_user and user name the session's user, not DuckDB's `duckdb`.
 CREATE MACRO memory.mallard_catalog.current_user() AS memory.mallard_catalog.owner_name();
 CREATE MACRO memory.mallard_catalog.session_user() AS memory.mallard_catalog.owner_name();

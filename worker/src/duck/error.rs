@@ -120,6 +120,9 @@ impl DuckError {
     /// The SQLSTATE a PostgreSQL client gets for this error.
     pub fn sqlstate(&self) -> SqlState {
         let m = self.message.as_str();
+        if m.starts_with("type \"") && m.ends_with("\" is not supported") {
+            return SqlState::FEATURE_NOT_SUPPORTED;
+        }
         match self.class {
             ErrorClass::Parser => SqlState::SYNTAX_ERROR,
             ErrorClass::Catalog => {

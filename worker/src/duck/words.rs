@@ -23,12 +23,53 @@ const NO_FUNCTION_HINT: &str =
 /// words, when it is one of the errors this module knows.
 pub(super) fn postgres_words(message: &str) -> Option<Words> {
     let first = message.lines().next().unwrap_or(message);
-    missing_entry(first)
+    unsupported_type(first)
+        .or_else(|| missing_entry(first))
         .or_else(|| existing_entry(first))
         .or_else(|| missing_column(first))
         .or_else(|| no_matching_function(first))
         .or_else(|| duplicate_key(first))
         .or_else(|| not_null(first))
+}
+
+/// PostgreSQL types DuckDB has no equivalent of, by the family named in the detail.
+const TYPES_DUCKDB_LACKS: &[(&[&str], &str)] = &[
+    (
+        &["int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange"],
+        "DuckDB has no range types.",
+    ),
+    (
+        &[
+            "int4multirange",
+            "int8multirange",
+            "nummultirange",
+            "tsmultirange",
+            "tstzmultirange",
+            "datemultirange",
+        ],
+        "DuckDB has no multirange types.",
+    ),
+    (&["inet", "cidr", "macaddr", "macaddr8"], "DuckDB's inet extension is not built into mallard."),
+    (&["point", "line", "lseg", "box", "path", "polygon", "circle"], "DuckDB has no geometric types."),
+    (&["tsvector", "tsquery", "regconfig"], "DuckDB has no text search types."),
+    (&["money", "xml", "pg_lsn", "txid_snapshot", "pg_snapshot"], "DuckDB has no such type."),
+];
+
+/// A type PostgreSQL has and DuckDB lacks, named as missing (`Type with name int4range
+/// does not exist!`) or as an extension DuckDB would install (`inet`): 0A000 naming
+/// it, not "does not exist".
+fn unsupported_type(m: &str) -> Option<Words> {
+    let name = match m.strip_prefix("Type with name ") {
+        Some(rest) => unquote(rest.split(" does not exist").next()?).to_ascii_lowercase(),
+        None if m.contains("required extension 'inet'") => "inet".to_owned(),
+        None => return None,
+    };
+    let (_, detail) = TYPES_DUCKDB_LACKS.iter().find(|(names, _)| names.contains(&name.as_str()))?;
+    Some(Words {
+        message: format!("type \"{name}\" is not supported"),
+        detail: Some((*detail).to_owned()),
+        ..Words::default()
+    })
 }
 
 /// `Table with name x does not exist!` and the like.
@@ -230,6 +271,14 @@ mod tests {
             "relation \"s.t\" does not exist"
         );
         assert_eq!(message("Type with name serial does not exist!"), "type \"serial\" does not exist");
+        assert_eq!(
+            message("Type with name int4range does not exist!"),
+            "type \"int4range\" is not supported"
+        );
+        assert_eq!(
+            message("An error occurred while trying to automatically install the required extension 'inet':"),
+            "type \"inet\" is not supported"
+        );
         assert_eq!(message("Table with name \"t\" already exists!"), "relation \"t\" already exists");
         assert_eq!(
             message("Referenced column \"nosuch\" not found in FROM clause!\nCandidate bindings: \"id\""),

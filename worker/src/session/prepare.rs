@@ -140,6 +140,7 @@ fn refused(refusal: Refusal) -> StepError {
         Refusal::Invalid(e) => e.into(),
         Refusal::Copy(e) => e.into(),
         Refusal::Value(e) => StepError::query(e.code, e.message),
+        Refusal::Unsupported(message) => StepError::query(SqlState::FEATURE_NOT_SUPPORTED, message),
         Refusal::ClientStdio => StepError::query(
             SqlState::FEATURE_NOT_SUPPORTED,
             "COPY FROM STDIN and COPY TO STDOUT are not supported yet",

@@ -55,6 +55,8 @@ pub enum Refusal {
     ClientStdio,
     /// A literal that is not a value of its type (`date '13/02/2003'` in MDY order).
     Value(ValueError),
+    /// A statement for something DuckDB cannot hold (0A000, this message).
+    Unsupported(&'static str),
 }
 
 /// A statement DuckDB prepares, with what its text tells about its parameters and
@@ -111,12 +113,39 @@ pub fn analyze(
         | Command::Deallocate(_) => Some(Plan::Session),
         _ => None,
     };
+    if let Some(message) = unsupported(statement) {
+        return Err(Refusal::Unsupported(message));
+    }
     let plan = match own {
         Some(plan) => plan,
         None if statement.starts_with("COPY") => return copy(statement, param_types, command, order),
         None => duck_plan(statement, param_types, order)?,
     };
     Ok(Analysis { command, plan })
+}
+
+/// Why a statement asks for something DuckDB has no room for: composite and range types
+/// (`CREATE TYPE t AS (a int, b text)`, `CREATE TYPE r AS RANGE (...)`); DuckDB would
+/// answer with a syntax error.
+fn unsupported(statement: &Statement<'_>) -> Option<&'static str> {
+    if !statement.starts_with("CREATE") {
+        return None;
+    }
+    let tokens = statement.tokens();
+    let word =
+        |i: usize, w: &str| matches!(tokens.get(i), Some((_, Token::Word(t))) if t.eq_ignore_ascii_case(w));
+    if !word(1, "TYPE") {
+        return None;
+    }
+    // CREATE TYPE name AS ..., the name possibly qualified.
+    let after_as = (3..tokens.len().min(8)).find(|&i| word(i, "AS"))? + 1;
+    if matches!(tokens.get(after_as), Some((_, Token::Punct('(')))) {
+        Some("composite types are not supported: DuckDB has none (a STRUCT column holds such values)")
+    } else if word(after_as, "RANGE") {
+        Some("range types are not supported: DuckDB has none")
+    } else {
+        None
+    }
 }
 
 /// A `COPY`: with the client, it is the session's; a COPY of files is DuckDB's, but

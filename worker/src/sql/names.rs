@@ -269,6 +269,10 @@ fn type_name(tokens: &[Token<'_>]) -> Option<String> {
         })
         .collect();
     let last = words.last()?;
+    // `"char"`, quoted, is PostgreSQL's one-byte type, not `char` (bpchar).
+    if matches!(tokens.first(), Some(Token::QuotedIdent(q)) if q.eq_ignore_ascii_case("\"char\"")) {
+        return Some("char".to_owned());
+    }
     let joined = words.join(" ");
     Some(
         match joined.as_str() {

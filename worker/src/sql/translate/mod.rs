@@ -173,10 +173,10 @@ pub const RULES: &[Rule] = &[
         apply: types::declared_lengths,
     },
     Rule {
-        name: "jsonb_type",
-        client: "asyncpg, psycopg (`$1::jsonb`), schemas from PostgreSQL (`doc jsonb`)",
-        why: "DuckDB has one JSON type; jsonb values are JSON text to it",
-        apply: types::jsonb_type,
+        name: "type_names",
+        client: "asyncpg, psycopg (`$1::jsonb`), schemas from PostgreSQL (`doc jsonb`, `owner name`), catalog queries (`'x'::name`)",
+        why: "DuckDB has one JSON type, so jsonb values are JSON text to it; PostgreSQL's `name` is text",
+        apply: types::type_names,
     },
 ];
 

@@ -170,18 +170,24 @@ pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
     replaced(s.sql, &edits)
 }
 
-pub(super) fn jsonb_type(s: &Piece<'_>) -> Option<Rewrite> {
-    if !s.mentions("jsonb") {
+/// PostgreSQL type names DuckDB spells otherwise, DuckDB's spelling, and whether casts
+/// keep the name: the catalog defines `name` as a type alias for them, which a table
+/// column must not refer to (the table may live in another database than the catalog).
+const RENAMED_TYPES: &[(&str, &str, bool)] = &[("jsonb", "JSON", false), ("name", "VARCHAR", true)];
+
+pub(super) fn type_names(s: &Piece<'_>) -> Option<Rewrite> {
+    if !RENAMED_TYPES.iter().any(|(pg, _, _)| s.mentions(pg)) {
         return None;
     }
     let tokens = s.tokens();
     let creates_table = is_create_table(s);
     let edits: Vec<(Range<usize>, &str)> = (0..tokens.len())
-        .filter(|&i| {
-            is_word(tokens.get(i), "jsonb")
-                && (is_bare_cast_target(tokens, i) || (creates_table && is_column_type(tokens, i)))
+        .filter_map(|i| {
+            let (_, duck, casts_keep) = RENAMED_TYPES.iter().find(|(pg, _, _)| is_word(tokens.get(i), pg))?;
+            let typed = (!casts_keep && is_bare_cast_target(tokens, i))
+                || (creates_table && is_column_type(tokens, i));
+            typed.then(|| (tokens[i].0..s.end_of(i), *duck))
         })
-        .map(|i| (tokens[i].0..s.end_of(i), "JSON"))
         .collect();
     replaced(s.sql, &edits)
 }
@@ -363,5 +369,10 @@ mod tests {
         );
         assert_eq!(one("create table d (id int, doc jsonb)"), "create table d (id int, doc JSON)");
         assert_eq!(one("select jsonb_typeof(x) from t"), "select jsonb_typeof(x) from t");
+        assert_eq!(
+            one("create table n (name name, id int, owner name)"),
+            "create table n (name VARCHAR, id int, owner VARCHAR)"
+        );
+        assert_eq!(one("select 'x'::name, name from t"), "select 'x'::name, name from t");
     }
 }
