@@ -20,6 +20,7 @@ mod channel;
 pub mod config;
 mod copy;
 mod duck;
+mod encoding;
 mod main_loop;
 mod session;
 mod sessions;

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod frontend;
 pub mod sqlstate;
 pub mod startup;
+pub mod transcode;
 
 mod cursor;
 

@@ -21,6 +21,7 @@ impl SqlState {
     pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState(*b"22003");
     pub const DIVISION_BY_ZERO: SqlState = SqlState(*b"22012");
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState(*b"22021");
+    pub const UNTRANSLATABLE_CHARACTER: SqlState = SqlState(*b"22P05");
     pub const INVALID_TEXT_REPRESENTATION: SqlState = SqlState(*b"22P02");
     pub const INVALID_PARAMETER_VALUE: SqlState = SqlState(*b"22023");
     pub const INVALID_BINARY_REPRESENTATION: SqlState = SqlState(*b"22P03");

@@ -6,7 +6,12 @@
 //!
 //! A deadline bounds the total time of the reads made while it is set, however slowly
 //! the bytes trickle in: the socket's read timeout is recomputed before each read.
+//!
+//! For a client that does not speak UTF-8, the strings of the messages sent through
+//! [`Conn::send`] are converted to its encoding here, once, whichever part of the
+//! session built them; a UTF-8 client's messages are not looked at again.
 
+use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
@@ -15,10 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::Peer;
-use mallard_protocol::pg::{backend, frontend, startup};
+use mallard_protocol::pg::backend::{ErrorInfo, Message};
+use mallard_protocol::pg::{frontend, startup, transcode, SqlState};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use super::handshake::{self, HandshakeError, Negotiation};
+use crate::encoding::Encoding;
 
 /// Flush the write buffer once it holds this much (row streaming).
 pub const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -131,6 +138,8 @@ pub struct Conn {
     /// Whether the socket has a read timeout set, so that clearing a deadline costs a
     /// system call only when there is something to clear.
     timeout_set: bool,
+    /// The client's encoding, when it is not UTF-8 (or SQL_ASCII, passed as it is).
+    encoding: Option<&'static Encoding>,
 }
 
 impl Conn {
@@ -142,6 +151,7 @@ impl Conn {
             out: Vec::with_capacity(READ_CHUNK),
             deadline: None,
             timeout_set: false,
+            encoding: None,
         }
     }
 
@@ -309,8 +319,49 @@ impl Conn {
         }
     }
 
-    pub fn send(&mut self, message: &backend::Message) {
+    pub fn send(&mut self, message: &Message) {
+        let at = self.out.len();
         message.encode(&mut self.out);
+        if let Some(encoding) = self.encoding {
+            self.convert_sent(encoding, message, at);
+        }
+    }
+
+    /// The client encoding that values and messages are converted to, if any.
+    pub fn encoding(&self) -> Option<&'static Encoding> {
+        self.encoding
+    }
+
+    pub fn set_encoding(&mut self, encoding: Option<&'static Encoding>) {
+        self.encoding = encoding;
+    }
+
+    /// Converts the strings of the message just encoded at `out[at..]`. An error whose
+    /// text the client's encoding cannot hold becomes the conversion error, as in
+    /// PostgreSQL; other texts (a notice, a column name, a setting's value) reach the
+    /// client with `?` for what its encoding lacks.
+    fn convert_sent(&mut self, encoding: &'static Encoding, message: &Message, at: usize) {
+        let strict = |text: &[u8]| encoding.encode(text).map(|t| t.into_owned());
+        let converted = match (transcode::backend(&self.out[at..], strict), message) {
+            (Ok(converted), _) => converted,
+            (Err(e), Message::ErrorResponse(info)) => {
+                self.out.truncate(at);
+                let info = ErrorInfo::new(info.severity, SqlState::UNTRANSLATABLE_CHARACTER, e.to_string());
+                Message::ErrorResponse(info).encode(&mut self.out);
+                return;
+            }
+            (Err(_), _) => {
+                let lossy = |text: &[u8]| Ok::<_, Infallible>(encoding.encode_lossy(text).into_owned());
+                match transcode::backend(&self.out[at..], lossy) {
+                    Ok(converted) => converted,
+                    Err(never) => match never {},
+                }
+            }
+        };
+        if let Some(converted) = converted {
+            self.out.truncate(at);
+            self.out.extend_from_slice(&converted);
+        }
     }
 
     /// The write buffer, for writers that encode in place (`DataRowWriter`).

@@ -160,6 +160,7 @@ impl Session<'_> {
         };
         let mut row = Row::default();
         let max = self.shared.config.max_message_size;
+        let encoding = self.conn.encoding();
         loop {
             let frame = match self.conn.read_session_message(max) {
                 Ok(f) => f,
@@ -171,7 +172,12 @@ impl Session<'_> {
                 .expect("read_message returns whole messages");
             match message {
                 frontend::Message::CopyData(data) => {
-                    decoder.feed(data);
+                    // Text and CSV come in the client's encoding (every one mallard
+                    // converts has one byte a character, so a message ends whole ones).
+                    match encoding.filter(|_| format == Format::Text) {
+                        Some(e) => decoder.feed(&e.decode(data)?),
+                        None => decoder.feed(data),
+                    }
                     while decoder.next_row(&mut row, false)? {
                         sink.row(&row)?;
                     }
@@ -239,7 +245,16 @@ impl Session<'_> {
             single_column: columns.len() == 1,
             style: self.settings.text_style(),
         };
+        let encoding = self.conn.encoding().filter(|_| format == Format::Text);
+        let header = self.conn.out().len();
         writer.start(self.conn.out(), &names);
+        if let Some(e) = encoding.filter(|_| self.conn.out().len() > header) {
+            // Before any row: nothing is lost if the names cannot be converted.
+            let out = self.conn.out();
+            // The type byte and the length come first.
+            e.convert_tail(out, header + 5)?;
+            finish_message(out, header + 1);
+        }
         // PostgreSQL sends the binary header in one message with the first row (or
         // with the trailer, when there are no rows).
         let mut header_pending = options.format == CopyFormat::Binary;
@@ -257,6 +272,13 @@ impl Session<'_> {
                     write_binary_row(out, &columns, &vectors, r, &writer.style);
                 } else {
                     writer.write_row(out, &columns, &vectors, r, &mut scratch);
+                    if let Some(e) = encoding {
+                        // `at` is where the length goes, before the data.
+                        if let Err(e) = e.convert_tail(out, at + 4) {
+                            out.truncate(at);
+                            return Err(e.into());
+                        }
+                    }
                 }
                 finish_message(out, at);
             }

@@ -131,3 +131,9 @@ impl From<ParseError> for StepError {
         StepError::Query(info)
     }
 }
+
+impl From<crate::encoding::Untranslatable> for StepError {
+    fn from(e: crate::encoding::Untranslatable) -> Self {
+        StepError::query(SqlState::UNTRANSLATABLE_CHARACTER, e.to_string())
+    }
+}

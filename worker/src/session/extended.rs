@@ -76,7 +76,7 @@ impl Session<'_> {
             .iter()
             .zip(oids)
             .enumerate()
-            .map(|(i, (p, &oid))| decode_param(i, oid, p, &style))
+            .map(|(i, (p, &oid))| decode_param(i, oid, p, &style, self.conn.encoding()))
             .collect::<Result<Vec<_>, _>>()?;
         self.bind_portal(portal, stmt, values, formats, false)?;
         self.conn.send(&Message::BindComplete);
@@ -446,6 +446,10 @@ impl RowSink for ConnSink<'_> {
     fn interrupted(&self) -> bool {
         self.1.interruption().is_some()
     }
+
+    fn encoding(&self) -> Option<&'static crate::encoding::Encoding> {
+        self.0.encoding()
+    }
 }
 
 /// Whether a statement changes data or schema, which a read-only transaction refuses.
@@ -485,8 +489,23 @@ fn known_or_text(ty: crate::duck::LogicalType) -> crate::duck::LogicalType {
 }
 
 /// Decodes parameter `index` (0-based) of type `oid` as the client sent it.
-fn decode_param(index: usize, oid: u32, param: &RawParam<'_>, style: &TextStyle) -> Result<Value, StepError> {
+/// Text, in either format, comes in the client's `encoding` when there is one.
+fn decode_param(
+    index: usize,
+    oid: u32,
+    param: &RawParam<'_>,
+    style: &TextStyle,
+    encoding: Option<&'static crate::encoding::Encoding>,
+) -> Result<Value, StepError> {
     let Some(bytes) = param.bytes else { return Ok(Value::Null) };
+    let converted;
+    let bytes = match encoding {
+        Some(e) if param.format == Format::Text || binary_is_text(oid) => {
+            converted = e.decode(bytes)?;
+            &converted[..]
+        }
+        _ => bytes,
+    };
     let decoded = match param.format {
         Format::Text => match std::str::from_utf8(bytes) {
             Ok(text) => decode_text(oid, text, style),
@@ -505,4 +524,11 @@ fn decode_param(index: usize, oid: u32, param: &RawParam<'_>, style: &TextStyle)
         }
         Format::Text => e.into(),
     })
+}
+
+/// Whether a parameter type's binary form is its text, which PostgreSQL's `textrecv`
+/// reads in the client's encoding.
+fn binary_is_text(oid: u32) -> bool {
+    use crate::types::oid;
+    matches!(oid, oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR | oid::UNKNOWN | oid::JSON)
 }

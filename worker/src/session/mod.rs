@@ -153,6 +153,7 @@ fn run(
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
     let duck = shared.connect().map_err(internal)?;
+    conn.set_encoding(crate::encoding::session_encoding(settings.get("client_encoding").unwrap_or("UTF8")));
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
@@ -216,7 +217,17 @@ impl Session<'_> {
         let started = std::time::Instant::now();
         let outcome = statement(self);
         self.shared.stats.statement(started.elapsed());
+        self.sync_encoding();
         outcome
+    }
+
+    /// Speaks the client encoding the settings now hold: as in PostgreSQL, a `SET
+    /// client_encoding` (or its undoing) applies from the next statement on.
+    pub(super) fn sync_encoding(&mut self) {
+        let shown = self.settings.get("client_encoding").unwrap_or("UTF8");
+        if self.conn.encoding().map(|e| e.name) != Some(shown) {
+            self.conn.set_encoding(crate::encoding::session_encoding(shown));
+        }
     }
 
     /// The idle timeout in force while waiting for the next command, and the FATAL error
@@ -270,11 +281,28 @@ impl Session<'_> {
     /// message can still be found: like PostgreSQL, the client gets an ERROR and the
     /// session goes on (after the next Sync, in an extended batch).
     fn malformed(&mut self, tag: u8, error: frontend::DecodeError) -> Result<(), SessionError> {
+        self.refuse(tag, StepError::query(error.sqlstate(), error.to_string()))
+    }
+
+    /// Converts the strings of a message from the client's encoding; a message that
+    /// cannot be converted is refused (with its tag) as a malformed one is.
+    fn to_server(&self, frame: Vec<u8>) -> Result<Vec<u8>, (u8, StepError)> {
+        let Some(encoding) = self.conn.encoding() else { return Ok(frame) };
+        let convert = |text: &[u8]| encoding.decode(text).map(|t| t.into_owned());
+        match mallard_protocol::pg::transcode::frontend(&frame, convert) {
+            Ok(Some(converted)) => Ok(converted),
+            Ok(None) => Ok(frame),
+            Err(e) => Err((frame[0], e.into())),
+        }
+    }
+
+    /// Answers a message that cannot be used with `error`, keeping the session.
+    fn refuse(&mut self, tag: u8, error: StepError) -> Result<(), SessionError> {
         match tag {
             // PostgreSQL ignores these outside COPY without reading them.
             b'd' | b'c' | b'f' => Ok(()),
             b'P' | b'B' | b'D' | b'E' | b'C' | b'H' => {
-                self.report(StepError::query(error.sqlstate(), error.to_string()))?;
+                self.report(error)?;
                 self.conn.flush().map_err(SessionError::Io)?;
                 self.skip_to_sync = true;
                 Ok(())
@@ -282,7 +310,7 @@ impl Session<'_> {
             _ => {
                 // Even a malformed Sync ends a failed batch, as in PostgreSQL.
                 self.skip_to_sync &= tag != b'S';
-                self.report(StepError::query(error.sqlstate(), error.to_string()))?;
+                self.report(error)?;
                 self.ready_for_query()
             }
         }
@@ -296,6 +324,13 @@ impl Session<'_> {
             if self.skip_to_sync && !matches!(frame[0], b'S' | b'X') {
                 continue;
             }
+            let frame = match self.to_server(frame) {
+                Ok(frame) => frame,
+                Err((tag, e)) => {
+                    self.refuse(tag, e)?;
+                    continue;
+                }
+            };
             let message = match frontend::decode(&frame, max) {
                 Ok(decoded) => decoded.expect("read_session_message returns whole messages").0,
                 Err(e) => {

@@ -14,6 +14,7 @@ use mallard_protocol::pg::{Format, SqlState};
 
 use super::StepError;
 use crate::duck::{Chunk, DuckError, LogicalType, Prepared, QueryResult, Value};
+use crate::encoding::Encoding;
 use crate::sql::Command;
 use crate::types::{encode_binary, encode_text, pg_type, TextStyle};
 
@@ -166,18 +167,39 @@ impl Rows {
                 None => chunk.len() - row,
             };
             let vectors: Vec<_> = (0..self.columns.len()).map(|c| chunk.vector(c)).collect();
+            let encoding = out.encoding();
             for r in row..row + take {
+                let start = out.buffer().len();
+                let mut untranslatable = None;
                 let mut w = DataRowWriter::begin(out.buffer(), self.columns.len() as u16);
                 for (i, (vector, column)) in vectors.iter().zip(&self.columns).enumerate() {
                     if !vector.is_valid(r) {
                         w.null();
                     } else if format_of(formats, i) == Format::Binary {
-                        w.field(|out| encode_binary(&column.ty, vector, r, out, style));
+                        w.field(|out| {
+                            let at = out.len();
+                            encode_binary(&column.ty, vector, r, out, style);
+                            // As PostgreSQL's `textsend`, binary text is in the client's encoding.
+                            if let Some(e) = encoding.filter(|_| binary_is_text(&column.ty)) {
+                                untranslatable = untranslatable.take().or(e.convert_tail(out, at).err());
+                            }
+                        });
                     } else {
-                        w.field(|out| encode_text(&column.ty, vector, r, out, style));
+                        w.field(|out| {
+                            let at = out.len();
+                            encode_text(&column.ty, vector, r, out, style);
+                            if let Some(e) = encoding {
+                                untranslatable = untranslatable.take().or(e.convert_tail(out, at).err());
+                            }
+                        });
                     }
                 }
                 w.finish();
+                if let Some(e) = untranslatable {
+                    out.buffer().truncate(start);
+                    self.row = r;
+                    return Err(e.into());
+                }
             }
             sent += take as u64;
             self.row = row + take;
@@ -192,6 +214,16 @@ pub trait RowSink {
     fn flushed(&mut self) -> std::io::Result<()>;
     /// Whether the statement was cancelled or timed out (checked between chunks).
     fn interrupted(&self) -> bool;
+    /// The client's encoding, when text must be converted to it.
+    fn encoding(&self) -> Option<&'static Encoding> {
+        None
+    }
+}
+
+/// Whether a type's binary form is its text, which PostgreSQL sends in the client's
+/// encoding (`text`, `varchar`, `json`, enums).
+fn binary_is_text(ty: &LogicalType) -> bool {
+    matches!(ty, LogicalType::Varchar | LogicalType::Json | LogicalType::Enum { .. })
 }
 
 /// The format of column `i` given a `Bind` format list.

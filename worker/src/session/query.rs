@@ -69,6 +69,7 @@ impl Session<'_> {
             // A statement outside a transaction block was its own transaction.
             self.advisory.end_transaction();
         }
+        self.sync_encoding();
         for status in self.settings.take_reports() {
             self.conn.send(&status);
         }

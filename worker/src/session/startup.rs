@@ -33,17 +33,11 @@ pub enum Outcome {
     Cancel { pid: u32, secret: Vec<u8> },
 }
 
-/// Encodings we accept from a client; we always speak UTF-8.
-/// Encoding names that mean UTF-8 to mallard, compared as PostgreSQL compares encoding
-/// names: ignoring case and anything not a letter or digit (`'utf-8'`, as asyncpg
-/// sends it, is UTF8). SQL_ASCII, which psql sends in a C locale, means no conversion.
-const UTF8_NAMES: &[&str] = &["utf8", "unicode", "sqlascii"];
-
-/// Whether `name` names an encoding mallard speaks.
-pub fn is_utf8_name(name: &str) -> bool {
-    let key: String =
-        name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
-    UTF8_NAMES.contains(&key.as_str())
+/// Whether mallard speaks the client encoding `name`: UTF8 and SQL_ASCII as they are,
+/// the encodings of [`crate::encoding`] converted, by any name PostgreSQL accepts.
+pub fn is_spoken(name: &str) -> bool {
+    use crate::encoding::{canonical, for_client, ForClient};
+    canonical(name).is_some_and(|c| !matches!(for_client(c), ForClient::Unsupported))
 }
 
 /// What the startup phase may use: the TLS mode and, unless it is off, the server's
@@ -188,13 +182,13 @@ fn accept(conn: &mut Conn, version: u32, params: &[(&str, &str)]) -> Result<Star
     };
     let database = param("database").filter(|d| !d.is_empty()).unwrap_or(&user).to_owned();
     if let Some(enc) = param("client_encoding") {
-        if !is_utf8_name(enc) {
+        if !is_spoken(enc) {
             return Err(SessionError::Fatal(
                 ErrorInfo::fatal(
                     SqlState::FEATURE_NOT_SUPPORTED,
                     format!("client encoding \"{enc}\" is not supported"),
                 )
-                .with_hint("mallard speaks UTF8 only"),
+                .with_hint("mallard converts UTF8, SQL_ASCII and the single-byte encodings only"),
             ));
         }
     }

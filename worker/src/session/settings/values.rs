@@ -100,79 +100,19 @@ pub(super) fn show_millis(ms: i64) -> String {
     format!("{ms}ms")
 }
 
-/// Encodings PostgreSQL knows as client encodings, spelled as it compares them (lower
-/// case, without punctuation). mallard speaks UTF-8 (and SQL_ASCII, which is "no
-/// conversion", as psql in a C locale asks) and no other.
-const OTHER_ENCODINGS: &[&str] = &[
-    "big5",
-    "euccn",
-    "eucjis2004",
-    "eucjp",
-    "euckr",
-    "euctw",
-    "gb18030",
-    "gbk",
-    "iso88595",
-    "iso88596",
-    "iso88597",
-    "iso88598",
-    "johab",
-    "koi8",
-    "koi8r",
-    "koi8u",
-    "latin1",
-    "latin2",
-    "latin3",
-    "latin4",
-    "latin5",
-    "latin6",
-    "latin7",
-    "latin8",
-    "latin9",
-    "latin10",
-    "iso88591",
-    "iso885915",
-    "muleinternal",
-    "shiftjis2004",
-    "sjis",
-    "uhc",
-    "win",
-    "win866",
-    "win874",
-    "win1250",
-    "win1251",
-    "win1252",
-    "win1253",
-    "win1254",
-    "win1255",
-    "win1256",
-    "win1257",
-    "win1258",
-    "windows1252",
-    "alt",
-    "mskanji",
-    "shiftjis",
-    "tcvn",
-    "vscii",
-];
-
+/// `client_encoding`: PostgreSQL's canonical name for any of its spellings, except that
+/// the exact spelling `UNICODE` is kept, as PostgreSQL keeps it for old drivers.
 pub(super) fn client_encoding(value: &str) -> Result<String, ErrorInfo> {
-    let clean: String =
-        value.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
-    match clean.as_str() {
-        // PostgreSQL keeps the exact spelling `UNICODE`, which old drivers look for.
-        "unicode" if value == "UNICODE" => Ok("UNICODE".into()),
-        "utf8" | "unicode" => Ok("UTF8".into()),
-        "sqlascii" => Ok("SQL_ASCII".into()),
-        other if OTHER_ENCODINGS.contains(&other) => Err(ErrorInfo::error(
+    use crate::encoding::{canonical, for_client, ForClient};
+    let Some(name) = canonical(value) else { return Err(invalid("client_encoding", value)) };
+    match for_client(name) {
+        ForClient::Unsupported => Err(ErrorInfo::error(
             SqlState::FEATURE_NOT_SUPPORTED,
             format!("invalid value for parameter \"client_encoding\": \"{value}\""),
         )
-        .with_detail(format!(
-            "Conversion between {} and UTF8 is not supported.",
-            value.to_ascii_uppercase()
-        ))),
-        _ => Err(invalid("client_encoding", value)),
+        .with_detail(format!("Conversion between {name} and UTF8 is not supported."))),
+        _ if value == "UNICODE" => Ok("UNICODE".into()),
+        _ => Ok(name.into()),
     }
 }
 
@@ -478,7 +418,9 @@ mod tests {
         }
         assert_eq!(client_encoding("UNICODE").unwrap(), "UNICODE");
         assert_eq!(client_encoding("sql_ascii").unwrap(), "SQL_ASCII");
-        assert_eq!(client_encoding("LATIN1").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
+        assert_eq!(client_encoding("latin1").unwrap(), "LATIN1");
+        assert_eq!(client_encoding("windows-1252").unwrap(), "WIN1252");
+        assert_eq!(client_encoding("SJIS").unwrap_err().code, SqlState::FEATURE_NOT_SUPPORTED);
         assert_eq!(client_encoding("bogus").unwrap_err().code, SqlState::INVALID_PARAMETER_VALUE);
     }
 
