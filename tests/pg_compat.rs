@@ -551,3 +551,25 @@ fn types_duckdb_lacks_are_refused_naming_them() {
     let reply = client.query("create type mood as enum ('sad', 'ok'); select 'ok'::mood").expect("query");
     assert!(reply.error.is_none(), "{:?}", reply.error);
 }
+
+/// Unconstrained numeric holds DuckDB's DECIMAL(38,10) and is written without trailing
+/// zeros: the same text as PostgreSQL's for values written without them, and
+/// PostgreSQL's overflow error where a declared precision is exceeded.
+const NUMERICS: &[&str] = &[
+    "create table amounts (x numeric, y numeric(5,2))",
+    "insert into amounts values (0.001, 1.5), (123456789.123456789, 2), (2, 0), (-7.25, -999.99)",
+    "select x, y from amounts order by x",
+    "select sum(x), min(x), max(x), sum(y) from amounts",
+    "select x + 1, x - 1, -x from amounts order by x",
+    "select 12.50::numeric, 0.001::numeric, '3.140'::numeric",
+    "insert into amounts values (1, 12345.67)",
+    "select 1e30::numeric(38,10)",
+    "select 'abc'::numeric",
+    "select 99999999999999999999999999999.5::numeric(38,10)",
+    "drop table amounts",
+];
+
+#[test]
+fn numerics_answer_as_in_postgres() {
+    scripts_answer_as_postgres(&[("numeric", NUMERICS)]);
+}

@@ -123,6 +123,9 @@ impl DuckError {
         if m.starts_with("type \"") && m.ends_with("\" is not supported") {
             return SqlState::FEATURE_NOT_SUPPORTED;
         }
+        if m == "numeric field overflow" {
+            return SqlState::NUMERIC_VALUE_OUT_OF_RANGE;
+        }
         match self.class {
             ErrorClass::Parser => SqlState::SYNTAX_ERROR,
             ErrorClass::Catalog => {

@@ -24,6 +24,7 @@ const NO_FUNCTION_HINT: &str =
 pub(super) fn postgres_words(message: &str) -> Option<Words> {
     let first = message.lines().next().unwrap_or(message);
     unsupported_type(first)
+        .or_else(|| decimal_overflow(first))
         .or_else(|| missing_entry(first))
         .or_else(|| existing_entry(first))
         .or_else(|| missing_column(first))
@@ -68,6 +69,38 @@ fn unsupported_type(m: &str) -> Option<Words> {
     Some(Words {
         message: format!("type \"{name}\" is not supported"),
         detail: Some((*detail).to_owned()),
+        ..Words::default()
+    })
+}
+
+/// A value a `DECIMAL(p,s)` cannot hold, in PostgreSQL's words (`numeric field
+/// overflow`, 22003), from DuckDB's three spellings of it; text that is no number at all
+/// is PostgreSQL's `invalid input syntax for type numeric`.
+fn decimal_overflow(m: &str) -> Option<Words> {
+    let target = if let Some(rest) = m.strip_prefix("Could not cast value ") {
+        rest.rsplit_once(" to DECIMAL(")?.1
+    } else if let Some(rest) = m.strip_prefix("Casting value \"") {
+        rest.split_once("\" to type DECIMAL(")?.1.strip_suffix(" failed: value is out of range!")?
+    } else {
+        let rest = m.strip_prefix("Could not convert string \"")?;
+        let (value, target) = rest.rsplit_once("\" to DECIMAL(")?;
+        if value.trim().parse::<f64>().map_or(true, |v| !v.is_finite()) {
+            return Some(Words {
+                message: format!("invalid input syntax for type numeric: \"{value}\""),
+                ..Words::default()
+            });
+        }
+        target
+    };
+    let (precision, scale) = target.strip_suffix(')')?.split_once(',')?;
+    let (precision, scale): (u32, u32) = (precision.trim().parse().ok()?, scale.trim().parse().ok()?);
+    let integer_digits = precision.saturating_sub(scale);
+    let bound = if integer_digits == 0 { "1".to_owned() } else { format!("10^{integer_digits}") };
+    Some(Words {
+        message: "numeric field overflow".into(),
+        detail: Some(format!(
+            "A field with precision {precision}, scale {scale} must round to an absolute value less than {bound}."
+        )),
         ..Words::default()
     })
 }

@@ -46,9 +46,9 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
         L::UHugeInt => put_numeric(out, false, v.uhugeint(row), 0),
         L::Float => put(out, v.values::<f32>()[row].to_be_bytes()),
         L::Double => put(out, v.values::<f64>()[row].to_be_bytes()),
-        L::Decimal { scale, storage, .. } => {
-            let unscaled = v.decimal(row, *storage);
-            put_numeric(out, unscaled < 0, unscaled.unsigned_abs(), u16::from(*scale));
+        L::Decimal { width, scale, storage } => {
+            let (unscaled, scale) = super::shown_decimal(v.decimal(row, *storage), *width, *scale);
+            put_numeric(out, unscaled < 0, unscaled.unsigned_abs(), u16::from(scale));
         }
         L::Varchar | L::Json | L::Blob => out.extend_from_slice(v.bytes(row)),
         L::Date => put(out, pg_date(v.values::<i32>()[row]).to_be_bytes()),

@@ -28,6 +28,28 @@ pub use text_out::{encode_text, is_supported};
 
 use crate::duck::LogicalType;
 
+/// What unconstrained `numeric` (no precision or scale) becomes in DuckDB, whose
+/// decimals have a fixed scale: 28 integer and 10 fractional digits (translation rule
+/// `unconstrained_numeric`). Its values are written without trailing fractional zeros
+/// ([`shown_decimal`]).
+pub const UNCONSTRAINED_NUMERIC: (u8, u8) = (38, 10);
+
+/// The unscaled value and scale a decimal of type `DECIMAL(width, scale)` is written
+/// with: as it is, except that unconstrained numeric drops trailing fractional zeros
+/// (`1.5000000000` is `1.5`). PostgreSQL would keep the scale the value was written with
+/// (`1.50`); DuckDB does not keep it, and ten zeros are further from it than none.
+pub fn shown_decimal(unscaled: i128, width: u8, scale: u8) -> (i128, u8) {
+    if (width, scale) != UNCONSTRAINED_NUMERIC {
+        return (unscaled, scale);
+    }
+    let (mut unscaled, mut scale) = (unscaled, scale);
+    while scale > 0 && unscaled % 10 == 0 {
+        unscaled /= 10;
+        scale -= 1;
+    }
+    (unscaled, scale)
+}
+
 /// The DuckDB type for a PostgreSQL type OID a client names (the parameter types of
 /// `Parse`): the table's, or a list of it for an array type. `None` for 0, `unknown`
 /// and types DuckDB has no counterpart for: the statement then decides.

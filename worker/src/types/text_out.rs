@@ -25,7 +25,10 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
         L::UHugeInt => int(out, v.uhugeint(row)),
         L::Float => float::write_f32(out, v.values::<f32>()[row]),
         L::Double => float::write_f64(out, v.values::<f64>()[row]),
-        L::Decimal { scale, storage, .. } => write_decimal(out, v.decimal(row, *storage), u32::from(*scale)),
+        L::Decimal { width, scale, storage } => {
+            let (unscaled, scale) = super::shown_decimal(v.decimal(row, *storage), *width, *scale);
+            write_decimal(out, unscaled, u32::from(scale));
+        }
         L::Varchar | L::Json => out.extend_from_slice(v.bytes(row)),
         L::Blob => write_bytea(out, v.bytes(row)),
         L::Date => datetime_out::write_date(out, v.values::<i32>()[row], style),
