@@ -16,6 +16,7 @@ create table orders (
     id bigint primary key,
     customer_id integer not null references customers(id),
     total numeric(12,2) check (total >= 0),
+    discount numeric,
     note varchar(20),
     placed timestamp,
     paid boolean default false

@@ -38,8 +38,11 @@ CREATE MACRO memory.mallard_catalog.type_oid(data_type) AS
          WHERE d.duck_name = memory.mallard_catalog.base_type_name(data_type)),
         CASE WHEN data_type SIMILAR TO '.*\[\d*\]' THEN 1009 ELSE 25 END);
 
+-- DECIMAL(38,10) is what unconstrained numeric becomes (translation rule
+-- unconstrained_numeric): PostgreSQL reports such a column without a modifier.
 CREATE MACRO memory.mallard_catalog.type_modifier(data_type) AS
-    CASE WHEN data_type SIMILAR TO 'DECIMAL\(\d+,\d+\)'
+    CASE WHEN data_type = 'DECIMAL(38,10)' THEN -1
+         WHEN data_type SIMILAR TO 'DECIMAL\(\d+,\d+\)'
          THEN (CAST(regexp_extract(data_type, '\((\d+),', 1) AS INTEGER) << 16)
               + CAST(regexp_extract(data_type, ',(\d+)\)', 1) AS INTEGER) + 4
          ELSE -1 END;
