@@ -135,3 +135,22 @@ fn a_bad_configured_zone_is_a_config_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("timezone"), "{stderr}");
 }
+
+#[test]
+fn pg_timezone_names_lists_the_zones_postgres_lists() {
+    let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
+    let sql = "select name, abbrev, utc_offset, is_dst from pg_catalog.pg_timezone_names order by name";
+    let (pg, mallard) = (text(&pair.pg_query(sql)), text(&pair.mallard_query(sql)));
+    assert!(pg.lines().count() > 400, "PostgreSQL lists {} zones", pg.lines().count());
+    let differences: Vec<String> = pg
+        .lines()
+        .zip(mallard.lines())
+        .filter(|(p, m)| p != m)
+        .take(20)
+        .map(|(p, m)| format!("  PostgreSQL: {p}\n  mallard:    {m}"))
+        .chain((pg.lines().count() != mallard.lines().count()).then(|| {
+            format!("  PostgreSQL lists {} zones, mallard {}", pg.lines().count(), mallard.lines().count())
+        }))
+        .collect();
+    pair.assert_no_differences("pg_timezone_names rows", &differences);
+}

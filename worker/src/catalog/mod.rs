@@ -12,6 +12,7 @@
 //! It also answers asyncpg's type introspection, which DuckDB cannot run as sent.
 
 mod empty;
+mod zones;
 
 use crate::duck::{exec, Connection, DuckError, LogicalType};
 use crate::types::builtin::TYPES;
@@ -59,6 +60,7 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
         exec(conn, statement.sql())?;
     }
+    zones::install(conn)?;
     for (name, columns) in empty::EMPTY_RELATIONS {
         exec(conn, &empty_relation(SCHEMA, name, columns))?;
     }

@@ -22,7 +22,7 @@ pub use binary::{decode_binary, encode_binary};
 pub use builtin::oid;
 pub use datetime_in::{iso_spelling, DateTimeType};
 pub use decode::ValueError;
-pub use style::{DateFormat, DateOrder, IntervalFormat, TextStyle};
+pub use style::{zone_named, DateFormat, DateOrder, IntervalFormat, TextStyle, ZONEINFO};
 pub use text_in::decode_text;
 pub use text_out::{encode_text, is_supported};
 

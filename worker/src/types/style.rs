@@ -6,6 +6,9 @@ use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use jiff::Timestamp;
 
+/// The system tz database, which PostgreSQL on Debian reads too.
+pub const ZONEINFO: &str = "/usr/share/zoneinfo";
+
 /// The session's time zone and styles, for date and time text output and input.
 #[derive(Debug, Clone, Default)]
 pub struct TextStyle {
@@ -126,7 +129,7 @@ impl TextStyle {
 
     /// A zone of the system tz database; `None` when it has no such zone.
     pub fn named(name: &str) -> Option<TextStyle> {
-        TimeZone::get(name).ok().map(|tz| TextStyle { zone: Zone::Rules(tz), ..TextStyle::default() })
+        zone_named(name).map(|tz| TextStyle { zone: Zone::Rules(tz), ..TextStyle::default() })
     }
 
     /// The zone's abbreviation at the instant `micros`, as SQL, German and Postgres style
@@ -164,6 +167,22 @@ impl TextStyle {
             }
         }
     }
+}
+
+/// A zone of the system tz database by its file name, also those the tz library does
+/// not list (`posix/Europe/Rome`, `right/UTC`), which PostgreSQL takes too.
+pub fn zone_named(name: &str) -> Option<TimeZone> {
+    if let Ok(tz) = TimeZone::get(name) {
+        return Some(tz);
+    }
+    if name.is_empty()
+        || name.starts_with('/')
+        || name.split('/').any(|part| part.is_empty() || part.starts_with('.'))
+    {
+        return None;
+    }
+    let data = std::fs::read(std::path::Path::new(ZONEINFO).join(name)).ok()?;
+    TimeZone::tzif(name, &data).ok()
 }
 
 fn timestamp(micros: i64) -> Timestamp {

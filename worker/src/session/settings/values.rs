@@ -9,10 +9,9 @@ use std::path::Path;
 use mallard_protocol::pg::backend::ErrorInfo;
 use mallard_protocol::pg::SqlState;
 
-use crate::types::{DateFormat, DateOrder, IntervalFormat};
+use crate::types::{DateFormat, DateOrder, IntervalFormat, ZONEINFO};
 
 /// Where Debian's PostgreSQL (built with system tzdata) reads time zones from.
-const ZONEINFO: &str = "/usr/share/zoneinfo";
 
 pub(super) fn invalid(name: &str, value: &str) -> ErrorInfo {
     ErrorInfo::error(
