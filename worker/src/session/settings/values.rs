@@ -11,8 +11,6 @@ use mallard_protocol::pg::SqlState;
 
 use crate::types::{DateFormat, DateOrder, IntervalFormat, ZONEINFO};
 
-/// Where Debian's PostgreSQL (built with system tzdata) reads time zones from.
-
 pub(super) fn invalid(name: &str, value: &str) -> ErrorInfo {
     ErrorInfo::error(
         SqlState::INVALID_PARAMETER_VALUE,
