@@ -54,6 +54,11 @@ const STATEMENTS: &[&str] = &[
     "select '2024-03-10 12:00:00+00'::timestamptz::date",
     "select '2024-03-10 12:00:00+00'::timestamptz::timestamp",
     "select '2024-03-10 12:00:00'::timestamp::timestamptz",
+    // Differences of instants: microseconds, in days of 24 hours, across DST too.
+    "select '2024-07-01 00:00:00+00'::timestamptz - '2024-01-01 00:00:00+00'::timestamptz",
+    "select '2024-03-31 12:00:00+02'::timestamptz - '2024-03-30 12:00:00+01'::timestamptz",
+    "select '2024-01-01 00:00:00+00'::timestamptz - '2024-01-02 12:00:00+00'::timestamptz",
+    "select age('2024-07-01 00:00:00+00'::timestamptz, '2024-01-01 00:00:00+00'::timestamptz)",
     "select current_date = now()::date",
     "select localtimestamp::date = current_date",
 ];
