@@ -409,10 +409,10 @@ fn row_descriptions_name_table_columns_as_postgres_does() {
     let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let setup = "create table pg_compat_origins (id serial primary key, v varchar(20), c char(2), \
                  n numeric(10,2), i int); \
-                 create table pg_compat_other (code int, label text); \
+                 create table pg_compat_other (code int, label text, u numeric); \
                  create schema compat_origins_s; create table compat_origins_s.t3 (s varchar(5), d date); \
                  insert into pg_compat_origins (v, c, n, i) values ('x', 'y', 2.5, 1); \
-                 insert into pg_compat_other values (1, 'one')";
+                 insert into pg_compat_other values (1, 'one', 1.5)";
     for reply in [both.pg_query(setup), both.mallard_query(setup)] {
         assert!(reply.error.is_none(), "setup: {:?}", reply.error);
     }

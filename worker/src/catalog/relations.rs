@@ -261,8 +261,10 @@ fn attribute(
     let origins = found.into_iter().zip(columns).map(|(found, (duck_name, ty))| {
         let (column, table_oid, label) = found?;
         let t = pg_type(ty);
-        let same = duck_name.eq_ignore_ascii_case(label)
-            && (column.result_oid, column.result_modifier) == (t.oid, t.modifier);
+        // An unconstrained numeric column is DECIMAL(38,10) in DuckDB, declared without
+        // a modifier in the catalog.
+        let modifier_ok = column.result_modifier == t.modifier || column.result_oid == oid::NUMERIC;
+        let same = duck_name.eq_ignore_ascii_case(label) && column.result_oid == t.oid && modifier_ok;
         same.then_some(Origin {
             table_oid,
             attnum: column.attnum,
