@@ -369,6 +369,69 @@ fn unaliased_columns_are_named_as_postgres_names_them() {
     both.assert_no_differences("column name lists", &differences);
 }
 
+/// Statements whose result columns are table columns (or computed next to them), run in
+/// this order on both servers.
+const ATTRIBUTED: &[&str] = &[
+    "select id, v, c, n, i from pg_compat_origins",
+    "select * from pg_compat_origins",
+    "select v as x, i + 1, pg_compat_origins.c, o.code, o.* from pg_compat_origins, pg_compat_other o",
+    "select a.v, b.label, a.id bid from pg_compat_origins a join pg_compat_other b on a.i = b.code \
+     left join pg_compat_other c on c.code = b.code where a.id > 0 order by 1",
+    "select V, \"n\" from pg_compat_origins where i = 1 limit 1",
+    "select w.*, s from compat_origins_s.t3 w",
+    "insert into pg_compat_origins (v, c, n, i) values ('a', 'b', 1.5, 1) returning id, v as w, *",
+    "update pg_compat_origins set i = 2 where v = 'a' returning v, i + 1, pg_compat_origins.n",
+    "delete from pg_compat_origins where v = 'zz' returning *",
+    "select 1, count(*), max(v) from pg_compat_origins",
+    "select v::text, upper(c), (i) from pg_compat_origins",
+    "select i from pg_compat_origins union all select code from pg_compat_other",
+];
+
+/// One `RowDescription` field as both servers can agree on it: the table by name (OIDs
+/// differ between servers), the column number, the type and its modifier. (The column
+/// names have their own test.)
+fn field_origin(both: &mut Pair, pg: bool, f: &mallard_protocol::pg::backend::FieldDescription) -> String {
+    let table = if f.table_oid == 0 {
+        "-".to_owned()
+    } else {
+        let sql = format!("select relname from pg_class where oid = {}", f.table_oid);
+        let reply = if pg { both.pg_query(&sql) } else { both.mallard_query(&sql) };
+        match reply.rows.first() {
+            Some(row) => row[0].clone().unwrap_or_default(),
+            None => format!("<no pg_class row for {}>", f.table_oid),
+        }
+    };
+    format!("{table}.{} {}({})", f.column_attr, f.type_oid, f.type_modifier)
+}
+
+#[test]
+fn row_descriptions_name_table_columns_as_postgres_does() {
+    let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
+    let setup = "create table pg_compat_origins (id serial primary key, v varchar(20), c char(2), \
+                 n numeric(10,2), i int); \
+                 create table pg_compat_other (code int, label text, u numeric); \
+                 create schema compat_origins_s; create table compat_origins_s.t3 (s varchar(5), d date); \
+                 insert into pg_compat_origins (v, c, n, i) values ('x', 'y', 2.5, 1); \
+                 insert into pg_compat_other values (1, 'one', 1.5)";
+    for reply in [both.pg_query(setup), both.mallard_query(setup)] {
+        assert!(reply.error.is_none(), "setup: {:?}", reply.error);
+    }
+    let mut differences = Vec::new();
+    for sql in ATTRIBUTED {
+        let (pg, mallard) = (both.pg_query(sql), both.mallard_query(sql));
+        assert!(pg.error.is_none(), "not valid PostgreSQL: {sql}: {:?}", pg.error);
+        let expected: Vec<String> = pg.fields.iter().map(|f| field_origin(&mut both, true, f)).collect();
+        let actual: Vec<String> = mallard.fields.iter().map(|f| field_origin(&mut both, false, f)).collect();
+        if expected != actual {
+            differences.push(format!(
+                "  {sql}\n    PostgreSQL: {expected:?}\n    mallard:    {actual:?}{}",
+                mallard.error.as_ref().map_or(String::new(), |e| format!(" ({})", e.message))
+            ));
+        }
+    }
+    both.assert_no_differences("row descriptions", &differences);
+}
+
 /// What of an error a case compares with PostgreSQL's: always the SQLSTATE, then these.
 #[derive(Clone, Copy)]
 enum Part {

@@ -12,6 +12,7 @@ import java.sql.Date;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TimeZone;
 import java.util.UUID;
+import org.postgresql.PGResultSetMetaData;
 
 public class JdbcCheck {
     static final String TABLE = "drv_jdbc";
@@ -249,6 +251,43 @@ public class JdbcCheck {
         }
     }
 
+    /**
+     * ResultSetMetaData: pgjdbc finds a column's table, nullability, default (serial) and
+     * declared length from the table OID and column number of the RowDescription, through
+     * the catalog; a computed column has none.
+     */
+    static void resultSetMetaData(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("create table drv_jdbc_rsmd (id serial primary key, name varchar(20) not null, "
+                    + "code char(2), amount numeric(10,2))");
+            s.execute("insert into drv_jdbc_rsmd (name, code, amount) values ('a', 'xy', 1.25)");
+        }
+        try (PreparedStatement p = c.prepareStatement(
+                "select id, name, code, amount, id + 1 as next from drv_jdbc_rsmd where id = ?")) {
+            p.setInt(1, 1);
+            try (ResultSet rs = p.executeQuery()) {
+                ResultSetMetaData m = rs.getMetaData();
+                PGResultSetMetaData pg = m.unwrap(PGResultSetMetaData.class);
+                check("rsmd table of a column", m.getTableName(2), "drv_jdbc_rsmd");
+                check("rsmd base column", pg.getBaseColumnName(2), "name");
+                check("rsmd varchar type name", m.getColumnTypeName(2), "varchar");
+                check("rsmd varchar precision", m.getPrecision(2), 20);
+                check("rsmd varchar display size", m.getColumnDisplaySize(2), 20);
+                check("rsmd not null", m.isNullable(2), ResultSetMetaData.columnNoNulls);
+                check("rsmd nullable", m.isNullable(3), ResultSetMetaData.columnNullable);
+                check("rsmd char type name", m.getColumnTypeName(3), "bpchar");
+                check("rsmd char precision", m.getPrecision(3), 2);
+                check("rsmd serial is auto-increment", m.isAutoIncrement(1), true);
+                check("rsmd numeric precision and scale", m.getPrecision(4) + "," + m.getScale(4), "10,2");
+                check("rsmd computed column has no table", m.getTableName(5), "");
+                check("rsmd computed column is not auto-increment", m.isAutoIncrement(5), false);
+            }
+        }
+        try (Statement s = c.createStatement()) {
+            s.execute("drop table drv_jdbc_rsmd");
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
         try (Connection c = DriverManager.getConnection(url(args.length > 0 ? args[0] : ""))) {
@@ -266,6 +305,8 @@ public class JdbcCheck {
             paging(c);
             step = "time zones and advisory locks";
             timeZonesAndLocks(c, url(args.length > 0 ? args[0] : ""));
+            step = "result set metadata";
+            resultSetMetaData(c);
             step = "cleanup";
             try (Statement s = c.createStatement()) {
                 s.execute("drop table " + TABLE);

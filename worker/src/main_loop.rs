@@ -12,6 +12,7 @@ use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorke
 use tracing::{error, info, info_span, warn};
 
 use crate::auth::Authenticator;
+use crate::catalog::relations::Relations;
 use crate::channel::{Channel, ChannelError};
 use crate::config::WorkerConfig;
 use crate::session;
@@ -50,6 +51,8 @@ pub fn run(
 
     let tls = load_tls(&config)?;
     let db = storage::open(&config)?;
+    // A DuckLake catalog changes under other workers' and hosts' DDL too.
+    let relations = Relations::new(config.storage != storage::Storage::Ducklake);
     let shared = Arc::new(Shared {
         auth: Authenticator::new(&config.auth),
         config,
@@ -58,6 +61,7 @@ pub fn run(
         channel: Channel::new(channel),
         sessions: Sessions::default(),
         stats: Stats::default(),
+        relations,
         pid,
         live: AtomicUsize::new(0),
     });

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::catalog::relations::Relations;
 use crate::channel::Channel;
 use crate::config::WorkerConfig;
 use crate::duck::{exec, quote_ident, Connection, Database, DuckError};
@@ -21,6 +22,8 @@ pub struct Shared {
     pub channel: Channel,
     pub sessions: Sessions,
     pub stats: Stats,
+    /// What the catalog says about the relations statements name, for `RowDescription`.
+    pub relations: Relations,
     pub pid: u32,
     /// Session threads from handoff to end. A drain waits for these: a session joins
     /// [`Shared::sessions`] only once its startup is done.

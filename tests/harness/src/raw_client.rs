@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use mallard_protocol::pg::backend::{ErrorInfo, Message};
+use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
 use mallard_protocol::pg::{frontend, startup, TransactionStatus, PROTOCOL_3_0};
 
 /// Everything one simple-query round trip answered.
@@ -17,6 +17,8 @@ pub struct Reply {
     pub type_oids: Vec<u32>,
     /// The column names of the last `RowDescription`.
     pub names: Vec<String>,
+    /// The last `RowDescription` whole: table OIDs, column numbers, type modifiers.
+    pub fields: Vec<FieldDescription>,
     /// The text of every `DataRow` field; `None` is NULL.
     pub rows: Vec<Vec<Option<String>>>,
     /// One `CommandComplete` tag per statement that completed.
@@ -66,12 +68,14 @@ impl RawClient {
         self.stream.write_all(&packet).map_err(|e| format!("send query: {e}"))?;
         let (mut type_oids, mut names, mut rows, mut tags, mut error) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), None);
+        let mut described = Vec::new();
         let mut parameters = Vec::new();
         loop {
             match self.next()? {
                 Message::RowDescription(fields) => {
                     type_oids = fields.iter().map(|f| f.type_oid).collect();
-                    names = fields.into_iter().map(|f| f.name).collect();
+                    names = fields.iter().map(|f| f.name.clone()).collect();
+                    described = fields;
                 }
                 Message::DataRow(values) => rows.push(
                     values.into_iter().map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned())).collect(),
@@ -80,7 +84,16 @@ impl RawClient {
                 Message::ErrorResponse(e) => error = Some(e),
                 Message::ParameterStatus { name, value } => parameters.push((name, value)),
                 Message::ReadyForQuery(status) => {
-                    return Ok(Reply { type_oids, names, rows, tags, error, parameters, status })
+                    return Ok(Reply {
+                        type_oids,
+                        names,
+                        fields: described,
+                        rows,
+                        tags,
+                        error,
+                        parameters,
+                        status,
+                    })
                 }
                 // Notices, parameter changes, empty-query responses.
                 _ => {}

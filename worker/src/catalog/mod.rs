@@ -12,6 +12,7 @@
 //! It also answers asyncpg's type introspection, which DuckDB cannot run as sent.
 
 mod empty;
+pub mod relations;
 mod zones;
 
 use crate::duck::{exec, Connection, DuckError, LogicalType};

@@ -116,7 +116,7 @@ impl Session<'_> {
             portal.state = PortalState::Done;
             return Ok(Vec::new());
         }
-        let columns = result_columns(&mut result, &statement.names);
+        let columns = result_columns(&mut result, &statement.names, &statement.origins);
         check_supported(&columns)?;
         portal.state = PortalState::Open(Rows::new(result, columns.clone()));
         self.live = Some(name.to_owned());

@@ -125,7 +125,7 @@ impl Session<'_> {
                                 .prepared
                                 .columns()
                                 .into_iter()
-                                .map(|(name, ty)| Column { name, ty: known_or_text(ty) })
+                                .map(|(name, ty)| Column::new(name, known_or_text(ty)))
                                 .collect();
                             rename(&mut columns, &d.names);
                             columns
@@ -194,6 +194,9 @@ impl Session<'_> {
         described: bool,
     ) -> Result<(), StepError> {
         let statement = self.portals.get(name).map(|p| Rc::clone(&p.statement));
+        if let Some(statement) = &statement {
+            self.note_catalog_change(&statement.command);
+        }
         let outcome = self.execute_named_portal(name, limit, described).map_err(|e| match (e, statement) {
             // A duplicate key names its constraint after the table the statement writes.
             (StepError::Query(mut info), Some(statement)) if info.code == SqlState::UNIQUE_VIOLATION => {
@@ -345,7 +348,7 @@ impl Session<'_> {
             }
             ResultKind::Nothing => return Ok(Some(portal.statement.command.tag(0))),
             ResultKind::Rows => {
-                let columns = result_columns(&mut result, &statement.names);
+                let columns = result_columns(&mut result, &statement.names, &statement.origins);
                 check_supported(&columns)?;
                 check_formats(&portal.formats, columns.len())?;
                 if described {

@@ -62,6 +62,9 @@ pub(crate) struct Session<'s> {
     advisory: crate::advisory::Registration,
     /// What `set_config()` calls of the running statement asked for.
     config_calls: settings::set_config::Registration,
+    /// A statement that may change the catalog ran since the worker's relation cache was
+    /// last invalidated: it is invalidated once the transaction ends, and not used before.
+    catalog_changed: bool,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -185,6 +188,7 @@ fn run(
         savepoints: savepoints::Savepoints::default(),
         advisory,
         config_calls,
+        catalog_changed: false,
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,

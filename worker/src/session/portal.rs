@@ -13,6 +13,7 @@ use mallard_protocol::pg::backend::{DataRowWriter, FieldDescription};
 use mallard_protocol::pg::{Format, SqlState};
 
 use super::StepError;
+use crate::catalog::relations::Origin;
 use crate::duck::{Chunk, DuckError, LogicalType, Prepared, QueryResult, Value};
 use crate::encoding::Encoding;
 use crate::sql::Command;
@@ -23,6 +24,14 @@ use crate::types::{encode_binary, encode_text, pg_type, TextStyle};
 pub struct Column {
     pub name: String,
     pub ty: LogicalType,
+    /// The table column it is, which `RowDescription` names with its declared type.
+    pub origin: Option<Origin>,
+}
+
+impl Column {
+    pub fn new(name: String, ty: LogicalType) -> Column {
+        Column { name, ty, origin: None }
+    }
 }
 
 /// A parsed statement, named or unnamed.
@@ -61,6 +70,8 @@ pub struct DuckStatement {
     pub columns: Option<Vec<Column>>,
     /// PostgreSQL's names for the result columns, where they differ from DuckDB's.
     pub names: Option<Vec<Option<String>>>,
+    /// The table column each result column is, where the text and the catalog tell.
+    pub origins: Option<Vec<Option<Origin>>>,
     pub returns_rows: bool,
 }
 
@@ -253,26 +264,46 @@ pub fn describe(columns: &[Column], formats: &[Format]) -> Vec<FieldDescription>
         .enumerate()
         .map(|(i, c)| {
             let t = pg_type(&c.ty);
+            // A table column's declared type differs from its result type only in a
+            // length (varchar(n)), whose values are text on the wire in both formats.
+            let (table_oid, column_attr, type_oid, type_modifier) = match c.origin {
+                Some(o) => (o.table_oid, o.attnum, o.type_oid, o.type_modifier),
+                None => (0, 0, t.oid, t.modifier),
+            };
             FieldDescription {
                 name: c.name.clone(),
-                table_oid: 0,
-                column_attr: 0,
-                type_oid: t.oid,
+                table_oid,
+                column_attr,
+                type_oid,
                 type_size: t.size,
-                type_modifier: t.modifier,
+                type_modifier,
                 format: format_of(formats, i),
             }
         })
         .collect()
 }
 
-/// The columns of a DuckDB result, named as PostgreSQL would name them.
-pub fn result_columns(result: &mut QueryResult, names: &Option<Vec<Option<String>>>) -> Vec<Column> {
+/// The columns of a DuckDB result, named as PostgreSQL would name them, with the table
+/// columns they are.
+pub fn result_columns(
+    result: &mut QueryResult,
+    names: &Option<Vec<Option<String>>>,
+    origins: &Option<Vec<Option<Origin>>>,
+) -> Vec<Column> {
     let mut columns: Vec<Column> = (0..result.column_count())
-        .map(|c| Column { name: result.column_name(c), ty: result.column_type(c) })
+        .map(|c| Column::new(result.column_name(c), result.column_type(c)))
         .collect();
     rename(&mut columns, names);
+    attribute(&mut columns, origins);
     columns
+}
+
+/// Gives columns the table columns they are, when the origins match them one to one.
+pub fn attribute(columns: &mut [Column], origins: &Option<Vec<Option<Origin>>>) {
+    let Some(origins) = origins.as_ref().filter(|o| o.len() == columns.len()) else { return };
+    for (column, origin) in columns.iter_mut().zip(origins) {
+        column.origin = *origin;
+    }
 }
 
 /// Gives unaliased columns PostgreSQL's names (see `crate::sql::postgres_names`), when

@@ -7,10 +7,11 @@ use std::rc::Rc;
 
 use mallard_protocol::pg::SqlState;
 
-use super::portal::{rename, result_columns, Column, DuckStatement, Statement, StatementKind};
+use super::portal::{attribute, rename, result_columns, Column, DuckStatement, Statement, StatementKind};
 use super::Session;
 use super::StepError;
-use crate::duck::{LogicalType, Value};
+use crate::catalog::relations::Origin;
+use crate::duck::{LogicalType, Prepared, Value};
 use crate::sql::{self, Analysis, Command, DuckPlan, Plan, Refusal};
 use crate::types::pg_type;
 
@@ -45,6 +46,7 @@ impl Session<'_> {
     ) -> Result<Rc<Statement>, StepError> {
         let order = self.settings.text_style().order;
         let Analysis { command, plan } = sql::analyze(statement, param_types, order).map_err(refused)?;
+        self.note_catalog_change(&command);
         let kind = match plan {
             Plan::Session => StatementKind::Session,
             Plan::Cursor => StatementKind::Cursor,
@@ -96,9 +98,9 @@ impl Session<'_> {
             .map(|i| plan.param_oid(i, param_types, prepared.param_type(i).map(|t| pg_type(&t).oid)))
             .collect();
         let returns_rows = prepared.returns_rows() || plan.returning;
-        let columns = if returns_rows {
+        let mut columns = if returns_rows {
             let mut columns: Vec<Column> =
-                prepared.columns().into_iter().map(|(name, ty)| Column { name, ty }).collect();
+                prepared.columns().into_iter().map(|(name, ty)| Column::new(name, ty)).collect();
             rename(&mut columns, &plan.names);
             let open = columns.iter().any(|c| matches!(c.ty, LogicalType::Other(_)));
             if !open {
@@ -117,8 +119,42 @@ impl Session<'_> {
         } else {
             Some(Vec::new())
         };
-        let duck = DuckStatement { prepared, param_oids, columns, names: plan.names, returns_rows };
+        let origins = match (&plan.sources, &mut columns) {
+            (Some(sources), Some(columns)) if !columns.is_empty() => {
+                let origins = self.origins(sources, &prepared);
+                attribute(columns, &origins);
+                origins
+            }
+            _ => None,
+        };
+        let duck = DuckStatement { prepared, param_oids, columns, names: plan.names, origins, returns_rows };
         Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
+    }
+
+    /// The table column each result column of a prepared statement is (see
+    /// [`crate::catalog::relations`]). A failed lookup only leaves them unattributed.
+    fn origins(&mut self, sources: &sql::Sources, prepared: &Prepared) -> Option<Vec<Option<Origin>>> {
+        let search_path = self.settings.get("search_path").unwrap_or_default();
+        let cached = !self.catalog_changed;
+        let columns = prepared.columns();
+        match self.shared.relations.origins(&self.duck, sources, &columns, search_path, cached) {
+            Ok(origins) => origins,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not look up the result columns' tables");
+                None
+            }
+        }
+    }
+
+    /// Notes a statement that may change the catalog (see [`Self::catalog_changed`]).
+    pub(super) fn note_catalog_change(&mut self, command: &Command) {
+        const DDL: &[&str] = &["CREATE", "ALTER", "DROP", "ATTACH", "DETACH", "USE", "IMPORT"];
+        let ddl = match command {
+            Command::CreateTableAs => true,
+            Command::Other(tag) => DDL.iter().any(|w| tag.split(' ').next() == Some(w)),
+            _ => false,
+        };
+        self.catalog_changed |= ddl;
     }
 
     /// The columns of a query that DuckDB types only at execution, from a run of it on
@@ -129,7 +165,7 @@ impl Session<'_> {
             probe.bind(i, &Value::Null).ok()?;
         }
         let mut result = probe.execute().ok()?;
-        let columns = result_columns(&mut result, &None);
+        let columns = result_columns(&mut result, &None, &None);
         (!columns.iter().any(|c| matches!(c.ty, LogicalType::Other(_)))).then_some(columns)
     }
 }

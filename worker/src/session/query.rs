@@ -68,6 +68,9 @@ impl Session<'_> {
         if self.tx == Transaction::Idle {
             // A statement outside a transaction block was its own transaction.
             self.advisory.end_transaction();
+            if std::mem::take(&mut self.catalog_changed) {
+                self.shared.relations.invalidate();
+            }
         }
         self.sync_encoding();
         for status in self.settings.take_reports() {

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use super::command::{classify, Command};
 use super::lexer::Token;
 use super::names::postgres_names;
+use super::origins::{column_sources, Sources};
 use super::statement::Statement;
 use super::translate::{datetime_literals, translate, Translation};
 use super::utility::ParseError;
@@ -81,6 +82,9 @@ pub struct DuckPlan {
     pub returning: bool,
     /// PostgreSQL's names for the result columns (see [`postgres_names`]).
     pub names: Option<Vec<Option<String>>>,
+    /// The relations and column references the result columns come from, for
+    /// `RowDescription` (see [`column_sources`]).
+    pub sources: Option<Sources>,
 }
 
 /// What an untyped parameter is tried as when DuckDB leaves its type open, in order:
@@ -203,6 +207,7 @@ fn duck_plan(statement: &Statement<'_>, param_types: &[u32], order: DateOrder) -
         reported: crate::catalog::parameter_types(statement.sql()).unwrap_or(&[]),
         returning: statement.has_top_level_word("RETURNING"),
         names: postgres_names(statement),
+        sources: column_sources(statement),
     }))
 }
 

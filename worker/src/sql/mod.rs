@@ -10,6 +10,7 @@ mod analyze;
 mod command;
 mod lexer;
 mod names;
+mod origins;
 mod statement;
 pub mod translate;
 pub mod utility;
@@ -19,6 +20,7 @@ pub use analyze::{analyze, Analysis, DuckPlan, Plan, Refusal};
 pub use command::classify;
 pub use command::Command;
 pub use lexer::Token;
+pub use origins::{Item, Source, Sources};
 pub use statement::{split, Statement};
 
 /// Whether `needle` (ASCII, lower case) occurs anywhere in `sql`, ignoring case: a cheap

@@ -91,6 +91,13 @@ const VALUE_FUNCTIONS: &[&str] = &[
 /// holds a `*` (its width is unknown here).
 pub fn postgres_names(statement: &Statement<'_>) -> Option<Vec<Option<String>>> {
     let tokens: Vec<Token<'_>> = statement.tokens().iter().map(|(_, t)| *t).collect();
+    let (items, _) = select_list(&tokens)?;
+    items.iter().map(|item| item_name(item)).collect()
+}
+
+/// The items of a `SELECT`'s select list, and the index of the token that ends it
+/// (`FROM`, `WHERE`, ..., `;` or the end). `None` if the tokens are no `SELECT`.
+pub(super) fn select_list<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<(Vec<&'t [Token<'a>]>, usize)> {
     let mut i = match tokens.first() {
         Some(Token::Word(w)) if w.eq_ignore_ascii_case("SELECT") => 1,
         _ => return None,
@@ -102,7 +109,7 @@ pub fn postgres_names(statement: &Statement<'_>) -> Option<Vec<Option<String>>> 
         } else if w.eq_ignore_ascii_case("DISTINCT") {
             i += 1;
             if matches!(tokens.get(i), Some(Token::Word(w)) if w.eq_ignore_ascii_case("ON")) {
-                i = skip_group(&tokens, i + 1)?;
+                i = skip_group(tokens, i + 1)?;
             }
         }
     }
@@ -124,11 +131,11 @@ pub fn postgres_names(statement: &Statement<'_>) -> Option<Vec<Option<String>>> 
         i += 1;
     }
     items.push(&tokens[start..i]);
-    items.iter().map(|item| item_name(item)).collect()
+    Some((items, i))
 }
 
 /// Skips a parenthesised group starting at `i`; returns the index after it.
-fn skip_group(tokens: &[Token<'_>], i: usize) -> Option<usize> {
+pub(super) fn skip_group(tokens: &[Token<'_>], i: usize) -> Option<usize> {
     if tokens.get(i) != Some(&Token::Punct('(')) {
         return None;
     }
@@ -165,7 +172,7 @@ fn is_star(item: &[Token<'_>]) -> bool {
         && (item.len() == 1 || matches!(item.get(item.len() - 2), Some(Token::Punct('.'))))
 }
 
-fn has_alias(item: &[Token<'_>]) -> bool {
+pub(super) fn has_alias(item: &[Token<'_>]) -> bool {
     let n = item.len();
     if n < 2 {
         return false;
@@ -310,7 +317,7 @@ fn name_of(token: &Token<'_>) -> Option<String> {
     }
 }
 
-fn unquote(q: &str) -> String {
+pub(super) fn unquote(q: &str) -> String {
     q[1..q.len() - 1].replace("\"\"", "\"")
 }
 
