@@ -227,9 +227,11 @@ impl Session<'_> {
 
     /// Speaks the client encoding the settings now hold: as in PostgreSQL, a `SET
     /// client_encoding` (or its undoing) applies from the next statement on.
+    /// Every statement asks, so the usual answer (no change) costs two comparisons.
     pub(super) fn sync_encoding(&mut self) {
-        let shown = self.settings.get("client_encoding").unwrap_or("UTF8");
-        if self.conn.encoding().map(|e| e.name) != Some(shown) {
+        let shown = self.settings.client_encoding();
+        let converted = (!matches!(shown, "UTF8" | "UNICODE" | "SQL_ASCII")).then_some(shown);
+        if self.conn.encoding().map(|e| e.name) != converted {
             self.conn.set_encoding(crate::encoding::session_encoding(shown));
         }
     }

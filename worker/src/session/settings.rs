@@ -357,6 +357,14 @@ impl Settings {
         index_of(name).map(|i| self.effective(i))
     }
 
+    /// `client_encoding`, as `SHOW` prints it; without a search of the settings, for the
+    /// session asks after every statement.
+    pub fn client_encoding(&self) -> &str {
+        static INDEX: std::sync::LazyLock<Option<usize>> =
+            std::sync::LazyLock::new(|| index_of("client_encoding"));
+        INDEX.map_or("UTF8", |i| self.effective(i))
+    }
+
     /// `statement_timeout`, when one is set.
     #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn statement_timeout(&self) -> Option<Duration> {
