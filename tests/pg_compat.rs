@@ -636,3 +636,19 @@ const NUMERICS: &[&str] = &[
 fn numerics_answer_as_in_postgres() {
     scripts_answer_as_postgres(&[("numeric", NUMERICS)]);
 }
+
+/// Names qualified with the default schema, as pg_dump, ORMs and BI tools write them.
+const PUBLIC_SCHEMA: &[&str] = &[
+    "create table public.qualified (id int primary key, note text)",
+    "insert into public.qualified values (1, 'public.qualified')",
+    "select q.id, q.note, public.qualified.id from public.qualified q, public.qualified",
+    "update public.qualified set note = 'x' where id = 1",
+    "select count(*) from qualified",
+    "select nspname from pg_namespace n join pg_class c on c.relnamespace = n.oid where relname = 'qualified'",
+    "drop table public.qualified",
+];
+
+#[test]
+fn the_public_schema_answers_as_in_postgres() {
+    scripts_answer_as_postgres(&[("public", PUBLIC_SCHEMA)]);
+}

@@ -12,6 +12,29 @@ pub(super) fn asyncpg_type_introspection(s: &Piece<'_>) -> Option<Rewrite> {
     asks.then(|| Rewrite::Replace(crate::catalog::asyncpg_typeinfo()))
 }
 
+/// `public.t`, `mallard.public.t`: PostgreSQL's default schema is DuckDB's `main`, which
+/// the catalog shows as `public` and `search_path` maps to it. A qualifier only (the
+/// word before a `.`), never a string or a column named `public`.
+pub(super) fn public_schema(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.mentions("public") {
+        return None;
+    }
+    let tokens = s.tokens();
+    let edits: Vec<(Range<usize>, &str)> = (0..tokens.len())
+        .filter(|&i| {
+            let public = match tokens[i].1 {
+                Token::Word(w) => w.eq_ignore_ascii_case("public"),
+                Token::QuotedIdent(q) => q == "\"public\"",
+                _ => false,
+            };
+            // `mallard.public.t` names schema `public` of catalog `mallard` too.
+            public && is_punct(tokens.get(i + 1), '.')
+        })
+        .map(|i| (tokens[i].0..s.end_of(i), "main"))
+        .collect();
+    replaced(s.sql, &edits)
+}
+
 /// Drops every `pg_catalog.` qualifier (of relations, functions, types and operators)
 /// and `COLLATE pg_catalog.default`: the catalog schema is on every session's search
 /// path, and DuckDB's own `pg_catalog` cannot be replaced.
@@ -444,6 +467,16 @@ mod tests {
         );
         let quoted = "select 'pg_catalog.count(1)', x.pg_catalog.y from t";
         assert_eq!(run(quoted), vec![quoted]);
+    }
+
+    #[test]
+    fn the_public_schema_is_duckdbs_main() {
+        assert_eq!(
+            one("insert into public.t select * from mallard.\"public\".u where public = 'public.t'"),
+            "insert into main.t select * from mallard.main.u where public = 'public.t'"
+        );
+        let untouched = "select public, 'public.x' from t";
+        assert_eq!(run(untouched), vec![untouched]);
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub const RULES: &[Rule] = &[
         apply: catalog::pg_catalog_names,
     },
     Rule {
+        name: "public_schema",
+        client: "pg_dump output, ORMs and BI tools that qualify names (`public.t`, `mallard.public.t`), psql `\\d public.t`",
+        why: "PostgreSQL's default schema is `public`; DuckDB's is `main`, which mallard shows as `public`",
+        apply: catalog::public_schema,
+    },
+    Rule {
         name: "regex_match",
         client: "psql \\dn and pgjdbc (`nspname !~ '^pg_'`), hand-written SQL",
         why: "PostgreSQL's ~ finds the pattern anywhere; DuckDB's ~ must match the whole string",
