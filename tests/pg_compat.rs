@@ -345,6 +345,8 @@ const NAMED: &[&str] = &[
     "select case when a > 0 then 1 end, array[a], a is null from pg_compat_names",
     "select a as x, b y, count(*) c from pg_compat_names group by a, b",
     "select distinct on (a) b from pg_compat_names",
+    "select n.a bid, n.b \"Label\", (a), ((n.b)), (a + 1) from pg_compat_names n",
+    "select a::pg_catalog.int4, b::pg_catalog.text from pg_compat_names",
 ];
 
 #[test]

@@ -190,13 +190,25 @@ pub(super) fn has_alias(item: &[Token<'_>]) -> bool {
         // `expr name`: an expression ends in a name, literal, number or bracket, and
         // the name is not part of a type after `::`.
         Token::Punct(')' | ']') | Token::Literal(_) | Token::Number(_) => true,
-        Token::Word(w) => {
-            !(NOT_ALIAS.iter().any(|k| w.eq_ignore_ascii_case(k))
-                || (n >= 3 && matches!(item[n - 3], Token::Punct(':') | Token::Punct('.'))))
-        }
-        Token::QuotedIdent(_) => n < 3 || !matches!(item[n - 3], Token::Punct(':') | Token::Punct('.')),
+        Token::Word(w) => !(NOT_ALIAS.iter().any(|k| w.eq_ignore_ascii_case(k)) || in_cast_type(item, n - 2)),
+        Token::QuotedIdent(_) => !in_cast_type(item, n - 2),
         _ => false,
     }
+}
+
+/// Whether the name at `i` is part of a type after `::` (`x::double precision`,
+/// `x::pg_catalog.int4`), so that a name after it is still the type's (`precision`),
+/// not an alias; a qualified column (`t.a b`) is followed by its alias.
+fn in_cast_type(item: &[Token<'_>], i: usize) -> bool {
+    let mut at = i;
+    // Back over a dotted name: `pg_catalog.int4`, `t.a`.
+    while at >= 2
+        && item[at - 1] == Token::Punct('.')
+        && matches!(item[at - 2], Token::Word(_) | Token::QuotedIdent(_))
+    {
+        at -= 2;
+    }
+    at >= 1 && item[at - 1] == Token::Punct(':')
 }
 
 /// The name PostgreSQL gives an expression, `None` for `?column?`.
@@ -204,6 +216,10 @@ fn expression_name(item: &[Token<'_>]) -> Option<String> {
     // A trailing cast: the inner expression's name, else the type's.
     if let Some(at) = last_top_level_cast(item) {
         return expression_name(&item[..at]).or_else(|| type_name(&item[at + 2..]));
+    }
+    // `(a)`: the name of what the brackets hold.
+    if item.first() == Some(&Token::Punct('(')) && skip_group(item, 0) == Some(item.len()) && item.len() > 2 {
+        return expression_name(&item[1..item.len() - 1]);
     }
     match item {
         [Token::Word(w)] => {
