@@ -584,6 +584,13 @@ const TYPE_NAMES: &[&str] = &[
     "select name, owner, code, ref from named",
     "select 'pg_class'::name, 'r'::\"char\"",
     "drop table named",
+    // character(n) is written padded to n; what is computed from it is not.
+    "create table codes (code char(5), tag character(3), note text)",
+    "insert into codes values ('ab', 'x', 'y'), ('abcde', 'é', 'z')",
+    "select code, tag, note from codes order by note",
+    "select * from codes order by note",
+    "select code || '|', length(code), length(tag) from codes order by note",
+    "drop table codes",
 ];
 
 #[test]

@@ -29,6 +29,13 @@ pub struct Column {
 }
 
 impl Column {
+    /// For a `character(n)` table column, `n`: its values are written padded to it.
+    fn padded_length(&self) -> Option<usize> {
+        self.origin
+            .filter(|o| o.type_oid == crate::types::oid::BPCHAR && o.type_modifier >= 4)
+            .map(|o| (o.type_modifier - 4) as usize)
+    }
+
     pub fn new(name: String, ty: LogicalType) -> Column {
         Column { name, ty, origin: None }
     }
@@ -178,6 +185,7 @@ impl Rows {
                 None => chunk.len() - row,
             };
             let vectors: Vec<_> = (0..self.columns.len()).map(|c| chunk.vector(c)).collect();
+            let padded: Vec<Option<usize>> = self.columns.iter().map(Column::padded_length).collect();
             let encoding = out.encoding();
             for r in row..row + take {
                 let start = out.buffer().len();
@@ -190,6 +198,7 @@ impl Rows {
                         w.field(|out| {
                             let at = out.len();
                             encode_binary(&column.ty, vector, r, out, style);
+                            pad(out, at, padded[i]);
                             // As PostgreSQL's `textsend`, binary text is in the client's encoding.
                             if let Some(e) = encoding.filter(|_| binary_is_text(&column.ty)) {
                                 untranslatable = untranslatable.take().or(e.convert_tail(out, at).err());
@@ -199,6 +208,7 @@ impl Rows {
                         w.field(|out| {
                             let at = out.len();
                             encode_text(&column.ty, vector, r, out, style);
+                            pad(out, at, padded[i]);
                             if let Some(e) = encoding {
                                 untranslatable = untranslatable.take().or(e.convert_tail(out, at).err());
                             }
@@ -217,6 +227,14 @@ impl Rows {
             out.flushed()?;
         }
     }
+}
+
+/// Pads the value written at `out[at..]` with spaces to `length` characters, as
+/// PostgreSQL stores and writes `character(n)`.
+fn pad(out: &mut Vec<u8>, at: usize, length: Option<usize>) {
+    let Some(length) = length else { return };
+    let chars = out[at..].iter().filter(|&&b| b & 0xC0 != 0x80).count();
+    out.resize(out.len() + length.saturating_sub(chars), b' ');
 }
 
 /// Where rows go: the connection's output buffer, flushed when it fills.
