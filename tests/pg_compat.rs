@@ -539,6 +539,13 @@ const SERIALS: &[&str] = &[
     "insert into pg_compat_serial (id, v) values (null, 'n')",
     "create table if not exists pg_compat_serial (id serial, v text)",
     "insert into pg_compat_serial (v) values ('more') returning id",
+    // A serial column added to a table with rows numbers them.
+    "create table pg_compat_added (v text)",
+    "insert into pg_compat_added values ('p'), ('q')",
+    "alter table pg_compat_added add column n bigserial",
+    "insert into pg_compat_added (v) values ('r')",
+    "select v, n from pg_compat_added order by n",
+    "select pg_get_serial_sequence('pg_compat_added', 'n')",
 ];
 
 /// Set-returning functions in the select list make rows, and name their column.
