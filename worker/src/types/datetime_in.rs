@@ -157,7 +157,8 @@ pub enum DateTimeType {
 /// forms (`12/03/2026`, `Thu Dec 03 14:30:00 2026 CET`, `3 Dec 2026 2:30 PM`), for
 /// DuckDB, which reads ISO only; `order` is `DateStyle`'s. `None` when the text is ISO
 /// already, not a date or time stamp of the current era, or something only DuckDB
-/// reads (`today`): it then goes to DuckDB as written. A field out of range
+/// reads (`today`): it then goes to DuckDB as written; an ISO time stamp with an offset
+/// is respelled too, with seconds, which DuckDB needs. A field out of range
 /// (`13/02/2003` in MDY order, `2026-02-30`) is PostgreSQL's error.
 ///
 /// An interval is respelled in months, days and microseconds whenever this module
@@ -179,6 +180,8 @@ pub fn iso_spelling(text: &str, order: DateOrder, kind: DateTimeType) -> Result<
             Err(bad) => return fail("", text, bad).map(|_| None),
         },
         Err(bad) => return fail("", text, bad).map(|_| None),
+        // DuckDB reads ISO itself, but not an offset after a time without seconds.
+        Ok(parts) if parts.offset.is_some() && kind == DateTimeType::TimestampTz => parts,
         Ok(_) => return Ok(None),
     };
     let Some(days) = parts.days else { return Ok(None) };

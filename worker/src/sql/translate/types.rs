@@ -305,6 +305,10 @@ mod tests {
             iso("select interval '-1 days +01:00:00', interval '1' day", DateOrder::Mdy),
             Ok(Some("select interval '0 months -1 days 3600000000 microseconds', interval '1' day".into()))
         );
+        assert_eq!(
+            iso("select '2024-07-01 00:00+02'::timestamptz", DateOrder::Mdy),
+            Ok(Some("select '2024-07-01 00:00:00.000000+02:00:00'::timestamptz".into()))
+        );
         // ISO, words only DuckDB knows, untyped and other literals stay as written.
         assert_eq!(iso("select date '2026-12-03', date 'today', '01/02/03', x", DateOrder::Mdy), Ok(None));
         assert_eq!(iso("select 'it''s 01/02/03'::date", DateOrder::Mdy), Ok(None));
