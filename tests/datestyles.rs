@@ -4,7 +4,7 @@
 //! whose meaning depends on the field order (`01/02/03`).
 
 use mallard_harness::pair::Pair;
-use mallard_harness::raw_client::{RawClient, Reply};
+use mallard_harness::raw_client::RawClient;
 use mallard_harness::{Options, Server};
 
 const DATE_STYLES: &[&str] = &[
@@ -75,18 +75,6 @@ const INTERVALS: &[&str] = &[
     "select array[interval '1 day', interval '-2 hours']",
 ];
 
-fn text(reply: &Reply) -> String {
-    if let Some(e) = &reply.error {
-        return format!("ERROR {}", e.code.code());
-    }
-    reply
-        .rows
-        .iter()
-        .map(|row| row.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect::<Vec<_>>().join("|"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Runs `set` on both servers, then each statement, recording where they differ.
 fn compare(
     pair: &mut Pair,
@@ -101,7 +89,7 @@ fn compare(
     }
     let mut answers = Vec::new();
     for sql in statements {
-        let (pg, mallard) = (text(&pair.pg_query(sql)), text(&pair.mallard_query(sql)));
+        let (pg, mallard) = (pair.pg_query(sql).text(), pair.mallard_query(sql).text());
         if pg != mallard {
             differences
                 .push(format!("[{}] {sql}\n  PostgreSQL: {pg}\n  mallard:    {mallard}", set.join("; ")));
@@ -154,7 +142,7 @@ fn the_startup_packet_and_show_agree_with_postgres() {
         compare(&mut pair, &set, &["show DateStyle"], &mut differences);
     }
     for bad in ["SET DateStyle = 'SQL, German'", "SET DateStyle = 'Roman'", "SET IntervalStyle = 'sql'"] {
-        let (pg, mallard) = (text(&pair.pg_query(bad)), text(&pair.mallard_query(bad)));
+        let (pg, mallard) = (pair.pg_query(bad).text(), pair.mallard_query(bad).text());
         if pg != mallard {
             differences.push(format!("{bad}\n  PostgreSQL: {pg}\n  mallard:    {mallard}"));
         }
@@ -175,9 +163,9 @@ fn a_style_from_the_startup_packet_is_the_sessions() {
     let reply = client
         .query("select date '2026-12-03', interval '1 day 2 hours', '01/02/2003'::date")
         .expect("query");
-    assert_eq!(text(&reply), "03.12.2026|P1DT2H|01.02.2003");
+    assert_eq!(reply.text(), "03.12.2026|P1DT2H|01.02.2003");
     // RESET returns to the startup packet's style, not the server's default.
     client.query("SET DateStyle = ISO").expect("set");
     client.query("RESET DateStyle").expect("reset");
-    assert_eq!(text(&client.query("select date '2026-12-03'").expect("query")), "03.12.2026");
+    assert_eq!(client.query("select date '2026-12-03'").expect("query").text(), "03.12.2026");
 }

@@ -64,18 +64,6 @@ const STATEMENTS: &[&str] = &[
     "select localtimestamp::date = current_date",
 ];
 
-fn text(reply: &mallard_harness::raw_client::Reply) -> String {
-    if let Some(e) = &reply.error {
-        return format!("ERROR {}", e.code.code());
-    }
-    reply
-        .rows
-        .iter()
-        .map(|row| row.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect::<Vec<_>>().join("|"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn timestamptz_answers_match_postgres_in_ten_zones() {
     let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
@@ -88,7 +76,7 @@ fn timestamptz_answers_match_postgres_in_ten_zones() {
         let reply = pair.mallard_query(&set);
         assert!(reply.error.is_none(), "{set}: {:?}", reply.error);
         for sql in STATEMENTS {
-            let (pg, mallard) = (text(&pair.pg_query(sql)), text(&pair.mallard_query(sql)));
+            let (pg, mallard) = (pair.pg_query(sql).text(), pair.mallard_query(sql).text());
             if sql == &STATEMENTS[0] {
                 first_answers.insert(pg.clone());
             }
@@ -112,22 +100,22 @@ fn the_zone_comes_from_the_startup_packet_or_the_config() {
     // The config's zone is every session's default, and what RESET returns to.
     let mut client = RawClient::connect(server.port, "tester", "mallard").expect("connect");
     let reply = client.query(instant).expect("query");
-    assert_eq!(text(&reply), "2024-07-01 09:00:00+09|Asia/Tokyo");
+    assert_eq!(reply.text(), "2024-07-01 09:00:00+09|Asia/Tokyo");
     assert!(client.startup_parameters.contains(&("TimeZone".into(), "Asia/Tokyo".into())));
 
     // A client's own zone (libpq sends PGTZ as the TimeZone startup parameter) wins.
     let params = [("user", "tester"), ("database", "mallard"), ("TimeZone", "Europe/Rome")];
     let mut client = RawClient::connect_with(server.port, &params).expect("connect");
-    assert_eq!(text(&client.query(instant).expect("query")), "2024-07-01 02:00:00+02|Europe/Rome");
+    assert_eq!(client.query(instant).expect("query").text(), "2024-07-01 02:00:00+02|Europe/Rome");
     client.query("SET TimeZone = 'UTC'").expect("set");
     client.query("RESET TimeZone").expect("reset");
-    assert_eq!(text(&client.query(instant).expect("query")), "2024-07-01 02:00:00+02|Europe/Rome");
+    assert_eq!(client.query(instant).expect("query").text(), "2024-07-01 02:00:00+02|Europe/Rome");
 
     // DuckDB's zones have no fixed offsets but whole hours: refused, not approximated.
     let reply = client.query("SET TIME ZONE 5.5").expect("query");
     let error = reply.error.expect("a half-hour offset is refused");
     assert_eq!(error.code.code(), "0A000", "{error:?}");
-    assert_eq!(text(&client.query(instant).expect("query")), "2024-07-01 02:00:00+02|Europe/Rome");
+    assert_eq!(client.query(instant).expect("query").text(), "2024-07-01 02:00:00+02|Europe/Rome");
 }
 
 #[test]
@@ -146,7 +134,7 @@ fn a_bad_configured_zone_is_a_config_error() {
 fn pg_timezone_names_lists_the_zones_postgres_lists() {
     let mut pair = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let sql = "select name, abbrev, utc_offset, is_dst from pg_catalog.pg_timezone_names order by name";
-    let (pg, mallard) = (text(&pair.pg_query(sql)), text(&pair.mallard_query(sql)));
+    let (pg, mallard) = (pair.pg_query(sql).text(), pair.mallard_query(sql).text());
     assert!(pg.lines().count() > 400, "PostgreSQL lists {} zones", pg.lines().count());
     let differences: Vec<String> = pg
         .lines()

@@ -29,6 +29,21 @@ pub struct Reply {
     pub status: TransactionStatus,
 }
 
+impl Reply {
+    /// The rows as text, fields joined by `|` and rows by newlines (`NULL` for NULL), or
+    /// `ERROR <sqlstate>`: what a comparison of two servers' answers looks at.
+    pub fn text(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("ERROR {}", e.code.code());
+        }
+        self.rows
+            .iter()
+            .map(|row| row.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect::<Vec<_>>().join("|"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 pub struct RawClient {
     stream: TcpStream,
     buf: Vec<u8>,

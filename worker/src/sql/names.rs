@@ -72,7 +72,7 @@ const NOT_ALIAS: &[&str] = &[
 ];
 
 /// Bare words PostgreSQL treats as functions and names after themselves.
-const VALUE_FUNCTIONS: &[&str] = &[
+pub(super) const VALUE_FUNCTIONS: &[&str] = &[
     "CURRENT_DATE",
     "CURRENT_TIME",
     "CURRENT_TIMESTAMP",

@@ -88,24 +88,8 @@ const NOT_ALIAS: &[&str] = &[
     "SELECT",
 ];
 
-/// Bare words that are values, not column references.
-const NOT_COLUMN: &[&str] = &[
-    "NULL",
-    "TRUE",
-    "FALSE",
-    "DEFAULT",
-    "CURRENT_DATE",
-    "CURRENT_TIME",
-    "CURRENT_TIMESTAMP",
-    "LOCALTIME",
-    "LOCALTIMESTAMP",
-    "CURRENT_USER",
-    "CURRENT_ROLE",
-    "SESSION_USER",
-    "USER",
-    "CURRENT_CATALOG",
-    "CURRENT_SCHEMA",
-];
+/// Bare words that are values, not column references (with the value functions).
+const NOT_COLUMN: &[&str] = &["NULL", "TRUE", "FALSE", "DEFAULT"];
 
 /// The relations and result columns of a statement, `None` when it has no result
 /// column that can be a table's or its text cannot be read.
@@ -232,7 +216,9 @@ fn read_item(item: &[Token<'_>]) -> Item {
         },
         _ => (item, None),
     };
-    let column = |t: &Token<'_>| ident(t).filter(|_| !is_any(Some(t), NOT_COLUMN));
+    let column = |t: &Token<'_>| {
+        ident(t).filter(|_| !is_any(Some(t), NOT_COLUMN) && !is_any(Some(t), super::names::VALUE_FUNCTIONS))
+    };
     let (qualifier, name) = match expr {
         [Token::Punct('*')] if label.is_none() => return Item::Star { qualifier: None },
         [q, Token::Punct('.'), Token::Punct('*')] if label.is_none() => {
