@@ -195,7 +195,7 @@ impl Session<'_> {
     ) -> Result<(), StepError> {
         let statement = self.portals.get(name).map(|p| Rc::clone(&p.statement));
         if let Some(statement) = &statement {
-            self.note_catalog_change(&statement.command);
+            self.note_catalog_change(&statement.command, &statement.sql);
         }
         let outcome = self.execute_named_portal(name, limit, described).map_err(|e| match (e, statement) {
             // A duplicate key names its constraint after the table the statement writes.
