@@ -143,7 +143,15 @@ fn start_session(
     let spawned = thread::Builder::new().name(format!("session-{session}")).stack_size(SESSION_STACK).spawn(
         move || {
             let _entered = span.enter();
-            session::serve(&thread_shared, session, peer, full, fd);
+            // A panic is a bug, but it must end only its session: the unwind closes the
+            // client's socket, and the session is still deregistered (its registry entry
+            // holds a duplicate of the socket, which would keep the client waiting).
+            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                session::serve(&thread_shared, session, peer, full, fd);
+            }));
+            if served.is_err() {
+                error!(session = %session, "session thread panicked; its client is disconnected");
+            }
             thread_shared.sessions.remove(session);
             let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
             thread_shared.live.fetch_sub(1, Ordering::SeqCst);

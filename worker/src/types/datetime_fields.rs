@@ -387,6 +387,10 @@ mod tests {
         assert_eq!(date("Thu Jan 02 2003", DateOrder::Dmy).ok(), Some(jan2.clone()));
         assert_eq!(date("2003-Jan-02", DateOrder::Ymd).ok(), Some(jan2));
         assert_eq!(date("13/02/2003", DateOrder::Mdy).unwrap_err().code.code(), "22008");
+        // Years of any length are refused, not overflowed.
+        for huge in ["01/01/99999999999999999", "99999999999999999/01/01", "Jan 01 999999999999999999"] {
+            assert_eq!(date(huge, DateOrder::Mdy).unwrap_err().code.code(), "22008", "{huge}");
+        }
         let mut style = TextStyle::fixed(3600, "CET");
         style.order = DateOrder::Mdy;
         // Postgres style, as mallard writes it, reads back: 2026-12-03 14:30:00.5 CET.

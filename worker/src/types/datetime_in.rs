@@ -341,7 +341,9 @@ fn parse_iso(text: &str) -> Result<Parts, Bad> {
 
 /// Days since 1970-01-01 of a date as written (year 1 BC is `1` with `bc`), checked.
 pub(super) fn checked_days(year: i64, month: u32, day: u32, bc: bool) -> Result<i64, Bad> {
-    if year == 0 || !(1..=12).contains(&month) || day == 0 {
+    // Nine digits of year keep the day arithmetic far from overflow; PostgreSQL's own
+    // range (to 5874897) is checked by the caller.
+    if year == 0 || year > 999_999_999 || !(1..=12).contains(&month) || day == 0 {
         return Err(Bad::Field);
     }
     let year = if bc { 1 - year } else { year };
