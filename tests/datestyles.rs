@@ -59,6 +59,9 @@ const INPUT: &[&str] = &[
     "select timestamp with time zone 'Thu Dec 03 14:30:00 2026 PST'",
     "select '12/03/2026 14:30:00'::timestamptz",
     "select date '2026-12-03' - date '12/01/2026'",
+    // Out of range, however long the year: an error, never an overflow.
+    "select date '01/01/99999999999999999'",
+    "select date '01/01/5874898'",
 ];
 
 const INTERVAL_STYLES: &[&str] = &["postgres", "postgres_verbose", "sql_standard", "iso_8601"];

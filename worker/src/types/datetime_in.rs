@@ -185,6 +185,14 @@ pub fn iso_spelling(text: &str, order: DateOrder, kind: DateTimeType) -> Result<
         Ok(_) => return Ok(None),
     };
     let Some(days) = parts.days else { return Ok(None) };
+    // PostgreSQL's ranges, which DuckDB's exceed for dates.
+    if kind == DateTimeType::Date && !(MIN_DAYS..END_DAYS).contains(&days) {
+        return Err(ValueError::new("22008", format!("date out of range: \"{text}\"")));
+    }
+    let micros = i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(parts.micros.unwrap_or(0));
+    if kind != DateTimeType::Date && (micros < MIN_MICROS || micros >= i128::from(i64::MAX)) {
+        return Err(ValueError::new("22008", format!("timestamp out of range: \"{text}\"")));
+    }
     Ok(iso_text(days, parts.micros, parts.offset, kind))
 }
 
