@@ -23,8 +23,8 @@ use crate::copy::statement::ForceColumns;
 use crate::copy::{
     self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
-use crate::encoding::{DecodeError, Encoding};
 use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::encoding::{DecodeError, Encoding};
 use crate::types::{
     decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, TextStyle,
 };
