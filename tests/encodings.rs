@@ -61,10 +61,9 @@ const TRAILS: &[u8] = &[0x40, 0x7E, 0x80, 0xA0, 0xA1, 0xA2, 0xDF, 0xE0, 0xFC, 0x
 /// PostgreSQL mapping differs between the Japanese tables (yen, overline, wave dash,
 /// minus, roman numerals, NEC and IBM extensions), private use, and beyond the BMP.
 const CODE_POINTS: &[u32] = &[
-    0xA5, 0xA6, 0xA7, 0xB7, 0xE9, 0x0101, 0x2014, 0x2015, 0x2016, 0x203E, 0x20AC, 0x2116, 0x2160,
-    0x2170, 0x2212, 0x2225, 0x301C, 0x3042, 0x30A2, 0x30FB, 0x3131, 0x3231, 0x4E00, 0x4E28, 0x4E2D,
-    0x5F45, 0x7881, 0x9F98, 0xAC00, 0xD7A3, 0xE000, 0xE5E5, 0xF929, 0xFF5E, 0xFF71, 0xFFE2, 0xFFE4,
-    0x20000,
+    0xA5, 0xA6, 0xA7, 0xB7, 0xE9, 0x0101, 0x2014, 0x2015, 0x2016, 0x203E, 0x20AC, 0x2116, 0x2160, 0x2170,
+    0x2212, 0x2225, 0x301C, 0x3042, 0x30A2, 0x30FB, 0x3131, 0x3231, 0x4E00, 0x4E28, 0x4E2D, 0x5F45, 0x7881,
+    0x9F98, 0xAC00, 0xD7A3, 0xE000, 0xE5E5, 0xF929, 0xFF5E, 0xFF71, 0xFFE2, 0xFFE4, 0x20000,
 ];
 
 /// Spellings of encoding names: PostgreSQL's aliases fold to its canonical names, and a
@@ -194,8 +193,11 @@ fn multibyte_script(table: &str, long_leads: &[u8]) -> Vec<u8> {
     }
     writeln!(s, "select chr(12354) = 'b';\n\\echo :SQLSTATE").unwrap();
     writeln!(s, "copy (select b, v from {table} where b % 3 = 0 order by b) to stdout;").unwrap();
-    writeln!(s, "copy (select b, v from {table} where b % 3 = 1 order by b) to stdout with (format csv, header);")
-        .unwrap();
+    writeln!(
+        s,
+        "copy (select b, v from {table} where b % 3 = 1 order by b) to stdout with (format csv, header);"
+    )
+    .unwrap();
     // Lines longer than psql's copy buffer, of two-byte characters at both parities
     // (and three-byte ones), so that some CopyData message ends inside a character.
     let valid = good_pair(table);
