@@ -76,9 +76,12 @@ pub(super) fn pack(seq: &[u8]) -> u32 {
 
 /// The bytes of a packed sequence (`packed` is not 0).
 pub(super) fn unpack(packed: u32, out: &mut Vec<u8>) {
-    let bytes = packed.to_be_bytes();
-    let skip = bytes.iter().position(|&b| b != 0).unwrap_or(3);
-    out.extend_from_slice(&bytes[skip..]);
+    let [_, a, b, c] = packed.to_be_bytes();
+    match packed {
+        0..=0xFF => out.push(c),
+        0x100..=0xFFFF => out.extend_from_slice(&[b, c]),
+        _ => out.extend_from_slice(&[a, b, c]),
+    }
 }
 
 /// `count` consecutive keys from `key`, each to the value after the previous one's,
