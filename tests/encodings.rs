@@ -1,9 +1,10 @@
 //! Client encodings against a real PostgreSQL 15: psql, told its encoding by
 //! `PGCLIENTENCODING` as an application would be, sends the same bytes to both servers,
 //! and what each answers (rows, errors, COPY data, in the client's bytes) must be the
-//! same. Every byte 0x80..=0xFF of every encoding is stored, read back in that
-//! encoding and in UTF8, so the conversion tables are checked byte by byte; characters
-//! an encoding lacks and bytes it does not map give PostgreSQL's errors.
+//! same. Every byte 0x80..=0xFF of every single-byte encoding, and every lead byte of
+//! every multi-byte one with the edges of its trail bytes, is stored, read back in that
+//! encoding and in UTF8; characters an encoding lacks, bytes it does not map and bytes
+//! that are not a character of it give PostgreSQL's errors.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
