@@ -256,7 +256,7 @@ fn values_mallard_cannot_honour_are_refused_clearly() {
     let mut client = RawClient::connect(server.port, "tester", "mallard").unwrap();
     for (sql, code) in [
         ("set standard_conforming_strings = off", "0A000"),
-        ("set client_encoding = 'SJIS'", "0A000"),
+        ("set client_encoding = 'JOHAB'", "0A000"),
         ("set transaction snapshot '0001'", "0A000"),
     ] {
         let reply = client.query(sql).unwrap();

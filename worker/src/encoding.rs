@@ -9,9 +9,17 @@
 //! right where PostgreSQL's differ: WHATWG fills the holes of the Windows code pages with
 //! the C1 controls where PostgreSQL has no mapping, its KOI8-U is KOI8-RU, and its
 //! "iso-8859-9" is windows-1254. LATIN1 is the identity on U+0000..U+00FF (WHATWG's
-//! "iso-8859-1" is windows-1252). Multi-byte encodings are refused for now: WHATWG's
-//! are the browsers' supersets (Big5-HKSCS, a GBK that accepts GB18030's four-byte
-//! sequences, an EUC-KR that is UHC) and would not refuse what PostgreSQL refuses.
+//! "iso-8859-1" is windows-1252).
+//!
+//! The multi-byte tables ([`multibyte`]) are `encoding_rs`'s too, cut down to
+//! PostgreSQL's byte layout of each encoding and corrected by [`fixes`], lists found by
+//! converting every sequence and every BMP character with PostgreSQL 15. WHATWG's
+//! versions are the browsers' supersets (Big5-HKSCS, a GBK that is GB18030's two-byte
+//! part, an EUC-KR that is UHC, a Shift_JIS that is windows-31j), so most corrections
+//! take mappings away.
+
+mod fixes;
+mod multibyte;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -25,10 +33,20 @@ pub struct Encoding {
     /// Bytes 0x80..=0xFF to their code points (0: no mapping), and back, built on
     /// first use.
     maps: OnceLock<Maps>,
+    /// The tables of a multi-byte encoding, built on first use.
+    wide: OnceLock<multibyte::Maps>,
 }
 
 enum Table {
     Latin1,
+    Multibyte {
+        layout: multibyte::Layout,
+        label: &'static str,
+        /// PostgreSQL's mapping of packed sequences where it differs.
+        decode_fixes: &'static [multibyte::Run],
+        /// PostgreSQL's sequences for code points where it differs.
+        encode_fixes: &'static [multibyte::Run],
+    },
     Whatwg {
         label: &'static str,
         /// A byte in 0x80..=0x9F that WHATWG maps to the C1 control of the same number
@@ -46,15 +64,39 @@ struct Maps {
 }
 
 const fn latin1() -> Encoding {
-    Encoding { name: "LATIN1", table: Table::Latin1, maps: OnceLock::new() }
+    Encoding { name: "LATIN1", table: Table::Latin1, maps: OnceLock::new(), wide: OnceLock::new() }
 }
 
 const fn whatwg(name: &'static str, label: &'static str) -> Encoding {
-    Encoding { name, table: Table::Whatwg { label, c1_holes: false, fixes: &[] }, maps: OnceLock::new() }
+    Encoding {
+        name,
+        table: Table::Whatwg { label, c1_holes: false, fixes: &[] },
+        maps: OnceLock::new(),
+        wide: OnceLock::new(),
+    }
 }
 
 const fn windows(name: &'static str, label: &'static str, fixes: &'static [(u8, u16)]) -> Encoding {
-    Encoding { name, table: Table::Whatwg { label, c1_holes: true, fixes }, maps: OnceLock::new() }
+    Encoding {
+        name,
+        table: Table::Whatwg { label, c1_holes: true, fixes },
+        maps: OnceLock::new(),
+        wide: OnceLock::new(),
+    }
+}
+
+const fn multibyte(
+    name: &'static str,
+    layout: multibyte::Layout,
+    label: &'static str,
+    (decode_fixes, encode_fixes): fixes::Fixes,
+) -> Encoding {
+    Encoding {
+        name,
+        table: Table::Multibyte { layout, label, decode_fixes, encode_fixes },
+        maps: OnceLock::new(),
+        wide: OnceLock::new(),
+    }
 }
 
 /// ISO-8859-9 as PostgreSQL has it: windows-1254 above 0x9F, C1 controls below.
@@ -68,7 +110,7 @@ const LATIN5_C1: [(u8, u16); 32] = {
     fixes
 };
 
-static CONVERTED: [Encoding; 27] = [
+static CONVERTED: [Encoding; 34] = [
     latin1(),
     whatwg("LATIN2", "iso-8859-2"),
     whatwg("LATIN3", "iso-8859-3"),
@@ -77,6 +119,7 @@ static CONVERTED: [Encoding; 27] = [
         name: "LATIN5",
         table: Table::Whatwg { label: "windows-1254", c1_holes: false, fixes: &LATIN5_C1 },
         maps: OnceLock::new(),
+        wide: OnceLock::new(),
     },
     whatwg("LATIN6", "iso-8859-10"),
     whatwg("LATIN7", "iso-8859-13"),
@@ -105,7 +148,15 @@ static CONVERTED: [Encoding; 27] = [
         name: "KOI8U",
         table: Table::Whatwg { label: "koi8-u", c1_holes: false, fixes: &[(0xAE, 0x255D), (0xBE, 0x256C)] },
         maps: OnceLock::new(),
+        wide: OnceLock::new(),
     },
+    multibyte("EUC_JP", multibyte::Layout::EucJp, "euc-jp", fixes::EUC_JP),
+    multibyte("SJIS", multibyte::Layout::Sjis, "shift_jis", fixes::SJIS),
+    multibyte("EUC_KR", multibyte::Layout::EucKr, "euc-kr", fixes::EUC_KR),
+    multibyte("UHC", multibyte::Layout::Lead, "euc-kr", fixes::UHC),
+    multibyte("EUC_CN", multibyte::Layout::EucCn, "gbk", fixes::EUC_CN),
+    multibyte("GBK", multibyte::Layout::Lead, "gbk", fixes::GBK),
+    multibyte("BIG5", multibyte::Layout::Lead, "big5", fixes::BIG5),
 ];
 
 /// Every encoding PostgreSQL takes as a client encoding, by every name it accepts for
@@ -240,6 +291,23 @@ pub struct Untranslatable {
     pub to: &'static str,
 }
 
+/// Bytes that are not a character of the client's encoding: PostgreSQL's 22021.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid byte sequence for encoding \"{encoding}\": {}", Hex(bytes))]
+pub struct InvalidSequence {
+    pub bytes: Vec<u8>,
+    pub encoding: &'static str,
+}
+
+/// Why client bytes could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error(transparent)]
+    Untranslatable(#[from] Untranslatable),
+    #[error(transparent)]
+    Invalid(#[from] InvalidSequence),
+}
+
 struct Hex<'a>(&'a [u8]);
 
 impl fmt::Display for Hex<'_> {
@@ -256,6 +324,8 @@ impl Encoding {
         self.maps.get_or_init(|| {
             let mut decode = [0u16; 128];
             match &self.table {
+                // Never asked for: a multi-byte encoding converts through `wide`.
+                Table::Multibyte { .. } => {}
                 Table::Latin1 => {
                     for (i, d) in decode.iter_mut().enumerate() {
                         *d = 0x80 + i as u16;
@@ -288,11 +358,36 @@ impl Encoding {
         })
     }
 
-    /// Client bytes to UTF-8 (ASCII comes back borrowed); a byte the encoding does not
-    /// map is an error.
-    pub fn decode<'a>(&self, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, Untranslatable> {
+    fn wide(&self) -> Option<(multibyte::Layout, &multibyte::Maps)> {
+        let Table::Multibyte { layout, label, decode_fixes, encode_fixes } = &self.table else { return None };
+        let maps =
+            self.wide.get_or_init(|| multibyte::Maps::build(*layout, label, decode_fixes, encode_fixes));
+        Some((*layout, maps))
+    }
+
+    /// How much of `bytes` ends on a character boundary: all of it, unless it ends
+    /// inside a multi-byte character (as a `CopyData` message may).
+    pub fn whole_prefix(&self, bytes: &[u8]) -> usize {
+        let Table::Multibyte { layout, .. } = &self.table else { return bytes.len() };
+        let mut at = 0;
+        while let Some(&b) = bytes.get(at) {
+            let len = if b < 0x80 { 1 } else { layout.len(b) };
+            if at + len > bytes.len() {
+                break;
+            }
+            at += len;
+        }
+        at
+    }
+
+    /// Client bytes to UTF-8 (ASCII comes back borrowed); bytes the encoding does not
+    /// map, or that are not a character of it, are an error.
+    pub fn decode<'a>(&self, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, DecodeError> {
         if bytes.is_ascii() {
             return Ok(Cow::Borrowed(bytes));
+        }
+        if let Some((layout, maps)) = self.wide() {
+            return self.decode_wide(layout, maps, bytes).map(|text| Cow::Owned(text.into_bytes()));
         }
         let maps = self.maps();
         let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
@@ -304,10 +399,41 @@ impl Encoding {
             let c = char::from_u32(u32::from(maps.decode[usize::from(b - 0x80)])).filter(|&c| c != '\0');
             match c {
                 Some(c) => out.push(c),
-                None => return Err(Untranslatable { bytes: vec![b], from: self.name, to: "UTF8" }),
+                None => return Err(Untranslatable { bytes: vec![b], from: self.name, to: "UTF8" }.into()),
             }
         }
         Ok(Cow::Owned(out.into_bytes()))
+    }
+
+    fn decode_wide(
+        &self,
+        layout: multibyte::Layout,
+        maps: &multibyte::Maps,
+        bytes: &[u8],
+    ) -> Result<String, DecodeError> {
+        let mut out = String::with_capacity(bytes.len() * 3 / 2);
+        let mut at = 0;
+        while let Some(&b) = bytes.get(at) {
+            if b < 0x80 {
+                out.push(char::from(b));
+                at += 1;
+                continue;
+            }
+            let end = at + layout.len(b);
+            let Some(seq) = bytes.get(at..end).filter(|seq| layout.valid(seq)) else {
+                // As PostgreSQL, the error shows the character as far as it goes.
+                let shown = bytes[at..end.min(bytes.len())].to_vec();
+                return Err(InvalidSequence { bytes: shown, encoding: self.name }.into());
+            };
+            match maps.decode(seq) {
+                Some(c) => out.push(c),
+                None => {
+                    return Err(Untranslatable { bytes: seq.to_vec(), from: self.name, to: "UTF8" }.into())
+                }
+            }
+            at = end;
+        }
+        Ok(out)
     }
 
     /// UTF-8 text to client bytes; a character the encoding lacks is an error.
@@ -352,6 +478,19 @@ impl Encoding {
         }
         let text = String::from_utf8_lossy(text);
         let mut out = Vec::with_capacity(text.len());
+        if let Some((_, maps)) = self.wide() {
+            for c in text.chars() {
+                if c.is_ascii() {
+                    out.push(c as u8);
+                    continue;
+                }
+                match maps.encode(c) {
+                    Some(packed) => multibyte::unpack(packed, &mut out),
+                    None => out.push(missing(c)?),
+                }
+            }
+            return Ok(Cow::Owned(out));
+        }
         for c in text.chars() {
             let cp = c as u32;
             let byte = if cp < 0x80 {
@@ -389,7 +528,7 @@ mod tests {
         assert_eq!(canonical("Windows-1252"), Some("WIN1252"));
         assert_eq!(canonical("unicode"), Some("UTF8"));
         assert_eq!(canonical("cp1252"), None);
-        assert!(matches!(canonical("sjis").map(for_client), Some(ForClient::Unsupported)));
+        assert!(matches!(canonical("johab").map(for_client), Some(ForClient::Unsupported)));
         assert!(session_encoding("SQL_ASCII").is_none());
     }
 
@@ -429,6 +568,62 @@ mod tests {
         assert_eq!(win1252.decode(b"\x80").unwrap(), "€".as_bytes());
         assert_eq!(converted("KOI8U").decode(b"\xae").unwrap(), "╝".as_bytes());
         assert_eq!(converted("LATIN5").decode(b"\x80\xd0").unwrap(), "\u{80}Ğ".as_bytes());
+    }
+
+    #[test]
+    fn multibyte_characters_convert_both_ways() {
+        let sjis = converted("SJIS");
+        let text = "aあア亜\\";
+        let bytes = b"a\x82\xa0\x83\x41\x88\x9f\\";
+        assert_eq!(sjis.encode(text.as_bytes()).unwrap(), bytes.as_slice());
+        assert_eq!(sjis.decode(bytes).unwrap(), text.as_bytes());
+        // PostgreSQL's SJIS writes YEN SIGN as the ASCII backslash's byte.
+        assert_eq!(sjis.encode("¥".as_bytes()).unwrap(), b"\\".as_slice());
+        assert_eq!(converted("EUC_JP").decode(b"\x8f\xb0\xa1\x8e\xb1").unwrap(), "丂ｱ".as_bytes());
+        assert_eq!(converted("UHC").decode(b"\x81\x41\xb0\xa1").unwrap(), "갂가".as_bytes());
+    }
+
+    #[test]
+    fn every_multibyte_character_comes_back() {
+        for e in CONVERTED.iter().filter(|e| matches!(e.table, Table::Multibyte { .. })) {
+            for lead in 0x80..=0xFFu8 {
+                for trail in 0x40..=0xFFu8 {
+                    let pair = [lead, trail];
+                    let Ok(text) = e.decode(&pair) else { continue };
+                    let again = e.encode(&text).unwrap();
+                    assert_eq!(e.decode(&again).unwrap(), text, "{} {lead:#x} {trail:#x}", e.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn multibyte_errors_are_postgresqls() {
+        let sjis = converted("SJIS");
+        let error = |e: &Encoding, bytes: &[u8]| e.decode(bytes).unwrap_err().to_string();
+        assert_eq!(error(sjis, b"a\x81 "), "invalid byte sequence for encoding \"SJIS\": 0x81 0x20");
+        assert_eq!(error(sjis, b"a\x81"), "invalid byte sequence for encoding \"SJIS\": 0x81");
+        assert_eq!(
+            error(sjis, b"\xf0\x40"),
+            "character with byte sequence 0xf0 0x40 in encoding \"SJIS\" has no equivalent in encoding \"UTF8\""
+        );
+        assert_eq!(
+            error(converted("EUC_JP"), b"\x8f\xa1"),
+            "invalid byte sequence for encoding \"EUC_JP\": 0x8f 0xa1"
+        );
+        assert_eq!(
+            sjis.encode("가".as_bytes()).unwrap_err().to_string(),
+            "character with byte sequence 0xea 0xb0 0x80 in encoding \"UTF8\" has no equivalent in encoding \"SJIS\""
+        );
+    }
+
+    #[test]
+    fn a_prefix_ends_on_a_character_boundary() {
+        let sjis = converted("SJIS");
+        assert_eq!(sjis.whole_prefix(b"a\x82\xa0\x82"), 3);
+        assert_eq!(sjis.whole_prefix(b"\xb1\xb1"), 2);
+        assert_eq!(converted("EUC_JP").whole_prefix(b"a\x8f\xb0"), 1);
+        assert_eq!(converted("LATIN1").whole_prefix(b"a\x8f"), 2);
     }
 
     #[test]

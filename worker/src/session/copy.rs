@@ -10,6 +10,8 @@
 //! After a failed copy-in, the client may still be sending `CopyData`; the message
 //! loop ignores `CopyData`, `CopyDone` and `CopyFail` outside COPY, as PostgreSQL does.
 
+use std::borrow::Cow;
+
 use mallard_protocol::pg::backend::{begin_message, finish_message, Message};
 use mallard_protocol::pg::{frontend, Format, SqlState};
 use tracing::debug;
@@ -22,6 +24,7 @@ use crate::copy::{
     self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
 use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::encoding::{DecodeError, Encoding};
 use crate::types::{
     decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, TextStyle,
 };
@@ -161,6 +164,8 @@ impl Session<'_> {
         let mut row = Row::default();
         let max = self.shared.config.max_message_size;
         let encoding = self.conn.encoding();
+        // The start of a multi-byte character the last message ended inside.
+        let mut split = Vec::new();
         loop {
             let frame = match self.conn.read_session_message(max) {
                 Ok(f) => f,
@@ -172,10 +177,9 @@ impl Session<'_> {
                 .expect("read_message returns whole messages");
             match message {
                 frontend::Message::CopyData(data) => {
-                    // Text and CSV come in the client's encoding (every one mallard
-                    // converts has one byte a character, so a message ends whole ones).
+                    // Text and CSV come in the client's encoding.
                     match encoding.filter(|_| format == Format::Text) {
-                        Some(e) => decoder.feed(&e.decode(data)?),
+                        Some(e) => decoder.feed(&decode_chunk(e, &mut split, data)?),
                         None => decoder.feed(data),
                     }
                     while decoder.next_row(&mut row, false)? {
@@ -190,6 +194,10 @@ impl Session<'_> {
                     }
                 }
                 frontend::Message::CopyDone => {
+                    if let Some(e) = encoding.filter(|_| !split.is_empty()) {
+                        // The data ended inside a character: an error naming its bytes.
+                        e.decode(&split)?;
+                    }
                     while decoder.next_row(&mut row, true)? {
                         sink.row(&row)?;
                     }
@@ -405,6 +413,25 @@ impl RowSink<'_, '_> {
 
 /// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
 /// report that as 22P02, where DuckDB says "invalid input" or "conversion".
+/// A `CopyData` message's text in UTF-8: a message may end inside a multi-byte
+/// character, whose bytes wait in `split` for the next one.
+fn decode_chunk<'a>(
+    encoding: &Encoding,
+    split: &mut Vec<u8>,
+    data: &'a [u8],
+) -> Result<Cow<'a, [u8]>, DecodeError> {
+    if split.is_empty() {
+        let whole = encoding.whole_prefix(data);
+        split.extend_from_slice(&data[whole..]);
+        return encoding.decode(&data[..whole]);
+    }
+    split.extend_from_slice(data);
+    let whole = encoding.whole_prefix(split);
+    let text = encoding.decode(&split[..whole])?.into_owned();
+    split.drain(..whole);
+    Ok(Cow::Owned(text))
+}
+
 fn bad_value(e: DuckError) -> StepError {
     let class = e.class;
     let mut failure = StepError::from(e);

@@ -137,3 +137,13 @@ impl From<crate::encoding::Untranslatable> for StepError {
         StepError::query(SqlState::UNTRANSLATABLE_CHARACTER, e.to_string())
     }
 }
+
+impl From<crate::encoding::DecodeError> for StepError {
+    fn from(e: crate::encoding::DecodeError) -> Self {
+        use crate::encoding::DecodeError;
+        match e {
+            DecodeError::Untranslatable(e) => e.into(),
+            DecodeError::Invalid(e) => StepError::query(SqlState::CHARACTER_NOT_IN_REPERTOIRE, e.to_string()),
+        }
+    }
+}

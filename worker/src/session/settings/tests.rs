@@ -126,7 +126,7 @@ fn startup_parameters_and_options() {
     run(&mut s, "set datestyle = mdy").unwrap();
     run(&mut s, "reset datestyle").unwrap();
     assert_eq!(show(&mut s, "datestyle"), "ISO, DMY");
-    let bad = Settings::new("bob", &[("client_encoding".into(), "SJIS".into())]).err().unwrap();
+    let bad = Settings::new("bob", &[("client_encoding".into(), "JOHAB".into())]).err().unwrap();
     assert_eq!((bad.severity, bad.code), (Severity::Fatal, SqlState::FEATURE_NOT_SUPPORTED));
 }
 
