@@ -13,11 +13,13 @@ const DATE_STYLES: &[&str] = &[
     "ISO, YMD",
     "SQL, MDY",
     "SQL, DMY",
+    "SQL, YMD",
     "Postgres, MDY",
     "Postgres, DMY",
     "Postgres, YMD",
     "German, DMY",
     "German, MDY",
+    "German, YMD",
 ];
 
 const ZONES: &[&str] = &["UTC", "Europe/Rome", "America/New_York", "Asia/Kolkata", "-5", "UTC+3"];
@@ -76,6 +78,10 @@ const INTERVALS: &[&str] = &[
     "select '2026-03-01'::date - '2025-01-15 10:00:00'::timestamp",
     "select age('2026-03-01'::timestamp, '2025-01-15 10:00:00'::timestamp)",
     "select array[interval '1 day', interval '-2 hours']",
+    // Input in each style's own form, which every style reads.
+    "select interval '@ 1 year 2 mons -3 days 4 hours ago', interval 'P1Y2M3DT4H5M6.5S'",
+    "select interval '1-2', interval '3 4:05:06', interval '+1-2 +3 +4:05:06.5'",
+    "select interval '1 year 2 mons 3 days 04:05:06.5', interval '-1 days +01:00:00'",
 ];
 
 /// Runs `set` on both servers, then each statement, recording where they differ.
