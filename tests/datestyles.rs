@@ -82,6 +82,8 @@ const INTERVALS: &[&str] = &[
     "select interval '@ 1 year 2 mons -3 days 4 hours ago', interval 'P1Y2M3DT4H5M6.5S'",
     "select interval '1-2', interval '3 4:05:06', interval '+1-2 +3 +4:05:06.5'",
     "select interval '1 year 2 mons 3 days 04:05:06.5', interval '-1 days +01:00:00'",
+    // A leading minus alone applies to every field in sql_standard, to the first in others.
+    "select interval '-1 2:03:04', interval '-1 day 2 hours', interval '-1 day +2 hours'",
 ];
 
 /// Runs `set` on both servers, then each statement, recording where they differ.

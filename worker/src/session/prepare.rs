@@ -44,8 +44,8 @@ impl Session<'_> {
         statement: &sql::Statement<'_>,
         param_types: &[u32],
     ) -> Result<Rc<Statement>, StepError> {
-        let order = self.settings.text_style().order;
-        let Analysis { command, plan } = sql::analyze(statement, param_types, order).map_err(refused)?;
+        let style = self.settings.text_style();
+        let Analysis { command, plan } = sql::analyze(statement, param_types, &style).map_err(refused)?;
         self.note_catalog_change(&command, statement.sql());
         let kind = match plan {
             Plan::Session => StatementKind::Session,

@@ -17,7 +17,7 @@ use super::statement::Statement;
 use super::translate::{datetime_literals, translate, Translation};
 use super::utility::ParseError;
 use crate::copy::{CopyError, Direction};
-use crate::types::{builtin, logical_type_for_oid, oid, DateOrder, ValueError};
+use crate::types::{builtin, logical_type_for_oid, oid, TextStyle, ValueError};
 
 /// What a statement is, and how the session runs it.
 #[derive(Debug)]
@@ -97,7 +97,7 @@ const OPEN_PARAM_CANDIDATES: &[&str] = &["VARCHAR", "INTEGER", "BIGINT", "DOUBLE
 pub fn analyze(
     statement: &Statement<'_>,
     param_types: &[u32],
-    order: DateOrder,
+    style: &TextStyle,
 ) -> Result<Analysis, Refusal> {
     let command = classify(statement);
     let own = match &command {
@@ -122,8 +122,8 @@ pub fn analyze(
     }
     let plan = match own {
         Some(plan) => plan,
-        None if statement.starts_with("COPY") => return copy(statement, param_types, command, order),
-        None => duck_plan(statement, param_types, order)?,
+        None if statement.starts_with("COPY") => return copy(statement, param_types, command, style),
+        None => duck_plan(statement, param_types, style)?,
     };
     Ok(Analysis { command, plan })
 }
@@ -158,7 +158,7 @@ fn copy(
     statement: &Statement<'_>,
     param_types: &[u32],
     command: Command,
-    order: DateOrder,
+    style: &TextStyle,
 ) -> Result<Analysis, Refusal> {
     match crate::copy::statement::parse_statement(statement) {
         Ok(Some(copy)) => {
@@ -174,16 +174,16 @@ fn copy(
     if stdio {
         return Err(Refusal::ClientStdio);
     }
-    Ok(Analysis { command, plan: duck_plan(statement, param_types, order)? })
+    Ok(Analysis { command, plan: duck_plan(statement, param_types, style)? })
 }
 
 /// A statement for DuckDB: rewritten for it, and read for what Parse must report.
-/// `order` is the session's `DateStyle` field order, for date literals.
-fn duck_plan(statement: &Statement<'_>, param_types: &[u32], order: DateOrder) -> Result<Plan, Refusal> {
+/// `style` is the session's, for date and interval literals.
+fn duck_plan(statement: &Statement<'_>, param_types: &[u32], style: &TextStyle) -> Result<Plan, Refusal> {
     let own_numeric = strip_numeric_casts(statement, param_types);
     let own_numeric = own_numeric.as_deref().map(Statement::new);
     let statement = own_numeric.as_ref().unwrap_or(statement);
-    let iso_dates = datetime_literals(statement, order).map_err(Refusal::Value)?;
+    let iso_dates = datetime_literals(statement, style).map_err(Refusal::Value)?;
     let iso_dates = iso_dates.as_deref().map(Statement::new);
     let statement = iso_dates.as_ref().unwrap_or(statement);
     let translated = match translate(statement) {
@@ -341,7 +341,7 @@ mod tests {
     use crate::sql::split;
 
     fn duck(sql: &str, param_types: &[u32]) -> DuckPlan {
-        match analyze(&Statement::new(sql), param_types, DateOrder::Mdy) {
+        match analyze(&Statement::new(sql), param_types, &TextStyle::default()) {
             Ok(Analysis { plan: Plan::Duck(plan), .. }) => plan,
             other => panic!("{sql}: {other:?}"),
         }
@@ -359,7 +359,7 @@ mod tests {
         let ((plan, casts), passes) = passes::during(|| {
             let statements = split(PGBENCH_UPDATE);
             let Ok(Analysis { command, plan: Plan::Duck(plan) }) =
-                analyze(&statements[0], &[], DateOrder::Mdy)
+                analyze(&statements[0], &[], &TextStyle::default())
             else {
                 panic!("not for DuckDB")
             };
@@ -392,7 +392,7 @@ mod tests {
 
     #[test]
     fn commands_and_plans() {
-        let plan = |sql: &str| analyze(&Statement::new(sql), &[], DateOrder::Mdy).map(|a| a.plan);
+        let plan = |sql: &str| analyze(&Statement::new(sql), &[], &TextStyle::default()).map(|a| a.plan);
         assert!(matches!(plan("begin"), Ok(Plan::Session)));
         assert!(matches!(plan("show all"), Ok(Plan::Session)));
         assert!(matches!(plan("fetch 1 from c"), Ok(Plan::Cursor)));
@@ -405,7 +405,7 @@ mod tests {
 
     #[test]
     fn copy_with_the_client_is_the_sessions() {
-        let analysis = |sql: &str| analyze(&Statement::new(sql), &[], DateOrder::Mdy);
+        let analysis = |sql: &str| analyze(&Statement::new(sql), &[], &TextStyle::default());
         let from = analysis("copy t from stdin").ok().unwrap();
         assert!(matches!(from.plan, Plan::Copy));
         assert_eq!(from.command.tag(0), "COPY FROM");
@@ -427,7 +427,7 @@ mod tests {
             "with a as (select $1::int) select * from a",
         ] {
             let (_, passes) =
-                passes::during(|| analyze(&split(sql)[0], &[], DateOrder::Mdy).ok().map(|a| a.plan));
+                passes::during(|| analyze(&split(sql)[0], &[], &TextStyle::default()).ok().map(|a| a.plan));
             assert_eq!(passes, 1, "{sql}");
         }
     }

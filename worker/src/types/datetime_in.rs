@@ -11,7 +11,7 @@
 use super::datetime_fields;
 use super::datetime_out::civil_from_days;
 use super::decode::{is_space, trim, ValueError};
-use super::style::DateOrder;
+use super::style::{DateOrder, IntervalFormat};
 use super::TextStyle;
 use crate::duck::Value;
 
@@ -163,9 +163,10 @@ pub enum DateTimeType {
 ///
 /// An interval is respelled in months, days and microseconds whenever this module
 /// reads it: DuckDB does not read PostgreSQL's signed fields (`-1 days +01:00:00`).
-pub fn iso_spelling(text: &str, order: DateOrder, kind: DateTimeType) -> Result<Option<String>, ValueError> {
+pub fn iso_spelling(text: &str, style: &TextStyle, kind: DateTimeType) -> Result<Option<String>, ValueError> {
+    let order = style.order;
     if kind == DateTimeType::Interval {
-        return match interval(text) {
+        return match interval(text, style.intervals == IntervalFormat::SqlStandard) {
             Ok(Value::Interval { months, days, micros }) => {
                 Ok(Some(format!("{months} months {days} days {micros} microseconds")))
             }
@@ -436,7 +437,10 @@ pub(super) fn parse_zone(c: &mut Cursor<'_>) -> Result<Option<i64>, Bad> {
 
 /// `interval_in` for the postgres (`@ 1 day 02:03:04 ago`, `1 year 2 mons`,
 /// `-1 days +01:00:00`, `3 4:05:06`), SQL (`1-2`) and ISO 8601 (`P1Y2M3DT4H5M6S`) forms.
-pub fn interval(text: &str) -> Result<Value, ValueError> {
+/// `sql_standard` is `IntervalStyle = sql_standard`, where a leading minus with no other
+/// sign applies to every field (`-1 2:03:04` is minus one day, two hours ...), as
+/// PostgreSQL reads it in that style.
+pub fn interval(text: &str, sql_standard: bool) -> Result<Value, ValueError> {
     let mut acc = Interval::default();
     let parsed = {
         let t = trim(text).to_ascii_lowercase();
@@ -445,6 +449,13 @@ pub fn interval(text: &str) -> Result<Value, ValueError> {
             None => parse_postgres_interval(&t, &mut acc),
         }
     };
+    let mut fields = trim(text).split(|c: char| is_space(c));
+    let leading_minus = fields.next().is_some_and(|f| f.starts_with('-'));
+    if parsed.is_ok() && sql_standard && leading_minus && !fields.any(|f| f.starts_with(['+', '-'])) {
+        acc.months = -acc.months.abs();
+        acc.days = -acc.days.abs();
+        acc.micros = -acc.micros.abs();
+    }
     match parsed {
         Ok(()) => Ok(Value::Interval { months: acc.months, days: acc.days, micros: acc.micros }),
         Err(Bad::Field) => {

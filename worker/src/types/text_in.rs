@@ -9,7 +9,7 @@
 use super::decode::{
     decimal_value, element_type, empty_list, is_space, nest, trim, unify, ValueError, MAX_DIMS,
 };
-use super::{datetime_in, oid, TextStyle};
+use super::{datetime_in, oid, IntervalFormat, TextStyle};
 use crate::duck::{LogicalType, Value};
 
 /// A value the client sent in text format for type `oid` (0 or unknown OIDs → text).
@@ -32,7 +32,7 @@ pub fn decode_text(oid: u32, text: &str, style: &TextStyle) -> Result<Value, Val
         oid::TIME => datetime_in::time(text)?,
         oid::TIMESTAMP => datetime_in::timestamp(text, style, false)?,
         oid::TIMESTAMPTZ => datetime_in::timestamp(text, style, true)?,
-        oid::INTERVAL => datetime_in::interval(text)?,
+        oid::INTERVAL => datetime_in::interval(text, style.intervals == IntervalFormat::SqlStandard)?,
         _ => Value::Text(text.to_owned()),
     })
 }

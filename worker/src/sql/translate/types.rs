@@ -5,18 +5,19 @@ use std::ops::Range;
 
 use super::{is_punct, is_word, replaced, splice, Piece, Rewrite};
 use crate::sql::{mentions, Statement, Token};
-use crate::types::{iso_spelling, DateOrder, DateTimeType, ValueError};
+use crate::types::{iso_spelling, DateTimeType, TextStyle, ValueError};
 
 /// The typed date, time stamp and interval literals of `statement` that PostgreSQL reads
 /// in forms DuckDB does not (`date '12/03/2026'`, `'Dec 3 2026 14:30 CET'::timestamptz`,
 /// `CAST('03.12.2026' AS date)`, `interval '-1 days +01:00:00'`), respelled for DuckDB
 /// (dates and time stamps in ISO); `order` is the session's
 /// `DateStyle` field order, which decides what `01/02/03` is. A literal with a field
-/// out of range is PostgreSQL's error. Not one of the [`RULES`] because its answer
-/// depends on the session.
+/// out of range is PostgreSQL's error. `style` is the session's: its `DateStyle` order
+/// and `IntervalStyle`. Not one of the [`RULES`] because its answer depends on the
+/// session.
 ///
 /// [`RULES`]: super::RULES
-pub fn datetime_literals(statement: &Statement<'_>, order: DateOrder) -> Result<Option<String>, ValueError> {
+pub fn datetime_literals(statement: &Statement<'_>, style: &TextStyle) -> Result<Option<String>, ValueError> {
     let sql = statement.sql();
     if !sql.contains('\'') || !["date", "timestamp", "interval"].iter().any(|t| mentions(sql, t)) {
         return Ok(None);
@@ -45,7 +46,7 @@ pub fn datetime_literals(statement: &Statement<'_>, order: DateOrder) -> Result<
         if kind == DateTimeType::Interval && qualified {
             continue;
         }
-        if let Some(iso) = iso_spelling(text, order, kind)? {
+        if let Some(iso) = iso_spelling(text, style, kind)? {
             edits.push((tokens[i].0..piece.end_of(i), format!("'{iso}'")));
         }
     }
@@ -275,11 +276,14 @@ pub(super) fn declared_lengths(s: &Piece<'_>) -> Option<Rewrite> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::DateOrder;
 
     #[test]
     fn date_literals_follow_the_field_order() {
         let iso = |sql: &str, order| {
-            datetime_literals(&Statement::new(sql), order).map_err(|e| e.code.code().to_owned())
+            let mut style = TextStyle::default();
+            style.order = order;
+            datetime_literals(&Statement::new(sql), &style).map_err(|e| e.code.code().to_owned())
         };
         assert_eq!(
             iso("select date '01/02/03'", DateOrder::Mdy),
