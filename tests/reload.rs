@@ -288,8 +288,12 @@ fn failed_reloads_keep_the_old_generation_serving() {
         },
     );
     let before = wait_old_generations_gone(&server, Duration::from_secs(10));
+    // The serving generation's workers: a failed reload's candidates are listed until
+    // they are reaped, which may be just after the reload's answer.
     let pids = |s: &serde_json::Value| -> Vec<u64> {
-        s["workers"].as_array().unwrap().iter().map(|w| w["pid"].as_u64().unwrap()).collect()
+        let serving = &s["generation"];
+        let workers = s["workers"].as_array().unwrap().iter().filter(|w| &w["generation"] == serving);
+        workers.map(|w| w["pid"].as_u64().unwrap()).collect()
     };
     let load = Load::start(&server.conn_str(), 10, 5);
 
