@@ -156,7 +156,7 @@ fn run(
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
     let duck = shared.connect().map_err(internal)?;
-    conn.set_encoding(crate::encoding::session_encoding(settings.get("client_encoding").unwrap_or("UTF8")));
+    conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];

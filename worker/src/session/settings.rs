@@ -33,6 +33,7 @@ pub mod set_config;
 mod values;
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use mallard_protocol::pg::backend::{ErrorInfo, FieldDescription, Message};
@@ -155,6 +156,13 @@ fn index_of(name: &str) -> Option<usize> {
     DEFS.iter().position(|d| d.name.eq_ignore_ascii_case(name))
 }
 
+/// Where the settings the session reads around every statement are in [`DEFS`], found
+/// once instead of by name each time.
+static CLIENT_ENCODING: LazyLock<Option<usize>> = LazyLock::new(|| index_of("client_encoding"));
+/// `TimeZone`, `DateStyle` and `IntervalStyle`: what [`Settings::text_style`] is made of.
+static STYLE_SETTINGS: LazyLock<[Option<usize>; 3]> =
+    LazyLock::new(|| ["TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
+
 fn unknown(name: &str) -> ErrorInfo {
     ErrorInfo::error(SqlState::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
 }
@@ -219,7 +227,7 @@ pub struct Settings {
     /// The text style and the `TimeZone`, `DateStyle` and `IntervalStyle` values it was
     /// made for: looking a zone up costs a tz database lookup, and every Bind and
     /// Execute asks.
-    style: std::cell::RefCell<Option<(String, TextStyle)>>,
+    style: std::cell::RefCell<Option<([String; 3], TextStyle)>>,
     customs: Customs,
 }
 
@@ -360,9 +368,7 @@ impl Settings {
     /// `client_encoding`, as `SHOW` prints it; without a search of the settings, for the
     /// session asks after every statement.
     pub fn client_encoding(&self) -> &str {
-        static INDEX: std::sync::LazyLock<Option<usize>> =
-            std::sync::LazyLock::new(|| index_of("client_encoding"));
-        INDEX.map_or("UTF8", |i| self.effective(i))
+        CLIENT_ENCODING.map_or("UTF8", |i| self.effective(i))
     }
 
     /// `statement_timeout`, when one is set.
@@ -683,19 +689,18 @@ impl Settings {
     /// How values are written and read as text in this session: its time zone,
     /// `DateStyle` and `IntervalStyle`.
     pub fn text_style(&self) -> TextStyle {
-        let shown = |name: &str| index_of(name).map_or("", |i| self.effective(i));
-        let key = [shown("TimeZone"), shown("DateStyle"), shown("IntervalStyle")].join("\n");
+        let [zone, dates, intervals] = STYLE_SETTINGS.map(|i| i.map_or("", |i| self.effective(i)));
         let mut cached = self.style.borrow_mut();
         match cached.as_ref() {
-            Some((made_for, style)) if *made_for == key => style.clone(),
+            Some((made_for, style)) if made_for.iter().eq([zone, dates, intervals]) => style.clone(),
             _ => {
-                let mut style = match values::zone_of_shown(shown("TimeZone")) {
+                let mut style = match values::zone_of_shown(zone) {
                     ShownZone::Fixed { east, abbreviation } => TextStyle::fixed(east, abbreviation),
                     ShownZone::Named(name) => TextStyle::named(name).unwrap_or_default(),
                 };
-                (style.dates, style.order) = values::datestyle_of_shown(shown("DateStyle"));
-                style.intervals = IntervalFormat::from_name(shown("IntervalStyle")).unwrap_or_default();
-                *cached = Some((key, style.clone()));
+                (style.dates, style.order) = values::datestyle_of_shown(dates);
+                style.intervals = IntervalFormat::from_name(intervals).unwrap_or_default();
+                *cached = Some(([zone, dates, intervals].map(str::to_owned), style.clone()));
                 style
             }
         }
