@@ -165,7 +165,7 @@ fn advisory_locks_behave_as_in_postgres_across_workers() {
 
     let options = Options { workers: 4, ..Options::default() };
     let server = Server::start(env!("CARGO_BIN_EXE_mallard"), options);
-    server.wait_workers(4, Duration::from_secs(30));
+    server.ready_workers(4, Duration::from_secs(30));
     let actual = scenario(&server.conn_str());
 
     let differences: Vec<String> = expected
@@ -187,7 +187,7 @@ fn advisory_locks_behave_as_in_postgres_across_workers() {
 #[test]
 fn a_crashed_workers_locks_are_released() {
     let server = Server::start(env!("CARGO_BIN_EXE_mallard"), Options { workers: 2, ..Options::default() });
-    server.wait_workers(2, Duration::from_secs(30));
+    server.ready_workers(2, Duration::from_secs(30));
     let mut holder = server.connect();
     assert!(boolean(&mut holder, "select pg_try_advisory_lock(77)"));
     let worker = pid(&mut holder);

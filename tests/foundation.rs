@@ -116,9 +116,8 @@ fn workers_above_one_in_duckdb_mode_is_a_config_error() {
 #[test]
 fn least_connections_spreads_sessions_evenly() {
     let server = memory(4);
-    let workers = server.wait_workers(4, Duration::from_secs(30));
-    // Let every worker report Ready before the burst, so all four are routable.
-    thread::sleep(Duration::from_millis(500));
+    // Every worker must be Ready before the burst, so all four are routable.
+    let workers = server.ready_workers(4, Duration::from_secs(30));
     let clients: Vec<_> = (0..40)
         .map(|_| {
             let conn = server.conn_str();
@@ -141,8 +140,7 @@ fn least_connections_spreads_sessions_evenly() {
 #[test]
 fn killed_worker_is_replaced_and_others_finish() {
     let server = memory(4);
-    let workers = server.wait_workers(4, Duration::from_secs(30));
-    thread::sleep(Duration::from_millis(500));
+    let workers = server.ready_workers(4, Duration::from_secs(30));
     let long = "select count(*) from range(400000000) a(i) where (i * 7) % 13 = 3";
     let runners: Vec<_> = (0..4)
         .map(|_| {
@@ -334,8 +332,7 @@ fn errors_and_transaction_states() {
 #[test]
 fn ten_thousand_connections_leak_no_fds() {
     let server = memory(2);
-    let workers = server.wait_workers(2, Duration::from_secs(30));
-    thread::sleep(Duration::from_millis(300));
+    let workers = server.ready_workers(2, Duration::from_secs(30));
     let one = || {
         let mut s = raw_session(&server);
         let mut buf = Vec::new();
