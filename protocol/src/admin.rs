@@ -1,6 +1,7 @@
-//! The admin socket's contract: what `mallard status`, `reload` and `stop` send to the
-//! running supervisor, and what it answers. A request is one line ([`Command`]); the
-//! answer is one line of JSON: a [`Status`] to `status`, an [`Answer`] to anything else.
+//! The admin socket's contract: what `mallard status`, `sessions`, `reload` and `stop`
+//! send to the running supervisor, and what it answers. A request is one line
+//! ([`Command`]); the answer is one line of JSON: a [`Status`] to `status`, a
+//! [`Sessions`] to `sessions`, an [`Answer`] to anything else.
 //!
 //! `mallard status --json` prints the [`Status`] as it came, and operators' scripts read
 //! it, so its field names and meanings are an interface: add fields, never rename one.
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Status,
+    Sessions,
     Reload,
     Stop { fast: bool },
 }
@@ -22,6 +24,7 @@ impl Command {
     pub fn parse(line: &[u8]) -> Option<Command> {
         match std::str::from_utf8(line).ok()?.trim() {
             "status" => Some(Command::Status),
+            "sessions" => Some(Command::Sessions),
             "reload" => Some(Command::Reload),
             "stop" => Some(Command::Stop { fast: false }),
             "stop fast" => Some(Command::Stop { fast: true }),
@@ -33,6 +36,7 @@ impl Command {
     pub fn line(self) -> &'static str {
         match self {
             Command::Status => "status\n",
+            Command::Sessions => "sessions\n",
             Command::Reload => "reload\n",
             Command::Stop { fast: false } => "stop\n",
             Command::Stop { fast: true } => "stop fast\n",
@@ -150,6 +154,39 @@ pub struct Totals {
 
 /// How a reload ended, as [`Status::last_reload`] shows it: `ok`, then `generation` (the
 /// one that serves now) or `error`, and `at` in seconds since the epoch.
+/// `mallard sessions --json`: every session of every worker, as `pg_stat_activity`
+/// lists them (PgBouncer's `SHOW CLIENTS`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sessions {
+    pub sessions: Vec<SessionRow>,
+}
+
+/// One session. Times are seconds since the Unix epoch; `null` where there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// The backend pid: `pg_backend_pid()`, `pg_cancel_backend()`'s argument.
+    pub pid: u32,
+    pub user: String,
+    pub database: String,
+    pub application_name: String,
+    /// The client's address and port; `null` and -1 on the unix socket.
+    pub client_addr: Option<String>,
+    pub client_port: i32,
+    pub tls: bool,
+    /// `active`, `idle`, `idle in transaction`, `idle in transaction (aborted)`; `null`
+    /// while the session authenticates.
+    pub state: Option<String>,
+    pub backend_start: f64,
+    pub xact_start: Option<f64>,
+    pub query_start: Option<f64>,
+    pub state_change: Option<f64>,
+    /// The current or last statement, cut at `track_activity_query_size` bytes.
+    pub query: String,
+    /// The OS pid of the worker that serves it, and that worker's generation.
+    pub worker_pid: u32,
+    pub generation: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReloadOutcome {
     pub ok: bool,
@@ -215,9 +252,13 @@ mod tests {
 
     #[test]
     fn commands_parse_and_print_back() {
-        for c in
-            [Command::Status, Command::Reload, Command::Stop { fast: false }, Command::Stop { fast: true }]
-        {
+        for c in [
+            Command::Status,
+            Command::Sessions,
+            Command::Reload,
+            Command::Stop { fast: false },
+            Command::Stop { fast: true },
+        ] {
             assert_eq!(Command::parse(c.line().as_bytes()), Some(c));
         }
         assert_eq!(Command::parse(b"STATUS\n"), None);

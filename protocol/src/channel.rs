@@ -15,7 +15,7 @@ use crate::stats::{SqlStateClass, StatsDelta, MAX_ERROR_CLASSES};
 
 /// Bumped whenever a packet layout changes. A worker announces it in `Ready`, and every
 /// packet carries it, so a supervisor never talks to a worker built from other code.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 
 /// No packet is longer than this; receivers size their buffers with it.
 pub const MAX_PACKET: usize = 512;
@@ -72,15 +72,29 @@ impl fmt::Display for Peer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToWorker {
     /// A client socket travels with this packet as its one `SCM_RIGHTS` fd. `full`: the
-    /// server is at `max_connections`, so the worker answers the client's startup with
-    /// `FATAL 53300` (after TLS, so the client can read it) instead of a session.
-    Handoff { session: SessionId, peer: Peer, full: bool },
+    /// server holds as many connections as it takes (sessions and connections still in
+    /// startup), so the worker answers the client's startup with `FATAL 53300` (after
+    /// TLS, so the client can read it) instead of a session. `pid` is the session's
+    /// backend pid, unique among the server's live sessions.
+    Handoff { session: SessionId, pid: u32, peer: Peer, full: bool },
     /// Health check; answered with `Pong` carrying the same number.
     Ping { seq: u64 },
     /// Take no new sessions; end open ones after `timeout_ms`, then exit.
     Drain { timeout_ms: u64 },
     /// A cancel request that reached another worker, for the session with this key.
     Cancel { pid: u32, secret: Vec<u8> },
+    /// `pg_cancel_backend` or `pg_terminate_backend` of another worker's session, allowed
+    /// by the worker that asked.
+    Signal { pid: u32, signal: Signal },
+}
+
+/// What `pg_cancel_backend` and `pg_terminate_backend` do to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Interrupt the running statement (57014).
+    Cancel,
+    /// End the session (`FATAL 57P01`).
+    Terminate,
 }
 
 /// Worker to supervisor.
@@ -106,6 +120,11 @@ pub enum FromWorker {
     Cancel {
         pid: u32,
         secret: Vec<u8>,
+    },
+    /// A signal for a session that is not this worker's.
+    Signal {
+        pid: u32,
+        signal: Signal,
     },
     /// Statements and errors since the previous `Stats`, sent before a `Pong` and
     /// before `Drained` when there is anything to report.
@@ -163,6 +182,12 @@ impl Writer {
         }
         self
     }
+    fn signal(self, signal: Signal) -> Self {
+        self.u8(match signal {
+            Signal::Cancel => 1,
+            Signal::Terminate => 2,
+        })
+    }
     fn peer(self, peer: &Peer) -> Self {
         match peer {
             Peer::Unix => self.u8(0),
@@ -218,6 +243,13 @@ impl<'a> Reader<'a> {
         let n = self.u16()? as usize;
         Ok(self.take(n)?.to_vec())
     }
+    fn signal(&mut self) -> Result<Signal, ChannelError> {
+        match self.u8()? {
+            1 => Ok(Signal::Cancel),
+            2 => Ok(Signal::Terminate),
+            _ => Err(ChannelError::Malformed(self.kind)),
+        }
+    }
     fn peer(&mut self) -> Result<Peer, ChannelError> {
         Ok(match self.u8()? {
             0 => Peer::Unix,
@@ -267,12 +299,13 @@ impl<'a> Reader<'a> {
 impl ToWorker {
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            ToWorker::Handoff { session, peer, full } => {
-                Writer::new(1).u64(session.0).peer(peer).u8(u8::from(*full))
+            ToWorker::Handoff { session, pid, peer, full } => {
+                Writer::new(1).u64(session.0).u32(*pid).peer(peer).u8(u8::from(*full))
             }
             ToWorker::Ping { seq } => Writer::new(2).u64(*seq),
             ToWorker::Drain { timeout_ms } => Writer::new(3).u64(*timeout_ms),
             ToWorker::Cancel { pid, secret } => Writer::new(4).u32(*pid).bytes(secret),
+            ToWorker::Signal { pid, signal } => Writer::new(5).u32(*pid).signal(*signal),
         }
         .0
     }
@@ -280,10 +313,16 @@ impl ToWorker {
     pub fn decode(buf: &[u8]) -> Result<ToWorker, ChannelError> {
         let mut r = Reader::open(buf)?;
         let message = match r.kind {
-            1 => ToWorker::Handoff { session: SessionId(r.u64()?), peer: r.peer()?, full: r.u8()? != 0 },
+            1 => ToWorker::Handoff {
+                session: SessionId(r.u64()?),
+                pid: r.u32()?,
+                peer: r.peer()?,
+                full: r.u8()? != 0,
+            },
             2 => ToWorker::Ping { seq: r.u64()? },
             3 => ToWorker::Drain { timeout_ms: r.u64()? },
             4 => ToWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
+            5 => ToWorker::Signal { pid: r.u32()?, signal: r.signal()? },
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -300,6 +339,7 @@ impl FromWorker {
             FromWorker::Drained => Writer::new(5),
             FromWorker::Cancel { pid, secret } => Writer::new(6).u32(*pid).bytes(secret),
             FromWorker::Stats(delta) => Writer::new(7).stats(delta),
+            FromWorker::Signal { pid, signal } => Writer::new(8).u32(*pid).signal(*signal),
         }
         .0
     }
@@ -314,6 +354,7 @@ impl FromWorker {
             5 => FromWorker::Drained,
             6 => FromWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
             7 => FromWorker::Stats(r.stats()?),
+            8 => FromWorker::Signal { pid: r.u32()?, signal: r.signal()? },
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -330,20 +371,23 @@ mod tests {
         prop_oneof![Just(Peer::Unix), any::<SocketAddr>().prop_map(Peer::Tcp),]
     }
 
+    fn signal() -> impl Strategy<Value = Signal> {
+        prop_oneof![Just(Signal::Cancel), Just(Signal::Terminate)]
+    }
+
     fn secret() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 4..=256)
     }
 
     fn to_worker() -> impl Strategy<Value = ToWorker> {
         prop_oneof![
-            (any::<u64>(), peer(), any::<bool>()).prop_map(|(s, peer, full)| ToWorker::Handoff {
-                session: SessionId(s),
-                peer,
-                full
+            (any::<u64>(), any::<u32>(), peer(), any::<bool>()).prop_map(|(s, pid, peer, full)| {
+                ToWorker::Handoff { session: SessionId(s), pid, peer, full }
             }),
             any::<u64>().prop_map(|seq| ToWorker::Ping { seq }),
             any::<u64>().prop_map(|timeout_ms| ToWorker::Drain { timeout_ms }),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| ToWorker::Cancel { pid, secret }),
+            (any::<u32>(), signal()).prop_map(|(pid, signal)| ToWorker::Signal { pid, signal }),
         ]
     }
 
@@ -369,6 +413,7 @@ mod tests {
             Just(FromWorker::Drained),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| FromWorker::Cancel { pid, secret }),
             stats().prop_map(FromWorker::Stats),
+            (any::<u32>(), signal()).prop_map(|(pid, signal)| FromWorker::Signal { pid, signal }),
         ]
     }
 

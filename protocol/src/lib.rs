@@ -9,10 +9,14 @@
 //! - [`admin`]: the admin socket's requests and answers (`mallard status`, `reload`,
 //!   `stop`), as the supervisor, the CLI and the test harness read them.
 //!
+//! - [`activity`]: the server's session table in shared memory (`pg_stat_activity`),
+//!   laid out over atomic words.
+//!
 //! Decoders work on byte slices and answer *need more bytes*, *here is a message* or
 //! *this is invalid*; the processes own the sockets.
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod admin;
 pub mod channel;
 pub mod pg;

@@ -63,6 +63,10 @@ pub struct AuthConfig {
     pub users_file: Option<PathBuf>,
     #[serde(default)]
     pub rules: Vec<toml::Table>,
+    /// Users who may cancel and terminate any session, as PostgreSQL's superusers may;
+    /// others only their own user's sessions.
+    #[serde(default)]
+    pub superusers: Vec<String>,
 }
 
 /// The whole configuration, as the file spells it.
@@ -99,6 +103,18 @@ pub struct Config {
     pub threads: u32,
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// Connections still in startup (TLS, startup packet) beyond `max_connections`:
+    /// they count toward `max_connections` only once their startup packet is read, as
+    /// in PostgreSQL, so silent sockets cannot lock real clients out. Default: as many
+    /// as `max_connections`.
+    pub max_startup_connections: Option<u32>,
+    /// The bytes of each session's statement `pg_stat_activity` keeps (PostgreSQL's
+    /// setting of that name); fixed when the server starts.
+    #[serde(default = "default_track_activity_query_size")]
+    pub track_activity_query_size: usize,
+    /// Keep each session's state and statement current in `pg_stat_activity`.
+    #[serde(default = "default_true")]
+    pub track_activities: bool,
     #[serde(default = "default_drain_timeout", with = "duration")]
     pub drain_timeout: Duration,
     #[serde(default = "default_shutdown_timeout", with = "duration")]
@@ -156,6 +172,12 @@ fn default_auto() -> String {
 }
 fn default_max_connections() -> u32 {
     100
+}
+fn default_true() -> bool {
+    true
+}
+fn default_track_activity_query_size() -> usize {
+    1024
 }
 fn default_drain_timeout() -> Duration {
     Duration::from_secs(60)
@@ -279,6 +301,9 @@ impl Config {
         }
         self.auth_settings()?;
         check_timezone(&self.timezone).map_err(|e| ConfigError::Invalid(format!("`timezone`: {e}")))?;
+        if !(100..=65536).contains(&self.track_activity_query_size) {
+            return invalid("`track_activity_query_size` must be between 100 and 65536 bytes".into());
+        }
         if self.max_message_size < 1024 {
             return invalid("`max_message_size` must be at least 1024 bytes".into());
         }
@@ -329,6 +354,8 @@ impl Config {
             memory_limit: self.resolved_memory_limit()?,
             threads: self.threads,
             max_message_size: self.max_message_size,
+            max_connections: self.max_connections,
+            track_activities: self.track_activities,
             startup_timeout: self.startup_timeout,
             idle_session_timeout: self.idle_session_timeout,
             idle_in_transaction_session_timeout: self.idle_in_transaction_session_timeout,
@@ -373,7 +400,19 @@ impl Config {
                 Some(path)
             }
         };
-        Ok(AuthSettings { users_file, rules })
+        Ok(AuthSettings { users_file, rules, superusers: auth.superusers })
+    }
+
+    /// Connections the supervisor takes at once: sessions and connections in startup.
+    pub fn connection_cap(&self) -> usize {
+        self.max_connections as usize + self.max_startup_connections.unwrap_or(self.max_connections) as usize
+    }
+
+    /// The session table's slots and the query bytes each keeps. Sessions beyond
+    /// `max_connections` are refused, so twice that leaves room for a reload that
+    /// raises it; the memory is only touched where sessions write.
+    pub fn session_table(&self) -> (usize, usize) {
+        ((self.max_connections as usize * 2).max(1024), self.track_activity_query_size)
     }
 
     /// `auto` is 75% of RAM shared among the workers: DuckDB would otherwise let each
@@ -416,6 +455,9 @@ const CONFIG_KEYS: &[&str] = &[
     "memory_limit",
     "threads",
     "max_connections",
+    "max_startup_connections",
+    "track_activity_query_size",
+    "track_activities",
     "drain_timeout",
     "shutdown_timeout",
     "health_timeout",

@@ -1,4 +1,4 @@
-//! `mallard status`, `reload` and `stop`: the client side of the admin socket. Each finds
+//! `mallard status`, `sessions`, `reload` and `stop`: the client side of the admin socket. Each finds
 //! the running server's socket, sends one request and prints the answer; exit codes are
 //! an interface for scripts (0 done, 1 failed, 3 not running).
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mallard_protocol::admin::{self, Answer, Command, Status};
+use mallard_protocol::admin::{self, Answer, Command, Sessions, Status};
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
@@ -57,6 +57,48 @@ pub fn status(target: &Target, json: bool) -> ExitCode {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `mallard sessions [--json]`: every session of the server, one per line.
+pub fn sessions(target: &Target, json: bool) -> ExitCode {
+    run(target, |mut client| {
+        let sessions: Sessions = client.request(Command::Sessions, Some(Duration::from_secs(10)))?;
+        if json {
+            println!("{}", admin::to_line(&sessions));
+        } else {
+            print_sessions(&sessions);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_sessions(sessions: &Sessions) {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    println!(
+        "{:>8}  {:<12} {:<12} {:<16} {:<22} {:<30} {:>8} {:>8}  QUERY",
+        "PID", "USER", "DATABASE", "APPLICATION", "CLIENT", "STATE", "FOR", "WORKER"
+    );
+    for s in &sessions.sessions {
+        let client = match &s.client_addr {
+            Some(addr) => format!("{addr}:{}{}", s.client_port, if s.tls { " tls" } else { "" }),
+            None => "[local]".into(),
+        };
+        let since = s.state_change.map_or_else(String::new, |t| format!("{:.1}s", (now - t).max(0.0)));
+        let query: String = s.query.split_whitespace().collect::<Vec<_>>().join(" ");
+        println!(
+            "{:>8}  {:<12} {:<12} {:<16} {:<22} {:<30} {:>8} {:>8}  {}",
+            s.pid,
+            s.user,
+            s.database,
+            s.application_name,
+            client,
+            s.state.as_deref().unwrap_or("starting"),
+            since,
+            s.worker_pid,
+            query
+        );
+    }
 }
 
 /// `mallard reload`: waits for the outcome.

@@ -5,6 +5,7 @@
 // Every `unsafe` of the binary is in `sys`, each block with the reason it holds.
 #![deny(unsafe_code)]
 
+mod backends;
 mod config;
 mod conns;
 mod ctl;
@@ -62,6 +63,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List every session of the running server (PgBouncer's SHOW CLIENTS): backend
+    /// pid, user, database, application, client, state and for how long, worker,
+    /// statement. Exit 0 when it runs, 3 when not.
+    Sessions {
+        #[command(flatten)]
+        target: ctl::Target,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Reload the running server in place and wait: exit 0 once the new generation
     /// serves, 1 if the reload failed (the old generation keeps serving), 3 if not running.
     Reload {
@@ -110,6 +121,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config, overrides, resume } => serve(config, &overrides, resume),
         Command::Status { target, json } => return ctl::status(&target, json),
+        Command::Sessions { target, json } => return ctl::sessions(&target, json),
         Command::Reload { target } => return ctl::reload(&target),
         Command::Stop { target, fast } => return ctl::stop(&target, fast),
         Command::Check { config, overrides } => check(config, &overrides),
@@ -255,6 +267,10 @@ fn worker(id: u32, generation: u32) -> anyhow::Result<()> {
     let config: mallard_worker::WorkerConfig = toml::from_str(&text).context("invalid worker config")?;
     let channel = sys::worker_channel()
         .context("no channel on fd 3: `mallard worker` is started by `mallard serve`")?;
-    mallard_worker::run(channel, WorkerId(id), Generation(generation), config)?;
+    let activity = sys::worker_activity()
+        .context("no session table on fd 4: `mallard worker` is started by `mallard serve`")?;
+    let activity =
+        mallard_worker::activity::Segment::open(activity).context("could not map the session table")?;
+    mallard_worker::run(channel, activity, WorkerId(id), Generation(generation), config)?;
     Ok(())
 }

@@ -16,6 +16,8 @@ use nix::sys::socket::{sendmsg, socketpair, AddressFamily, ControlMessage, MsgFl
 
 /// The fd number a worker finds its channel on.
 pub const WORKER_CHANNEL_FD: RawFd = 3;
+/// Where a worker finds the server's session table (see `mallard_worker::activity`).
+pub const WORKER_ACTIVITY_FD: RawFd = 4;
 
 /// A new channel: the supervisor's end (non-blocking) and the worker's end.
 pub fn channel_pair() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -48,19 +50,36 @@ pub fn child_command(exe: &Path) -> Command {
 
 /// Starts `exe worker ...` with `channel` as its fd 3 and `config` on its stdin; returns
 /// its pid. The supervisor reaps it with `waitpid`, also after re-executing itself.
-pub fn spawn_worker(exe: &Path, args: &[String], channel: OwnedFd, config: &[u8]) -> io::Result<u32> {
+pub fn spawn_worker(
+    exe: &Path,
+    args: &[String],
+    channel: OwnedFd,
+    activity: BorrowedFd<'_>,
+    config: &[u8],
+) -> io::Result<u32> {
     let raw = channel.as_raw_fd();
+    let activity = activity.as_raw_fd();
     let mut command = child_command(exe);
     command.args(args).stdin(Stdio::piped());
     // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (dup2, fcntl) on an fd the child inherited.
+    // async-signal-safe functions (fcntl, dup2) on fds the child inherited.
     unsafe {
         command.pre_exec(move || {
-            if raw == WORKER_CHANNEL_FD {
-                // dup2 onto itself keeps FD_CLOEXEC; clear it instead.
-                fcntl(raw, FcntlArg::F_SETFD(FdFlag::empty()))?;
-            } else if libc::dup2(raw, WORKER_CHANNEL_FD) < 0 {
-                return Err(io::Error::last_os_error());
+            // Both go above the targets first, so that neither overwrites the other.
+            let high = |fd: RawFd| {
+                let copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
+                if copy < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(copy)
+                }
+            };
+            let (channel, activity) = (high(raw)?, high(activity)?);
+            // dup2 clears FD_CLOEXEC on the copy it makes.
+            for (from, to) in [(channel, WORKER_CHANNEL_FD), (activity, WORKER_ACTIVITY_FD)] {
+                if libc::dup2(from, to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -126,6 +145,15 @@ pub fn systemd_sockets() -> io::Result<Vec<OwnedFd>> {
 /// In `mallard worker`: takes fd 3, the worker's end of the channel, and marks it
 /// close-on-exec. An error when fd 3 is not open: the worker was not started by
 /// `mallard serve`.
+/// The session table the supervisor passed on fd 4 (see [`worker_channel`]).
+pub fn worker_activity() -> io::Result<OwnedFd> {
+    let fd = WORKER_ACTIVITY_FD;
+    fcntl(fd, FcntlArg::F_GETFD)?;
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    // SAFETY: as for fd 3 below: set up by `spawn_worker`, taken once at start.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 pub fn worker_channel() -> io::Result<OwnedFd> {
     let fd = WORKER_CHANNEL_FD;
     fcntl(fd, FcntlArg::F_GETFD)?;

@@ -42,6 +42,13 @@ pub struct WorkerConfig {
     pub threads: u32,
     /// The largest frontend message accepted after startup.
     pub max_message_size: usize,
+    /// Sessions the whole server admits at once, counted in the session table.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Keep each session's state and statement in the session table (PostgreSQL's
+    /// `track_activities`); off lists sessions as `disabled`.
+    #[serde(default = "yes")]
+    pub track_activities: bool,
     /// How long a client may take from connecting to finishing startup.
     #[serde(with = "millis")]
     pub startup_timeout: Duration,
@@ -63,6 +70,14 @@ pub struct WorkerConfig {
     /// Last, as TOML wants tables after plain values.
     #[serde(default)]
     pub tls: TlsSettings,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_max_connections() -> u32 {
+    100
 }
 
 impl WorkerConfig {
@@ -120,12 +135,14 @@ mod tests {
             memory_limit: None,
             threads: 0,
             max_message_size: 1 << 20,
+            max_connections: 100,
+            track_activities: true,
             startup_timeout: Duration::from_secs(60),
             idle_session_timeout: idle,
             idle_in_transaction_session_timeout: idle_in_transaction,
             file_access: FileAccess::DataDir,
             allowed_directories: Vec::new(),
-            auth: crate::auth::AuthSettings { users_file: None, rules: crate::auth::rules::default_rules() },
+            auth: crate::auth::AuthSettings::default(),
             tls: Default::default(),
         }
     }

@@ -13,6 +13,7 @@
 // each block say why it holds.
 #![deny(unsafe_code)]
 
+pub mod activity;
 mod advisory;
 pub mod auth;
 mod catalog;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mallard_protocol::channel::{FromWorker, Generation, Peer, SessionId, ToWorker, WorkerId};
 use tracing::{error, info, info_span, warn};
 
+use crate::activity::Segment;
 use crate::auth::Authenticator;
 use crate::catalog::relations::Relations;
 use crate::channel::{Channel, ChannelError};
@@ -40,6 +41,7 @@ pub enum WorkerError {
 /// Runs a worker until its supervisor drains it or goes away.
 pub fn run(
     channel: OwnedFd,
+    activity: Segment,
     id: WorkerId,
     generation: Generation,
     config: WorkerConfig,
@@ -63,8 +65,11 @@ pub fn run(
         stats: Stats::default(),
         relations,
         pid,
+        generation,
+        activity,
         live: AtomicUsize::new(0),
     });
+    crate::activity::functions::serve_for(&shared);
     shared.channel.send(&FromWorker::Ready { pid }).map_err(WorkerError::Channel)?;
     info!(storage = shared.config.storage.as_str(), "worker ready");
 
@@ -76,8 +81,8 @@ pub fn run(
             return Ok(());
         };
         match (message, fd) {
-            (ToWorker::Handoff { session, peer, full }, Some(fd)) => {
-                start_session(&shared, session, peer, full, fd, &span)
+            (ToWorker::Handoff { session, pid, peer, full }, Some(fd)) => {
+                start_session(&shared, Handoff { session, pid, peer, full }, fd, &span)
             }
             (ToWorker::Ping { seq }, _) => {
                 send_stats(&shared).map_err(WorkerError::Channel)?;
@@ -97,10 +102,11 @@ pub fn run(
                     std::process::exit(0);
                 });
             }
-            (ToWorker::Cancel { pid: target, secret }, _) => {
-                if target == pid {
-                    shared.sessions.cancel(&secret);
-                }
+            (ToWorker::Cancel { pid, secret }, _) => {
+                shared.sessions.cancel(pid, &secret);
+            }
+            (ToWorker::Signal { pid, signal }, _) => {
+                shared.sessions.signal(pid, signal);
             }
             (ToWorker::Handoff { .. }, None) => unreachable!("Channel::recv rejects handoffs without an fd"),
         }
@@ -124,14 +130,18 @@ fn load_tls(config: &WorkerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, 
     Ok(Some(loaded.config))
 }
 
-fn start_session(
-    shared: &Arc<Shared>,
-    session: SessionId,
-    peer: Peer,
-    full: bool,
-    fd: OwnedFd,
-    worker_span: &tracing::Span,
-) {
+/// A client the supervisor handed over: its session number, backend pid and address,
+/// and whether the server was already full.
+#[derive(Debug, Clone, Copy)]
+pub struct Handoff {
+    pub session: SessionId,
+    pub pid: u32,
+    pub peer: Peer,
+    pub full: bool,
+}
+
+fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_span: &tracing::Span) {
+    let session = handoff.session;
     // Acknowledge before anything is read from the client: until this arrives, the
     // supervisor may still route the socket elsewhere if this worker dies.
     if let Err(e) = shared.channel.send(&FromWorker::SessionOpened { session }) {
@@ -147,12 +157,12 @@ fn start_session(
             // client's socket, and the session is still deregistered (its registry entry
             // holds a duplicate of the socket, which would keep the client waiting).
             let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                session::serve(&thread_shared, session, peer, full, fd);
+                session::serve(&thread_shared, handoff, fd);
             }));
             if served.is_err() {
                 error!(session = %session, "session thread panicked; its client is disconnected");
             }
-            thread_shared.sessions.remove(session);
+            thread_shared.sessions.remove(handoff.pid);
             let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
             thread_shared.live.fetch_sub(1, Ordering::SeqCst);
         },

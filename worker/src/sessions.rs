@@ -1,5 +1,6 @@
-//! The sessions a worker serves, as cancel requests, statement timeouts and draining
-//! need to reach them from other threads: each session's [`Control`], by session id.
+//! The sessions a worker serves, as cancel requests, `pg_cancel_backend()`, statement
+//! timeouts and draining need to reach them from other threads: each session's
+//! [`Control`], by backend pid.
 
 use std::collections::HashMap;
 use std::net::Shutdown;
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use mallard_protocol::channel::SessionId;
+use mallard_protocol::channel::Signal;
 use subtle::ConstantTimeEq;
 
 use crate::duck::Interrupter;
@@ -35,7 +36,7 @@ pub struct Control {
 /// Why a statement was interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interrupt {
-    /// A cancel request with this session's key.
+    /// A cancel request with this session's key, or `pg_cancel_backend()`.
     Cancel,
     /// `statement_timeout` passed.
     Timeout,
@@ -130,31 +131,44 @@ impl Control {
     }
 }
 
-/// The live sessions of this worker (those past startup).
+/// The live sessions of this worker (those past startup), by backend pid.
 #[derive(Default)]
 pub struct Sessions {
-    sessions: Mutex<HashMap<SessionId, Arc<Control>>>,
+    sessions: Mutex<HashMap<u32, Arc<Control>>>,
 }
 
 impl Sessions {
-    pub fn insert(&self, id: SessionId, control: Arc<Control>) {
-        self.lock().insert(id, control);
+    pub fn insert(&self, pid: u32, control: Arc<Control>) {
+        self.lock().insert(pid, control);
     }
 
-    pub fn remove(&self, id: SessionId) {
-        self.lock().remove(&id);
+    pub fn remove(&self, pid: u32) {
+        self.lock().remove(&pid);
     }
 
-    /// Interrupts the running statement of the session with this secret. Every secret
-    /// is compared, in constant time, so timing tells nothing about which matched.
-    pub fn cancel(&self, secret: &[u8]) -> bool {
-        let mut hit = None;
-        for control in self.lock().values() {
-            if bool::from(control.secret.as_slice().ct_eq(secret)) {
-                hit = Some(Arc::clone(control));
+    pub fn contains(&self, pid: u32) -> bool {
+        self.lock().contains_key(&pid)
+    }
+
+    /// Interrupts the running statement of session `pid` if `secret` is its key,
+    /// compared in constant time.
+    pub fn cancel(&self, pid: u32, secret: &[u8]) -> bool {
+        let control = self.lock().get(&pid).cloned();
+        control
+            .is_some_and(|c| bool::from(c.secret.as_slice().ct_eq(secret)) && c.interrupt(Interrupt::Cancel))
+    }
+
+    /// `pg_cancel_backend()` or `pg_terminate_backend()` of session `pid`, already
+    /// allowed. Whether the session is this worker's.
+    pub fn signal(&self, pid: u32, signal: Signal) -> bool {
+        let Some(control) = self.lock().get(&pid).cloned() else { return false };
+        match signal {
+            Signal::Cancel => {
+                control.interrupt(Interrupt::Cancel);
             }
+            Signal::Terminate => control.terminate(),
         }
-        hit.is_some_and(|control| control.interrupt(Interrupt::Cancel))
+        true
     }
 
     /// Ends every session: each gets `FATAL 57P01` from its own thread.
@@ -164,7 +178,7 @@ impl Sessions {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<Control>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<Control>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

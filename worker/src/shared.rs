@@ -24,7 +24,11 @@ pub struct Shared {
     pub stats: Stats,
     /// What the catalog says about the relations statements name, for `RowDescription`.
     pub relations: Relations,
+    /// The worker's OS pid, and its generation.
     pub pid: u32,
+    pub generation: mallard_protocol::channel::Generation,
+    /// The server's session table (`pg_stat_activity`, admission).
+    pub activity: crate::activity::Segment,
     /// Session threads from handoff to end. A drain waits for these: a session joins
     /// [`Shared::sessions`] only once its startup is done.
     pub live: AtomicUsize,

@@ -54,3 +54,83 @@ pub fn die_with_parent() {
         std::process::exit(1);
     }
 }
+
+/// Memory shared between the supervisor and its workers: a memfd mapped read-write, seen
+/// as 64-bit atomic words (see `crate::activity`).
+pub struct SharedWords {
+    fd: OwnedFd,
+    base: *mut std::sync::atomic::AtomicU64,
+    words: usize,
+}
+
+// SAFETY: the mapping is only ever reached through atomic operations on its words.
+unsafe impl Send for SharedWords {}
+// SAFETY: as above: concurrent access from threads is atomic word access.
+unsafe impl Sync for SharedWords {}
+
+impl SharedWords {
+    /// A new zeroed memfd of `words` words, mapped.
+    pub fn create(name: &std::ffi::CStr, words: usize) -> io::Result<SharedWords> {
+        // SAFETY: the name is NUL-terminated; the result is checked before use.
+        let raw = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: memfd_create returned a new fd that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let bytes = libc::off_t::try_from(words * 8).map_err(|_| io::Error::other("segment too large"))?;
+        // SAFETY: ftruncate on an fd this function owns.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), bytes) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        SharedWords::map(fd, words)
+    }
+
+    /// Maps all of a memfd another process created.
+    pub fn open(fd: OwnedFd) -> io::Result<SharedWords> {
+        let size = std::fs::File::from(fd.try_clone()?).metadata()?.len() as usize;
+        SharedWords::map(fd, size / 8)
+    }
+
+    fn map(fd: OwnedFd, words: usize) -> io::Result<SharedWords> {
+        if words == 0 {
+            return Err(io::Error::other("empty shared memory"));
+        }
+        // SAFETY: a new shared mapping of the file's first `words * 8` bytes; the
+        // result is checked, and unmapped once in Drop.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                words * 8,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(SharedWords { fd, base: base.cast(), words })
+    }
+
+    pub fn words(&self) -> &[std::sync::atomic::AtomicU64] {
+        // SAFETY: the mapping holds `words` page-aligned 8-byte words for as long as
+        // self lives, and AtomicU64 has the layout of u64.
+        unsafe { std::slice::from_raw_parts(self.base, self.words) }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for SharedWords {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `map`; no borrow of it outlives self.
+        unsafe {
+            libc::munmap(self.base.cast(), self.words * 8);
+        }
+    }
+}

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use mallard_protocol::admin::{ReloadOutcome, WorkerState};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::backends::SavedBackend;
 use crate::pool::Restarts;
 use crate::sys;
 
@@ -51,6 +52,14 @@ pub struct Saved<F = OwnedFd> {
     pub ready_notified: bool,
     pub last_reload: Option<ReloadOutcome>,
     pub counters: serde_json::Value,
+    /// The session table every worker maps (absent from images older than it).
+    #[serde(default)]
+    pub activity: Option<F>,
+    /// Live sessions' backend pids, and the next pid to hand out.
+    #[serde(default)]
+    pub backends: Vec<SavedBackend>,
+    #[serde(default)]
+    pub next_backend_pid: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -120,6 +129,7 @@ impl Saved<Passed<'_>> {
         fds.extend(self.reload_waiters.iter().map(|fd| fd.0));
         fds.extend(self.queued_reload.iter().flatten().map(|fd| fd.0));
         fds.extend(self.admin_conns.iter().map(|fd| fd.0));
+        fds.extend(self.activity.map(|fd| fd.0));
         fds
     }
 }
@@ -211,6 +221,9 @@ impl Saved<RawFd> {
             ready_notified: self.ready_notified,
             last_reload: self.last_reload,
             counters: self.counters,
+            activity: self.activity.map(&mut *take).transpose()?,
+            backends: self.backends,
+            next_backend_pid: self.next_backend_pid,
         })
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use mallard_protocol::admin::{self, Answer, Command};
+use mallard_protocol::channel::Peer;
 use mio::net::UnixStream;
 use mio::Token;
 use serde::Serialize;
@@ -43,6 +44,10 @@ impl Server {
                 let status = self.status();
                 self.admin_reply(token, &status, false);
             }
+            Some(Command::Sessions) => {
+                let sessions = self.sessions();
+                self.admin_reply(token, &sessions, false);
+            }
             Some(Command::Reload) => self.request_reload(Some(token)),
             Some(Command::Stop { fast }) => {
                 // Held open: it closes when this process exits, which `mallard stop`
@@ -59,6 +64,43 @@ impl Server {
                 self.admin_reply(token, &Answer::failed(format!("unknown command {text:?}")), false);
             }
         }
+    }
+
+    /// Every session in the session table, oldest first.
+    fn sessions(&self) -> admin::Sessions {
+        let seconds = |us: i64| us as f64 / 1e6;
+        let mut rows: Vec<admin::SessionRow> = self
+            .activity
+            .table()
+            .map(|t| t.snapshot())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| {
+                let (client_addr, client_port) = match a.peer {
+                    Peer::Tcp(s) => (Some(s.ip().to_string()), i32::from(s.port())),
+                    Peer::Unix => (None, -1),
+                };
+                admin::SessionRow {
+                    pid: a.pid,
+                    user: a.user,
+                    database: a.database,
+                    application_name: a.application_name,
+                    client_addr,
+                    client_port,
+                    tls: a.tls,
+                    state: a.state.name().map(str::to_owned),
+                    backend_start: seconds(a.backend_start),
+                    xact_start: a.xact_start.map(seconds),
+                    query_start: a.query_start.map(seconds),
+                    state_change: a.state_change.map(seconds),
+                    query: a.query,
+                    worker_pid: a.worker_pid,
+                    generation: a.generation,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.backend_start.total_cmp(&b.backend_start).then(a.pid.cmp(&b.pid)));
+        admin::Sessions { sessions: rows }
     }
 
     /// Writes one answer line; the connection stays open if `hold`, else closes.

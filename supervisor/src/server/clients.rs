@@ -69,18 +69,21 @@ impl Server {
         let Some(index) = self.pool.pick(self.serving) else {
             return self.queue(client);
         };
-        // Over max_connections the worker still takes the client, to tell it so.
+        // Past the connection cap the worker still takes the client, to tell it so.
+        // Below it, the worker admits the session under max_connections once the
+        // startup packet is read.
         let open = self.pool.load();
-        let full = open >= self.config.max_connections as usize;
+        let full = open >= self.config.connection_cap();
         if full {
             self.metrics.rejected(Reject::TooMany);
-            info!(session = %client.session, open, max_connections = self.config.max_connections, "too many clients; the worker will refuse this one");
+            info!(session = %client.session, open, cap = self.config.connection_cap(), "too many connections; the worker will refuse this one");
         }
         let worker = &mut self.pool.workers[index];
-        let packet = ToWorker::Handoff { session: client.session, peer: client.peer, full }.encode();
+        let pid = self.backends.assign(client.session, worker.id);
+        let packet = ToWorker::Handoff { session: client.session, pid, peer: client.peer, full }.encode();
         match sys::send_with_fd(worker.channel.as_fd(), &packet, client.socket.as_fd()) {
             Ok(()) => {
-                debug!(session = %client.session, worker = %worker.id, pid = worker.pid, "handed off");
+                debug!(session = %client.session, backend_pid = pid, worker = %worker.id, pid = worker.pid, "handed off");
                 worker
                     .in_flight
                     .insert(client.session, InFlight { socket: client.socket, peer: client.peer });

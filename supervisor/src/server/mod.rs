@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use mallard_protocol::channel::{Generation, WorkerId};
+use mallard_worker::activity::Segment;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -33,6 +34,7 @@ use tracing::{error, info};
 use self::clients::Pending;
 use self::shutdown::Shutdown;
 use self::workers::Slot;
+use crate::backends::Backends;
 use crate::config::Config;
 use crate::conns::Conns;
 use crate::listeners::Listener;
@@ -59,6 +61,8 @@ pub enum ServerError {
     Signals(#[source] std::io::Error),
     #[error("could not restore the state of the previous image")]
     Resume(#[source] std::io::Error),
+    #[error("could not create the session table")]
+    Activity(#[source] std::io::Error),
 }
 
 pub struct Server {
@@ -89,6 +93,10 @@ pub struct Server {
     ready_notified: bool,
     started_unix_ms: u64,
     status_at: Instant,
+    /// Backend pids of the live sessions, and the workers that own them.
+    backends: Backends,
+    /// The session table every worker maps; kept across re-executions.
+    activity: Segment,
 }
 
 impl Server {
@@ -125,6 +133,7 @@ impl Server {
         metrics_listener: Option<TcpListener>,
     ) -> Result<Server, ServerError> {
         let workers = config.worker_count() as usize;
+        let (config_slots, query_bytes) = config.session_table();
         Ok(Server {
             config,
             worker_config,
@@ -150,6 +159,8 @@ impl Server {
             ready_notified: false,
             started_unix_ms: sys::unix_millis(),
             status_at: Instant::now(),
+            backends: Backends::default(),
+            activity: Segment::create(config_slots, query_bytes).map_err(ServerError::Activity)?,
         })
     }
 

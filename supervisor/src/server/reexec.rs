@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use mallard_protocol::channel::{Generation, Peer, SessionId, WorkerId, VERSION};
+use mallard_worker::activity::Segment;
 use mio::net::{TcpListener, UnixListener, UnixStream};
 use mio::Token;
 use nix::sys::signal::{SigSet, SigmaskHow};
@@ -16,6 +17,7 @@ use tracing::{info, warn};
 use super::clients::Pending;
 use super::workers::Slot;
 use super::{Server, ServerError};
+use crate::backends::Backends;
 use crate::config::Config;
 use crate::listeners::Listener;
 use crate::metrics::Metrics;
@@ -75,6 +77,15 @@ impl Server {
         server.serving = Generation(saved.generation);
         server.ready_notified = saved.ready_notified;
         server.started_unix_ms = saved.started_unix_ms;
+        server.backends = Backends::restore(&saved.backends, saved.next_backend_pid);
+        if let Some(fd) = saved.activity {
+            match Segment::open(fd) {
+                Ok(segment) => server.activity = segment,
+                Err(e) => {
+                    warn!(error = %e, "the previous image's session table is unreadable; a new one lists only new sessions")
+                }
+            }
+        }
         server = server.register_sources()?;
         for w in &server.pool.workers {
             server.watch_worker(w.id, &w.channel);
@@ -195,6 +206,7 @@ impl Server {
             },
         };
         let launch = self.reload.launch();
+        let (backends, next_backend_pid) = self.backends.save();
         Saved {
             exe: launch.exe.clone(),
             args: launch.args.clone(),
@@ -238,6 +250,9 @@ impl Server {
             queued_reload: conns.queued.as_ref().map(|q| q.iter().map(passed).collect()),
             admin_conns: conns.others.iter().map(passed).collect(),
             ready_notified: self.ready_notified,
+            activity: Some(Passed(self.activity.fd())),
+            backends,
+            next_backend_pid,
             last_reload: self.reload.last().cloned(),
             counters: serde_json::to_value(&self.metrics).unwrap_or_default(),
         }

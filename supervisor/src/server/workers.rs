@@ -36,7 +36,7 @@ impl Server {
         let result = sys::channel_pair().and_then(|(ours, theirs)| {
             let args = worker_args(id, generation, &self.config);
             let exe = self.reload.launch().own_image();
-            let pid = sys::spawn_worker(&exe, &args, theirs, worker_config.as_bytes())?;
+            let pid = sys::spawn_worker(&exe, &args, theirs, self.activity.fd(), worker_config.as_bytes())?;
             Ok((ours, pid))
         });
         let (channel, pid) = match result {
@@ -238,6 +238,7 @@ impl Server {
             }
             FromWorker::SessionClosed { session } => {
                 worker.sessions = worker.sessions.saturating_sub(1);
+                self.backends.close(session);
                 debug!(session = %session, "session closed");
             }
             FromWorker::Pong { seq } => {
@@ -247,12 +248,20 @@ impl Server {
             }
             FromWorker::Stats(delta) => self.metrics.apply(&delta),
             FromWorker::Drained => info!("worker drained"),
-            FromWorker::Cancel { pid, secret } => {
-                if let Some(target) = self.pool.index_of_pid(pid) {
-                    let packet = ToWorker::Cancel { pid, secret }.encode();
-                    let _ = sys::send(self.pool.workers[target].channel.as_fd(), &packet);
-                }
-            }
+            FromWorker::Cancel { pid, secret } => self.forward(pid, ToWorker::Cancel { pid, secret }),
+            FromWorker::Signal { pid, signal } => self.forward(pid, ToWorker::Signal { pid, signal }),
+        }
+    }
+
+    /// Sends a cancel or a signal to the worker that owns the session with this backend
+    /// pid. A full channel drops it, as a lost cancel request is in PostgreSQL.
+    fn forward(&mut self, pid: u32, message: ToWorker) {
+        let Some(owner) = self.backends.owner(pid) else {
+            debug!(backend_pid = pid, "cancel or signal for no live session");
+            return;
+        };
+        if let Some(target) = self.pool.index_of(owner) {
+            let _ = sys::send(self.pool.workers[target].channel.as_fd(), &message.encode());
         }
     }
 
@@ -306,6 +315,7 @@ impl Server {
         } else {
             error!(worker = %worker.id, pid, generation = %worker.generation, status = %how, cause = cause.label(), sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
         }
+        self.forget_sessions_of(&worker);
         for (session, f) in worker.in_flight.drain() {
             info!(session = %session, "re-routing a client the dead worker never took");
             self.pending.push_front(Pending {
@@ -331,6 +341,24 @@ impl Server {
                 warn!(worker = %worker.id, delay_ms = delay.as_millis() as u64, "worker keeps failing; delaying its restart");
             }
             self.slots[slot].respawn_at = Some(Instant::now() + delay);
+        }
+    }
+}
+
+impl Server {
+    /// Frees what the sessions of a worker that exited held: their backend pids, and
+    /// the session table's slots (a worker that crashed could not free its own).
+    fn forget_sessions_of(&mut self, worker: &Worker) {
+        self.backends.close_worker(worker.id);
+        if let Some(table) = self.activity.table() {
+            let slots = table.slots_of_worker(worker.pid);
+            if !slots.is_empty() {
+                info!(worker = %worker.id, sessions = slots.len(), "removing the dead worker's sessions from the session table");
+            }
+            for slot in slots {
+                table.release(slot);
+                table.leave();
+            }
         }
     }
 }

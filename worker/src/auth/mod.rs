@@ -29,11 +29,14 @@ pub struct AuthSettings {
     pub users_file: Option<PathBuf>,
     /// In order; the supervisor puts in [`rules::default_rules`] when the config has none.
     pub rules: Vec<Rule>,
+    /// Users who may cancel and terminate any session (config `[auth] superusers`).
+    #[serde(default)]
+    pub superusers: Vec<String>,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        AuthSettings { users_file: None, rules: rules::default_rules() }
+        AuthSettings { users_file: None, rules: rules::default_rules(), superusers: Vec::new() }
     }
 }
 

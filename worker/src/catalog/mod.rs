@@ -53,10 +53,12 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
         )?;
     }
     exec(conn, &format!("CREATE MACRO {SCHEMA}.version() AS {}", quote(&version())))?;
-    // The worker's pid, until sessions get their own (issue 15).
+    // Each session sets its backend pid as this variable when it starts.
     exec(
         conn,
-        &format!("CREATE MACRO {SCHEMA}.pg_backend_pid() AS CAST({} AS INTEGER)", std::process::id()),
+        &format!(
+            "CREATE MACRO {SCHEMA}.pg_backend_pid() AS CAST(getvariable('mallard_backend_pid') AS INTEGER)"
+        ),
     )?;
     for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
         exec(conn, statement.sql())?;

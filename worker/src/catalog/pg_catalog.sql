@@ -49,6 +49,8 @@ CREATE MACRO memory.mallard_catalog.type_modifier(data_type) AS
 
 -- The role that owns every object: the session's user (mallard has no object owners;
 -- its users file decides who may log in), from the settings the session publishes.
+-- A time the session table keeps, in microseconds since the Unix epoch.
+CREATE MACRO memory.mallard_catalog.unix_micros(us) AS make_timestamp(us) AT TIME ZONE 'UTC';
 CREATE MACRO memory.mallard_catalog.owner_name() AS getvariable('mallard_settings')['session_authorization'];
 
 CREATE MACRO memory.mallard_catalog.index_definition(schema_name, table_name, index_name, is_unique, column_names) AS
@@ -626,3 +628,23 @@ CREATE MACRO memory.mallard_catalog.pg_get_serial_sequence(relation_text, column
                         regexp_extract(relation_text, '^("(?:[^"]|"")*"|[^."]+)\.', 1))))
     WHERE seq <> ''
     LIMIT 1);
+
+-- Every session of the server, whichever worker serves it, from the session table the
+-- workers share (see the worker's activity module); mallard's own columns at the end.
+CREATE VIEW memory.mallard_catalog.pg_stat_activity AS
+SELECT memory.mallard_catalog.object_oid('b', '', current_database()) AS datid, current_database() AS datname,
+       a.pid, CAST(NULL AS INTEGER) AS leader_pid, CAST(10 AS BIGINT) AS usesysid, a.usename, a.application_name,
+       a.client_addr, CAST(NULL AS VARCHAR) AS client_hostname, a.client_port,
+       memory.mallard_catalog.unix_micros(a.backend_start) AS backend_start,
+       memory.mallard_catalog.unix_micros(a.xact_start) AS xact_start,
+       memory.mallard_catalog.unix_micros(a.query_start) AS query_start,
+       memory.mallard_catalog.unix_micros(a.state_change) AS state_change,
+       a.wait_event_type, a.wait_event, a.state, CAST(NULL AS BIGINT) AS backend_xid,
+       CAST(NULL AS BIGINT) AS backend_xmin, CAST(NULL AS BIGINT) AS query_id, a.query,
+       'client backend' AS backend_type, a.worker_pid, a.worker_generation, a.tls
+FROM (SELECT unnest(from_json(mallard_stat_activity(),
+        '[{"pid": "INTEGER", "usename": "VARCHAR", "application_name": "VARCHAR", "client_addr": "VARCHAR",
+           "client_port": "INTEGER", "backend_start": "BIGINT", "xact_start": "BIGINT", "query_start": "BIGINT",
+           "state_change": "BIGINT", "wait_event_type": "VARCHAR", "wait_event": "VARCHAR", "state": "VARCHAR",
+           "query": "VARCHAR", "worker_pid": "INTEGER", "worker_generation": "INTEGER", "tls": "BOOLEAN"}]'),
+        recursive := true)) a;

@@ -182,6 +182,13 @@ impl DuckError {
             {
                 SqlState::UNDEFINED_OBJECT
             }
+            // pg_cancel_backend() and pg_terminate_backend() of another user's session.
+            ErrorClass::InvalidInput
+                if m.starts_with("must be a superuser to")
+                    || m.starts_with("must be a member of the role") =>
+            {
+                SqlState::INSUFFICIENT_PRIVILEGE
+            }
             // set_config() refuses as SET does.
             ErrorClass::InvalidInput if m.starts_with("parameter \"") && m.ends_with("cannot be changed") => {
                 SqlState::CANT_CHANGE_RUNTIME_PARAM

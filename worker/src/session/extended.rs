@@ -205,6 +205,9 @@ impl Session<'_> {
             }
             (e, _) => e,
         });
+        for notice in self.caller.take_notices() {
+            self.conn.send(&Message::NoticeResponse(notice));
+        }
         // What set_config() asked for holds once its statement ran, and never if it failed.
         let calls = self.config_calls.take();
         match outcome {

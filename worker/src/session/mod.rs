@@ -24,7 +24,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mallard_protocol::channel::{FromWorker, Peer, SessionId};
+use mallard_protocol::channel::FromWorker;
 use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::frontend;
 use mallard_protocol::pg::{Format, SqlState, TransactionStatus};
@@ -32,6 +32,7 @@ use rand::RngCore;
 use tracing::{debug, field, info, info_span, warn};
 
 use crate::duck::Connection;
+use crate::main_loop::Handoff;
 use crate::sessions::Control;
 use crate::shared::Shared;
 use conn::{Conn, ReadError, Stream};
@@ -62,21 +63,26 @@ pub(crate) struct Session<'s> {
     advisory: crate::advisory::Registration,
     /// What `set_config()` calls of the running statement asked for.
     config_calls: settings::set_config::Registration,
+    /// The session's row in the server's session table, and its backend pid.
+    activity: crate::activity::Slot<'s>,
+    /// Who the SQL functions acting on other sessions act for.
+    caller: crate::activity::functions::Registration,
     /// A statement that may change the catalog ran since the worker's relation cache was
     /// last invalidated: it is invalidated once the transaction ends, and not used before.
     catalog_changed: bool,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
-pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd) {
-    let span = info_span!("session", id = %id, peer = %peer, user = field::Empty, database = field::Empty);
+pub fn serve(shared: &Shared, handoff: Handoff, fd: OwnedFd) {
+    let Handoff { session: id, pid, peer, .. } = handoff;
+    let span = info_span!("session", id = %id, backend_pid = pid, peer = %peer, user = field::Empty, database = field::Empty);
     let _entered = span.enter();
     let control_fd = match fd.try_clone() {
         Ok(c) => c,
         Err(e) => return warn!(error = %e, "could not duplicate the client socket"),
     };
     let mut conn = Conn::new(Stream::new(fd, peer));
-    match run(shared, id, &peer, &mut conn, control_fd, full, &span) {
+    match run(shared, handoff, &mut conn, control_fd, &span) {
         Ok(()) => debug!("session ended"),
         Err(SessionError::Read(ReadError::Eof)) => info!("client closed the connection without Terminate"),
         // PostgreSQL too closes without a word when authentication_timeout passes.
@@ -109,11 +115,9 @@ pub fn serve(shared: &Shared, id: SessionId, peer: Peer, full: bool, fd: OwnedFd
 
 fn run(
     shared: &Shared,
-    id: SessionId,
-    peer: &Peer,
+    handoff: Handoff,
     conn: &mut Conn,
     control_fd: OwnedFd,
-    full: bool,
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
     // One deadline for the whole startup, however slowly the bytes come: a client that
@@ -130,18 +134,49 @@ fn run(
         startup::Outcome::Session(s) => s,
     };
     // As in PostgreSQL, a cancel request is served even when the server is full; a
-    // session is not. The refusal comes after TLS, so a TLS client reads it.
-    if full {
-        return Err(SessionError::Fatal(ErrorInfo::fatal(
+    // session is not. The refusal comes after TLS, so a TLS client reads it. A
+    // connection counts toward max_connections from here, once its startup packet is
+    // read: silent sockets only fill the supervisor's larger cap.
+    let too_many = || {
+        SessionError::Fatal(ErrorInfo::fatal(
             SqlState::TOO_MANY_CONNECTIONS,
             "sorry, too many clients already",
-        )));
+        ))
+    };
+    if handoff.full {
+        return Err(too_many());
     }
+    let now = crate::activity::now_micros();
+    let row = crate::activity::Activity {
+        pid: handoff.pid,
+        worker_pid: shared.pid,
+        generation: shared.generation.0,
+        backend_start: now,
+        xact_start: None,
+        query_start: None,
+        state_change: Some(now),
+        state: crate::activity::State::Starting,
+        tls: conn.is_tls(),
+        peer: handoff.peer,
+        database: startup.database.clone(),
+        user: startup.user.clone(),
+        application_name: startup.application_name.clone(),
+        query: String::new(),
+    };
+    let Some(mut activity) = crate::activity::Slot::admit(
+        &shared.activity,
+        shared.config.max_connections,
+        shared.config.track_activities,
+        row,
+    ) else {
+        info!(max_connections = shared.config.max_connections, "too many clients; refusing the session");
+        return Err(too_many());
+    };
     span.record("user", startup.user.as_str());
     span.record("database", startup.database.as_str());
     // As in PostgreSQL, the rules see the database name before anyone learns whether it
     // exists.
-    authenticate::authenticate(conn, &shared.auth, peer, &startup)?;
+    authenticate::authenticate(conn, &shared.auth, &handoff.peer, &startup)?;
     startup::check_database(&startup, &shared.config)?;
 
     let internal = |e: crate::duck::DuckError| {
@@ -162,7 +197,10 @@ fn run(
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
     rand::thread_rng().fill_bytes(&mut secret);
     let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
-    shared.sessions.insert(id, Arc::clone(&control));
+    shared.sessions.insert(handoff.pid, Arc::clone(&control));
+    let caller = crate::activity::functions::Registration::new(&duck, handoff.pid, &startup.user);
+    crate::duck::exec(&duck, &format!("SET VARIABLE mallard_backend_pid = {}", handoff.pid))
+        .map_err(internal)?;
     let advisory = crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
     let config_calls = settings::set_config::Registration::new(&duck);
 
@@ -170,8 +208,9 @@ fn run(
     for status in settings.take_reports() {
         conn.send(&status);
     }
-    conn.send(&Message::BackendKeyData { pid: shared.pid, secret });
+    conn.send(&Message::BackendKeyData { pid: handoff.pid, secret });
     conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
+    activity.idle(crate::activity::State::Idle);
     conn.flush().map_err(SessionError::Io)?;
     conn.set_deadline(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
@@ -188,6 +227,8 @@ fn run(
         savepoints: savepoints::Savepoints::default(),
         advisory,
         config_calls,
+        activity,
+        caller,
         catalog_changed: false,
         statements: HashMap::new(),
         portals: HashMap::new(),
@@ -198,12 +239,12 @@ fn run(
     .message_loop()
 }
 
-/// A cancel request: ours if the pid is this worker's, else the supervisor forwards it
-/// to the worker that owns the pid. Either way the requester just gets a close.
+/// A cancel request: ours if the session is this worker's, else the supervisor forwards
+/// it to the worker that owns the pid. Either way the requester just gets a close.
 fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
-    if pid == shared.pid {
-        let hit = shared.sessions.cancel(secret);
-        debug!(hit, "cancel request");
+    if shared.sessions.contains(pid) {
+        let hit = shared.sessions.cancel(pid, secret);
+        debug!(backend_pid = pid, hit, "cancel request");
     } else {
         let _ = shared.channel.send(&FromWorker::Cancel { pid, secret: secret.to_vec() });
     }
@@ -346,6 +387,7 @@ impl Session<'_> {
             };
             let step = match message {
                 frontend::Message::Query(sql) => {
+                    self.activity.statement(sql, self.tx != Transaction::Idle);
                     self.simple_query(sql)?;
                     Ok(())
                 }
@@ -366,6 +408,9 @@ impl Session<'_> {
                 }
                 frontend::Message::Describe { target, name } => self.describe(target, name),
                 frontend::Message::Execute { portal, max_rows } => {
+                    if let Some(p) = self.portals.get(portal) {
+                        self.activity.statement(&p.statement.text, self.tx != Transaction::Idle);
+                    }
                     let limit = u64::try_from(max_rows).ok().filter(|&n| n > 0);
                     self.counted(|s| s.execute_portal(portal, limit, false))
                 }

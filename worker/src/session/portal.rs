@@ -45,6 +45,8 @@ impl Column {
 pub struct Statement {
     /// The SQL as DuckDB runs it.
     pub sql: String,
+    /// The SQL as the client sent it (`pg_stat_activity.query`).
+    pub text: String,
     pub command: Command,
     pub kind: StatementKind,
 }

@@ -26,6 +26,7 @@ impl Session<'_> {
         match sql::split(sql).as_slice() {
             [] => Ok(Rc::new(Statement {
                 sql: String::new(),
+                text: String::new(),
                 command: Command::Other("EMPTY".into()),
                 kind: StatementKind::Empty,
             })),
@@ -57,9 +58,10 @@ impl Session<'_> {
             Plan::Copy => StatementKind::Copy,
             Plan::Answer(tag) => StatementKind::Answer(tag),
             Plan::Script(script) => StatementKind::Script(script),
-            Plan::Duck(plan) => return self.prepare_duck(command, plan, param_types),
+            Plan::Duck(plan) => return self.prepare_duck(command, plan, param_types, statement.sql()),
         };
-        Ok(Rc::new(Statement { sql: statement.sql().to_owned(), command, kind }))
+        let sql = statement.sql().to_owned();
+        Ok(Rc::new(Statement { text: sql.clone(), sql, command, kind }))
     }
 
     /// Prepares a statement in DuckDB, and learns what `ParameterDescription` and
@@ -69,6 +71,7 @@ impl Session<'_> {
         command: Command,
         plan: DuckPlan,
         param_types: &[u32],
+        text: &str,
     ) -> Result<Rc<Statement>, StepError> {
         let mut casts = plan.casts.clone();
         let mut duck_sql = plan.with_casts(&casts);
@@ -128,7 +131,12 @@ impl Session<'_> {
             _ => None,
         };
         let duck = DuckStatement { prepared, param_oids, columns, names: plan.names, origins, returns_rows };
-        Ok(Rc::new(Statement { sql: duck_sql, command, kind: StatementKind::Duck(duck) }))
+        Ok(Rc::new(Statement {
+            sql: duck_sql,
+            text: text.to_owned(),
+            command,
+            kind: StatementKind::Duck(duck),
+        }))
     }
 
     /// The table column each result column of a prepared statement is (see

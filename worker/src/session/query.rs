@@ -9,6 +9,7 @@ use mallard_protocol::pg::{Severity, SqlState, TransactionStatus};
 use tracing::info;
 
 use super::{Session, SessionError, StepError};
+use crate::activity::State;
 use crate::duck::exec;
 use crate::sql::utility::{parse_begin_modes, Discard, TransactionMode};
 use crate::sql::{self, Command};
@@ -77,6 +78,11 @@ impl Session<'_> {
             self.conn.send(&status);
         }
         self.conn.send(&Message::ReadyForQuery(self.tx.status()));
+        self.activity.idle(match self.tx.status() {
+            TransactionStatus::Idle => State::Idle,
+            TransactionStatus::InBlock => State::IdleInTransaction,
+            TransactionStatus::Failed => State::IdleInTransactionAborted,
+        });
         self.awaiting_command = true;
         self.conn.flush().map_err(SessionError::Io)
     }

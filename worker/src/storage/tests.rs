@@ -85,12 +85,14 @@ fn config(storage: Storage, data_dir: PathBuf, read_only: bool) -> WorkerConfig 
         memory_limit: None,
         threads: 1,
         max_message_size: 1 << 20,
+        max_connections: 100,
+        track_activities: true,
         startup_timeout: Duration::from_secs(60),
         idle_session_timeout: Duration::ZERO,
         idle_in_transaction_session_timeout: Duration::ZERO,
         file_access: FileAccess::DataDir,
         allowed_directories: Vec::new(),
-        auth: crate::auth::AuthSettings { users_file: None, rules: crate::auth::rules::default_rules() },
+        auth: crate::auth::AuthSettings::default(),
         tls: Default::default(),
     }
 }
