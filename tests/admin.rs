@@ -230,7 +230,11 @@ fn reload_serves_a_new_generation() {
     let status = server.status();
     assert!(status["workers"].as_array().unwrap().iter().all(|w| w["generation"] == 2), "{status}");
     assert_eq!(status["pid"], server.pid(), "a reload keeps the supervisor's pid");
-    let pid: i32 = server.connect().query_one("select pg_backend_pid()", &[]).unwrap().get(0);
+    let pid: i32 = server
+        .connect()
+        .query_one("select worker_pid from pg_stat_activity where pid = pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
     assert!(new.contains(&(pid as u32)), "served by {pid}, not a generation 2 worker {new:?}");
 }
 

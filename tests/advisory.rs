@@ -18,8 +18,14 @@ fn boolean(client: &mut Client, sql: &str) -> bool {
     client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }
 
+/// The pid of the process serving the session: mallard's worker, PostgreSQL's backend
+/// (PostgreSQL has no `worker_pid` column).
 fn pid(client: &mut Client) -> i32 {
-    client.query_one("select pg_backend_pid()", &[]).expect("pg_backend_pid").get(0)
+    let worker = "select worker_pid from pg_stat_activity where pid = pg_backend_pid()";
+    match client.query_one(worker, &[]) {
+        Ok(row) => row.get(0),
+        Err(_) => client.query_one("select pg_backend_pid()", &[]).expect("pg_backend_pid").get(0),
+    }
 }
 
 /// Polls `sql` (a boolean) on `client` until it is true, for up to two seconds: a

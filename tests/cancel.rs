@@ -37,14 +37,20 @@ fn value(client: &mut Client, sql: &str) -> Result<String, postgres::Error> {
 
 fn sessions(server: &Server) -> (Vec<Client>, Vec<u32>) {
     let mut clients: Vec<Client> = (0..SESSIONS).map(|_| server.connect()).collect();
-    let pids: Vec<u32> = clients
-        .iter_mut()
-        .map(|c| value(c, "select pg_backend_pid()").expect("pg_backend_pid()").parse().expect("a pid"))
-        .collect();
+    let mut pids = Vec::new();
+    let mut served_by = Vec::new();
+    for c in &mut clients {
+        let sql = "select pid || ' ' || worker_pid from pg_stat_activity where pid = pg_backend_pid()";
+        let both = value(c, sql).expect("the session's own row");
+        let (pid, worker) = both.split_once(' ').expect("two numbers");
+        pids.push(pid.parse().expect("a pid"));
+        served_by.push(worker.parse().expect("a worker pid"));
+    }
     let workers: BTreeSet<u32> = server.worker_pids().into_iter().collect();
-    let used: BTreeSet<u32> = pids.iter().copied().collect();
-    assert!(used.is_subset(&workers), "backend pids {used:?} are not the workers {workers:?}");
-    assert_eq!(used.len(), 4, "{SESSIONS} sessions should spread over all 4 workers, got pids {pids:?}");
+    let used: BTreeSet<u32> = served_by.iter().copied().collect();
+    assert!(used.is_subset(&workers), "worker pids {used:?} are not the workers {workers:?}");
+    assert_eq!(used.len(), 4, "{SESSIONS} sessions should spread over all 4 workers, got {served_by:?}");
+    assert_eq!(pids.iter().collect::<BTreeSet<_>>().len(), SESSIONS, "backend pids are distinct: {pids:?}");
     (clients, pids)
 }
 

@@ -33,7 +33,9 @@ fn first_value(c: &mut postgres::Client, sql: &str) -> String {
 /// A new session and the pid of the worker serving it.
 fn session_with_pid(conn_str: &str) -> (postgres::Client, u32) {
     let mut c = postgres::Client::connect(conn_str, postgres::NoTls).unwrap();
-    let pid = first_value(&mut c, "select pg_backend_pid()").parse().unwrap();
+    let pid = first_value(&mut c, "select worker_pid from pg_stat_activity where pid = pg_backend_pid()")
+        .parse()
+        .unwrap();
     (c, pid)
 }
 

@@ -37,9 +37,11 @@ fn proc_state(pid: u32) -> Option<char> {
     stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
-fn backend_pid(server: &Server) -> u32 {
+fn serving_worker_pid(server: &Server) -> u32 {
     let mut client = server.connect();
-    let row = client.query_one("select pg_backend_pid()", &[]).expect("select pg_backend_pid()");
+    let row = client
+        .query_one("select worker_pid from pg_stat_activity where pid = pg_backend_pid()", &[])
+        .expect("the serving worker's pid");
     row.get::<_, i32>(0) as u32
 }
 
@@ -81,7 +83,7 @@ fn stopped_worker_gets_no_clients_then_is_killed_and_replaced() {
     // Once its ping has gone unanswered for a second, new clients go elsewhere, and at
     // once: one routed to the stopped worker would hang until it is killed.
     std::thread::sleep(UNRESPONSIVE_BY.saturating_sub(stopped_at.elapsed()));
-    let served: Vec<u32> = (0..10).map(|_| backend_pid(&server)).collect();
+    let served: Vec<u32> = (0..10).map(|_| serving_worker_pid(&server)).collect();
     let served_by = stopped_at.elapsed();
     assert!(!served.contains(&victim), "a client went to the stopped worker {victim}: {served:?}");
     assert_eq!(
@@ -111,7 +113,7 @@ fn stopped_worker_gets_no_clients_then_is_killed_and_replaced() {
     let ready = server.ready_workers(2, Duration::from_secs(30));
     assert!(!ready.contains(&victim));
     for _ in 0..4 {
-        assert!(ready.contains(&backend_pid(&server)));
+        assert!(ready.contains(&serving_worker_pid(&server)));
     }
 }
 
@@ -132,6 +134,6 @@ fn crashed_worker_is_replaced_and_its_signal_logged() {
         .unwrap_or_else(|| panic!("no log line records the exit of {victim}; log:\n{logs}"));
     assert!(line.contains("signal SIGKILL") && line.contains("cause=\"crash\""), "{line}");
     for _ in 0..4 {
-        assert!(ready.contains(&backend_pid(&server)));
+        assert!(ready.contains(&serving_worker_pid(&server)));
     }
 }

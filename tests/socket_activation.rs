@@ -141,8 +141,11 @@ impl Endpoint {
     }
 }
 
-fn backend_pid(client: &mut postgres::Client) -> u32 {
-    client.query_one("select pg_backend_pid()", &[]).expect("select pg_backend_pid()").get::<_, i32>(0) as u32
+fn serving_worker_pid(client: &mut postgres::Client) -> u32 {
+    client
+        .query_one("select worker_pid from pg_stat_activity where pid = pg_backend_pid()", &[])
+        .expect("the serving worker's pid")
+        .get::<_, i32>(0) as u32
 }
 
 #[test]
@@ -157,7 +160,7 @@ fn serves_on_the_passed_socket_not_on_listen() {
     server.wait_ready(&endpoint);
 
     let mut client = postgres::Client::connect(&endpoint.conn_str(), postgres::NoTls).unwrap();
-    let pid = backend_pid(&mut client);
+    let pid = serving_worker_pid(&mut client);
     assert!(children_of(server.pid()).contains(&pid), "served by {pid}, not one of mallard's workers");
     assert!(
         TcpStream::connect(("127.0.0.1", configured)).is_err(),
@@ -206,7 +209,12 @@ fn restarts_on_an_inherited_socket_refuse_no_client() {
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
                 let outcome = postgres::Client::connect(&conn_str, postgres::NoTls).and_then(|mut c| {
-                    let pid = c.query_one("select pg_backend_pid()", &[])?.get::<_, i32>(0) as u32;
+                    let pid = c
+                        .query_one(
+                            "select worker_pid from pg_stat_activity where pid = pg_backend_pid()",
+                            &[],
+                        )?
+                        .get::<_, i32>(0) as u32;
                     c.close()?;
                     Ok(pid)
                 });
@@ -283,7 +291,7 @@ fn passed_unix_socket_serves_and_outlives_mallard() {
         );
         server.wait_ready(&endpoint);
         let mut client = postgres::Client::connect(&endpoint.conn_str(), postgres::NoTls).unwrap();
-        let pid = backend_pid(&mut client);
+        let pid = serving_worker_pid(&mut client);
         assert!(children_of(server.pid()).contains(&pid), "served by {pid}, not one of mallard's workers");
         drop(client);
         server.stop();

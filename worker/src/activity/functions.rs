@@ -182,9 +182,8 @@ fn row(a: &Activity, visible: bool) -> serde_json::Value {
     let waiting = matches!(a.state.name(), Some(s) if s.starts_with("idle"));
     if !visible {
         return json!({
-            "pid": a.pid, "datname": a.database, "usename": a.user,
-            "application_name": a.application_name, "backend_start": null,
-            "query": "<insufficient privilege>",
+            "pid": a.pid, "usename": a.user, "application_name": a.application_name,
+            "query": "<insufficient privilege>", "visible": false,
             "worker_pid": a.worker_pid, "worker_generation": a.generation, "tls": null,
         });
     }
@@ -203,6 +202,7 @@ fn row(a: &Activity, visible: bool) -> serde_json::Value {
         "wait_event": waiting.then_some("ClientRead"),
         "state": a.state.name(),
         "query": a.query,
+        "visible": true,
         "worker_pid": a.worker_pid,
         "worker_generation": a.generation,
         "tls": a.tls,

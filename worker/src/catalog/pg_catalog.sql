@@ -641,10 +641,10 @@ SELECT memory.mallard_catalog.object_oid('b', '', current_database()) AS datid, 
        memory.mallard_catalog.unix_micros(a.state_change) AS state_change,
        a.wait_event_type, a.wait_event, a.state, CAST(NULL AS BIGINT) AS backend_xid,
        CAST(NULL AS BIGINT) AS backend_xmin, CAST(NULL AS BIGINT) AS query_id, a.query,
-       'client backend' AS backend_type, a.worker_pid, a.worker_generation, a.tls
+       CASE WHEN a.visible THEN 'client backend' END AS backend_type, a.worker_pid, a.worker_generation, a.tls
 FROM (SELECT unnest(from_json(mallard_stat_activity(),
         '[{"pid": "INTEGER", "usename": "VARCHAR", "application_name": "VARCHAR", "client_addr": "VARCHAR",
            "client_port": "INTEGER", "backend_start": "BIGINT", "xact_start": "BIGINT", "query_start": "BIGINT",
            "state_change": "BIGINT", "wait_event_type": "VARCHAR", "wait_event": "VARCHAR", "state": "VARCHAR",
-           "query": "VARCHAR", "worker_pid": "INTEGER", "worker_generation": "INTEGER", "tls": "BOOLEAN"}]'),
+           "query": "VARCHAR", "visible": "BOOLEAN", "worker_pid": "INTEGER", "worker_generation": "INTEGER", "tls": "BOOLEAN"}]'),
         recursive := true)) a;

@@ -189,6 +189,9 @@ impl DuckError {
             {
                 SqlState::INSUFFICIENT_PRIVILEGE
             }
+            ErrorClass::InvalidInput if m == "\"timeout\" must not be negative" => {
+                SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+            }
             // set_config() refuses as SET does.
             ErrorClass::InvalidInput if m.starts_with("parameter \"") && m.ends_with("cannot be changed") => {
                 SqlState::CANT_CHANGE_RUNTIME_PARAM
