@@ -23,14 +23,7 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# CPU ticks (user + system) of a process and its children so far.
-ticks() {
-  local total=0 p
-  for p in "$1" $(pgrep -P "$1"); do
-    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-  done
-  echo "$total"
-}
+. "$(dirname "$0")/ticks.sh"
 
 # measure BINARY SCRIPT MODE -> prints CPU milliseconds per transaction
 measure() {

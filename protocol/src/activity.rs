@@ -107,6 +107,26 @@ pub struct Activity {
     pub query: String,
 }
 
+impl Activity {
+    /// `client_addr` and `client_port` as PostgreSQL shows them: no address and port -1
+    /// on the unix socket.
+    pub fn client(&self) -> (Option<String>, i32) {
+        match self.peer {
+            Peer::Tcp(s) => (Some(s.ip().to_string()), i32::from(s.port())),
+            Peer::Unix => (None, -1),
+        }
+    }
+}
+
+/// What a session last wrote to its slot, so that the next write stores only the words
+/// that changed (a statement's start changes its times, state and text; going idle, a
+/// time and the state).
+#[derive(Debug, Default)]
+pub struct Image {
+    last: Vec<u8>,
+    next: Vec<u8>,
+}
+
 /// A mapped segment, as words. The memory must stay mapped while this lives.
 pub struct Table<'a> {
     words: &'a [AtomicU64],
@@ -187,17 +207,30 @@ impl<'a> Table<'a> {
 
     /// Writes a claimed slot. Only its owner calls this.
     pub fn publish(&self, index: usize, activity: &Activity) {
+        self.publish_image(index, activity, &mut Image::default());
+    }
+
+    /// [`Table::publish`] for a session that keeps its [`Image`]: only the words that
+    /// changed since its last write are stored, and nothing is allocated.
+    pub fn publish_image(&self, index: usize, activity: &Activity, image: &mut Image) {
         let slot = self.slot(index);
-        let bytes = encode(activity, self.query_bytes());
+        encode(activity, self.query_bytes(), &mut image.next);
         let seq = slot[0].load(Ordering::Relaxed);
         slot[0].store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
-        for (word, chunk) in slot[SLOT_HEADER..].iter().zip(bytes.chunks(8)) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            word.store(u64::from_le_bytes(w), Ordering::Relaxed);
+        // Whole words on both sides, so that they compare as integers.
+        image.next.resize(image.next.len().div_ceil(8) * 8, 0);
+        let word = |bytes: &[u8], i: usize| {
+            bytes.get(i * 8..i * 8 + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        };
+        for (i, target) in slot[SLOT_HEADER..].iter().take(image.next.len() / 8).enumerate() {
+            let value = word(&image.next, i).expect("within the encoding");
+            if word(&image.last, i) != Some(value) {
+                target.store(value, Ordering::Relaxed);
+            }
         }
         slot[0].store(seq.wrapping_add(2), Ordering::Release);
+        std::mem::swap(&mut image.last, &mut image.next);
     }
 
     /// Frees a slot: its owner when the session ends, or the supervisor for a worker
@@ -273,9 +306,9 @@ pub fn clip(s: &str, max: usize) -> &str {
 
 const NULL_TIME: i64 = i64::MIN;
 
-fn encode(a: &Activity, query_bytes: usize) -> Vec<u8> {
+fn encode(a: &Activity, query_bytes: usize, out: &mut Vec<u8>) {
     let query = clip(&a.query, query_bytes);
-    let mut out = Vec::with_capacity(FIXED_BYTES + query.len());
+    out.clear();
     out.extend_from_slice(&a.pid.to_le_bytes());
     out.extend_from_slice(&a.worker_pid.to_le_bytes());
     out.extend_from_slice(&a.generation.to_le_bytes());
@@ -294,13 +327,12 @@ fn encode(a: &Activity, query_bytes: usize) -> Vec<u8> {
     out.extend_from_slice(&[a.state.code(), u8::from(a.tls), family, 0]);
     out.extend_from_slice(&port.to_le_bytes());
     out.extend_from_slice(&addr);
-    put_name(&mut out, &a.database);
-    put_name(&mut out, &a.user);
-    put_name(&mut out, &a.application_name);
+    put_name(out, &a.database);
+    put_name(out, &a.user);
+    put_name(out, &a.application_name);
     out.extend_from_slice(&(query.len() as u16).to_le_bytes());
     debug_assert_eq!(out.len(), FIXED_BYTES);
     out.extend_from_slice(query.as_bytes());
-    out
 }
 
 fn decode(bytes: &[u8]) -> Option<Activity> {

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use mallard_protocol::admin::{self, Answer, Command};
-use mallard_protocol::channel::Peer;
 use mio::net::UnixStream;
 use mio::Token;
 use serde::Serialize;
@@ -76,10 +75,7 @@ impl Server {
             .unwrap_or_default()
             .into_iter()
             .map(|a| {
-                let (client_addr, client_port) = match a.peer {
-                    Peer::Tcp(s) => (Some(s.ip().to_string()), i32::from(s.port())),
-                    Peer::Unix => (None, -1),
-                };
+                let (client_addr, client_port) = a.client();
                 admin::SessionRow {
                     pid: a.pid,
                     user: a.user,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use mallard_protocol::channel::{FromWorker, Peer, Signal};
+use mallard_protocol::channel::{FromWorker, Signal};
 use mallard_protocol::pg::backend::ErrorInfo;
 use mallard_protocol::pg::{Severity, SqlState};
 
@@ -175,10 +175,7 @@ fn stat_activity(connection_id: u64) -> Result<Output, String> {
 
 fn row(a: &Activity, visible: bool) -> serde_json::Value {
     use serde_json::json;
-    let (addr, port) = match a.peer {
-        Peer::Tcp(s) => (Some(s.ip().to_string()), s.port() as i32),
-        Peer::Unix => (None, -1),
-    };
+    let (addr, port) = a.client();
     let waiting = matches!(a.state.name(), Some(s) if s.starts_with("idle"));
     if !visible {
         return json!({

@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use mallard_protocol::activity::{Activity, State, Table};
+pub use mallard_protocol::activity::{Activity, Image, State, Table};
 
 use crate::sys::SharedWords;
 
@@ -62,6 +62,8 @@ pub struct Slot<'s> {
     /// `track_activities`: keep the state and statement current.
     track: bool,
     pub activity: Activity,
+    /// What the slot holds, so that a write stores only what changed.
+    image: Image,
 }
 
 impl<'s> Slot<'s> {
@@ -84,13 +86,13 @@ impl<'s> Slot<'s> {
             table.leave();
             return None;
         };
-        let slot = Slot { table, index, track, activity };
+        let mut slot = Slot { table, index, track, activity, image: Image::default() };
         slot.publish();
         Some(slot)
     }
 
-    pub fn publish(&self) {
-        self.table.publish(self.index, &self.activity);
+    pub fn publish(&mut self) {
+        self.table.publish_image(self.index, &self.activity, &mut self.image);
     }
 
     /// A statement starts: `active`, with its text. A transaction starts with it unless
