@@ -11,6 +11,7 @@ mod ctl;
 mod listeners;
 mod metrics;
 mod notify;
+mod outbox;
 mod passwd;
 mod pool;
 mod privileges;

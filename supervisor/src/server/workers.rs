@@ -1,5 +1,5 @@
-//! The worker processes: spawning one into a slot, reading what it sends on its channel,
-//! pinging it, and when it exits, reaping it, re-routing the clients it never took and
+//! The worker processes: spawning one into a slot, reading what it sends on its channel
+//! and sending what must not be lost through its outbox, pinging it, and when it exits, reaping it, re-routing the clients it never took and
 //! scheduling its replacement (with backoff when it keeps failing at start).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -17,6 +17,7 @@ use super::clients::Pending;
 use super::{Server, WORKER_BASE};
 use crate::config::{Config, LogFormat};
 use crate::metrics::RestartCause;
+use crate::outbox::Sent;
 use crate::pool::{Killed, Restarts, Worker, WorkerState, UNRESPONSIVE_AFTER};
 use crate::reload::READY_TIMEOUT;
 use crate::sys;
@@ -181,7 +182,51 @@ impl Server {
 
     pub(super) fn worker_events(&mut self, id: WorkerId) {
         let Some(index) = self.pool.index_of(id) else { return };
+        self.flush_outbox(index);
         self.drain_channel(index);
+    }
+
+    /// Sends a packet that must not be lost (a notification): now, or once the channel
+    /// has room, after those that wait before it. Never waits.
+    pub(super) fn send_queued(&mut self, index: usize, packet: Vec<u8>) {
+        let worker = &mut self.pool.workers[index];
+        let channel = worker.channel.as_fd();
+        match worker.outbox.send(packet, |p| sys::send(channel, p)) {
+            Ok(Sent::Now | Sent::Dropped) => {}
+            Ok(Sent::Queued) => self.watch_writable(index, true),
+            // The worker is going; reaping it follows.
+            Err(e) => debug!(worker = %worker.id, pid = worker.pid, error = %e, "could not send to a worker"),
+        }
+    }
+
+    /// Sends what waits in a worker's outbox, as far as its channel takes it.
+    fn flush_outbox(&mut self, index: usize) {
+        let worker = &mut self.pool.workers[index];
+        if worker.outbox.is_empty() {
+            return;
+        }
+        let channel = worker.channel.as_fd();
+        match worker.outbox.flush(|p| sys::send(channel, p)) {
+            Ok(false) => {}
+            Ok(true) => self.watch_writable(index, false),
+            Err(e) => {
+                debug!(worker = %worker.id, pid = worker.pid, error = %e, "could not send to a worker");
+                worker.outbox.clear();
+                self.watch_writable(index, false);
+            }
+        }
+    }
+
+    /// Watches a worker's channel for room to write too, or no longer.
+    fn watch_writable(&self, index: usize, writable: bool) {
+        let worker = &self.pool.workers[index];
+        let interest = if writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        let token = Token(WORKER_BASE + worker.id.0 as usize);
+        if let Err(e) =
+            self.poll.registry().reregister(&mut SourceFd(&worker.channel.as_raw_fd()), token, interest)
+        {
+            error!(worker = %worker.id, error = %e, "could not watch a worker channel");
+        }
     }
 
     /// Reads every packet waiting on a worker's channel.
@@ -252,6 +297,9 @@ impl Server {
                     let packet = ToWorker::Cancel { pid, secret }.encode();
                     let _ = sys::send(self.pool.workers[target].channel.as_fd(), &packet);
                 }
+            }
+            FromWorker::Notify { sender, channel, payload } => {
+                self.notify_workers(index, sender, channel, payload)
             }
         }
     }

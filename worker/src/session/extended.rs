@@ -205,6 +205,7 @@ impl Session<'_> {
             }
             (e, _) => e,
         });
+        self.take_notify_calls(outcome.is_ok());
         // What set_config() asked for holds once its statement ran, and never if it failed.
         let calls = self.config_calls.take();
         match outcome {

@@ -150,6 +150,8 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
         Storage::Ducklake => unreachable!("refused by implemented() above"),
     }
     .map_err(StorageError::Database)?;
+    // The catalog's `pg_listening_channels()` calls these.
+    crate::session::notify::function::register(&conn).map_err(StorageError::Database)?;
     crate::catalog::install(&conn).map_err(StorageError::Database)?;
     crate::advisory::register(&conn).map_err(StorageError::Database)?;
     crate::session::settings::set_config::register(&conn).map_err(StorageError::Database)?;
