@@ -404,7 +404,11 @@ mod tests {
             any::<u64>().prop_map(|seq| ToWorker::Ping { seq }),
             any::<u64>().prop_map(|timeout_ms| ToWorker::Drain { timeout_ms }),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| ToWorker::Cancel { pid, secret }),
-            notification().prop_map(|(sender, channel, payload)| ToWorker::Notify { sender, channel, payload }),
+            notification().prop_map(|(sender, channel, payload)| ToWorker::Notify {
+                sender,
+                channel,
+                payload
+            }),
         ]
     }
 
@@ -430,7 +434,11 @@ mod tests {
             Just(FromWorker::Drained),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| FromWorker::Cancel { pid, secret }),
             stats().prop_map(FromWorker::Stats),
-            notification().prop_map(|(sender, channel, payload)| FromWorker::Notify { sender, channel, payload }),
+            notification().prop_map(|(sender, channel, payload)| FromWorker::Notify {
+                sender,
+                channel,
+                payload
+            }),
         ]
     }
 

@@ -55,7 +55,10 @@ impl Outbox {
         if self.bytes + packet.len() > MAX_BYTES {
             self.dropped += 1;
             if self.dropped == 1 {
-                warn!(limit_bytes = MAX_BYTES, "a worker's channel is full and its outbox too; dropping packets for it");
+                warn!(
+                    limit_bytes = MAX_BYTES,
+                    "a worker's channel is full and its outbox too; dropping packets for it"
+                );
             }
             return Ok(Sent::Dropped);
         }

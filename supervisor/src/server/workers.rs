@@ -191,9 +191,14 @@ impl Server {
     pub(super) fn send_queued(&mut self, index: usize, packet: Vec<u8>) {
         let worker = &mut self.pool.workers[index];
         let channel = worker.channel.as_fd();
+        let was_empty = worker.outbox.is_empty();
         match worker.outbox.send(packet, |p| sys::send(channel, p)) {
             Ok(Sent::Now | Sent::Dropped) => {}
-            Ok(Sent::Queued) => self.watch_writable(index, true),
+            Ok(Sent::Queued) if was_empty => {
+                debug!(worker = %worker.id, pid = worker.pid, "worker channel full; packets wait in its outbox");
+                self.watch_writable(index, true);
+            }
+            Ok(Sent::Queued) => {}
             // The worker is going; reaping it follows.
             Err(e) => debug!(worker = %worker.id, pid = worker.pid, error = %e, "could not send to a worker"),
         }

@@ -110,8 +110,11 @@ fn message() -> impl Strategy<Value = Message> {
         (any::<u32>(), vec(text(), 0..4)).prop_map(|(newest_minor, unrecognized)| {
             Message::NegotiateProtocolVersion { newest_minor, unrecognized }
         }),
-        (any::<u32>(), text(), text())
-            .prop_map(|(pid, channel, payload)| Message::NotificationResponse { pid, channel, payload }),
+        (any::<u32>(), text(), text()).prop_map(|(pid, channel, payload)| Message::NotificationResponse {
+            pid,
+            channel,
+            payload
+        }),
         (tag_other_than(KNOWN_TAGS), bytes()).prop_map(|(tag, body)| Message::Unknown { tag, body }),
         unknown_authentication_request(),
     ]
