@@ -87,6 +87,17 @@ impl Outbox {
         Ok(true)
     }
 
+    /// What waits, oldest first: a re-executed supervisor takes it over.
+    pub fn packets(&self) -> impl Iterator<Item = &[u8]> {
+        self.packets.iter().map(Vec::as_slice)
+    }
+
+    /// An outbox holding what a previous image's did.
+    pub fn restore(packets: Vec<Vec<u8>>) -> Outbox {
+        let bytes = packets.iter().map(Vec::len).sum();
+        Outbox { packets: packets.into(), bytes, dropped: 0 }
+    }
+
     /// Forgets what waits: the worker is gone.
     pub fn clear(&mut self) {
         self.packets.clear();
@@ -120,6 +131,24 @@ mod tests {
         assert!(outbox.flush(|p| send(p, &mut sent, &mut room)).unwrap());
         assert_eq!(sent, [vec![1], vec![2], vec![3]]);
         assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn a_restored_outbox_sends_what_the_previous_one_held() {
+        let mut outbox = Outbox::default();
+        let full = |_: &[u8]| Err(io::Error::from(io::ErrorKind::WouldBlock));
+        for p in [vec![1], vec![2, 2]] {
+            assert_eq!(outbox.send(p, full).unwrap(), Sent::Queued);
+        }
+        let mut restored = Outbox::restore(outbox.packets().map(<[u8]>::to_vec).collect());
+        let mut sent = Vec::new();
+        assert!(restored
+            .flush(|p| {
+                sent.push(p.to_vec());
+                Ok(())
+            })
+            .unwrap());
+        assert_eq!(sent, [vec![1], vec![2, 2]]);
     }
 
     #[test]

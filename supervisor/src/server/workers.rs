@@ -204,6 +204,15 @@ impl Server {
         }
     }
 
+    /// After a re-execution: sends what the previous image's outbox held, and watches
+    /// for room for the rest.
+    pub(super) fn resume_outbox(&mut self, index: usize) {
+        self.flush_outbox(index);
+        if !self.pool.workers[index].outbox.is_empty() {
+            self.watch_writable(index, true);
+        }
+    }
+
     /// Sends what waits in a worker's outbox, as far as its channel takes it.
     fn flush_outbox(&mut self, index: usize) {
         let worker = &mut self.pool.workers[index];
