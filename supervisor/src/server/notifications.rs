@@ -7,8 +7,10 @@
 //!
 //! Every worker gets every notification, in the order the supervisor read them: one
 //! packet per worker, through the worker's outbox, so a slow worker delays only itself.
-//! That keeps the supervisor free of any state about who listens, at the cost of the
-//! packets to workers where nobody listens.
+//! That keeps the supervisor free of any state about who listens, and a committed
+//! `LISTEN` free of any race with a notification committed just after it, at the cost
+//! of the packets to workers where nobody listens: about 6 µs of the supervisor's CPU
+//! per notification with four workers (`benches/notify.sh`).
 
 use mallard_protocol::channel::ToWorker;
 
