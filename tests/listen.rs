@@ -497,7 +497,7 @@ fn a_burst_of_the_largest_notifications_arrives_whole_and_in_order() {
 /// while they wait.
 #[test]
 fn listeners_on_a_draining_generation_keep_receiving_until_the_drain_ends_them() {
-    let server = mallard(2, &[("MALLARD_DRAIN_TIMEOUT", "3s")]);
+    let server = mallard(2, &[("MALLARD_DRAIN_TIMEOUT", "8s")]);
     let mut old = connect(&server.conn_str(), "old");
     old.client.batch_execute("listen jobs").expect("listen");
     let reload = server.admin("reload", &[]);
