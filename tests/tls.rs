@@ -476,6 +476,58 @@ fn plaintext_cancel_request_reaches_a_tls_session() {
     assert_eq!(error_code(&replies).map(|e| e[..5].to_owned()).as_deref(), Some("57014"), "{replies:?}");
 }
 
+/// A listening session over TLS, idle: a query that rustls already decrypted is read
+/// without waiting for the socket, and a notification from another session wakes it.
+#[test]
+fn a_listening_tls_session_reads_what_tls_buffered_and_wakes_for_notifications() {
+    let pki = Pki::new();
+    let server = start(&pki, "allow", Options { workers: 2, ..Options::default() });
+    let mut tls = tls_connect(server.port, client_config(&pki.ca, &[]), false).unwrap();
+    let started = start_session(&mut tls);
+    assert_eq!(error_code(&started), None, "{started:?}");
+    let listening = query(&mut tls, "listen jobs");
+    assert_eq!(error_code(&listening), None, "{listening:?}");
+    // A first query of exactly the worker's 16 KiB read and a second one, in one write:
+    // the second is decrypted with the first and waits in rustls, not in the socket.
+    let mut buf = Vec::new();
+    let padding = "x".repeat(16 * 1024 - 6 - "select ''".len());
+    frontend::Message::Query(&format!("select '{padding}'")).encode(&mut buf);
+    assert_eq!(buf.len(), 16 * 1024);
+    frontend::Message::Query("select 'buffered'").encode(&mut buf);
+    tls.write_all(&buf).unwrap();
+    tls.flush().unwrap();
+    // Both answers, up to the second ReadyForQuery (a reader's buffer ends with it).
+    let ready = std::cell::Cell::new(0);
+    let answers = read_until(&mut tls, |m| {
+        ready.set(ready.get() + usize::from(matches!(m, Message::ReadyForQuery(_))));
+        ready.get() == 2
+    });
+    let rows: Vec<_> = answers.iter().filter(|m| matches!(m, Message::DataRow(_))).collect();
+    assert!(
+        ready.get() == 2 && rows.len() == 2 && rows[1] == &Message::DataRow(vec![Some(b"buffered".to_vec())]),
+        "{} messages, {} rows, {} ReadyForQuery",
+        answers.len(),
+        rows.len(),
+        ready.get()
+    );
+
+    let mut other = server.connect();
+    let pid: i32 = other.query_one("select pg_backend_pid()", &[]).unwrap().get(0);
+    other.batch_execute("notify jobs, 'over TLS'").unwrap();
+    let woken = read_until(&mut tls, |m| matches!(m, Message::NotificationResponse { .. }));
+    assert_eq!(
+        woken.last(),
+        Some(&Message::NotificationResponse {
+            pid: pid as u32,
+            channel: "jobs".into(),
+            payload: "over TLS".into()
+        }),
+        "{woken:?}"
+    );
+    let after = query(&mut tls, "select 1");
+    assert_eq!(error_code(&after), None, "{after:?}");
+}
+
 /// A reload starts workers that read the certificate files again.
 #[test]
 fn reload_picks_up_new_certificate_files() {

@@ -15,10 +15,17 @@ use crate::stats::{SqlStateClass, StatsDelta, MAX_ERROR_CLASSES};
 
 /// Bumped whenever a packet layout changes. A worker announces it in `Ready`, and every
 /// packet carries it, so a supervisor never talks to a worker built from other code.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 
-/// No packet is longer than this; receivers size their buffers with it.
-pub const MAX_PACKET: usize = 512;
+/// No packet is longer than this; receivers size their buffers with it. The largest is a
+/// `Notify` with the longest channel name and payload PostgreSQL allows.
+pub const MAX_PACKET: usize = 8192;
+
+/// The longest channel name, in bytes: PostgreSQL's `NAMEDATALEN - 1`.
+pub const MAX_CHANNEL: usize = 63;
+
+/// The longest notification payload, in bytes: PostgreSQL refuses 8000 and more.
+pub const MAX_PAYLOAD: usize = 7999;
 
 /// The slot of a worker in the supervisor's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +93,10 @@ pub enum ToWorker {
     /// `pg_cancel_backend` or `pg_terminate_backend` of another worker's session, allowed
     /// by the worker that asked.
     Signal { pid: u32, signal: Signal },
+    /// A notification another worker's session committed (`NOTIFY`, `pg_notify()`), for
+    /// this worker's sessions that listen on `channel`. `sender` is the notifying
+    /// session's backend pid.
+    Notify { sender: u32, channel: String, payload: String },
 }
 
 /// What `pg_cancel_backend` and `pg_terminate_backend` do to a session.
@@ -129,6 +140,13 @@ pub enum FromWorker {
     /// Statements and errors since the previous `Stats`, sent before a `Pong` and
     /// before `Drained` when there is anything to report.
     Stats(StatsDelta),
+    /// A session of this worker committed a notification; the supervisor passes it to
+    /// every other worker. One packet per notification, in commit order.
+    Notify {
+        sender: u32,
+        channel: String,
+        payload: String,
+    },
 }
 
 /// Why a packet could not be decoded. Any of these is a fatal channel error.
@@ -250,6 +268,24 @@ impl<'a> Reader<'a> {
             _ => Err(ChannelError::Malformed(self.kind)),
         }
     }
+    /// UTF-8 text of at most `max` bytes.
+    fn text(&mut self, max: usize) -> Result<String, ChannelError> {
+        let n = self.u16()? as usize;
+        if n > max {
+            return Err(ChannelError::Malformed(self.kind));
+        }
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| ChannelError::Malformed(self.kind))
+    }
+    /// A `Notify` body; the channel name must not be empty.
+    fn notification(&mut self) -> Result<(u32, String, String), ChannelError> {
+        let sender = self.u32()?;
+        let channel = self.text(MAX_CHANNEL)?;
+        if channel.is_empty() {
+            return Err(ChannelError::Malformed(self.kind));
+        }
+        Ok((sender, channel, self.text(MAX_PAYLOAD)?))
+    }
     fn peer(&mut self) -> Result<Peer, ChannelError> {
         Ok(match self.u8()? {
             0 => Peer::Unix,
@@ -306,6 +342,9 @@ impl ToWorker {
             ToWorker::Drain { timeout_ms } => Writer::new(3).u64(*timeout_ms),
             ToWorker::Cancel { pid, secret } => Writer::new(4).u32(*pid).bytes(secret),
             ToWorker::Signal { pid, signal } => Writer::new(5).u32(*pid).signal(*signal),
+            ToWorker::Notify { sender, channel, payload } => {
+                Writer::new(6).u32(*sender).bytes(channel.as_bytes()).bytes(payload.as_bytes())
+            }
         }
         .0
     }
@@ -323,6 +362,10 @@ impl ToWorker {
             3 => ToWorker::Drain { timeout_ms: r.u64()? },
             4 => ToWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
             5 => ToWorker::Signal { pid: r.u32()?, signal: r.signal()? },
+            6 => {
+                let (sender, channel, payload) = r.notification()?;
+                ToWorker::Notify { sender, channel, payload }
+            }
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -340,6 +383,9 @@ impl FromWorker {
             FromWorker::Cancel { pid, secret } => Writer::new(6).u32(*pid).bytes(secret),
             FromWorker::Stats(delta) => Writer::new(7).stats(delta),
             FromWorker::Signal { pid, signal } => Writer::new(8).u32(*pid).signal(*signal),
+            FromWorker::Notify { sender, channel, payload } => {
+                Writer::new(9).u32(*sender).bytes(channel.as_bytes()).bytes(payload.as_bytes())
+            }
         }
         .0
     }
@@ -355,6 +401,10 @@ impl FromWorker {
             6 => FromWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
             7 => FromWorker::Stats(r.stats()?),
             8 => FromWorker::Signal { pid: r.u32()?, signal: r.signal()? },
+            9 => {
+                let (sender, channel, payload) = r.notification()?;
+                FromWorker::Notify { sender, channel, payload }
+            }
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -379,6 +429,16 @@ mod tests {
         proptest::collection::vec(any::<u8>(), 4..=256)
     }
 
+    /// A channel name and payload within PostgreSQL's limits (bytes, not characters).
+    fn notification() -> impl Strategy<Value = (u32, String, String)> {
+        let within = |max: usize| move |s: &String| s.len() <= max;
+        (
+            any::<u32>(),
+            "\\PC{1,63}".prop_filter("63 bytes at most", within(MAX_CHANNEL)),
+            prop_oneof!["\\PC{0,40}", "x{7999}"].prop_filter("7999 bytes at most", within(MAX_PAYLOAD)),
+        )
+    }
+
     fn to_worker() -> impl Strategy<Value = ToWorker> {
         prop_oneof![
             (any::<u64>(), any::<u32>(), peer(), any::<bool>()).prop_map(|(s, pid, peer, full)| {
@@ -388,6 +448,11 @@ mod tests {
             any::<u64>().prop_map(|timeout_ms| ToWorker::Drain { timeout_ms }),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| ToWorker::Cancel { pid, secret }),
             (any::<u32>(), signal()).prop_map(|(pid, signal)| ToWorker::Signal { pid, signal }),
+            notification().prop_map(|(sender, channel, payload)| ToWorker::Notify {
+                sender,
+                channel,
+                payload
+            }),
         ]
     }
 
@@ -414,6 +479,11 @@ mod tests {
             (any::<u32>(), secret()).prop_map(|(pid, secret)| FromWorker::Cancel { pid, secret }),
             stats().prop_map(FromWorker::Stats),
             (any::<u32>(), signal()).prop_map(|(pid, signal)| FromWorker::Signal { pid, signal }),
+            notification().prop_map(|(sender, channel, payload)| FromWorker::Notify {
+                sender,
+                channel,
+                payload
+            }),
         ]
     }
 
@@ -456,6 +526,33 @@ mod tests {
         let packet = FromWorker::Stats(delta.clone()).encode();
         assert!(packet.len() <= MAX_PACKET, "{} bytes", packet.len());
         assert_eq!(FromWorker::decode(&packet), Ok(FromWorker::Stats(delta)));
+    }
+
+    #[test]
+    fn the_largest_notification_fits() {
+        let longest = FromWorker::Notify {
+            sender: u32::MAX,
+            channel: "c".repeat(MAX_CHANNEL),
+            payload: "p".repeat(MAX_PAYLOAD),
+        };
+        let packet = longest.encode();
+        assert!(packet.len() <= MAX_PACKET, "{} bytes", packet.len());
+        assert_eq!(FromWorker::decode(&packet), Ok(longest));
+    }
+
+    #[test]
+    fn notifications_beyond_the_limits_are_refused() {
+        let packet = |channel: &str, payload: &str| {
+            ToWorker::Notify { sender: 1, channel: channel.into(), payload: payload.into() }.encode()
+        };
+        let long_channel = "c".repeat(MAX_CHANNEL + 1);
+        let long_payload = "p".repeat(MAX_PAYLOAD + 1);
+        for bad in [packet(&long_channel, ""), packet("c", &long_payload), packet("", "p")] {
+            assert_eq!(ToWorker::decode(&bad), Err(ChannelError::Malformed(5)));
+        }
+        let mut not_utf8 = packet("ab", "");
+        not_utf8[8] = 0xff;
+        assert_eq!(ToWorker::decode(&not_utf8), Err(ChannelError::Malformed(5)));
     }
 
     #[test]

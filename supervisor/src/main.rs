@@ -12,6 +12,7 @@ mod ctl;
 mod listeners;
 mod metrics;
 mod notify;
+mod outbox;
 mod passwd;
 mod pool;
 mod privileges;

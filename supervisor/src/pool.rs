@@ -10,6 +10,8 @@ pub use mallard_protocol::admin::WorkerState;
 use mallard_protocol::channel::{Generation, Peer, SessionId, WorkerId};
 use serde::{Deserialize, Serialize};
 
+use crate::outbox::Outbox;
+
 /// A client socket sent to a worker that has not acknowledged it yet. The supervisor
 /// keeps its copy until then, so that a worker dying first cannot lose the client.
 pub struct InFlight {
@@ -37,6 +39,8 @@ pub struct Worker {
     /// The channel version it speaks. A worker of an older binary that a reload left
     /// behind may speak another one than this supervisor; it is only waited for.
     pub channel_version: u8,
+    /// Packets its channel could not take yet (notifications).
+    pub outbox: Outbox,
 }
 
 /// Why the supervisor killed a worker.
@@ -78,6 +82,7 @@ impl Worker {
             last_ping: Instant::now(),
             killed: None,
             channel_version: mallard_protocol::channel::VERSION,
+            outbox: Outbox::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //!
 //! Process-level rooms: [`main_loop`] takes the supervisor's packets, [`shared`] is what
 //! all sessions of the worker share, [`sessions`] finds a live session for a cancel or
-//! a drain, [`storage`] decides and opens what the worker serves, [`sys`] holds its raw
+//! a drain, [`notifications`] holds what its listening sessions are sent, [`storage`] decides and opens what the worker serves, [`sys`] holds its raw
 //! system calls. A session itself lives in `session/`.
 
 // `unsafe` lives in two modules only, `sys` and `duck::raw`; the workspace lints make
@@ -23,6 +23,7 @@ mod copy;
 mod duck;
 mod encoding;
 mod main_loop;
+mod notifications;
 mod session;
 mod sessions;
 mod shared;

@@ -1,6 +1,7 @@
 //! The worker's main loop: open the database, report `Ready`, then take packets from
 //! the supervisor: handoffs become session threads, pings get the statement counts
-//! since the last ping and a pong, a drain ends the worker once its sessions are done.
+//! since the last ping and a pong, notifications go to the mailboxes of the sessions
+//! that listen, a drain ends the worker once its sessions are done.
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,7 @@ use crate::auth::Authenticator;
 use crate::catalog::relations::Relations;
 use crate::channel::{Channel, ChannelError};
 use crate::config::WorkerConfig;
+use crate::notifications::Listeners;
 use crate::session;
 use crate::sessions::Sessions;
 use crate::shared::Shared;
@@ -62,6 +64,7 @@ pub fn run(
         db,
         channel: Channel::new(channel),
         sessions: Sessions::default(),
+        listeners: Listeners::default(),
         stats: Stats::default(),
         relations,
         pid,
@@ -107,6 +110,9 @@ pub fn run(
             }
             (ToWorker::Signal { pid, signal }, _) => {
                 shared.sessions.signal(pid, signal);
+            }
+            (ToWorker::Notify { sender, channel, payload }, _) => {
+                shared.listeners.deliver(sender, &channel, &payload)
             }
             (ToWorker::Handoff { .. }, None) => unreachable!("Channel::recv rejects handoffs without an fd"),
         }

@@ -1,5 +1,6 @@
 //! What all sessions of a worker share: its configuration, authenticator, TLS setup,
-//! database, channel to the supervisor, the live sessions and the statement counters.
+//! database, channel to the supervisor, the live sessions, who listens for
+//! notifications and the statement counters.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use crate::catalog::relations::Relations;
 use crate::channel::Channel;
 use crate::config::WorkerConfig;
 use crate::duck::{exec, quote_ident, Connection, Database, DuckError};
+use crate::notifications::Listeners;
 use crate::sessions::Sessions;
 use crate::stats::Stats;
 
@@ -21,6 +23,8 @@ pub struct Shared {
     pub db: Arc<Database>,
     pub channel: Channel,
     pub sessions: Sessions,
+    /// Which sessions listen on which channel (LISTEN/NOTIFY).
+    pub listeners: Listeners,
     pub stats: Stats,
     /// What the catalog says about the relations statements name, for `RowDescription`.
     pub relations: Relations,

@@ -1,5 +1,6 @@
-//! The worker's raw system calls: receiving a packet with its fd, and tying the
-//! worker's life to the supervisor's. The only `unsafe` outside the DuckDB binding.
+//! The worker's raw system calls: receiving a packet with its fd, tying the worker's
+//! life to the supervisor's, and the eventfd that wakes a listening session. The only
+//! `unsafe` outside the DuckDB binding.
 
 use std::io::{self, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -133,4 +134,17 @@ impl Drop for SharedWords {
             libc::munmap(self.base.cast(), self.words * 8);
         }
     }
+}
+
+/// A non-blocking eventfd: a counter one thread bumps to wake another blocked in
+/// `poll()` on it (a listening session waiting for its client).
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes no pointers; a non-negative result is a new fd that nothing
+    // else owns, so the `OwnedFd` is its one owner.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: see above; `fd` is open and ours alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -122,6 +122,13 @@ pub enum Message {
         newest_minor: u32,
         unrecognized: Vec<String>,
     },
+    /// A `NOTIFY` on a channel the session listens on: the notifying session's backend
+    /// pid, the channel and the payload (empty when none was given).
+    NotificationResponse {
+        pid: u32,
+        channel: String,
+        payload: String,
+    },
     /// A message type this codec does not know, kept whole.
     Unknown {
         tag: u8,
@@ -291,6 +298,11 @@ impl Message {
                     put_cstr(buf, option);
                 }
             }
+            Message::NotificationResponse { pid, channel, payload } => {
+                buf.extend_from_slice(&pid.to_be_bytes());
+                put_cstr(buf, channel);
+                put_cstr(buf, payload);
+            }
             Message::Unknown { body, .. } => buf.extend_from_slice(body),
             Message::EmptyQueryResponse
             | Message::ParseComplete
@@ -331,6 +343,7 @@ impl Message {
             Message::CopyData(_) => b'd',
             Message::CopyDone => b'c',
             Message::NegotiateProtocolVersion { .. } => b'v',
+            Message::NotificationResponse { .. } => b'A',
             Message::Unknown { tag, .. } => *tag,
         }
     }
@@ -506,6 +519,11 @@ fn decode_body(tag: u8, body: &[u8]) -> Result<Message, BodyErrorKind> {
                 let unrecognized = (0..n).map(|_| c.cstr().map(str::to_owned)).collect::<Result<_, _>>()?;
                 Message::NegotiateProtocolVersion { newest_minor, unrecognized }
             }
+            b'A' => Message::NotificationResponse {
+                pid: c.u32()?,
+                channel: c.cstr()?.to_owned(),
+                payload: c.cstr()?.to_owned(),
+            },
             _ => Message::Unknown { tag, body: c.rest().to_vec() },
         })
     })()

@@ -53,6 +53,7 @@ impl SqlState {
     pub const INVALID_SCHEMA_NAME: SqlState = SqlState(*b"3F000");
     pub const UNDEFINED_OBJECT: SqlState = SqlState(*b"42704");
     pub const INVALID_NAME: SqlState = SqlState(*b"42602");
+    pub const NAME_TOO_LONG: SqlState = SqlState(*b"42622");
     pub const NULL_VALUE_NOT_ALLOWED: SqlState = SqlState(*b"22004");
     pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState(*b"42501");
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");

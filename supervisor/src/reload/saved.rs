@@ -90,6 +90,9 @@ pub struct SavedWorker<F> {
     /// the image that reads this.
     #[serde(default = "first_saved_version")]
     pub channel_version: u8,
+    /// Packets its channel had not taken yet (notifications), oldest first, in base64.
+    #[serde(default = "Vec::new")]
+    pub outbox: Vec<String>,
 }
 
 /// The channel version of the first images that saved one.
@@ -197,6 +200,7 @@ impl Saved<RawFd> {
                 in_flight: clients(w.in_flight, take)?,
                 age_ms: w.age_ms,
                 channel_version: w.channel_version,
+                outbox: w.outbox,
             });
         }
         Ok(Saved {

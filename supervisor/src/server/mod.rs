@@ -2,7 +2,8 @@
 //! reads from a client. Each concern has its own file:
 //!
 //! - [`clients`]: accept, route to the least loaded ready worker, hand off, queue;
-//! - [`workers`]: spawn, read their channels, ping, reap and replace;
+//! - [`workers`]: spawn, read and write their channels, ping, reap and replace;
+//! - [`notifications`]: LISTEN/NOTIFY, one worker's notifications to all the others;
 //! - [`admin`]: the admin socket's connections and commands;
 //! - [`status`]: `mallard status`, systemd's `STATUS=` and `READY=1`, metrics gauges;
 //! - [`scrape`]: the Prometheus endpoint;
@@ -12,6 +13,7 @@
 
 mod admin;
 mod clients;
+mod notifications;
 mod reexec;
 mod reload;
 mod scrape;

@@ -7,6 +7,8 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use mallard_protocol::channel::{Generation, Peer, SessionId, WorkerId, VERSION};
 use mallard_worker::activity::Segment;
 use mio::net::{TcpListener, UnixListener, UnixStream};
@@ -21,6 +23,7 @@ use crate::backends::Backends;
 use crate::config::Config;
 use crate::listeners::Listener;
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::pool::{InFlight, Pool, Worker, WorkerState};
 use crate::reload::saved::{Passed, Saved, SavedClient, SavedListener, SavedSocket, SavedWorker};
 use crate::reload::Launch;
@@ -97,9 +100,11 @@ impl Server {
         };
         let (waiters, queued) = server.adopt_admin_conns(taken);
         server.reload.resume(Generation(saved.next_generation), saved.last_reload, waiters, queued);
-        // Packets that arrived while the image changed are waiting.
+        // Packets that arrived while the image changed are waiting, and some may
+        // still wait to go.
         for i in 0..server.pool.workers.len() {
             server.drain_channel(i);
+            server.resume_outbox(i);
         }
         server.start_generation(worker_config);
         Ok(server)
@@ -243,6 +248,7 @@ impl Server {
                     in_flight: w.in_flight.iter().map(|(s, f)| client(*s, &f.socket, f.peer)).collect(),
                     age_ms: w.started.elapsed().as_millis() as u64,
                     channel_version: w.channel_version,
+                    outbox: w.outbox.packets().map(|p| BASE64.encode(p)).collect(),
                 })
                 .collect(),
             pending: self.pending.iter().map(|p| client(p.session, &p.socket, p.peer)).collect(),
@@ -288,6 +294,13 @@ fn adopt_worker(w: SavedWorker<OwnedFd>, now: Instant) -> Worker {
     );
     worker.sessions = w.sessions;
     worker.in_flight = in_flight;
+    let packets: Result<Vec<Vec<u8>>, _> = w.outbox.iter().map(|p| BASE64.decode(p)).collect();
+    match packets {
+        Ok(packets) => worker.outbox = Outbox::restore(packets),
+        Err(e) => {
+            warn!(worker = w.id, error = %e, "the previous image's outbox for a worker is unreadable; its packets are lost")
+        }
+    }
     worker
 }
 

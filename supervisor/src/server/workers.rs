@@ -1,5 +1,5 @@
-//! The worker processes: spawning one into a slot, reading what it sends on its channel,
-//! pinging it, and when it exits, reaping it, re-routing the clients it never took and
+//! The worker processes: spawning one into a slot, reading what it sends on its channel
+//! and sending what must not be lost through its outbox, pinging it, and when it exits, reaping it, re-routing the clients it never took and
 //! scheduling its replacement (with backoff when it keeps failing at start).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -17,6 +17,7 @@ use super::clients::Pending;
 use super::{Server, WORKER_BASE};
 use crate::config::{Config, LogFormat};
 use crate::metrics::RestartCause;
+use crate::outbox::Sent;
 use crate::pool::{Killed, Restarts, Worker, WorkerState, UNRESPONSIVE_AFTER};
 use crate::reload::READY_TIMEOUT;
 use crate::sys;
@@ -181,7 +182,65 @@ impl Server {
 
     pub(super) fn worker_events(&mut self, id: WorkerId) {
         let Some(index) = self.pool.index_of(id) else { return };
+        self.flush_outbox(index);
         self.drain_channel(index);
+    }
+
+    /// Sends a packet that must not be lost (a notification): now, or once the channel
+    /// has room, after those that wait before it. Never waits.
+    pub(super) fn send_queued(&mut self, index: usize, packet: Vec<u8>) {
+        let worker = &mut self.pool.workers[index];
+        let channel = worker.channel.as_fd();
+        let was_empty = worker.outbox.is_empty();
+        match worker.outbox.send(packet, |p| sys::send(channel, p)) {
+            Ok(Sent::Now | Sent::Dropped) => {}
+            Ok(Sent::Queued) if was_empty => {
+                debug!(worker = %worker.id, pid = worker.pid, "worker channel full; packets wait in its outbox");
+                self.watch_writable(index, true);
+            }
+            Ok(Sent::Queued) => {}
+            // The worker is going; reaping it follows.
+            Err(e) => debug!(worker = %worker.id, pid = worker.pid, error = %e, "could not send to a worker"),
+        }
+    }
+
+    /// After a re-execution: sends what the previous image's outbox held, and watches
+    /// for room for the rest.
+    pub(super) fn resume_outbox(&mut self, index: usize) {
+        self.flush_outbox(index);
+        if !self.pool.workers[index].outbox.is_empty() {
+            self.watch_writable(index, true);
+        }
+    }
+
+    /// Sends what waits in a worker's outbox, as far as its channel takes it.
+    fn flush_outbox(&mut self, index: usize) {
+        let worker = &mut self.pool.workers[index];
+        if worker.outbox.is_empty() {
+            return;
+        }
+        let channel = worker.channel.as_fd();
+        match worker.outbox.flush(|p| sys::send(channel, p)) {
+            Ok(false) => {}
+            Ok(true) => self.watch_writable(index, false),
+            Err(e) => {
+                debug!(worker = %worker.id, pid = worker.pid, error = %e, "could not send to a worker");
+                worker.outbox.clear();
+                self.watch_writable(index, false);
+            }
+        }
+    }
+
+    /// Watches a worker's channel for room to write too, or no longer.
+    fn watch_writable(&self, index: usize, writable: bool) {
+        let worker = &self.pool.workers[index];
+        let interest = if writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        let token = Token(WORKER_BASE + worker.id.0 as usize);
+        if let Err(e) =
+            self.poll.registry().reregister(&mut SourceFd(&worker.channel.as_raw_fd()), token, interest)
+        {
+            error!(worker = %worker.id, error = %e, "could not watch a worker channel");
+        }
     }
 
     /// Reads every packet waiting on a worker's channel.
@@ -250,18 +309,21 @@ impl Server {
             FromWorker::Drained => info!("worker drained"),
             FromWorker::Cancel { pid, secret } => self.forward(pid, ToWorker::Cancel { pid, secret }),
             FromWorker::Signal { pid, signal } => self.forward(pid, ToWorker::Signal { pid, signal }),
+            FromWorker::Notify { sender, channel, payload } => {
+                self.notify_workers(index, sender, channel, payload)
+            }
         }
     }
 
     /// Sends a cancel or a signal to the worker that owns the session with this backend
-    /// pid. A full channel drops it, as a lost cancel request is in PostgreSQL.
+    /// pid, through its outbox, so that a full channel delays it instead of losing it.
     fn forward(&mut self, pid: u32, message: ToWorker) {
         let Some(owner) = self.backends.owner(pid) else {
             debug!(backend_pid = pid, "cancel or signal for no live session");
             return;
         };
         if let Some(target) = self.pool.index_of(owner) {
-            let _ = sys::send(self.pool.workers[target].channel.as_fd(), &message.encode());
+            self.send_queued(target, message.encode());
         }
     }
 

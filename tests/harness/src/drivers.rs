@@ -1,6 +1,7 @@
-//! Runs the client driver scripts in `tests/drivers/` (psycopg, asyncpg, pgjdbc) against a
-//! server, with a time limit, and finds the interpreters they need. What is missing
-//! fails the test with what to install (`.ci/run` installs all of it), never skips it.
+//! Runs the client driver scripts in `tests/drivers/` (psycopg, asyncpg, pgjdbc,
+//! node-postgres) against a server, with a time limit, and finds the interpreters and
+//! modules they need. What is missing fails the test with what to install (`.ci/run`
+//! installs all of it), never skips it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,30 @@ pub fn pgjdbc_jar() -> PathBuf {
     path
 }
 
+/// The directory `.ci/run` installs node-postgres (`pg`) into, with npm's `--prefix`:
+/// `$MALLARD_NODE_MODULES`, else `$HOME/.cache/mallard/node`. Checks that node finds
+/// `pg` there.
+pub fn node_modules() -> PathBuf {
+    let dir = std::env::var_os("MALLARD_NODE_MODULES").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").expect("HOME is set");
+        PathBuf::from(home).join(".cache/mallard/node")
+    });
+    let modules = dir.join("node_modules");
+    let found = Command::new("node")
+        .args(["-e", "require('pg')"])
+        .env("NODE_PATH", &modules)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "node cannot load node-postgres from {}: run `bash .ci/run` (it installs nodejs and `pg`), \
+         or point MALLARD_NODE_MODULES at a directory whose node_modules has it",
+        modules.display()
+    );
+    modules
+}
+
 /// What [`run`] appends to the output of a script it had to kill.
 pub const HUNG: &str = "it hung";
 
@@ -110,6 +135,13 @@ pub fn run(mut cmd: Command, target: &str, limit: Duration) -> Run {
 pub fn python_script(script: &str) -> Command {
     let mut cmd = Command::new(python());
     cmd.arg(scripts_dir().join(script));
+    cmd
+}
+
+/// `node tests/drivers/<script>`, with node-postgres on its `NODE_PATH`.
+pub fn node_script(script: &str) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.env("NODE_PATH", node_modules()).arg(scripts_dir().join(script));
     cmd
 }
 

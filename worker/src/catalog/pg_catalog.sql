@@ -549,6 +549,14 @@ CREATE MACRO memory.mallard_catalog._pg_expandarray(a) AS unnest(list_transform(
 CREATE MACRO memory.mallard_catalog.pg_partition_ancestors(relation) AS unnest([CAST(relation AS BIGINT)]);
 CREATE MACRO memory.mallard_catalog.pg_partition_ancestors(relation) AS TABLE
     SELECT CAST(relation AS BIGINT) AS relid, CAST(1 AS BIGINT) AS depth;
+-- LISTEN: the session's channels, which it keeps for the functions it registered.
+CREATE MACRO memory.mallard_catalog.pg_listening_channels() AS
+    unnest(list_transform(range(mallard_listening_count()), i -> mallard_listening_channel(i)));
+CREATE MACRO memory.mallard_catalog.pg_listening_channels() AS TABLE
+    SELECT unnest(list_transform(range(mallard_listening_count()), i -> mallard_listening_channel(i)))
+        AS pg_listening_channels;
+-- Notifications wait in each listening session's mailbox, not in a shared queue.
+CREATE MACRO memory.mallard_catalog.pg_notification_queue_usage() AS CAST(0 AS DOUBLE);
 CREATE MACRO memory.mallard_catalog.pg_get_triggerdef(trigger_oid) AS CAST(NULL AS VARCHAR),
     (trigger_oid, pretty) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_ruledef(rule_oid) AS CAST(NULL AS VARCHAR),

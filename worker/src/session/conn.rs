@@ -7,6 +7,10 @@
 //! A deadline bounds the total time of the reads made while it is set, however slowly
 //! the bytes trickle in: the socket's read timeout is recomputed before each read.
 //!
+//! A listening session waits for its client and for notifications at once
+//! ([`Conn::wait`]): `poll()` on the socket and the session's eventfd, and only when no
+//! message is buffered already, here or (over TLS) as plaintext inside rustls.
+//!
 //! For a client that does not speak UTF-8, the strings of the messages sent through
 //! [`Conn::send`] are converted to its encoding here, once, whichever part of the
 //! session built them; a UTF-8 client's messages are not looked at again.
@@ -14,7 +18,7 @@
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +26,7 @@ use std::time::{Duration, Instant};
 use mallard_protocol::channel::Peer;
 use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::{frontend, startup, transcode, SqlState};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use super::handshake::{self, HandshakeError, Negotiation};
@@ -56,6 +61,46 @@ impl Stream {
                 let _ = s.set_nonblocking(false);
                 Stream::Unix(s)
             }
+        }
+    }
+
+    /// The client socket, to poll.
+    fn socket(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Stream::Tcp(s) => Some(s.as_fd()),
+            Stream::Unix(s) => Some(s.as_fd()),
+            Stream::Tls(s) => Some(s.sock.as_fd()),
+            Stream::Closed => None,
+        }
+    }
+
+    /// Over TLS: whether rustls holds plaintext to read (or the client's close, or an
+    /// error), after processing the records it has and sending what it owes the client
+    /// (a key update's answer). A plain socket buffers nothing.
+    fn tls_has_input(&mut self) -> bool {
+        let Stream::Tls(s) = self else { return false };
+        let ready = match s.conn.process_new_packets() {
+            Ok(state) => state.plaintext_bytes_to_read() > 0 || state.peer_has_closed(),
+            Err(_) => true,
+        };
+        while s.conn.wants_write() {
+            if s.conn.write_tls(&mut s.sock).is_err() {
+                return true;
+            }
+        }
+        ready
+    }
+
+    /// Over TLS, after `poll()` found the socket readable: takes the records that
+    /// arrived into rustls without blocking. Returns false when a read would have
+    /// something to tell (the bytes of a plain socket, the end of the connection, an
+    /// error).
+    fn take_tls_records(&mut self) -> bool {
+        let Stream::Tls(s) = self else { return false };
+        match s.conn.read_tls(&mut s.sock) {
+            Ok(0) => false,
+            Ok(_) => true,
+            Err(e) => matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted),
         }
     }
 
@@ -117,6 +162,15 @@ pub enum ReadError {
     /// The deadline passed before the bytes did.
     #[error("the client did not send in time")]
     TimedOut,
+}
+
+/// What ended a [`Conn::wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// The client sent something, closed the connection, or it failed: read to learn.
+    Client,
+    /// The other fd became readable.
+    Woken,
 }
 
 /// What the first bytes of a connection were.
@@ -220,6 +274,44 @@ impl Conn {
 
     fn unread(&self) -> &[u8] {
         &self.input[self.start..]
+    }
+
+    /// Waits until the client has sent something or `wake` is readable, within the
+    /// deadline, without reading a message: what is already buffered (here, or as TLS
+    /// plaintext) counts as sent. Ends with [`ReadError::TimedOut`] when the deadline
+    /// passes first.
+    pub fn wait(&mut self, wake: BorrowedFd<'_>) -> Result<Ready, ReadError> {
+        loop {
+            if self.has_unread() || self.stream.tls_has_input() {
+                return Ok(Ready::Client);
+            }
+            let timeout = match self.deadline {
+                None => PollTimeout::NONE,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left < Duration::from_millis(1) {
+                        return Err(ReadError::TimedOut);
+                    }
+                    PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let Some(socket) = self.stream.socket() else { return Ok(Ready::Client) };
+            let mut fds = [PollFd::new(socket, PollFlags::POLLIN), PollFd::new(wake, PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(ReadError::Io(e.into())),
+                Ok(0) => return Err(ReadError::TimedOut),
+                Ok(_) => {}
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            let (client, woken) = (ready(&fds[0]), ready(&fds[1]));
+            if woken {
+                return Ok(Ready::Woken);
+            }
+            if client && !self.stream.take_tls_records() {
+                return Ok(Ready::Client);
+            }
+        }
     }
 
     /// Reads more input; EOF is an error here because every caller needs more bytes.
@@ -443,6 +535,28 @@ mod tests {
         });
         assert_eq!(conn.read_session_message(1 << 20).unwrap(), b"S\0\0\0\x04");
         drop(late.join().unwrap());
+    }
+
+    #[test]
+    fn wait_wakes_for_the_other_fd_the_client_and_the_deadline() {
+        let (mut conn, mut client) = pair();
+        let (wake, mut waker) = UnixStream::pair().unwrap();
+        waker.write_all(b"!").unwrap();
+        assert_eq!(conn.wait(wake.as_fd()).unwrap(), Ready::Woken);
+        let (quiet, _keep) = UnixStream::pair().unwrap();
+        client.write_all(b"S\0\0\0\x04").unwrap();
+        assert_eq!(conn.wait(quiet.as_fd()).unwrap(), Ready::Client);
+        assert_eq!(conn.read_session_message(1 << 20).unwrap(), b"S\0\0\0\x04");
+        // Half a message is buffered: the rest is the client's to send, not a wait.
+        client.write_all(b"S\0").unwrap();
+        conn.set_deadline(Some(Instant::now() + Duration::from_millis(100))).unwrap();
+        assert!(matches!(conn.read_session_message(1 << 20), Err(ReadError::TimedOut)));
+        assert_eq!(conn.wait(quiet.as_fd()).unwrap(), Ready::Client);
+        let (mut idle, _client) = pair();
+        idle.set_deadline(Some(Instant::now() + Duration::from_millis(100))).unwrap();
+        let started = Instant::now();
+        assert!(matches!(idle.wait(quiet.as_fd()), Err(ReadError::TimedOut)));
+        assert!(started.elapsed() >= Duration::from_millis(90), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -208,6 +208,7 @@ impl Session<'_> {
         for notice in self.caller.take_notices() {
             self.conn.send(&Message::NoticeResponse(notice));
         }
+        self.take_notify_calls(outcome.is_ok());
         // What set_config() asked for holds once its statement ran, and never if it failed.
         let calls = self.config_calls.take();
         match outcome {

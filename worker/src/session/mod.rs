@@ -11,6 +11,7 @@ mod cursor;
 mod error;
 mod extended;
 mod handshake;
+pub(crate) mod notify;
 mod portal;
 mod prepare;
 mod query;
@@ -67,6 +68,8 @@ pub(crate) struct Session<'s> {
     activity: crate::activity::Slot<'s>,
     /// Who the SQL functions acting on other sessions act for.
     caller: crate::activity::functions::Registration,
+    /// LISTEN/NOTIFY: what the session listens on, and its transaction's share.
+    notify: notify::Notify<'s>,
     /// A statement that may change the catalog ran since the worker's relation cache was
     /// last invalidated: it is invalidated once the transaction ends, and not used before.
     catalog_changed: bool,
@@ -203,6 +206,10 @@ fn run(
         .map_err(internal)?;
     let advisory = crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
     let config_calls = settings::set_config::Registration::new(&duck);
+    let notify = notify::Notify::new(
+        crate::notifications::Subscriber::new(&shared.listeners, handoff.session),
+        notify::function::Registration::new(&duck),
+    );
 
     conn.send(&Message::AuthenticationOk);
     for status in settings.take_reports() {
@@ -229,6 +236,7 @@ fn run(
         config_calls,
         activity,
         caller,
+        notify,
         catalog_changed: false,
         statements: HashMap::new(),
         portals: HashMap::new(),
@@ -251,6 +259,12 @@ fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
 }
 
 impl Session<'_> {
+    /// This session's backend pid, as `BackendKeyData` gave it and `pg_backend_pid()`
+    /// answers: what a notification it sends carries.
+    fn backend_pid(&self) -> u32 {
+        self.activity.activity.pid
+    }
+
     /// `statement_timeout`, when set.
     fn statement_timeout(&self) -> Option<std::time::Duration> {
         self.settings.statement_timeout()
@@ -308,7 +322,8 @@ impl Session<'_> {
         if let Some((timeout, _)) = &idle {
             self.conn.set_deadline(Some(Instant::now() + *timeout)).map_err(SessionError::Io)?;
         }
-        let frame = self.conn.read_session_message(self.shared.config.max_message_size);
+        let max = self.shared.config.max_message_size;
+        let frame = self.await_client().and_then(|()| self.conn.read_session_message(max));
         if idle.is_some() {
             // The statement the message starts (a COPY among them) runs without it.
             self.conn.set_deadline(None).map_err(SessionError::Io)?;

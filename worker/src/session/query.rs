@@ -69,11 +69,16 @@ impl Session<'_> {
         if self.tx == Transaction::Idle {
             // A statement outside a transaction block was its own transaction.
             self.advisory.end_transaction();
+            self.commit_notifications();
             if std::mem::take(&mut self.catalog_changed) {
                 self.shared.relations.invalidate();
             }
         }
         self.sync_encoding();
+        if self.tx == Transaction::Idle {
+            // As PostgreSQL does, before the settings it reports.
+            self.send_notifications(false);
+        }
         for status in self.settings.take_reports() {
             self.conn.send(&status);
         }
@@ -103,7 +108,8 @@ impl Session<'_> {
             Transaction::Implicit => {
                 let _ = self.end_transaction(false);
             }
-            Transaction::Idle => {}
+            // What the failed statement (or an extended batch before it) recorded goes.
+            Transaction::Idle => self.notify.roll_back(),
         }
         Ok(())
     }
@@ -141,6 +147,11 @@ impl Session<'_> {
         self.settings.end_transaction(commit && outcome.is_ok());
         self.savepoints.clear();
         self.advisory.end_transaction();
+        if commit && outcome.is_ok() {
+            self.commit_notifications();
+        } else {
+            self.notify.roll_back();
+        }
         outcome
     }
 
@@ -215,6 +226,9 @@ impl Session<'_> {
                 ));
             }
             (_, Transaction::Failed) => return Err(aborted()),
+            (Command::Listen(_) | Command::Unlisten(_) | Command::Notify { .. }, _) => {
+                return self.listen_command(command)
+            }
             (Command::Deallocate(name), _) => match name {
                 None => self.statements.clear(),
                 Some(name) if self.statements.remove(name).is_some() => {}
@@ -239,6 +253,7 @@ impl Session<'_> {
                     self.portals.clear();
                     self.live = None;
                     self.advisory.unlock_all();
+                    self.notify.discard_all();
                 }
                 for message in reply.messages() {
                     if described || !matches!(message, Message::RowDescription(_)) {

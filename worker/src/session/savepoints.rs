@@ -10,15 +10,16 @@ use mallard_protocol::pg::backend::Message;
 use mallard_protocol::pg::SqlState;
 
 use super::error::StepError;
+use super::notify;
 use super::query::Transaction;
 use super::Session;
 use crate::sql::utility::Savepoint;
 
 /// The savepoints of the open block, oldest first, each with the count of writing
-/// statements when it was defined.
+/// statements when it was defined and where the block's LISTEN/NOTIFY stood.
 #[derive(Debug, Default)]
 pub(super) struct Savepoints {
-    marks: Vec<(String, u64)>,
+    marks: Vec<(String, u64, notify::Mark)>,
     writes: u64,
 }
 
@@ -36,7 +37,7 @@ impl Savepoints {
 
     /// The newest savepoint of that name, as PostgreSQL finds it.
     fn find(&self, name: &str) -> Option<usize> {
-        self.marks.iter().rposition(|(n, _)| n == name)
+        self.marks.iter().rposition(|(n, _, _)| n == name)
     }
 }
 
@@ -68,7 +69,7 @@ impl Session<'_> {
         let tag = match command {
             Savepoint::Define(_) => {
                 let writes = self.savepoints.writes;
-                self.savepoints.marks.push((name.clone(), writes));
+                self.savepoints.marks.push((name.clone(), writes, self.notify.mark()));
                 "SAVEPOINT"
             }
             Savepoint::Release(_) => {
@@ -99,6 +100,7 @@ impl Session<'_> {
                 }
                 // The savepoint stays, later ones go, as in PostgreSQL.
                 self.savepoints.marks.truncate(at + 1);
+                self.notify.roll_back_to(self.savepoints.marks[at].2);
                 self.tx = Transaction::Block;
                 "ROLLBACK"
             }

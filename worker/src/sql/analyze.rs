@@ -114,7 +114,10 @@ pub fn analyze(
         | Command::Reset(_)
         | Command::Show(_)
         | Command::Discard(_)
-        | Command::Deallocate(_) => Some(Plan::Session),
+        | Command::Deallocate(_)
+        | Command::Listen(_)
+        | Command::Unlisten(_)
+        | Command::Notify { .. } => Some(Plan::Session),
         _ => None,
     };
     if let Some(message) = unsupported(statement) {

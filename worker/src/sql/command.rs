@@ -44,6 +44,15 @@ pub enum Command {
     Move(Fetch),
     /// `CLOSE name`; `None` is `ALL`.
     Close(Option<String>),
+    /// `LISTEN channel`, the name as written (see [`utility::truncate_identifier`]).
+    Listen(String),
+    /// `UNLISTEN channel`; `None` is `*`.
+    Unlisten(Option<String>),
+    /// `NOTIFY channel [, 'payload']`; no payload is the empty one.
+    Notify {
+        channel: String,
+        payload: String,
+    },
     /// A statement of one of the kinds above that does not parse: answer with this error.
     Invalid(ParseError),
     /// Anything else, with its tag (`CREATE TABLE`, `SET`, `SHOW`, ...).
@@ -86,6 +95,9 @@ impl Command {
             Command::Move(_) => format!("MOVE {rows}"),
             Command::Close(Some(_)) => "CLOSE CURSOR".into(),
             Command::Close(None) => "CLOSE CURSOR ALL".into(),
+            Command::Listen(_) => "LISTEN".into(),
+            Command::Unlisten(_) => "UNLISTEN".into(),
+            Command::Notify { .. } => "NOTIFY".into(),
             Command::Invalid(_) => "ERROR".into(),
             Command::Other(tag) => tag.clone(),
         }
@@ -160,10 +172,11 @@ pub fn classify(statement: &Statement<'_>) -> Command {
         "FETCH" => parsed(utility::parse_fetch(statement, "fetch"), Command::Fetch),
         "MOVE" => parsed(utility::parse_fetch(statement, "move"), Command::Move),
         "CLOSE" => parsed(utility::parse_close(statement), Command::Close),
-        "LISTEN" => Command::Invalid(ParseError {
-            code: mallard_protocol::pg::SqlState::FEATURE_NOT_SUPPORTED,
-            message: "LISTEN is not supported: mallard delivers no notifications".into(),
-            position: None,
+        "LISTEN" => parsed(utility::parse_listen(statement), Command::Listen),
+        "UNLISTEN" => parsed(utility::parse_unlisten(statement), Command::Unlisten),
+        "NOTIFY" => parsed(utility::parse_notify(statement), |(channel, payload)| Command::Notify {
+            channel,
+            payload,
         }),
         "" => Command::Other("SELECT".into()),
         first => Command::Other(first.to_owned()),
@@ -242,6 +255,9 @@ mod tests {
             ("move all in c", 0, "MOVE 0"),
             ("close c", 0, "CLOSE CURSOR"),
             ("close all", 0, "CLOSE CURSOR ALL"),
+            ("listen c", 0, "LISTEN"),
+            ("unlisten *", 0, "UNLISTEN"),
+            ("notify c, 'x'", 0, "NOTIFY"),
             ("with a as (select 1) insert into t select * from a", 1, "INSERT 0 1"),
             ("with a as (delete from t returning *) select * from a", 4, "SELECT 4"),
         ];

@@ -1,7 +1,7 @@
 //! Parsers for the utility statements the session answers itself instead of handing them
-//! to DuckDB: `SET`/`RESET`/`SHOW` (session settings), `DISCARD`, and the cursor and
-//! prepared-statement commands (`DECLARE`, `FETCH`, `MOVE`, `CLOSE`, `DEALLOCATE`),
-//! following PostgreSQL 15's grammar for each.
+//! to DuckDB: `SET`/`RESET`/`SHOW` (session settings), `DISCARD`, the cursor and
+//! prepared-statement commands (`DECLARE`, `FETCH`, `MOVE`, `CLOSE`, `DEALLOCATE`) and
+//! `LISTEN`/`UNLISTEN`/`NOTIFY`, following PostgreSQL 15's grammar for each.
 //!
 //! Each parser gets the statement's tokens after its leading keyword and returns the
 //! structured command, or a syntax error worded and positioned as PostgreSQL's.
@@ -205,6 +205,11 @@ impl<'a> Parser<'a> {
                 self.at += 1;
                 Ok(w.to_ascii_lowercase())
             }
+            // PostgreSQL's scanner refuses `""` before any grammar sees it.
+            Some(Token::QuotedIdent("\"\"")) => Err(ParseError {
+                message: "zero-length delimited identifier at or near \"\"\"\"".into(),
+                ..self.error()
+            }),
             Some(Token::QuotedIdent(q)) => {
                 self.at += 1;
                 Ok(unquote(q, '"'))
@@ -561,6 +566,56 @@ pub fn parse_close(statement: &Statement<'_>) -> Result<Option<String>, ParseErr
     Ok(name)
 }
 
+/// `LISTEN channel`.
+pub fn parse_listen(statement: &Statement<'_>) -> Result<String, ParseError> {
+    let mut p = Parser::new(statement);
+    p.expect("listen")?;
+    let channel = p.ident()?;
+    p.end()?;
+    Ok(channel)
+}
+
+/// `UNLISTEN channel | *`: `None` is `*`.
+pub fn parse_unlisten(statement: &Statement<'_>) -> Result<Option<String>, ParseError> {
+    let mut p = Parser::new(statement);
+    p.expect("unlisten")?;
+    let channel = if p.eat_punct('*') { None } else { Some(p.ident()?) };
+    p.end()?;
+    Ok(channel)
+}
+
+/// `NOTIFY channel [, 'payload']`: the payload is a string constant, as in PostgreSQL's
+/// grammar (no expression, no parameter).
+pub fn parse_notify(statement: &Statement<'_>) -> Result<(String, String), ParseError> {
+    let mut p = Parser::new(statement);
+    p.expect("notify")?;
+    let channel = p.ident()?;
+    let payload = if p.eat_punct(',') {
+        match p.peek() {
+            Some(Token::Literal(l)) => {
+                p.next();
+                literal_value(l)
+            }
+            _ => return Err(p.error()),
+        }
+    } else {
+        String::new()
+    };
+    p.end()?;
+    Ok((channel, payload))
+}
+
+/// PostgreSQL's identifier rule (`NAMEDATALEN` 64): a name of 64 bytes or more is cut to
+/// at most 63, at a character boundary. `None` when it is short enough as it is.
+pub fn truncate_identifier(name: &str) -> Option<&str> {
+    const MAX: usize = 63;
+    if name.len() <= MAX {
+        return None;
+    }
+    let end = (0..=MAX).rev().find(|&i| name.is_char_boundary(i)).unwrap_or(0);
+    Some(&name[..end])
+}
+
 /// `DECLARE name ... CURSOR ... FOR query`.
 pub fn parse_declare(statement: &Statement<'_>) -> Result<DeclareCursor, ParseError> {
     let mut p = Parser::new(statement);
@@ -765,6 +820,40 @@ mod tests {
             })
         );
         assert!(parse_declare(&Statement::new("declare c cursor for")).is_err());
+    }
+
+    #[test]
+    fn listen_unlisten_notify() {
+        assert_eq!(parse_listen(&Statement::new("LISTEN Jobs")), Ok("jobs".into()));
+        assert_eq!(parse_listen(&Statement::new("listen \"Mixed Case\"")), Ok("Mixed Case".into()));
+        assert_eq!(parse_unlisten(&Statement::new("unlisten *")), Ok(None));
+        assert_eq!(parse_unlisten(&Statement::new("UNLISTEN c")), Ok(Some("c".into())));
+        assert_eq!(parse_notify(&Statement::new("notify c")), Ok(("c".into(), String::new())));
+        assert_eq!(parse_notify(&Statement::new("NOTIFY c, 'it''s'")), Ok(("c".into(), "it's".into())));
+        assert_eq!(parse_notify(&Statement::new("notify c, E'a\\tb'")), Ok(("c".into(), "a\tb".into())));
+        assert_eq!(parse_notify(&Statement::new("notify c, $$d$$")), Ok(("c".into(), "d".into())));
+        // PostgreSQL's answers: the payload is a string constant, the channel a name.
+        let e = parse_notify(&Statement::new("notify a, 1")).unwrap_err();
+        assert_eq!((e.message.as_str(), e.position), ("syntax error at or near \"1\"", Some(11)));
+        let e = parse_listen(&Statement::new("listen 'quoted'")).unwrap_err();
+        assert_eq!((e.message.as_str(), e.position), ("syntax error at or near \"'quoted'\"", Some(8)));
+        let e = parse_listen(&Statement::new("listen a b")).unwrap_err();
+        assert_eq!(e.message, "syntax error at or near \"b\"");
+        assert!(parse_notify(&Statement::new("notify")).is_err());
+        let e = parse_notify(&Statement::new("notify \"\"")).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str(), e.position),
+            (SqlState::SYNTAX_ERROR, "zero-length delimited identifier at or near \"\"\"\"", Some(8))
+        );
+        assert!(parse_unlisten(&Statement::new("unlisten")).is_err());
+    }
+
+    #[test]
+    fn identifiers_are_truncated_at_a_character_boundary() {
+        assert_eq!(truncate_identifier(&"a".repeat(63)), None);
+        assert_eq!(truncate_identifier(&"a".repeat(80)), Some("a".repeat(63).as_str()));
+        // 40 two-byte characters: 31 of them fit in 63 bytes.
+        assert_eq!(truncate_identifier(&"é".repeat(40)), Some("é".repeat(31).as_str()));
     }
 
     #[test]

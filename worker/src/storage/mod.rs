@@ -152,6 +152,8 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
     .map_err(StorageError::Database)?;
     // The catalog's views call these.
     crate::activity::functions::register(&conn).map_err(StorageError::Database)?;
+    // The catalog's `pg_listening_channels()` calls these.
+    crate::session::notify::function::register(&conn).map_err(StorageError::Database)?;
     crate::catalog::install(&conn).map_err(StorageError::Database)?;
     crate::advisory::register(&conn).map_err(StorageError::Database)?;
     crate::session::settings::set_config::register(&conn).map_err(StorageError::Database)?;

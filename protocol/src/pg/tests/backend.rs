@@ -11,7 +11,7 @@ use crate::pg::backend::{
 use crate::pg::{Severity, SqlState};
 
 /// Every tag `backend::Message` has a variant for.
-const KNOWN_TAGS: &[u8] = b"RSKZTDCIEN123nstGHdcv";
+const KNOWN_TAGS: &[u8] = b"RSKZTDCIEN123nstGHdcvA";
 
 fn severity() -> impl Strategy<Value = Severity> {
     prop::sample::select(vec![
@@ -109,6 +109,11 @@ fn message() -> impl Strategy<Value = Message> {
         Just(Message::CopyDone),
         (any::<u32>(), vec(text(), 0..4)).prop_map(|(newest_minor, unrecognized)| {
             Message::NegotiateProtocolVersion { newest_minor, unrecognized }
+        }),
+        (any::<u32>(), text(), text()).prop_map(|(pid, channel, payload)| Message::NotificationResponse {
+            pid,
+            channel,
+            payload
         }),
         (tag_other_than(KNOWN_TAGS), bytes()).prop_map(|(tag, body)| Message::Unknown { tag, body }),
         unknown_authentication_request(),
@@ -233,7 +238,7 @@ fn error_code_must_be_a_sqlstate() {
 
 #[test]
 fn messages_match_the_documented_bytes() {
-    let cases: [(Message, &[u8]); 4] = [
+    let cases: [(Message, &[u8]); 5] = [
         (Message::AuthenticationOk, b"R\0\0\0\x08\0\0\0\0"),
         (Message::ReadyForQuery(TransactionStatus::Idle), b"Z\0\0\0\x05I"),
         (
@@ -243,6 +248,10 @@ fn messages_match_the_documented_bytes() {
         (
             Message::ErrorResponse(ErrorInfo::error(SqlState::UNDEFINED_TABLE, "no t")),
             b"E\0\0\0\x20SERROR\0VERROR\0C42P01\0Mno t\0\0",
+        ),
+        (
+            Message::NotificationResponse { pid: 258, channel: "jobs".into(), payload: "7".into() },
+            b"A\0\0\0\x0f\0\0\x01\x02jobs\x007\0",
         ),
     ];
     for (m, bytes) in cases {
@@ -278,6 +287,7 @@ fn variant(m: &Message) -> &'static str {
         Message::CopyData(_) => "CopyData",
         Message::CopyDone => "CopyDone",
         Message::NegotiateProtocolVersion { .. } => "NegotiateProtocolVersion",
+        Message::NotificationResponse { .. } => "NotificationResponse",
         Message::Unknown { .. } => "Unknown",
     }
 }
@@ -310,6 +320,7 @@ fn round_trips_cover_every_variant() {
         "CopyData",
         "CopyDone",
         "NegotiateProtocolVersion",
+        "NotificationResponse",
         "Unknown",
     ];
     assert_reaches_all(message(), variant, &all);

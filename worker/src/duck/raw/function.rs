@@ -42,6 +42,7 @@ impl Arg<'_> {
 /// What a registered function returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Returns {
+    BigInt,
     Boolean,
     /// PostgreSQL's `void`: an empty text value.
     Void,
@@ -51,6 +52,8 @@ pub enum Returns {
 /// What one call returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
+    /// For `BigInt` functions.
+    Int(i64),
     /// For `Boolean` functions; ignored by `Void` ones.
     Bool(bool),
     Text(String),
@@ -107,6 +110,7 @@ pub fn register(
                 ffi::duckdb_destroy_logical_type(&mut ty);
             }
             let mut ty = ffi::duckdb_create_logical_type(match returns {
+                Returns::BigInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
                 Returns::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
                 Returns::Void | Returns::Varchar => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
             });
@@ -222,6 +226,9 @@ unsafe extern "C" fn execute(
                 continue;
             }
             match (overload.call)(connection_id, &args) {
+                Ok(Output::Int(value)) if overload.returns == Returns::BigInt => {
+                    *ffi::duckdb_vector_get_data(output).cast::<i64>().add(row) = value;
+                }
                 Ok(Output::Bool(value)) if overload.returns == Returns::Boolean => {
                     *ffi::duckdb_vector_get_data(output).cast::<bool>().add(row) = value;
                 }

@@ -11,19 +11,6 @@ pub(super) fn vacuum(s: &Piece<'_>) -> Option<Rewrite> {
     s.starts_with("vacuum").then_some(Rewrite::Answer("VACUUM"))
 }
 
-/// mallard delivers no notifications, and `LISTEN` is refused, so no session of the
-/// server listens: `UNLISTEN` has nothing to undo and `NOTIFY` reaches no one, exactly as
-/// in PostgreSQL with no listener.
-pub(super) fn unlisten_notify(s: &Piece<'_>) -> Option<Rewrite> {
-    if s.starts_with("unlisten") {
-        Some(Rewrite::Answer("UNLISTEN"))
-    } else if s.starts_with("notify") {
-        Some(Rewrite::Answer("NOTIFY"))
-    } else {
-        None
-    }
-}
-
 pub(super) fn analyze(s: &Piece<'_>) -> Option<Rewrite> {
     (s.starts_with("analyze") || s.starts_with("analyse")).then_some(Rewrite::Answer("ANALYZE"))
 }

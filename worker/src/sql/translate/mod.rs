@@ -77,12 +77,6 @@ pub const RULES: &[Rule] = &[
         apply: ddl::analyze,
     },
     Rule {
-        name: "unlisten_notify",
-        client: "asyncpg's pool (`UNLISTEN *` when a connection is returned), psycopg",
-        why: "DuckDB has no LISTEN/NOTIFY; with LISTEN refused nobody listens, so these have nothing to do",
-        apply: ddl::unlisten_notify,
-    },
-    Rule {
         name: "drop_many",
         client: "pgbench -i (`drop table if exists pgbench_accounts, pgbench_branches, ...`)",
         why: "DuckDB drops one object per statement",
