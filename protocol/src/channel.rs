@@ -548,11 +548,11 @@ mod tests {
         let long_channel = "c".repeat(MAX_CHANNEL + 1);
         let long_payload = "p".repeat(MAX_PAYLOAD + 1);
         for bad in [packet(&long_channel, ""), packet("c", &long_payload), packet("", "p")] {
-            assert_eq!(ToWorker::decode(&bad), Err(ChannelError::Malformed(5)));
+            assert_eq!(ToWorker::decode(&bad), Err(ChannelError::Malformed(6)));
         }
         let mut not_utf8 = packet("ab", "");
         not_utf8[8] = 0xff;
-        assert_eq!(ToWorker::decode(&not_utf8), Err(ChannelError::Malformed(5)));
+        assert_eq!(ToWorker::decode(&not_utf8), Err(ChannelError::Malformed(6)));
     }
 
     #[test]
