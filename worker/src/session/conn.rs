@@ -236,6 +236,11 @@ impl Conn {
         !self.unread().is_empty()
     }
 
+    /// The type byte of the next message, if the client has sent it already.
+    pub fn next_tag(&self) -> Option<u8> {
+        self.unread().first().copied()
+    }
+
     /// Switches this TCP connection to TLS: runs the handshake, fed first with any bytes
     /// already read (a direct-SSL ClientHello). On failure the socket is closed.
     pub fn start_tls(

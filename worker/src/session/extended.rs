@@ -304,7 +304,12 @@ impl Session<'_> {
         described: bool,
     ) -> Result<(), StepError> {
         if matches!(self.portals[name].state, PortalState::Ready) {
-            if !described && self.tx == Transaction::Idle {
+            // An extended batch runs in one implicit transaction, as in PostgreSQL. A
+            // batch of one statement that runs to its end needs none of its own: DuckDB
+            // gives the statement its own transaction, as it does a simple query's.
+            // That is known when the batch's Sync is already here.
+            let alone = limit.is_none() && self.conn.next_tag() == Some(b'S');
+            if !described && !alone && self.tx == Transaction::Idle {
                 self.begin_implicit()?;
             }
             let started = self.start_portal(name, described)?;
@@ -433,6 +438,14 @@ impl Session<'_> {
         if self.tx == Transaction::Implicit {
             if let Err(e) = self.end_transaction(true) {
                 self.report(e)?;
+            }
+        } else if self.tx == Transaction::Idle && !self.portals.is_empty() {
+            // No transaction outlives the batch, and no portal but a holdable cursor
+            // outlives its transaction: one bound and never run, or one that ran alone in
+            // its own transaction, ends here too, as in PostgreSQL.
+            self.portals.retain(|_, p| p.holdable);
+            if self.live.as_ref().is_some_and(|name| !self.portals.contains_key(name)) {
+                self.live = None;
             }
         }
         self.ready_for_query()
