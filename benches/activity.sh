@@ -25,7 +25,6 @@ command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install pos
 
 printf 'select 1;\n' >"$work/select1.sql"
 
-. "$(dirname "$0")/ticks.sh"
 
 # run TRACK CLIENTS -> prints "tps cpu_us_per_statement", from a fresh server
 run() {

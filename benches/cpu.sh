@@ -19,11 +19,7 @@ modes="${MODES:-simple extended}"
 scripts="${SCRIPTS:-select-only tpcb}"
 command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install postgresql-client-15" >&2; exit 1; }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-. "$(dirname "$0")/ticks.sh"
+. "$(dirname "$0")/common.sh"
 
 # measure BINARY SCRIPT MODE -> prints CPU milliseconds per transaction
 measure() {

@@ -20,23 +20,7 @@ transactions="${TRANSACTIONS:-5000}"
 rounds="${ROUNDS:-2}"
 command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install postgresql-client-15" >&2; exit 1; }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# CPU ticks (user + system) of one process so far.
-ticks_of() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
-# CPU ticks of the supervisor's children (the workers) so far.
-worker_ticks() {
-  local total=0 p
-  for p in $(pgrep -P "$1"); do
-    total=$((total + $(ticks_of "$p")))
-  done
-  echo "$total"
-}
+. "$(dirname "$0")/common.sh"
 
 # measure WORKLOAD -> "supervisor_ms workers_ms tps", CPU per 1000 transactions
 measure() {
@@ -66,10 +50,10 @@ measure() {
   esac
   echo "$sql" >"$work/script.sql"
   sup=$(ticks_of "$pid")
-  wrk=$(worker_ticks "$pid")
+  wrk=$(children_ticks "$pid")
   tps=$(pgbench -h 127.0.0.1 -p "$port" -U bench -n -c "$clients" -j 2 -t "$transactions" -f "$work/script.sql" \
     mallard 2>/dev/null | awk '/^tps/ { printf "%.0f", $3 }')
-  awk -v s=$(($(ticks_of "$pid") - sup)) -v w=$(($(worker_ticks "$pid") - wrk)) -v hz="$(getconf CLK_TCK)" \
+  awk -v s=$(($(ticks_of "$pid") - sup)) -v w=$(($(children_ticks "$pid") - wrk)) -v hz="$(getconf CLK_TCK)" \
     -v n=$((clients * transactions)) -v tps="$tps" \
     'BEGIN { printf "%10.1f %10.1f %8s", s / hz * 1e6 / n, w / hz * 1e6 / n, tps }'
   for l in "${listeners[@]}"; do kill "$l" 2>/dev/null || true; done

@@ -10,23 +10,9 @@ import sys
 
 import asyncpg
 
+from driver_common import check, conninfo
+
 STEP = "connect"
-
-
-def conninfo(text):
-    """The keywords of a libpq-style `key=value ...` string, as asyncpg.connect arguments."""
-    args = dict(pair.split("=", 1) for pair in text.split())
-    kwargs = {"host": args.get("host"), "user": args.get("user"), "database": args.get("dbname")}
-    if "port" in args:
-        kwargs["port"] = int(args["port"])
-    return {k: v for k, v in kwargs.items() if v is not None}
-
-
-def check(name, got, want):
-    if got != want:
-        print(f"FAIL {name}: expected {want!r}, got {got!r}")
-        sys.exit(1)
-    print(f"ok   {name}")
 
 
 async def received(queue, n):

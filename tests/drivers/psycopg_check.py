@@ -13,15 +13,10 @@ from decimal import Decimal
 import psycopg
 from psycopg.types.json import Json, Jsonb
 
+from driver_common import check
+
 CONNINFO = sys.argv[1] if len(sys.argv) > 1 else ""
 TABLE = "drv_psycopg"
-
-
-def check(name, got, want):
-    if got != want:
-        print(f"FAIL {name}: expected {want!r}, got {got!r}")
-        sys.exit(1)
-    print(f"ok   {name}")
 
 
 UTC_PLUS_2 = dt.timezone(dt.timedelta(hours=2))

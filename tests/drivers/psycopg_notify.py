@@ -10,14 +10,9 @@ import sys
 
 import psycopg
 
+from driver_common import check
+
 CONNINFO = sys.argv[1] if len(sys.argv) > 1 else ""
-
-
-def check(name, got, want):
-    if got != want:
-        print(f"FAIL {name}: expected {want!r}, got {got!r}")
-        sys.exit(1)
-    print(f"ok   {name}")
 
 
 def received(listener, n):

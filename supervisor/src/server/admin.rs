@@ -70,9 +70,7 @@ impl Server {
         let seconds = |us: i64| us as f64 / 1e6;
         let mut rows: Vec<admin::SessionRow> = self
             .activity
-            .table()
-            .map(|t| t.snapshot())
-            .unwrap_or_default()
+            .snapshot()
             .into_iter()
             .map(|a| {
                 let (client_addr, client_port) = a.client();

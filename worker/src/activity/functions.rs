@@ -102,7 +102,7 @@ fn warn(connection_id: u64, message: String) {
 
 /// The live session with this backend pid, from the session table.
 fn find(shared: &Shared, pid: u32) -> Option<Activity> {
-    shared.activity.table()?.snapshot().into_iter().find(|a| a.pid == pid)
+    shared.activity.snapshot().into_iter().find(|a| a.pid == pid)
 }
 
 fn signal(connection_id: u64, args: &[Arg<'_>], signal: Signal) -> Result<Output, String> {
@@ -161,9 +161,7 @@ fn stat_activity(connection_id: u64) -> Result<Output, String> {
     let all = superuser(shared, &user);
     let rows: Vec<serde_json::Value> = shared
         .activity
-        .table()
-        .map(|t| t.snapshot())
-        .unwrap_or_default()
+        .snapshot()
         .into_iter()
         .map(|a| {
             let visible = all || a.user == user || a.pid == me;

@@ -48,6 +48,11 @@ impl Segment {
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.memory.fd()
     }
+
+    /// Every session the table lists now.
+    pub fn snapshot(&self) -> Vec<Activity> {
+        self.table().map(|t| t.snapshot()).unwrap_or_default()
+    }
 }
 
 /// Microseconds since the Unix epoch.
