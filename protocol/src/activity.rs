@@ -205,13 +205,9 @@ impl<'a> Table<'a> {
         })
     }
 
-    /// Writes a claimed slot. Only its owner calls this.
-    pub fn publish(&self, index: usize, activity: &Activity) {
-        self.publish_image(index, activity, &mut Image::default());
-    }
-
-    /// [`Table::publish`] for a session that keeps its [`Image`]: only the words that
-    /// changed since its last write are stored, and nothing is allocated.
+    /// Writes a claimed slot; only its owner calls this. The owner keeps its [`Image`]:
+    /// only the words that changed since its last write are stored, and nothing is
+    /// allocated.
     pub fn publish_image(&self, index: usize, activity: &Activity, image: &mut Image) {
         let slot = self.slot(index);
         encode(activity, self.query_bytes(), &mut image.next);
@@ -442,7 +438,7 @@ mod tests {
         let slot = table.claim(7).unwrap();
         assert_eq!(table.read(slot), None, "claimed, not yet published");
         let long = "é".repeat(200);
-        table.publish(slot, &activity(7, &long));
+        table.publish_image(slot, &activity(7, &long), &mut Image::default());
         let read = table.read(slot).unwrap();
         let mut expected = activity(7, clip(&long, table.query_bytes()));
         expected.user = clip(&expected.user, NAME_BYTES).to_string();
@@ -484,12 +480,13 @@ mod tests {
         let memory = words(segment_words(1, 64));
         let table = Table::format(&memory, 64).unwrap();
         let slot = table.claim(1).unwrap();
-        table.publish(slot, &activity(1, &"a".repeat(64)));
+        table.publish_image(slot, &activity(1, &"a".repeat(64)), &mut Image::default());
         std::thread::scope(|s| {
             s.spawn(|| {
+                let mut image = Image::default();
                 for i in 0..20_000 {
                     let c = if i % 2 == 0 { "b" } else { "c" };
-                    table.publish(slot, &activity(1, &c.repeat(64)));
+                    table.publish_image(slot, &activity(1, &c.repeat(64)), &mut image);
                 }
             });
             for _ in 0..20_000 {

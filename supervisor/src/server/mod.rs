@@ -118,7 +118,10 @@ impl Server {
                 None
             }
         });
-        let mut server = Server::assemble(config, launch, worker_config, listeners, admin, metrics_listener)?;
+        let (slots, query_bytes) = config.session_table();
+        let activity = Segment::create(slots, query_bytes).map_err(ServerError::Activity)?;
+        let mut server =
+            Server::assemble(config, launch, worker_config, listeners, admin, metrics_listener, activity)?;
         server.slots = (0..server.config.worker_count())
             .map(|_| Slot { restarts: Restarts::default(), respawn_at: Some(Instant::now()) })
             .collect();
@@ -133,9 +136,9 @@ impl Server {
         listeners: Vec<Listener>,
         admin: Option<(UnixListener, PathBuf)>,
         metrics_listener: Option<TcpListener>,
+        activity: Segment,
     ) -> Result<Server, ServerError> {
         let workers = config.worker_count() as usize;
-        let (config_slots, query_bytes) = config.session_table();
         Ok(Server {
             config,
             worker_config,
@@ -162,7 +165,7 @@ impl Server {
             started_unix_ms: sys::unix_millis(),
             status_at: Instant::now(),
             backends: Backends::default(),
-            activity: Segment::create(config_slots, query_bytes).map_err(ServerError::Activity)?,
+            activity,
         })
     }
 

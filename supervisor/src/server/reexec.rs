@@ -65,8 +65,28 @@ impl Server {
                 foreign_worker(w, now)
             });
         }
-        let mut server =
-            Server::assemble(config, launch, saved.worker_config, listeners, admin, metrics_listener)?;
+        // The session table the previous image kept, so the sessions it lists stay
+        // listed; a new one if it had none (an older binary) or it is unreadable.
+        let opened = saved.activity.map(Segment::open).transpose().unwrap_or_else(|e| {
+            warn!(error = %e, "the previous image's session table is unreadable; a new one lists only new sessions");
+            None
+        });
+        let activity = match opened {
+            Some(segment) => segment,
+            None => {
+                let (slots, query_bytes) = config.session_table();
+                Segment::create(slots, query_bytes).map_err(ServerError::Activity)?
+            }
+        };
+        let mut server = Server::assemble(
+            config,
+            launch,
+            saved.worker_config,
+            listeners,
+            admin,
+            metrics_listener,
+            activity,
+        )?;
         server.metrics = serde_json::from_value(saved.counters).unwrap_or_else(|e| {
             warn!(error = %e, "the previous image's counters are unreadable; they start again from zero");
             Metrics::default()
@@ -81,14 +101,6 @@ impl Server {
         server.ready_notified = saved.ready_notified;
         server.started_unix_ms = saved.started_unix_ms;
         server.backends = Backends::restore(&saved.backends, saved.next_backend_pid);
-        if let Some(fd) = saved.activity {
-            match Segment::open(fd) {
-                Ok(segment) => server.activity = segment,
-                Err(e) => {
-                    warn!(error = %e, "the previous image's session table is unreadable; a new one lists only new sessions")
-                }
-            }
-        }
         server = server.register_sources()?;
         for w in &server.pool.workers {
             server.watch_worker(w.id, &w.channel);
