@@ -189,6 +189,9 @@ fn duck_plan(statement: &Statement<'_>, param_types: &[u32], style: &TextStyle) 
     let iso_dates = datetime_literals(statement, style).map_err(Refusal::Value)?;
     let iso_dates = iso_dates.as_deref().map(Statement::new);
     let statement = iso_dates.as_ref().unwrap_or(statement);
+    // Named as the client wrote it: a translated `c.oid::regclass` is a call to
+    // regclass_out, which PostgreSQL names `oid`.
+    let names = postgres_names(statement);
     let translated = match translate(statement) {
         Translation::Answer(tag) => return Ok(Plan::Answer(tag)),
         Translation::Run(pieces) if pieces.len() > 1 => {
@@ -209,7 +212,7 @@ fn duck_plan(statement: &Statement<'_>, param_types: &[u32], style: &TextStyle) 
         casts: client_casts(param_types),
         reported: crate::catalog::parameter_types(statement.sql()).unwrap_or(&[]),
         returning: statement.has_top_level_word("RETURNING"),
-        names: postgres_names(statement),
+        names,
         sources: column_sources(statement),
     }))
 }
