@@ -266,6 +266,12 @@ fn information_schema_as_in_postgres() {
          where table_schema in ('public', 'sales') and constraint_name not like '%check' order by 3, 2",
         "select schema_name from information_schema.schemata order by 1",
         "select count(*) from information_schema.routines where routine_schema = 'public'",
+        "select routine_schema, routine_name, routine_type, data_type, type_udt_name, routine_body, \
+         external_language from information_schema.routines where routine_schema in ('public', 'sales') order by 2",
+        "select p.specific_schema, r.routine_name, p.ordinal_position, p.parameter_mode, p.parameter_name, \
+         p.data_type, p.udt_name from information_schema.parameters p \
+         join information_schema.routines r using (specific_schema, specific_name) \
+         where p.specific_schema in ('public', 'sales') order by 2, 3",
     ];
     let mut differences = Vec::new();
     for sql in queries {

@@ -579,9 +579,37 @@ fn scripts_answer_as_postgres(scripts: &[(&str, &[&str])]) {
     both.assert_no_differences("statements", &differences);
 }
 
+/// SQL functions (macros in DuckDB): made, called, listed in pg_proc and dropped.
+const SQL_FUNCTIONS: &[&str] = &[
+    "create function with_tax(amount numeric) returns numeric language sql immutable as 'select amount * 1.2'",
+    "create or replace function greet(name text, greeting text default 'hello') returns text language sql as $$ select greeting || ', ' || name; $$",
+    "create function twice(int) returns bigint language sql return $1 * 2",
+    "create table fn_rows (id int, v text)",
+    "insert into fn_rows values (1, 'a'), (2, 'b'), (3, 'c')",
+    "create function fn_above(n int) returns setof fn_rows language sql stable as 'select * from fn_rows where id > n'",
+    "select with_tax(10.00)::numeric(10,2), greet('bob'), greet('bob', 'hi'), twice(21)",
+    "select id, v from fn_above(1) order by id",
+    "select proname, pronargs, prorettype::regtype::text, proretset, prokind, pg_get_function_result(p.oid) \
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
+     where nspname = 'public' and proname in ('with_tax', 'greet', 'twice') order by proname",
+    "select pg_get_function_arguments(oid), pg_get_function_identity_arguments(oid), proargnames \
+     from pg_proc where proname in ('with_tax', 'twice') order by proname",
+    "select proname, pg_get_function_result(oid), pg_get_function_arguments(oid) from pg_proc \
+     where proname in ('now', 'abs', 'pg_get_userbyid', 'generate_series') order by 1, 3",
+    "select l.lanname from pg_proc p join pg_language l on l.oid = p.prolang where p.proname in ('twice', 'now') order by 1",
+    "drop function with_tax(numeric)",
+    "drop function if exists twice(int), greet, fn_above(int)",
+    "select count(*) from pg_proc where proname in ('with_tax', 'twice', 'greet', 'fn_above')",
+    "drop table fn_rows",
+];
+
 #[test]
 fn serials_and_set_returning_functions_answer_as_in_postgres() {
-    scripts_answer_as_postgres(&[("serial", SERIALS), ("set-returning", SET_RETURNING)]);
+    scripts_answer_as_postgres(&[
+        ("serial", SERIALS),
+        ("set-returning", SET_RETURNING),
+        ("sql functions", SQL_FUNCTIONS),
+    ]);
 }
 
 /// Types PostgreSQL has that mallard spells for DuckDB, on both servers.

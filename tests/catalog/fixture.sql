@@ -38,3 +38,7 @@ create sequence order_ids;
 comment on table orders is 'One row per order';
 
 comment on column orders.note is 'Free text, short';
+
+create function with_tax(amount numeric) returns numeric language sql immutable as 'select amount * 1.2';
+
+create function sales.region_label(code text, label text) returns text language sql as $$ select code || ': ' || label $$;

@@ -5,7 +5,9 @@
 //! `memory.mallard_catalog`, which every session has last on its search path (see
 //! [`SCHEMA`]). What it holds comes from one place each: the builtin types from the type
 //! table ([`crate::types::builtin`]) and their `pg_type` rows recorded from PostgreSQL 15
-//! (`pg_type.tsv`); the user objects from DuckDB (`pg_catalog.sql`); the relations
+//! (`pg_type.tsv`); the builtin functions' `pg_proc` rows recorded the same way
+//! (`pg_proc.tsv`, kept where DuckDB has the name; `pg_proc.sql`); the user objects
+//! from DuckDB (`pg_catalog.sql`); the relations
 //! mallard has no rows for from PostgreSQL 15's column lists ([`empty`]). The
 //! translation ([`crate::sql`]) turns `pg_catalog.x` into `x` and reg* casts into calls.
 //!
@@ -15,7 +17,7 @@ mod empty;
 pub mod relations;
 mod zones;
 
-use crate::duck::{exec, Connection, DuckError, LogicalType};
+use crate::duck::{exec, Arg, Connection, DuckError, LogicalType, Output, Param, Returns, Strictness};
 use crate::types::builtin::TYPES;
 use crate::types::{builtin, pg_type};
 
@@ -33,12 +35,45 @@ pub fn reads_settings(sql: &str) -> bool {
     WORDS.iter().any(|w| crate::sql::mentions(sql, w))
 }
 
+/// Registers the catalog's own functions; before [`install`].
+pub fn register(conn: &Connection) -> Result<(), DuckError> {
+    // The result type of a macro made from a SQL function ('' for none): pg_proc's.
+    crate::duck::register_function(
+        conn,
+        "mallard_result_type",
+        &[(&[Param::Varchar], Returns::Varchar)],
+        Strictness::Strict,
+        |_, args| match args[0] {
+            Arg::Text(definition) => Ok(Output::Text(
+                crate::sql::translate::function_result_type(definition).unwrap_or("").to_owned(),
+            )),
+            _ => Ok(Output::Text(String::new())),
+        },
+    )?;
+    // The type a macro made from a SQL function casts a parameter to ('' for none).
+    crate::duck::register_function(
+        conn,
+        "mallard_parameter_type",
+        &[(&[Param::Varchar, Param::Varchar], Returns::Varchar)],
+        Strictness::Strict,
+        |_, args| match (args[0], args[1]) {
+            (Arg::Text(definition), Arg::Text(name)) => Ok(Output::Text(
+                crate::sql::translate::function_parameter_type(definition, name).unwrap_or("").to_owned(),
+            )),
+            _ => Ok(Output::Text(String::new())),
+        },
+    )
+}
+
 /// Builds the catalog in the worker's anchor database; once per worker, before any session.
 pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &format!("CREATE SCHEMA {SCHEMA}"))?;
-    exec(conn, &recorded_types())?;
+    exec(conn, &recorded("recorded_types", RECORDED_TYPES))?;
+    exec(conn, &recorded("recorded_functions", RECORDED_FUNCTIONS))?;
     exec(conn, &type_names())?;
+    exec(conn, &type_name_map())?;
     exec(conn, &duck_types())?;
+    exec(conn, &duck_type_map())?;
     exec(conn, PG_TYPE)?;
     exec(conn, &settings())?;
     let loaded = format!(
@@ -71,8 +106,11 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     for statement in crate::sql::split(include_str!("information_schema.sql")) {
         exec(conn, statement.sql())?;
     }
-    for (name, columns) in empty::EMPTY_INFORMATION_SCHEMA {
-        exec(conn, &empty_relation(INFORMATION_SCHEMA, name, columns))?;
+    for statement in crate::sql::split(include_str!("pg_proc.sql")) {
+        exec(conn, statement.sql())?;
+    }
+    for statement in routines() {
+        exec(conn, &statement)?;
     }
     Ok(())
 }
@@ -127,13 +165,19 @@ pub fn asyncpg_typeinfo() -> String {
 /// `pg_type` rows of the builtin types and their arrays, recorded from PostgreSQL 15.
 const RECORDED_TYPES: &str = include_str!("pg_type.tsv");
 
-/// The recorded rows as the table `recorded_types`, every column text as recorded.
-fn recorded_types() -> String {
-    let mut lines = RECORDED_TYPES.lines().filter(|l| !l.starts_with('#'));
+/// `pg_proc` rows of the builtin functions DuckDB also has, recorded from PostgreSQL 15
+/// by `pg_proc.sh`.
+const RECORDED_FUNCTIONS: &str = include_str!("pg_proc.tsv");
+
+/// Recorded rows (a tab-separated header, then rows; `#` lines are comments) as the
+/// table `name`, every column text as recorded and `\N` as NULL.
+fn recorded(name: &str, tsv: &str) -> String {
+    let mut lines = tsv.lines().filter(|l| !l.starts_with('#'));
     let header = lines.next().unwrap_or_default().replace('\t', ", ");
+    let value = |v: &str| if v == "\\N" { "NULL".to_owned() } else { quote(v) };
     let rows: Vec<String> =
-        lines.map(|l| format!("({})", l.split('\t').map(quote).collect::<Vec<_>>().join(", "))).collect();
-    format!("CREATE TABLE {SCHEMA}.recorded_types AS SELECT * FROM (VALUES {}) v({header})", rows.join(", "))
+        lines.map(|l| format!("({})", l.split('\t').map(value).collect::<Vec<_>>().join(", "))).collect();
+    format!("CREATE TABLE {SCHEMA}.{name} AS SELECT * FROM (VALUES {}) v({header})", rows.join(", "))
 }
 
 /// `types(oid, typname, regtype)`: every type of the type table and its array, with
@@ -151,10 +195,49 @@ fn type_names() -> String {
             ));
         }
     }
+    for (oid, typname, regtype) in PSEUDO_TYPES {
+        rows.push(format!("({oid}, {}, {})", quote(typname), quote(regtype)));
+    }
     format!(
         "CREATE TABLE {SCHEMA}.types AS SELECT CAST(oid AS BIGINT) AS oid, typname, regtype FROM (VALUES {}) v(oid, typname, regtype)",
         rows.join(", ")
     )
+}
+
+/// The pseudo-types a function's arguments and result name (a macro's untyped
+/// parameter is `anyelement`, a table macro returns `SETOF record`): OID, name, and
+/// the name `format_type` prints, as in PostgreSQL 15.
+const PSEUDO_TYPES: &[(u32, &str, &str)] = &[
+    (2249, "record", "record"),
+    (2275, "cstring", "cstring"),
+    (2276, "any", "\"any\""),
+    (2277, "anyarray", "anyarray"),
+    (2278, "void", "void"),
+    (2279, "trigger", "trigger"),
+    (2281, "internal", "internal"),
+    (2283, "anyelement", "anyelement"),
+    (2287, "_record", "record[]"),
+    (2776, "anynonarray", "anynonarray"),
+    (5077, "anycompatible", "anycompatible"),
+    (5078, "anycompatiblearray", "anycompatiblearray"),
+];
+
+/// `type_names()`: the name `format_type` prints of each type OID as a map, for where a
+/// lookup cannot be a subquery (inside a lambda).
+fn type_name_map() -> String {
+    // Several entries of the type table may share an OID (aliases): the first names it.
+    let mut names = std::collections::BTreeMap::new();
+    for t in TYPES {
+        names.entry(t.oid).or_insert_with(|| t.regtype.to_owned());
+        if t.array != 0 {
+            names.entry(t.array).or_insert_with(|| format!("{}[]", t.regtype));
+        }
+    }
+    for (oid, _, regtype) in PSEUDO_TYPES {
+        names.entry(*oid).or_insert_with(|| (*regtype).to_owned());
+    }
+    let entries: Vec<String> = names.iter().map(|(oid, name)| format!("{oid}: {}", quote(name))).collect();
+    format!("CREATE MACRO {SCHEMA}.type_names() AS MAP {{{}}}", entries.join(", "))
 }
 
 /// DuckDB's type names as `duckdb_columns()` spells them (without modifiers).
@@ -208,6 +291,14 @@ fn duck_types() -> String {
     )
 }
 
+/// `duck_type_oids()`: [`duck_types`] as a map from the DuckDB name to the OID, for
+/// where a lookup cannot be a subquery (inside a lambda).
+fn duck_type_map() -> String {
+    let entries: Vec<String> =
+        DUCK_TYPE_NAMES.iter().map(|(name, ty)| format!("{}: {}", quote(name), pg_type(ty).oid)).collect();
+    format!("CREATE MACRO {SCHEMA}.duck_type_oids() AS MAP {{{}}}", entries.join(", "))
+}
+
 /// `pg_type` with PostgreSQL 15's columns, from the recorded rows.
 const PG_TYPE: &str = "CREATE VIEW memory.mallard_catalog.pg_type AS SELECT \
     CAST(oid AS BIGINT) AS oid, typname, CAST(11 AS BIGINT) AS typnamespace, CAST(10 AS BIGINT) AS typowner, \
@@ -255,12 +346,96 @@ fn version() -> String {
 
 /// An empty relation with PostgreSQL's columns (`"oid oid, polname name, ..."`).
 fn empty_relation(schema: &str, name: &str, columns: &str) -> String {
+    relation(schema, name, columns, &[], "WHERE false")
+}
+
+/// A view with PostgreSQL's columns, each the expression `values` gives for it (NULL
+/// for the others), cast to the column's type, over `from`.
+fn relation(schema: &str, name: &str, columns: &str, values: &[(&str, &str)], from: &str) -> String {
     let columns: Vec<String> = split_columns(columns)
         .map(|(column, ty)| {
-            format!("CAST(NULL AS {}) AS {}", duck_type_of(ty), crate::duck::quote_ident(column))
+            let value = values.iter().find(|(c, _)| *c == column).map_or("NULL", |(_, v)| v);
+            format!("CAST({value} AS {}) AS {}", duck_type_of(ty), crate::duck::quote_ident(column))
         })
         .collect();
-    format!("CREATE VIEW {schema}.{name} AS SELECT {} WHERE false", columns.join(", "))
+    format!("CREATE VIEW {schema}.{name} AS SELECT {} {from}", columns.join(", "))
+}
+
+/// `information_schema.routines` and `parameters`: the user's functions (macros) from
+/// `user_functions` (`pg_proc.sql`), as PostgreSQL describes SQL functions.
+fn routines() -> [String; 2] {
+    const DATA_TYPE: &str =
+        "CASE WHEN right(memory.mallard_catalog.type_names()[{t}], 2) = '[]' THEN 'ARRAY' \
+         ELSE memory.mallard_catalog.type_names()[{t}] END";
+    const UDT_NAME: &str =
+        "(SELECT min(mc_t.typname) FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = {t})";
+    let specific = [
+        ("specific_catalog", "current_database()"),
+        ("specific_schema", "memory.mallard_catalog.namespace_name(u.schema_name)"),
+        ("specific_name", "u.proname || '_' || u.oid"),
+    ];
+    let result = "CASE WHEN u.proretset THEN 2249 ELSE u.prorettype END";
+    let (data_type, udt_name) = (DATA_TYPE.replace("{t}", result), UDT_NAME.replace("{t}", result));
+    let mut routine: Vec<(&str, &str)> = specific.to_vec();
+    routine.extend([
+        ("routine_catalog", "current_database()"),
+        ("routine_schema", "memory.mallard_catalog.namespace_name(u.schema_name)"),
+        ("routine_name", "u.proname"),
+        ("routine_type", "'FUNCTION'"),
+        ("data_type", &data_type),
+        ("type_udt_catalog", "current_database()"),
+        ("type_udt_schema", "'pg_catalog'"),
+        ("type_udt_name", &udt_name),
+        ("dtd_identifier", "'0'"),
+        ("routine_body", "'SQL'"),
+        ("routine_definition", "u.prosrc"),
+        ("external_language", "'SQL'"),
+        ("parameter_style", "'GENERAL'"),
+        ("is_deterministic", "'NO'"),
+        ("sql_data_access", "'MODIFIES'"),
+        ("is_null_call", "'NO'"),
+        ("schema_level_routine", "'YES'"),
+        ("max_dynamic_result_sets", "0"),
+        ("is_user_defined_cast", "'NO'"),
+        ("is_implicitly_invocable", "'NO'"),
+        ("security_type", "'INVOKER'"),
+        ("as_locator", "'NO'"),
+        ("is_udt_dependent", "'NO'"),
+    ]);
+    let argument = "u.proargtypes[u.position]";
+    let (data_type, udt_name) = (DATA_TYPE.replace("{t}", argument), UDT_NAME.replace("{t}", argument));
+    let mut parameter: Vec<(&str, &str)> = specific.to_vec();
+    parameter.extend([
+        ("ordinal_position", "u.position"),
+        ("parameter_mode", "'IN'"),
+        ("is_result", "'NO'"),
+        ("as_locator", "'NO'"),
+        ("parameter_name", "nullif(u.proargnames[u.position], '')"),
+        ("data_type", &data_type),
+        ("udt_catalog", "current_database()"),
+        ("udt_schema", "'pg_catalog'"),
+        ("udt_name", &udt_name),
+        ("dtd_identifier", "CAST(u.position AS VARCHAR)"),
+    ]);
+    [
+        relation(
+            INFORMATION_SCHEMA,
+            "routines",
+            empty::ROUTINES,
+            &routine,
+            &format!("FROM {SCHEMA}.user_functions u"),
+        ),
+        relation(
+            INFORMATION_SCHEMA,
+            "parameters",
+            empty::PARAMETERS,
+            &parameter,
+            &format!(
+                "FROM (SELECT *, unnest(generate_series(1, len(proargtypes))) AS position \
+                 FROM {SCHEMA}.user_functions WHERE len(proargtypes) > 0) u"
+            ),
+        ),
+    ]
 }
 
 fn split_columns(columns: &str) -> impl Iterator<Item = (&str, &str)> {

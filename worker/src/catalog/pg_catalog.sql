@@ -427,7 +427,6 @@ CREATE MACRO memory.mallard_catalog.pg_table_is_visible(relation) AS
      WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation
        AND list_contains(main.current_schemas(false), mc_r.schema_name));
 CREATE MACRO memory.mallard_catalog.pg_type_is_visible(type_oid) AS true;
-CREATE MACRO memory.mallard_catalog.pg_function_is_visible(function_oid) AS true;
 
 CREATE MACRO memory.mallard_catalog.obj_description(object) AS NULL,
     (object, catalog) AS
@@ -474,9 +473,6 @@ CREATE MACRO memory.mallard_catalog.pg_table_size(relation) AS CAST(0 AS BIGINT)
 CREATE MACRO memory.mallard_catalog.pg_indexes_size(relation) AS CAST(0 AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_is_in_recovery() AS false;
 CREATE MACRO memory.mallard_catalog.txid_current() AS CAST(txid_current() AS BIGINT);
-CREATE MACRO memory.mallard_catalog.pg_get_function_result(function_oid) AS CAST(NULL AS VARCHAR);
-CREATE MACRO memory.mallard_catalog.pg_get_function_arguments(function_oid) AS CAST(NULL AS VARCHAR);
-CREATE MACRO memory.mallard_catalog.pg_get_function_identity_arguments(function_oid) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_partkeydef(relation) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_get_statisticsobjdef_columns(relation) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_relation_is_publishable(relation) AS false;

@@ -154,9 +154,11 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
     crate::activity::functions::register(&conn).map_err(StorageError::Database)?;
     // The catalog's `pg_listening_channels()` calls these.
     crate::session::notify::function::register(&conn).map_err(StorageError::Database)?;
-    crate::catalog::install(&conn).map_err(StorageError::Database)?;
     crate::advisory::register(&conn).map_err(StorageError::Database)?;
     crate::session::settings::set_config::register(&conn).map_err(StorageError::Database)?;
+    crate::catalog::register(&conn).map_err(StorageError::Database)?;
+    // Last: pg_proc lists the registered functions too.
+    crate::catalog::install(&conn).map_err(StorageError::Database)?;
     // `/` of two integers is integer division in PostgreSQL (7 / 2 = 3); DuckDB's
     // default divides as floats. Set once for every connection.
     exec(&conn, "SET GLOBAL integer_division = true").map_err(StorageError::Database)?;

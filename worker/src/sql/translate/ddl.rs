@@ -364,7 +364,6 @@ mod tests {
         );
         assert_eq!(run("DROP VIEW s.a, b CASCADE"), vec!["DROP VIEW s.a CASCADE", "DROP VIEW b CASCADE"]);
         assert_eq!(run("drop table t"), vec!["drop table t"]);
-        assert_eq!(run("drop function f(int, int)"), vec!["drop function f(int, int)"]);
     }
 
     #[test]
