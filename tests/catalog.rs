@@ -1,8 +1,10 @@
 //! Issue 11's catalog, proved with what clients really send. The schema of
 //! `tests/catalog/fixture.sql` is created on a PostgreSQL 15 and on mallard; then
-//! - every statement psql 15, pgjdbc 42.5 and SQLAlchemy 2 sent for it against
-//!   PostgreSQL (`tests/catalog/corpus/`, recorded by `tests/catalog/record.sh`) runs on
-//!   mallard;
+//! - every statement psql 15, pgjdbc 42.5, SQLAlchemy 2 and Superset sent for it against
+//!   PostgreSQL (`tests/catalog/corpus/`, recorded by `tests/catalog/record.sh`), and what
+//!   DBeaver, Metabase, Grafana and Npgsql send (taken from their sources), answers on
+//!   mallard as on PostgreSQL: the same columns, rows and values, but for the
+//!   differences listed in [`KNOWN_ANSWERS`];
 //! - psql's `\d` family, pgjdbc's `DatabaseMetaData` and SQLAlchemy's inspector print
 //!   the same as against PostgreSQL, but for the differences listed in [`KNOWN`];
 //! - the catalog relations have PostgreSQL's columns, and OIDs survive a restart.
@@ -141,17 +143,29 @@ fn psql_describes_the_schema_as_postgres_does() {
     );
 }
 
-/// The recorded corpus, per client.
+/// The corpus, per client: recorded from the client against PostgreSQL 15 (psql, pgjdbc,
+/// SQLAlchemy, Superset), or taken from the client's source where it cannot run here
+/// (DBeaver, Metabase, Grafana, Npgsql); each file's header says which.
 const CORPUS: &[(&str, &str)] = &[
     ("psql", include_str!("catalog/corpus/psql.sql")),
     ("pgjdbc", include_str!("catalog/corpus/pgjdbc.sql")),
     ("sqlalchemy", include_str!("catalog/corpus/sqlalchemy.sql")),
+    ("superset", include_str!("catalog/corpus/superset.sql")),
+    ("dbeaver", include_str!("catalog/corpus/dbeaver.sql")),
+    ("metabase", include_str!("catalog/corpus/metabase.sql")),
+    ("grafana", include_str!("catalog/corpus/grafana.sql")),
+    ("npgsql", include_str!("catalog/corpus/npgsql.sql")),
 ];
 
-/// The entries of one corpus file, as (label, statement).
+/// The entries of one corpus file, as (label, statement). A file may begin with a comment
+/// header before its first `--- ` label.
 fn corpus(text: &str) -> Vec<(String, String)> {
-    text.split("\n--- ")
-        .map(|e| e.strip_prefix("--- ").unwrap_or(e))
+    let mut parts = text.split("\n--- ");
+    let first = parts.next().unwrap_or_default();
+    first
+        .strip_prefix("--- ")
+        .into_iter()
+        .chain(parts)
         .filter_map(|e| e.split_once('\n'))
         .map(|(label, sql)| (label.to_owned(), sql.trim().to_owned()))
         .filter(|(_, sql)| !sql.is_empty())
@@ -166,24 +180,277 @@ fn needs_savepoints(sql: &str) -> bool {
     first.eq_ignore_ascii_case("savepoint") || first.eq_ignore_ascii_case("release")
 }
 
-#[test]
-fn every_recorded_client_statement_runs() {
-    let mallard = Server::start(BIN, Options { storage: "duckdb", workers: 1, ..Options::default() });
-    load_fixture(&mut mallard.connect());
-    let mut failures = Vec::new();
-    for (file, text) in CORPUS {
-        let entries = corpus(text);
-        assert!(entries.len() > 10, "{file} has only {} entries", entries.len());
-        let mut ran = 0;
-        for (label, sql) in entries.iter().filter(|(_, sql)| !needs_savepoints(sql)) {
-            // A fresh session each: one failure must not hide the next.
-            match mallard.connect().simple_query(sql) {
-                Ok(_) => ran += 1,
-                Err(e) => failures.push(format!("[{file}] {label}: {e}\n{sql}")),
+/// Reasons shared by several entries of [`KNOWN_ANSWERS`].
+const R_NAMES: &str = "mallard names the column after its rewrite of the expression (regclass_out, ?column?, case, trim), PostgreSQL after the expression's last function or column";
+const R_CASE: &str = "unquoted aliases keep their case in mallard; PostgreSQL folds them to lower case (pgjdbc reads them either way)";
+const R_VERSION: &str = "version() names mallard and DuckDB";
+const R_VECTORS: &str = "WRONG, to fix: int2vector and oidvector columns (indkey) print as arrays ({2,5}), not as PostgreSQL's '2 5'; indclass and indcollation are 0; sizes are 0";
+const R_TYPES: &str = "mallard's pg_type holds only the builtin types it maps and their arrays";
+
+/// How much of an answer is compared with PostgreSQL's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Compare {
+    /// Column names, row count and every row, normalized by [`cell`].
+    Rows,
+    /// Column names and row count: the values are the server's own (sizes, versions,
+    /// times) or differ for a reason listed in [`KNOWN_ANSWERS`].
+    Shape,
+    /// Column names, and every row mallard gives is one PostgreSQL gives: mallard's
+    /// catalog holds fewer builtin objects (types, roles, functions) than PostgreSQL's.
+    Subset,
+    /// Column names only: the number of rows differs for a listed reason.
+    Columns,
+    /// Only that it runs: the column names differ for a listed reason.
+    Runs,
+}
+
+/// Whether `sql` names a user object by the OID it had on the server the client was
+/// recorded against (psql's `\d` looks the OID up, then quotes it in what follows;
+/// pgjdbc's ResultSetMetaData lists the OIDs of a RowDescription). On another server that
+/// OID is another object or none, so only the columns of such a statement are compared.
+fn names_a_recorded_oid(sql: &str) -> bool {
+    sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter_map(|word| word.parse::<u64>().ok())
+        .any(|n| (16384..=u64::from(u32::MAX)).contains(&n))
+}
+
+/// The corpus entries whose answers differ from PostgreSQL 15's, as (entry, how much is
+/// still compared, why). An entry is `<file>: <label> #<n>`, the n-th statement under that
+/// label; a failing comparison prints it. Every other entry is compared row by row.
+const KNOWN_ANSWERS: &[(&str, Compare, &str)] = &[
+    ("psql: psql \\d orders #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d orders #3", Compare::Runs, R_NAMES),
+    ("psql: psql \\d orders #8", Compare::Runs, R_NAMES),
+    ("psql: psql \\d orders #9", Compare::Runs, R_NAMES),
+    ("psql: psql \\d orders #12", Compare::Runs, R_NAMES),
+    ("psql: psql \\d orders #13", Compare::Runs, R_NAMES),
+    ("psql: psql \\d customers #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d customers #3", Compare::Runs, R_NAMES),
+    ("psql: psql \\d customers #7", Compare::Runs, R_NAMES),
+    ("psql: psql \\d customers #8", Compare::Runs, R_NAMES),
+    ("psql: psql \\d customers #11", Compare::Runs, R_NAMES),
+    ("psql: psql \\d customers #12", Compare::Runs, R_NAMES),
+    ("psql: psql \\d sales.regions #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d sales.regions #3", Compare::Runs, R_NAMES),
+    ("psql: psql \\d sales.regions #5", Compare::Runs, R_NAMES),
+    ("psql: psql \\d sales.regions #6", Compare::Runs, R_NAMES),
+    ("psql: psql \\d sales.regions #8", Compare::Runs, R_NAMES),
+    ("psql: psql \\d sales.regions #9", Compare::Runs, R_NAMES),
+    ("psql: psql \\d+ orders #1", Compare::Runs, R_NAMES),
+    ("psql: psql \\d+ orders #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d big_orders #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d big_orders #3", Compare::Runs, R_NAMES),
+    ("psql: psql \\d+ big_orders #1", Compare::Runs, R_NAMES),
+    ("psql: psql \\d+ big_orders #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d+ big_orders #4", Compare::Runs, R_NAMES),
+    ("psql: psql \\d order_ids #2", Compare::Runs, R_NAMES),
+    ("psql: psql \\d orders_placed_idx #2", Compare::Runs, R_NAMES),
+    ("pgjdbc: pgjdbc getSchemas #1", Compare::Runs, R_CASE),
+    ("pgjdbc: pgjdbc getTables TABLE VIEW #1", Compare::Runs, R_CASE),
+    ("pgjdbc: pgjdbc getImportedKeys public.orders #2", Compare::Runs, R_CASE),
+    ("pgjdbc: pgjdbc getExportedKeys public.customers #1", Compare::Runs, R_CASE),
+    ("pgjdbc: pgjdbc getIndexInfo public.orders #1", Compare::Runs, R_CASE),
+    ("pgjdbc: pgjdbc getIndexInfo public.customers #1", Compare::Runs, R_CASE),
+    ("psql: psql \\l #1", Compare::Columns, "mallard serves one database and has no template0 or template1"),
+    ("psql: psql \\dt+ #1", Compare::Shape, "DuckDB reports no relation sizes: 0 bytes"),
+    ("psql: psql \\du #1", Compare::Shape, "mallard's user is neither a replication nor a bypassrls role"),
+    ("psql: psql \\dx #1", Compare::Columns, "DuckDB's loaded extensions (json, parquet, icu) are listed; PostgreSQL has only plpgsql"),
+    ("psql: psql select version() #1", Compare::Shape, R_VERSION),
+    ("psql: psql tab completion: set search_<tab> #1", Compare::Columns, "psql's SET completion filters pg_settings by context and vartype, and mallard's rows do not match it yet"),
+    ("pgjdbc: pgjdbc getTypeInfo #1", Compare::Subset, R_TYPES),
+    ("pgjdbc: pgjdbc getTypeInfo #2", Compare::Subset, R_TYPES),
+    ("sqlalchemy: sqlalchemy connect #2", Compare::Shape, R_VERSION),
+    ("sqlalchemy: sqlalchemy get_columns public.customers #2", Compare::Columns, "PostgreSQL's information_schema defines domains (cardinal_number, ...); mallard has no domains"),
+    ("sqlalchemy: sqlalchemy get_check_constraints public.orders #1", Compare::Shape, "PostgreSQL shows the implicit cast it added to the CHECK expression (0::numeric)"),
+    ("sqlalchemy: sqlalchemy MetaData.reflect schema=None #10", Compare::Shape, "PostgreSQL shows the implicit cast it added to the CHECK expression (0::numeric)"),
+    ("superset: superset connect #2", Compare::Shape, R_VERSION),
+    ("superset: superset table metadata public.orders #2", Compare::Columns, "PostgreSQL's information_schema defines domains (cardinal_number, ...); mallard has no domains"),
+    ("superset: superset query session #2", Compare::Shape, "each server's own backend pid"),
+    ("dbeaver: dbeaver connect: server version #1", Compare::Shape, R_VERSION),
+    ("dbeaver: dbeaver connect: database list #1", Compare::Shape, "the database's OID, frozen xids and locale (C.UTF-8) are mallard's own"),
+    ("dbeaver: dbeaver data types #1", Compare::Columns, "fewer builtin types, and rows such as bpchar's differ in a detail still to look into"),
+    ("dbeaver: dbeaver database description #1", Compare::Columns, "PostgreSQL comments its postgres database; mallard's has no comment"),
+    ("dbeaver: dbeaver schemas #1", Compare::Shape, "mallard keeps no schema ACLs (nspacl) and no builtin schema comments"),
+    ("dbeaver: dbeaver indexes of public #1", Compare::Shape, R_VECTORS),
+    ("dbeaver: dbeaver indexes of public.orders #1", Compare::Shape, R_VECTORS),
+    ("dbeaver: dbeaver roles #1", Compare::Columns, "mallard has its users and none of PostgreSQL's predefined pg_* roles, and its user is neither a replication nor a bypassrls role"),
+    ("dbeaver: dbeaver access methods #1", Compare::Subset, "mallard lists the access methods its relations use"),
+    ("dbeaver: dbeaver tables of public #1", Compare::Shape, "mallard's relations have no row types (reltype), storage files or statistics (relfilenode, relpages, reltuples, relfrozenxid)"),
+    ("dbeaver: dbeaver tables of sales #1", Compare::Shape, "mallard's relations have no row types (reltype), storage files or statistics (relfilenode, relpages, reltuples, relfrozenxid)"),
+    ("dbeaver: dbeaver columns of public #1", Compare::Columns, "DuckDB tables have no system columns (ctid, xmin, ...; attnum < 0), which DBeaver does not filter out"),
+    ("dbeaver: dbeaver columns of public.orders #1", Compare::Columns, "DuckDB tables have no system columns (ctid, xmin, ...; attnum < 0), which DBeaver does not filter out"),
+    ("dbeaver: dbeaver columns of sales.regions #1", Compare::Columns, "DuckDB tables have no system columns (ctid, xmin, ...; attnum < 0), which DBeaver does not filter out"),
+    ("dbeaver: dbeaver constraints of public #1", Compare::Shape, "ordered by OID, which the two servers hand out in a different order"),
+    ("dbeaver: dbeaver constraints of public.orders #1", Compare::Shape, "ordered by OID, which the two servers hand out in a different order"),
+    ("dbeaver: dbeaver relation statistics of public #1", Compare::Shape, "DuckDB reports no relation sizes"),
+    ("metabase: metabase describe-fields: all tables #1", Compare::Columns, "WRONG, to fix: FORMAT('%I.%I', ...) is DuckDB's format(), which does not know %I, so the columns' comment lookup breaks the rows"),
+    ("metabase: metabase describe-table: public.orders #1", Compare::Columns, "WRONG, to fix: FORMAT('%I.%I', ...) is DuckDB's format(), which does not know %I, so the columns' comment lookup breaks the rows"),
+    ("npgsql: npgsql version #1", Compare::Shape, R_VERSION),
+    ("npgsql: npgsql load types #1", Compare::Columns, "WRONG, to fix: pg_proc is empty and pg_type.typreceive holds names, so Npgsql cannot tell arrays (array_recv) from base types; also fewer builtin types"),
+    ("npgsql: npgsql type loading as one batch #1", Compare::Columns, "WRONG, to fix: as npgsql load types; and version() names mallard and DuckDB"),
+];
+
+/// One result set: its column names and rows as text.
+type Answer = (Vec<String>, Vec<Vec<Option<String>>>);
+
+/// Every result set `sql` answers, in a fresh session.
+fn answers(client: &mut postgres::Client, sql: &str) -> Result<Vec<Answer>, postgres::Error> {
+    let mut sets: Vec<Answer> = Vec::new();
+    for message in client.simple_query(sql)? {
+        match message {
+            postgres::SimpleQueryMessage::RowDescription(columns) => {
+                sets.push((columns.iter().map(|c| c.name().to_owned()).collect(), Vec::new()));
+            }
+            postgres::SimpleQueryMessage::Row(row) => {
+                let values = (0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect();
+                if let Some((_, rows)) = sets.last_mut() {
+                    rows.push(values);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(sets)
+}
+
+/// A value as compared: user-object OIDs (PostgreSQL and mallard both start them at 16384,
+/// but hand them out differently) become `<oid>`, also inside arrays and vectors, and the
+/// two servers' user and database names become `<name>`.
+fn cell(value: &Option<String>, names: &[&str]) -> String {
+    let Some(text) = value else { return "NULL".to_owned() };
+    if names.contains(&text.as_str()) {
+        return "<name>".to_owned();
+    }
+    let words: Vec<String> = text
+        .split_inclusive(|c: char| !c.is_ascii_digit())
+        .map(|w| {
+            let digits = w.trim_end_matches(|c: char| !c.is_ascii_digit());
+            match digits.parse::<u64>() {
+                Ok(n) if (16384..=u64::from(u32::MAX)).contains(&n) => format!("<oid>{}", &w[digits.len()..]),
+                _ => w.to_owned(),
+            }
+        })
+        .collect();
+    words.concat()
+}
+
+/// The answer as compared: rows normalized and, unless the statement orders them, sorted.
+fn normalized(answer: &Answer, names: &[&str], ordered: bool) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rows: Vec<Vec<String>> =
+        answer.1.iter().map(|row| row.iter().map(|v| cell(v, names)).collect()).collect();
+    if !ordered {
+        rows.sort();
+    }
+    (answer.0.clone(), rows)
+}
+
+/// Why `got` is not PostgreSQL's `want` at the level `compare`, if it is not.
+fn difference(
+    want: &[Answer],
+    got: &[Answer],
+    compare: Compare,
+    names: &[&str],
+    sql: &str,
+) -> Option<String> {
+    if want.len() != got.len() {
+        return Some(format!("{} result sets, PostgreSQL has {}", got.len(), want.len()));
+    }
+    let ordered = sql.to_ascii_lowercase().contains("order by");
+    for (want, got) in want.iter().zip(got) {
+        if compare == Compare::Runs {
+            continue;
+        }
+        if want.0 != got.0 {
+            return Some(format!("columns {:?}\n  PostgreSQL has {:?}", got.0, want.0));
+        }
+        if compare == Compare::Columns {
+            continue;
+        }
+        if compare == Compare::Subset {
+            let (w, g) = (normalized(want, names, false), normalized(got, names, false));
+            let extra: Vec<_> = g.1.iter().filter(|row| !w.1.contains(row)).take(5).collect();
+            if !extra.is_empty() || g.1.len() > w.1.len() {
+                return Some(format!("rows PostgreSQL does not have ({:?}): {extra:?}", g.0));
+            }
+            continue;
+        }
+        if want.1.len() != got.1.len() {
+            return Some(format!(
+                "{} rows, PostgreSQL has {}\n  PostgreSQL: {:?}\n  mallard:    {:?}",
+                got.1.len(),
+                want.1.len(),
+                normalized(want, names, ordered).1,
+                normalized(got, names, ordered).1
+            ));
+        }
+        if compare == Compare::Rows {
+            let (w, g) = (normalized(want, names, ordered), normalized(got, names, ordered));
+            if w != g {
+                let rows: Vec<String> =
+                    w.1.iter()
+                        .zip(&g.1)
+                        .filter(|(a, b)| a != b)
+                        .take(5)
+                        .map(|(a, b)| format!("  PostgreSQL: {a:?}\n  mallard:    {b:?}"))
+                        .collect();
+                return Some(format!("rows differ ({:?}):\n{}", w.0, rows.join("\n")));
             }
         }
-        println!("{file}: {ran} of {} statements ran", entries.len());
     }
+    None
+}
+
+#[test]
+fn every_recorded_client_statement_answers_as_in_postgres() {
+    let both = Both::start();
+    let names = [both.pg.user, both.pg.database, "tester", "mallard"];
+    let mut failures = Vec::new();
+    let mut used = Vec::new();
+    for (file, text) in CORPUS {
+        let entries = corpus(text);
+        assert!(entries.len() >= 5, "{file} has only {} entries", entries.len());
+        let (mut ran, mut answered) = (0, 0);
+        let mut seen: Vec<&str> = Vec::new();
+        for (label, sql) in &entries {
+            seen.push(label);
+            let entry = format!("{file}: {label} #{}", seen.iter().filter(|l| **l == label.as_str()).count());
+            if needs_savepoints(sql) {
+                continue;
+            }
+            let known = KNOWN_ANSWERS.iter().find(|(e, _, _)| *e == entry);
+            used.extend(known.map(|(e, _, _)| *e));
+            let compare = match known {
+                Some((_, compare, _)) => *compare,
+                None if names_a_recorded_oid(sql) => Compare::Columns,
+                None => Compare::Rows,
+            };
+            // A fresh session each: one failure must not hide the next.
+            let mut pg = postgres::Client::connect(&pg_conn_str(&both.pg), postgres::NoTls).unwrap();
+            let want = answers(&mut pg, sql).unwrap_or_else(|e| panic!("{entry} fails on PostgreSQL: {e}"));
+            match answers(&mut both.mallard.connect(), sql) {
+                Err(e) => {
+                    let why = e
+                        .as_db_error()
+                        .map_or(e.to_string(), |d| format!("{}: {}", d.code().code(), d.message()));
+                    failures.push(format!("[{entry}] fails: {why}\n{sql}"));
+                }
+                Ok(got) => {
+                    ran += 1;
+                    match difference(&want, &got, compare, &names, sql) {
+                        None => answered += 1,
+                        Some(why) => failures.push(format!("[{entry}] answers differently: {why}\n{sql}")),
+                    }
+                }
+            }
+        }
+        println!(
+            "{file}: {} statements, {ran} ran, {answered} answered as PostgreSQL 15 does",
+            entries.len()
+        );
+    }
+    let stale: Vec<_> =
+        KNOWN_ANSWERS.iter().filter(|(e, _, _)| !used.contains(e)).map(|(e, _, _)| e).collect();
+    assert!(stale.is_empty(), "KNOWN_ANSWERS names entries the corpus no longer has: {stale:?}");
     assert!(failures.is_empty(), "{} statements failed:\n{}", failures.len(), failures.join("\n\n"));
 }
 

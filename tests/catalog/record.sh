@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Records what real clients send to a real PostgreSQL 15 when they read its catalog, into
-# tests/catalog/corpus/{psql,pgjdbc,sqlalchemy}.sql. For developers, when a client or the
-# fixture changes; the tests only read the corpus.
+# tests/catalog/corpus/{psql,pgjdbc,sqlalchemy,superset}.sql. For developers, when a client
+# or the fixture changes; the tests only read the corpus. The other corpus files (dbeaver,
+# metabase, grafana, npgsql) are those clients' statements taken from their sources, since
+# the clients do not run here; each file's header says where from and how it was filled in.
 #
 #   tests/catalog/record.sh          re-record the corpus
 #   tests/catalog/record.sh --serve  start the same server with the fixture loaded, print
@@ -10,9 +12,10 @@
 # It initdb's a throwaway PostgreSQL 15 in a temporary directory on a free port, logging
 # every statement (log_statement = 'all', to a CSV log), loads fixture.sql, then runs psql
 # 15 (one process per backslash command, told apart by application_name, plus psql's tab
-# completion through a pseudo-terminal), tests/drivers/JdbcMetadata.java and
-# tests/drivers/sqlalchemy_inspect.py (these two send a marker statement before each call
-# when MALLARD_RECORD_MARKERS=1). The statements are then taken out of the log: bind
+# completion through a pseudo-terminal), tests/drivers/JdbcMetadata.java,
+# tests/drivers/sqlalchemy_inspect.py and tests/drivers/superset_probe.py (these send a
+# marker statement before each call when MALLARD_RECORD_MARKERS=1). The statements are then
+# taken out of the log: bind
 # parameters are replaced by the logged values, as SQL literals, so each entry runs as a
 # simple query; the marker statements and the fixture's DDL are left out; repeats are
 # dropped, first appearance kept. Each entry is:
@@ -186,6 +189,10 @@ printf 'record-sqlalchemy\tsqlalchemy\tsqlalchemy connect\n' >>"$apps"
 MALLARD_RECORD_MARKERS=1 "$python" "$drivers/sqlalchemy_inspect.py" "$target application_name=record-sqlalchemy" \
   >"$work/sqlalchemy.out" || { cat "$work/sqlalchemy.out"; exit 1; }
 
+printf 'record-superset\tsuperset\tsuperset connect\n' >>"$apps"
+MALLARD_RECORD_MARKERS=1 "$python" "$drivers/superset_probe.py" "$target application_name=record-superset" \
+  >"$work/superset.out" || { cat "$work/superset.out"; exit 1; }
+
 # The log is written by the logging collector, a little after the statements ran: wait
 # for a last statement to show up in it.
 psql_at record-end -c "select 'mallard-record: end'" >/dev/null
@@ -201,7 +208,14 @@ import csv, re, sys
 import psycopg
 
 log_path, apps_path, corpus_dir, target = sys.argv[1:5]
-FILES = ["psql", "pgjdbc", "sqlalchemy"]
+FILES = ["psql", "pgjdbc", "sqlalchemy", "superset"]
+HEADERS = {
+    "superset": "-- Apache Superset's statements for a PostgreSQL database (its PostgresEngineSpec and\n"
+    "-- base engine spec: catalogs, schemas, tables and foreign tables, views, a table's columns,\n"
+    "-- keys, indexes and comment, the search_path prequery, the backend pid), as SQLAlchemy 2\n"
+    "-- over psycopg 3 sent them to PostgreSQL 15 for tests/drivers/superset_probe.py, recorded\n"
+    "-- by tests/catalog/record.sh. Superset itself does not run here.\n",
+}
 MARKER = re.compile(r"select 'mallard-record: (.*)'", re.S)
 # "statement: ..." (simple query) or "execute <name>: ..." (extended; not the
 # "execute fetch from <portal>" of a portal read again).
@@ -304,6 +318,7 @@ with open(log_path, newline="") as f:
 failures = 0
 for file in FILES:
     with open(f"{corpus_dir}/{file}.sql", "w") as out:
+        out.write(HEADERS.get(file, ""))
         for label, stmt in entries[file]:
             out.write(f"--- {label}\n{stmt}\n")
     # Every entry must run as a plain simple query.

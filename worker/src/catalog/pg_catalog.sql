@@ -259,7 +259,7 @@ SELECT memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.'
        CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
        CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype,
        CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
-       true AS conislocal, CAST(0 AS INTEGER) AS coninhcount, false AS connoinherit,
+       true AS conislocal, CAST(0 AS INTEGER) AS coninhcount, c.contype <> 'c' AS connoinherit,
        c.attnums AS conkey,
        CASE WHEN c.contype = 'f' THEN
            (SELECT list(rc.attnum ORDER BY r.n)
@@ -471,6 +471,9 @@ CREATE MACRO memory.mallard_catalog.pg_relation_size(relation) AS CAST(0 AS BIGI
 CREATE MACRO memory.mallard_catalog.pg_total_relation_size(relation) AS CAST(0 AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_table_size(relation) AS CAST(0 AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_indexes_size(relation) AS CAST(0 AS BIGINT);
+-- DBeaver reads each index's scan count beside its size; DuckDB keeps no such statistic, so
+-- every index reads as never scanned, as a fresh PostgreSQL's do.
+CREATE MACRO memory.mallard_catalog.pg_stat_get_numscans(relation) AS CAST(0 AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_is_in_recovery() AS false;
 CREATE MACRO memory.mallard_catalog.txid_current() AS CAST(txid_current() AS BIGINT);
 CREATE MACRO memory.mallard_catalog.pg_get_partkeydef(relation) AS CAST(NULL AS VARCHAR);
@@ -597,6 +600,17 @@ CREATE MACRO memory.mallard_catalog.quote_ident(s) AS
                                              WHERE mc_k.keyword_category = 'reserved')
          THEN CAST(s AS VARCHAR)
          ELSE '"' || replace(CAST(s AS VARCHAR), '"', '""') || '"' END;
+
+-- parse_ident('sales."Big Table"') = {sales,"Big Table"}: Grafana's column list splits the
+-- table name it was given this way. Unquoted parts fold to lower case, quoted ones keep
+-- their case and lose their quotes.
+CREATE MACRO memory.mallard_catalog.parse_ident(s) AS
+    list_transform(regexp_extract_all(CAST(s AS VARCHAR), '"(?:[^"]|"")*"|[^."]+'),
+                   mc_p -> CASE WHEN starts_with(mc_p, '"') THEN replace(mc_p[2:-2], '""', '"')
+                                ELSE lower(trim(mc_p)) END),
+    (s, strict) AS list_transform(regexp_extract_all(CAST(s AS VARCHAR), '"(?:[^"]|"")*"|[^."]+'),
+                   mc_p -> CASE WHEN starts_with(mc_p, '"') THEN replace(mc_p[2:-2], '""', '"')
+                                ELSE lower(trim(mc_p)) END);
 
 -- The DuckDB extensions this worker has loaded (`\dx`), as install recorded them in
 -- `extensions` (duckdb_extensions() reads the extension directory, which sessions may
