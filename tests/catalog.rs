@@ -221,21 +221,12 @@ const KNOWN_ANSWERS: &[(&str, Compare, &str)] = &[
     ("psql: psql \\d orders #2", Compare::Runs, R_NAMES),
     ("psql: psql \\d orders #3", Compare::Runs, R_NAMES),
     ("psql: psql \\d orders #8", Compare::Runs, R_NAMES),
-    ("psql: psql \\d orders #9", Compare::Runs, R_NAMES),
-    ("psql: psql \\d orders #12", Compare::Runs, R_NAMES),
-    ("psql: psql \\d orders #13", Compare::Runs, R_NAMES),
     ("psql: psql \\d customers #2", Compare::Runs, R_NAMES),
     ("psql: psql \\d customers #3", Compare::Runs, R_NAMES),
     ("psql: psql \\d customers #7", Compare::Runs, R_NAMES),
-    ("psql: psql \\d customers #8", Compare::Runs, R_NAMES),
-    ("psql: psql \\d customers #11", Compare::Runs, R_NAMES),
-    ("psql: psql \\d customers #12", Compare::Runs, R_NAMES),
     ("psql: psql \\d sales.regions #2", Compare::Runs, R_NAMES),
     ("psql: psql \\d sales.regions #3", Compare::Runs, R_NAMES),
     ("psql: psql \\d sales.regions #5", Compare::Runs, R_NAMES),
-    ("psql: psql \\d sales.regions #6", Compare::Runs, R_NAMES),
-    ("psql: psql \\d sales.regions #8", Compare::Runs, R_NAMES),
-    ("psql: psql \\d sales.regions #9", Compare::Runs, R_NAMES),
     ("psql: psql \\d+ orders #1", Compare::Runs, R_NAMES),
     ("psql: psql \\d+ orders #2", Compare::Runs, R_NAMES),
     ("psql: psql \\d big_orders #2", Compare::Runs, R_NAMES),
@@ -286,8 +277,9 @@ const KNOWN_ANSWERS: &[(&str, Compare, &str)] = &[
     ("metabase: metabase describe-fields: all tables #1", Compare::Columns, "WRONG, to fix: FORMAT('%I.%I', ...) is DuckDB's format(), which does not know %I, so the columns' comment lookup breaks the rows"),
     ("metabase: metabase describe-table: public.orders #1", Compare::Columns, "WRONG, to fix: FORMAT('%I.%I', ...) is DuckDB's format(), which does not know %I, so the columns' comment lookup breaks the rows"),
     ("npgsql: npgsql version #1", Compare::Shape, R_VERSION),
-    ("npgsql: npgsql load types #1", Compare::Columns, "WRONG, to fix: pg_proc is empty and pg_type.typreceive holds names, so Npgsql cannot tell arrays (array_recv) from base types; also fewer builtin types"),
-    ("npgsql: npgsql type loading as one batch #1", Compare::Columns, "WRONG, to fix: as npgsql load types; and version() names mallard and DuckDB"),
+    ("npgsql: npgsql load types #1", Compare::Subset, R_TYPES),
+    ("npgsql: npgsql type loading as one batch #1", Compare::Columns, "its first result is version(), which names mallard and DuckDB; the types are checked by npgsql load types"),
+    ("dbeaver: dbeaver procedures of public #1", Compare::Shape, "a macro's text (prosrc) is DuckDB's, its parameter defaults are not known, and oidvector columns (proargtypes) print as arrays ({1700}), not as PostgreSQL's '1700'"),
 ];
 
 /// One result set: its column names and rows as text.
@@ -419,11 +411,8 @@ fn every_recorded_client_statement_answers_as_in_postgres() {
             }
             let known = KNOWN_ANSWERS.iter().find(|(e, _, _)| *e == entry);
             used.extend(known.map(|(e, _, _)| *e));
-            let compare = match known {
-                Some((_, compare, _)) => *compare,
-                None if names_a_recorded_oid(sql) => Compare::Columns,
-                None => Compare::Rows,
-            };
+            let full = if names_a_recorded_oid(sql) { Compare::Columns } else { Compare::Rows };
+            let compare = known.map_or(full, |(_, compare, _)| *compare);
             // A fresh session each: one failure must not hide the next.
             let mut pg = postgres::Client::connect(&pg_conn_str(&both.pg), postgres::NoTls).unwrap();
             let want = answers(&mut pg, sql).unwrap_or_else(|e| panic!("{entry} fails on PostgreSQL: {e}"));
@@ -437,14 +426,20 @@ fn every_recorded_client_statement_answers_as_in_postgres() {
                 Ok(got) => {
                     ran += 1;
                     match difference(&want, &got, compare, &names, sql) {
-                        None => answered += 1,
+                        None if known.is_none() => answered += 1,
+                        // A listed difference that is gone must leave the list, so that
+                        // the entry is compared in full from now on.
+                        None if difference(&want, &got, full, &names, sql).is_none() => failures.push(
+                            format!("[{entry}] now answers as PostgreSQL does: remove it from KNOWN_ANSWERS"),
+                        ),
+                        None => {}
                         Some(why) => failures.push(format!("[{entry}] answers differently: {why}\n{sql}")),
                     }
                 }
             }
         }
         println!(
-            "{file}: {} statements, {ran} ran, {answered} answered as PostgreSQL 15 does",
+            "{file}: {} statements, {ran} ran, {answered} answered as PostgreSQL 15 does (the rest: KNOWN_ANSWERS)",
             entries.len()
         );
     }

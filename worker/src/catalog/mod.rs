@@ -70,10 +70,12 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     exec(conn, &format!("CREATE SCHEMA {SCHEMA}"))?;
     exec(conn, &recorded("recorded_types", RECORDED_TYPES))?;
     exec(conn, &recorded("recorded_functions", RECORDED_FUNCTIONS))?;
+    exec(conn, include_str!("builtin_functions.sql"))?;
     exec(conn, &type_names())?;
     exec(conn, &type_name_map())?;
     exec(conn, &duck_types())?;
     exec(conn, &duck_type_map())?;
+    exec(conn, FUNCTION_OID)?;
     exec(conn, PG_TYPE)?;
     exec(conn, &settings())?;
     let loaded = format!(
@@ -299,13 +301,24 @@ fn duck_type_map() -> String {
     format!("CREATE MACRO {SCHEMA}.duck_type_oids() AS MAP {{{}}}", entries.join(", "))
 }
 
+/// `function_oid(name)`: a recorded builtin function's OID by its unique name, 0 for
+/// `-` (none), as pg_type's regproc columns hold them.
+const FUNCTION_OID: &str = "CREATE MACRO memory.mallard_catalog.function_oid(name) AS \
+    coalesce((SELECT min(f.oid) FROM memory.mallard_catalog.builtin_functions f WHERE f.proname = name), 0)";
+
 /// `pg_type` with PostgreSQL 15's columns, from the recorded rows.
 const PG_TYPE: &str = "CREATE VIEW memory.mallard_catalog.pg_type AS SELECT \
     CAST(oid AS BIGINT) AS oid, typname, CAST(11 AS BIGINT) AS typnamespace, CAST(10 AS BIGINT) AS typowner, \
     CAST(typlen AS SMALLINT) AS typlen, typbyval = 't' AS typbyval, typtype, typcategory, \
     typispreferred = 't' AS typispreferred, true AS typisdefined, typdelim, CAST(0 AS BIGINT) AS typrelid, \
-    typsubscript, CAST(typelem AS BIGINT) AS typelem, CAST(typarray AS BIGINT) AS typarray, typinput, typoutput, \
-    typreceive, typsend, typmodin, typmodout, typanalyze, typalign, typstorage, false AS typnotnull, \
+    typsubscript, CAST(typelem AS BIGINT) AS typelem, CAST(typarray AS BIGINT) AS typarray, \
+    memory.mallard_catalog.function_oid(typinput) AS typinput, \
+    memory.mallard_catalog.function_oid(typoutput) AS typoutput, \
+    memory.mallard_catalog.function_oid(typreceive) AS typreceive, \
+    memory.mallard_catalog.function_oid(typsend) AS typsend, \
+    memory.mallard_catalog.function_oid(typmodin) AS typmodin, \
+    memory.mallard_catalog.function_oid(typmodout) AS typmodout, \
+    memory.mallard_catalog.function_oid(typanalyze) AS typanalyze, typalign, typstorage, false AS typnotnull, \
     CAST(0 AS BIGINT) AS typbasetype, CAST(-1 AS INTEGER) AS typtypmod, CAST(0 AS INTEGER) AS typndims, \
     CAST(typcollation AS BIGINT) AS typcollation, CAST(NULL AS VARCHAR) AS typdefaultbin, \
     CAST(NULL AS VARCHAR) AS typdefault, CAST(NULL AS VARCHAR[]) AS typacl \
@@ -448,7 +461,7 @@ fn duck_type_of(pg: &str) -> String {
         return format!("{}[]", duck_type_of(element));
     }
     match pg {
-        "oid" | "xid" | "bigint" | "regclass" | "regtype" => "BIGINT",
+        "oid" | "xid" | "bigint" | "regclass" | "regtype" | "regproc" => "BIGINT",
         "integer" | "cardinal_number" => "INTEGER",
         "smallint" => "SMALLINT",
         "real" => "FLOAT",

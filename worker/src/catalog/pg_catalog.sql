@@ -537,9 +537,7 @@ CREATE MACRO memory.mallard_catalog.regrole_in(name) AS
          WHEN trim(CAST(name AS VARCHAR), '"') = memory.mallard_catalog.owner_name() THEN CAST(10 AS BIGINT)
          ELSE error('role "' || CAST(name AS VARCHAR) || '" does not exist') END;
 CREATE MACRO memory.mallard_catalog.regrole_out(role) AS memory.mallard_catalog.pg_get_userbyid(role);
--- regproc columns (pg_type.typinput...) hold function names, as they print.
-CREATE MACRO memory.mallard_catalog.regproc_in(name) AS regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', '');
-CREATE MACRO memory.mallard_catalog.regproc_out(function) AS CAST(function AS VARCHAR);
+-- regproc_in and regproc_out are in pg_proc.sql, after pg_proc.
 
 -- information_schema._pg_expandarray: each element with its 1-based index, as (x, n).
 CREATE MACRO memory.mallard_catalog._pg_expandarray(a) AS unnest(list_transform(a, (x, i) -> {'x': x, 'n': i}));

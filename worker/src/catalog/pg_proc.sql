@@ -1,5 +1,5 @@
 -- pg_proc: PostgreSQL 15's rows for the builtin functions this worker's DuckDB also has
--- (recorded_functions, from pg_proc.tsv, recorded by pg_proc.sh), then the user's
+-- and the I/O functions of the builtin types (builtin_functions.sql), then the user's
 -- macros. Installed last, after every function mallard registers or defines, so that
 -- the recorded rows of a name this DuckDB lacks can be dropped (at the end).
 -- The languages functions are written in here, as PostgreSQL 15 has them: the builtins
@@ -11,19 +11,6 @@ SELECT CAST(oid AS BIGINT) AS oid, lanname, CAST(10 AS BIGINT) AS lanowner, fals
 FROM (VALUES (12, 'internal', false, 2246), (13, 'c', false, 2247), (14, 'sql', true, 2248))
     v(oid, lanname, lanpltrusted, lanvalidator);
 
-CREATE TABLE memory.mallard_catalog.builtin_functions AS
-SELECT CAST(oid AS BIGINT) AS oid, proname, prokind, CAST(prolang AS BIGINT) AS prolang,
-    CAST(procost AS FLOAT) AS procost, CAST(prorows AS FLOAT) AS prorows,
-    CAST(provariadic AS BIGINT) AS provariadic, prosupport, proleakproof = 't' AS proleakproof,
-    proisstrict = 't' AS proisstrict, proretset = 't' AS proretset, provolatile, proparallel,
-    CAST(pronargs AS SMALLINT) AS pronargs, CAST(pronargdefaults AS SMALLINT) AS pronargdefaults,
-    CAST(prorettype AS BIGINT) AS prorettype,
-    CAST(CASE WHEN proargtypes = '' THEN [] ELSE string_split(proargtypes, ' ') END AS BIGINT[]) AS proargtypes,
-    CAST(string_split(trim(proallargtypes, '{}'), ',') AS BIGINT[]) AS proallargtypes,
-    string_split(trim(proargmodes, '{}'), ',') AS proargmodes,
-    list_transform(string_split(trim(proargnames, '{}'), ','), n -> trim(n, '"')) AS proargnames,
-    prosrc, result, arguments, identity_arguments
-FROM memory.mallard_catalog.recorded_functions;
 
 -- A user's macro, as PostgreSQL would describe a SQL function: its OID from its schema,
 -- name and parameter count (DuckDB overloads macros by count); a parameter's type is
@@ -91,6 +78,25 @@ CREATE MACRO memory.mallard_catalog.pg_get_function_identity_arguments(function_
     coalesce((SELECT mc_b.identity_arguments FROM memory.mallard_catalog.builtin_functions mc_b WHERE mc_b.oid = function_oid),
              memory.mallard_catalog.user_function_arguments(function_oid));
 
+-- regproc: a function's name in, its OID out (pg_type's typinput and the others hold
+-- OIDs, which Npgsql joins with pg_proc); a name must name one function.
+CREATE MACRO memory.mallard_catalog.regproc_in(name) AS
+    CASE WHEN name IS NULL THEN NULL
+         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
+         ELSE (SELECT CASE count(*) WHEN 1 THEN min(mc_p.oid)
+                   WHEN 0 THEN error('function "' || CAST(name AS VARCHAR) || '" does not exist')
+                   ELSE error('more than one function named "' || CAST(name AS VARCHAR) || '"') END
+               FROM memory.mallard_catalog.pg_proc mc_p
+               WHERE mc_p.proname = trim(regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', ''), '"'))
+    END;
+CREATE MACRO memory.mallard_catalog.regproc_out(function) AS
+    CASE WHEN function = 0 THEN '-'
+         ELSE coalesce((SELECT min(mc_p.proname) FROM memory.mallard_catalog.pg_proc mc_p WHERE mc_p.oid = function),
+                       CAST(function AS VARCHAR)) END;
+
 DELETE FROM memory.mallard_catalog.builtin_functions
-WHERE proname NOT IN (SELECT function_name FROM duckdb_functions());
+WHERE proname NOT IN (SELECT function_name FROM duckdb_functions())
+    AND oid NOT IN (SELECT unnest([typinput, typoutput, typreceive, typsend, typmodin, typmodout, typanalyze])
+                    FROM memory.mallard_catalog.pg_type);
 DROP TABLE memory.mallard_catalog.recorded_functions;
