@@ -274,8 +274,6 @@ const KNOWN_ANSWERS: &[(&str, Compare, &str)] = &[
     ("dbeaver: dbeaver constraints of public #1", Compare::Shape, "ordered by OID, which the two servers hand out in a different order"),
     ("dbeaver: dbeaver constraints of public.orders #1", Compare::Shape, "ordered by OID, which the two servers hand out in a different order"),
     ("dbeaver: dbeaver relation statistics of public #1", Compare::Shape, "DuckDB reports no relation sizes"),
-    ("metabase: metabase describe-fields: all tables #1", Compare::Columns, "WRONG, to fix: FORMAT('%I.%I', ...) is DuckDB's format(), which does not know %I, so the columns' comment lookup breaks the rows"),
-    ("metabase: metabase describe-table: public.orders #1", Compare::Columns, "WRONG, to fix: FORMAT('%I.%I', ...) is DuckDB's format(), which does not know %I, so the columns' comment lookup breaks the rows"),
     ("npgsql: npgsql version #1", Compare::Shape, R_VERSION),
     ("npgsql: npgsql load types #1", Compare::Subset, R_TYPES),
     ("npgsql: npgsql type loading as one batch #1", Compare::Columns, "its first result is version(), which names mallard and DuckDB; the types are checked by npgsql load types"),

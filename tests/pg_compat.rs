@@ -36,6 +36,10 @@ const VALUES: &[Case] = &[
     same("'mallard' ~ 'lar'"),
     same("'pg_toast' !~ '^pg_'"),
     same("'public' !~ '^pg_'"),
+    // format() reads %s, %I, %L, %% and positions, as PostgreSQL does (Metabase).
+    same("format('%I.%I', 'public', 'Mixed Case')"),
+    same("format('%s, %L, %L, %%, {}', 'a', 'it''s', NULL)"),
+    same("format('%2$s %1$s', 'a', 'b')"),
     // quote_ident quotes only what needs it.
     same("quote_ident('orders')"),
     same("quote_ident('Orders')"),

@@ -52,6 +52,12 @@ pub(super) fn pg_catalog_names(s: &Piece<'_>) -> Option<Rewrite> {
         Some((_, Token::QuotedIdent(q))) => *q == "\"pg_catalog\"",
         _ => false,
     };
+    let is_information_schema = |i: usize| match tokens.get(i) {
+        Some((_, Token::Word(w))) => w.eq_ignore_ascii_case("information_schema"),
+        // Metabase quotes every name: `"information_schema"."columns"`.
+        Some((_, Token::QuotedIdent(q))) => *q == "\"information_schema\"",
+        _ => false,
+    };
     let qualifier = |i: usize| {
         // `x.pg_catalog.f` would be a column, not our qualifier.
         is_pg_catalog(i) && is_punct(tokens.get(i + 1), '.') && !(i > 0 && is_punct(tokens.get(i - 1), '.'))
@@ -92,7 +98,7 @@ pub(super) fn pg_catalog_names(s: &Piece<'_>) -> Option<Rewrite> {
             }
         }
         // pgjdbc's `information_schema._pg_expandarray(...)` is the catalog's.
-        let expandarray = is_word(tokens.get(i), "information_schema")
+        let expandarray = is_information_schema(i)
             && is_punct(tokens.get(i + 1), '.')
             && is_word(tokens.get(i + 2), "_pg_expandarray");
         if qualifier(i) || expandarray {
@@ -101,7 +107,7 @@ pub(super) fn pg_catalog_names(s: &Piece<'_>) -> Option<Rewrite> {
             continue;
         }
         // `information_schema.tables`: the catalog's, not DuckDB's.
-        let information_schema = is_word(tokens.get(i), "information_schema")
+        let information_schema = is_information_schema(i)
             && is_punct(tokens.get(i + 1), '.')
             && !(i > 0 && is_punct(tokens.get(i - 1), '.'));
         if information_schema {
@@ -507,6 +513,10 @@ mod tests {
         assert_eq!(
             one("select table_name from information_schema.tables t join INFORMATION_SCHEMA.columns c using (table_name)"),
             "select table_name from memory.mallard_information_schema.tables t join memory.mallard_information_schema.columns c using (table_name)"
+        );
+        assert_eq!(
+            one("select 1 from \"information_schema\".\"columns\" c"),
+            "select 1 from memory.mallard_information_schema.\"columns\" c"
         );
     }
 

@@ -191,6 +191,95 @@ pub(super) fn drop_function_signatures(s: &Piece<'_>) -> Option<Rewrite> {
     Some(Rewrite::Split(drops.collect()))
 }
 
+/// `format('%I.%I', schema, name)` with a literal format, as PostgreSQL reads it (`%s`,
+/// `%I`, `%L`, `%%`, and `%n$s` by position): DuckDB's `format` takes `{}` placeholders,
+/// so the call becomes the concatenation it means, with the catalog's `quote_ident` and
+/// `quote_literal`. A format that is not a literal, or has a width, is left to DuckDB.
+pub(super) fn format_strings(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.mentions("format") {
+        return None;
+    }
+    let t = s.tokens();
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while i + 2 < t.len() {
+        let call = is_word(t.get(i), "format")
+            && is_punct(t.get(i + 1), '(')
+            && !(i > 0 && is_punct(t.get(i - 1), '.'))
+            && matches!(t[i + 2].1, Token::Literal(l) if l.starts_with('\''));
+        if !call {
+            i += 1;
+            continue;
+        }
+        let close = matching_paren(t, i + 1)?;
+        let mut arguments = Vec::new();
+        let (mut start, mut depth) = (i + 2, 0usize);
+        for k in i + 2..close {
+            match t[k].1 {
+                Token::Punct('(') => depth += 1,
+                Token::Punct(')') => depth -= 1,
+                Token::Punct(',') if depth == 0 => {
+                    arguments.push(&s.sql[t[start].0..s.end_of(k - 1)]);
+                    start = k + 1;
+                }
+                _ => {}
+            }
+        }
+        arguments.push(&s.sql[t[start].0..s.end_of(close - 1)]);
+        if let Some(concatenation) = literal(arguments[0]).and_then(|f| formatted(&f, &arguments[1..])) {
+            edits.push((t[i].0..s.end_of(close), concatenation));
+        }
+        i = close + 1;
+    }
+    super::replaced(s.sql, &edits)
+}
+
+/// What `format(spec, arguments...)` means, as one SQL expression; `None` for a
+/// specifier this does not read (flags, widths, an unknown type, a missing argument).
+fn formatted(spec: &str, arguments: &[&str]) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut next = 0;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            text.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        if !digits.is_empty() {
+            if chars.next() != Some('$') {
+                return None;
+            }
+            next = digits.parse::<usize>().ok()?.checked_sub(1)?;
+        }
+        let kind = chars.next()?;
+        if kind == '%' && digits.is_empty() {
+            text.push('%');
+            continue;
+        }
+        let value = format!("CAST({} AS VARCHAR)", arguments.get(next)?);
+        next += 1;
+        if !text.is_empty() {
+            parts.push(crate::duck::quote_literal(&std::mem::take(&mut text)));
+        }
+        parts.push(match kind {
+            's' => value,
+            'I' => format!("quote_ident({value})"),
+            'L' => format!("coalesce(quote_literal({value}), 'NULL')"),
+            _ => return None,
+        });
+    }
+    if !text.is_empty() || parts.is_empty() {
+        parts.push(crate::duck::quote_literal(&text));
+    }
+    Some(format!("concat({})", parts.join(", ")))
+}
+
 /// The parameters between the parentheses at `from..close`, or `None` for a mode other
 /// than IN.
 fn parameters<'a>(s: &Piece<'a>, from: usize, close: usize) -> Option<Vec<Parameter<'a>>> {
@@ -382,6 +471,22 @@ mod tests {
             "create function a() returns int language sql begin atomic select 1; end",
         ] {
             assert_eq!(run(sql), vec![sql.to_owned()], "{sql}");
+        }
+    }
+
+    #[test]
+    fn format_strings_are_read_as_postgres_reads_them() {
+        assert_eq!(
+            one("select format('%I.%I', s, t), format('%s = %L', 'a', 1)"),
+            "select concat(quote_ident(CAST(s AS VARCHAR)), '.', quote_ident(CAST(t AS VARCHAR))), \
+             concat(CAST('a' AS VARCHAR), ' = ', coalesce(quote_literal(CAST(1 AS VARCHAR)), 'NULL'))"
+        );
+        assert_eq!(
+            one("select FORMAT('%2$s %1$s%% {}', a, b)"),
+            "select concat(CAST(b AS VARCHAR), ' ', CAST(a AS VARCHAR), '% {}')"
+        );
+        for kept in ["select format(f, a)", "select format('%-10s', a)", "select format('%s %s', a)"] {
+            assert_eq!(one(kept), kept);
         }
     }
 

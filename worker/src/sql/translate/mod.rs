@@ -163,6 +163,12 @@ pub const RULES: &[Rule] = &[
         apply: catalog::renamed_functions,
     },
     Rule {
+        name: "format_strings",
+        client: "Metabase's column sync (`FORMAT('%I.%I', table_schema, table_name)::regclass`), hand-written SQL",
+        why: "PostgreSQL's format() takes %s, %I and %L; DuckDB's takes {} placeholders",
+        apply: functions::format_strings,
+    },
+    Rule {
         name: "reg_casts",
         client: "psql \\d (`c.oid::pg_catalog.regclass`), pgjdbc (`'t'::regclass`), SQLAlchemy",
         why: "DuckDB has no reg* types; the catalog's functions look a name up or print an OID's name",
