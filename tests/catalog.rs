@@ -247,7 +247,6 @@ const KNOWN_ANSWERS: &[(&str, Compare, &str)] = &[
     ("psql: psql \\du #1", Compare::Shape, "mallard's user is neither a replication nor a bypassrls role"),
     ("psql: psql \\dx #1", Compare::Columns, "DuckDB's loaded extensions (json, parquet, icu) are listed; PostgreSQL has only plpgsql"),
     ("psql: psql select version() #1", Compare::Shape, R_VERSION),
-    ("psql: psql tab completion: set search_<tab> #1", Compare::Columns, "psql's SET completion filters pg_settings by context and vartype, and mallard's rows do not match it yet"),
     ("pgjdbc: pgjdbc getTypeInfo #1", Compare::Subset, R_TYPES),
     ("pgjdbc: pgjdbc getTypeInfo #2", Compare::Subset, R_TYPES),
     ("sqlalchemy: sqlalchemy connect #2", Compare::Shape, R_VERSION),

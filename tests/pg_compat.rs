@@ -36,6 +36,10 @@ const VALUES: &[Case] = &[
     same("'mallard' ~ 'lar'"),
     same("'pg_toast' !~ '^pg_'"),
     same("'public' !~ '^pg_'"),
+    // A backslash escapes the next character of a LIKE pattern (psql's completion).
+    same("'search_path' like 'search\\_%'"),
+    same("'searchXpath' like 'search\\_%'"),
+    same("'a%b' ilike lower('A\\%B')"),
     // format() reads %s, %I, %L, %% and positions, as PostgreSQL does (Metabase).
     same("format('%I.%I', 'public', 'Mixed Case')"),
     same("format('%s, %L, %L, %%, {}', 'a', 'it''s', NULL)"),

@@ -133,6 +133,12 @@ pub const RULES: &[Rule] = &[
         apply: operators::regex_match,
     },
     Rule {
+        name: "like_escapes",
+        client: "psql tab completion (`lower(name) LIKE lower('search\\_%')`), hand-written SQL",
+        why: "PostgreSQL's LIKE takes backslash as its escape character; DuckDB's LIKE has none unless ESCAPE says so",
+        apply: operators::like_escapes,
+    },
+    Rule {
         name: "checked_division",
         client: "every client (`select 1/0`, `x % 0`), ORMs and drivers' test suites",
         why: "PostgreSQL fails with division by zero (22012); DuckDB answers NULL or infinity",

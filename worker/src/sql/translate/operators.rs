@@ -2,8 +2,40 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, splice, Piece, Rewrite};
+use super::{is_punct, is_word, matching_paren, replaced, splice, Piece, Rewrite};
 use crate::sql::Token;
+
+/// `name LIKE 'search\_%'`: a backslash escapes the next character of a LIKE pattern in
+/// PostgreSQL; DuckDB's LIKE has no escape character unless told. A pattern that holds a
+/// backslash (a literal, or a call of literals, as psql's completion writes
+/// `lower('search\_%')`) gets `ESCAPE '\'`; other patterns stay as they are, so that
+/// DuckDB's prefix and suffix fast paths still apply.
+pub(super) fn like_escapes(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.sql.contains('\\') || !s.mentions("like") {
+        return None;
+    }
+    let t = s.tokens();
+    let mut edits: Vec<(Range<usize>, &str)> = Vec::new();
+    for i in 0..t.len() {
+        if !(is_word(t.get(i), "like") || is_word(t.get(i), "ilike")) {
+            continue;
+        }
+        let end = match t.get(i + 1) {
+            Some((_, Token::Literal(_))) => i + 1,
+            Some((_, Token::Word(_))) if is_punct(t.get(i + 2), '(') => match matching_paren(t, i + 2) {
+                Some(close) => close,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let pattern = &s.sql[t[i + 1].0..s.end_of(end)];
+        if pattern.contains('\\') && !is_word(t.get(end + 1), "escape") {
+            let at = s.end_of(end);
+            edits.push((at..at, " ESCAPE '\\'"));
+        }
+    }
+    replaced(s.sql, &edits)
+}
 
 /// `a ~ 'p'` and `a !~ 'p'` find `p` anywhere in `a` in PostgreSQL; DuckDB's `~` must
 /// match the whole string. A literal pattern becomes one that matches the whole string
@@ -218,6 +250,30 @@ mod tests {
         // Strings, comments and DuckDB's own `//` stay as written.
         for sql in ["select 'a/b', \"x/y\" from t", "select 7 // 2", "select 1 -- a/b"] {
             assert_eq!(run(sql), vec![sql]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod like_tests {
+    use super::super::tests::one;
+
+    #[test]
+    fn like_patterns_with_backslashes_escape_as_in_postgres() {
+        assert_eq!(
+            one("select lower(name) from pg_settings where lower(name) like lower('search\\_%') limit 10"),
+            "select lower(name) from pg_settings where lower(name) like lower('search\\_%') ESCAPE '\\' limit 10"
+        );
+        assert_eq!(
+            one("select 1 where 'a_b' ILIKE 'a\\_b'"),
+            "select 1 where 'a_b' ILIKE 'a\\_b' ESCAPE '\\'"
+        );
+        for kept in [
+            "select 1 where a like 'x%'",
+            "select 1 where a like 'x\\_' escape '!'",
+            "select 1 where a like b",
+        ] {
+            assert_eq!(one(kept), kept);
         }
     }
 }
