@@ -162,7 +162,12 @@ fn item_name(item: &[Token<'_>]) -> Option<Option<String>> {
         return None;
     }
     if has_alias(item) {
-        return Some(None);
+        // An unquoted alias is folded to lower case (`AS TABLE_SCHEM`, as pgjdbc writes
+        // it); DuckDB keeps its case.
+        return Some(match item.last() {
+            Some(Token::Word(w)) if w.bytes().any(|b| b.is_ascii_uppercase()) => Some(w.to_lowercase()),
+            _ => None,
+        });
     }
     Some(Some(expression_name(item).unwrap_or_else(|| "?column?".to_owned())))
 }
@@ -213,13 +218,24 @@ fn in_cast_type(item: &[Token<'_>], i: usize) -> bool {
 
 /// The name PostgreSQL gives an expression, `None` for `?column?`.
 fn expression_name(item: &[Token<'_>]) -> Option<String> {
+    named(item, false)
+}
+
+/// The name of an expression; with `strong`, only a name PostgreSQL ranks above a type's
+/// or `case` (a column's, a function's), which is what a CASE takes from its ELSE.
+fn named(item: &[Token<'_>], strong: bool) -> Option<String> {
     // A trailing cast: the inner expression's name, else the type's.
     if let Some(at) = last_top_level_cast(item) {
-        return expression_name(&item[..at]).or_else(|| type_name(&item[at + 2..]));
+        return named(&item[..at], strong).or_else(|| if strong { None } else { type_name(&item[at + 2..]) });
     }
-    // `(a)`: the name of what the brackets hold.
+    // `(a)`: the name of what the brackets hold; `(SELECT x ...)`, of its first column.
     if item.first() == Some(&Token::Punct('(')) && skip_group(item, 0) == Some(item.len()) && item.len() > 2 {
-        return expression_name(&item[1..item.len() - 1]);
+        let inner = &item[1..item.len() - 1];
+        if let Some((columns, _)) = select_list(inner) {
+            let first = columns.first()?;
+            return if has_alias(first) { name_of(first.last()?) } else { named(first, strong) };
+        }
+        return named(inner, strong);
     }
     match item {
         [Token::Word(w)] => {
@@ -234,18 +250,42 @@ fn expression_name(item: &[Token<'_>]) -> Option<String> {
         [.., Token::Punct('.'), last @ (Token::Word(_) | Token::QuotedIdent(_))] if is_dotted(item) => {
             name_of(last)
         }
-        [Token::Word(w), ..] if w.eq_ignore_ascii_case("CASE") => Some("case".into()),
+        // CASE is named after its ELSE, if that has a name of its own.
+        [Token::Word(w), ..] if w.eq_ignore_ascii_case("CASE") => {
+            case_else(item).and_then(|e| named(e, true)).or_else(|| (!strong).then(|| "case".into()))
+        }
         [Token::Word(w), Token::Punct('[' | '('), ..] if w.eq_ignore_ascii_case("ARRAY") => {
             Some("array".into())
         }
-        [Token::Word(_), Token::Literal(_)] => type_name(&item[..1]),
-        _ => function_name(item),
+        [Token::Word(_), Token::Literal(_)] if !strong => type_name(&item[..1]),
+        [Token::Word(_), Token::Literal(_)] => None,
+        _ => function_name(item, strong),
     }
+}
+
+/// The ELSE expression of `CASE ... ELSE e END` spanning the whole item.
+fn case_else<'t, 'a>(item: &'t [Token<'a>]) -> Option<&'t [Token<'a>]> {
+    let is = |t: &Token<'_>, w: &str| matches!(t, Token::Word(x) if x.eq_ignore_ascii_case(w));
+    if !item.last().is_some_and(|t| is(t, "END")) {
+        return None;
+    }
+    let (mut depth, mut cases, mut at) = (0i32, 0i32, None);
+    for (i, t) in item.iter().enumerate() {
+        match t {
+            Token::Punct('(' | '[') => depth += 1,
+            Token::Punct(')' | ']') => depth -= 1,
+            _ if depth == 0 && is(t, "CASE") => cases += 1,
+            _ if depth == 0 && is(t, "END") => cases -= 1,
+            _ if depth == 0 && cases == 1 && is(t, "ELSE") => at = Some(i),
+            _ => {}
+        }
+    }
+    at.map(|i| &item[i + 1..item.len() - 1])
 }
 
 /// `f(...)` or `schema.f(...)` spanning the whole item: the function's name, with
 /// PostgreSQL's spelling for the special forms.
-fn function_name(item: &[Token<'_>]) -> Option<String> {
+fn function_name(item: &[Token<'_>], strong: bool) -> Option<String> {
     let open = item.iter().position(|t| *t == Token::Punct('('))?;
     if open == 0 || skip_group(item, open)? != item.len() || !is_dotted(&item[..open]) {
         return None;
@@ -256,9 +296,21 @@ fn function_name(item: &[Token<'_>]) -> Option<String> {
             let inner = &item[open + 1..item.len() - 1];
             let as_at =
                 inner.iter().rposition(|t| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("AS")))?;
-            return expression_name(&inner[..as_at]).or_else(|| type_name(&inner[as_at + 1..]));
+            return named(&inner[..as_at], strong).or_else(|| {
+                if strong {
+                    None
+                } else {
+                    type_name(&inner[as_at + 1..])
+                }
+            });
         }
         "count_star" => "count".into(),
+        // `trim(trailing ';' from x)` is rtrim to PostgreSQL.
+        "trim" => match item.get(open + 1) {
+            Some(Token::Word(w)) if w.eq_ignore_ascii_case("LEADING") => "ltrim".into(),
+            Some(Token::Word(w)) if w.eq_ignore_ascii_case("TRAILING") => "rtrim".into(),
+            _ => "btrim".into(),
+        },
         _ => name,
     })
 }
@@ -269,8 +321,11 @@ fn last_top_level_cast(item: &[Token<'_>]) -> Option<usize> {
     let mut found = None;
     for (i, t) in item.iter().enumerate() {
         match t {
+            // CASE ... END brackets its casts too.
             Token::Punct('(' | '[') => depth += 1,
+            Token::Word(w) if w.eq_ignore_ascii_case("CASE") => depth += 1,
             Token::Punct(')' | ']') => depth -= 1,
+            Token::Word(w) if w.eq_ignore_ascii_case("END") => depth -= 1,
             Token::Punct(':') if depth == 0 && item.get(i + 1) == Some(&Token::Punct(':')) => {
                 found = Some(i);
             }
@@ -377,6 +432,14 @@ mod tests {
             ("select now()::date", "now"),
             ("select current_date", "current_date"),
             ("select case when a then 1 end from t", "case"),
+            ("select (select pg_get_expr(d.adbin, d.adrelid) from d) from t", "pg_get_expr"),
+            ("select (select x.b as bee from x limit 1) from t", "bee"),
+            ("select trim(trailing ';' from f(x)) from t", "rtrim"),
+            ("select trim(both from x) from t", "btrim"),
+            ("select case when a then '' else c.reloftype::regtype::text end from c", "reloftype"),
+            ("select case when a then 1 else 'x'::text end from t", "case"),
+            ("select case when a then 1 else lower(b) end from t", "lower"),
+            ("select case when a then case when b then 1 else x end else 2 end from t", "case"),
             ("select array[1, 2]", "array"),
             ("select coalesce(a, 0) from t", "coalesce"),
             ("select date '2024-01-01'", "date"),
@@ -395,6 +458,10 @@ mod tests {
             vec![None, None, None, Some("?column?".into()), Some("upper".into())]
         );
         assert_eq!(names("select (1 + 2) \"Total\""), vec![None]);
+        assert_eq!(
+            names("select n AS TABLE_SCHEM, m Mixed from t"),
+            vec![Some("table_schem".into()), Some("mixed".into())]
+        );
         assert_eq!(postgres_names("select * from t"), None);
         assert_eq!(postgres_names("select t.*, 1 from t"), None);
         assert_eq!(postgres_names("insert into t values (1)"), None);
