@@ -13,6 +13,7 @@
 
 mod empty;
 pub mod relations;
+pub mod snapshot;
 mod zones;
 
 use crate::duck::{exec, Connection, DuckError, LogicalType};
@@ -30,6 +31,15 @@ pub const INFORMATION_SCHEMA: &str = "memory.mallard_information_schema";
 /// then publishes them first. Other statements do not pay for it.
 pub fn reads_settings(sql: &str) -> bool {
     const WORDS: &[&str] = &["pg_", "information_schema", "current_setting", "set_config", "user"];
+    WORDS.iter().any(|w| crate::sql::mentions(sql, w))
+}
+
+/// Whether a statement names the catalog's user objects (`pg_class`, `information_schema`,
+/// `'t'::regclass`, `obj_description`...): it reads the worker's snapshot, which is
+/// built for it when out of date (see [`snapshot`]). Other statements read the snapshot
+/// only when it is already current.
+pub fn reads_catalog(sql: &str) -> bool {
+    const WORDS: &[&str] = &["pg_", "information_schema", "regclass", "_description", "mallard_catalog"];
     WORDS.iter().any(|w| crate::sql::mentions(sql, w))
 }
 
