@@ -98,7 +98,11 @@ SELECT c.schema_name, c.table_name,
        list_transform(c.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT)) AS attnums,
        c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index,
        CAST(CASE WHEN contains(c.expression, 'char_length(rtrim(') THEN 1042 ELSE 1043 END AS BIGINT) AS typid,
-       CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 AS typmod
+       CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 AS typmod,
+       memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' ||
+           memory.mallard_catalog.constraint_name(c.constraint_type, c.table_name, c.constraint_column_names,
+                                                  c.constraint_name)) AS oid,
+       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
 FROM duckdb_constraints() c
 WHERE c.database_name = current_database()
   AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK');
@@ -115,7 +119,7 @@ FROM memory.mallard_catalog.constraint_rows c WHERE c.contype = 'l';
 
 CREATE VIEW memory.mallard_catalog.constraints AS
 SELECT c.schema_name, c.table_name, c.conname, c.contype, c.column_names, c.attnums, c.expression,
-       c.referenced_table, c.referenced_column_names, c.constraint_index
+       c.referenced_table, c.referenced_column_names, c.constraint_index, c.oid, c.relid
 FROM memory.mallard_catalog.constraint_rows c WHERE c.contype <> 'l';
 
 -- Columns of tables and views, with PostgreSQL's attnum and type.
@@ -123,7 +127,8 @@ CREATE VIEW memory.mallard_catalog.live_columns AS
 SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
        coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS typid,
        CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
-       NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type
+       NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type,
+       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
 FROM duckdb_columns() c
 LEFT JOIN memory.mallard_catalog.declared_lengths d
        ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name
@@ -154,6 +159,7 @@ SELECT * FROM memory.mallard_catalog.live_indexes WHERE NOT memory.mallard_catal
 -- constraints), sequences.
 -- The live view reads duckdb_constraints() once, as `k`.
 CREATE VIEW memory.mallard_catalog.live_relations AS
+SELECT r.*, memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid FROM (
 WITH k AS (SELECT * FROM memory.mallard_catalog.constraint_rows),
 declared AS (SELECT schema_name, table_name, count(*) AS n FROM k WHERE contype = 'l' GROUP BY ALL),
 -- PostgreSQL keeps a foreign key with triggers on both tables; psql reads the flag
@@ -182,7 +188,7 @@ SELECT k.schema_name, k.conname, 'i', k.table_name, CAST(len(k.column_names) AS 
 FROM k WHERE k.contype IN ('p', 'u')
 UNION ALL
 SELECT s.schema_name, s.sequence_name, 'S', s.sequence_name, 3, 1, false, 0, false, s.comment, NULL
-FROM duckdb_sequences() s WHERE s.database_name = current_database();
+FROM duckdb_sequences() s WHERE s.database_name = current_database()) r;
 CREATE TABLE memory.mallard_catalog.snapshot_relations AS SELECT * FROM memory.mallard_catalog.live_relations LIMIT 0;
 CREATE VIEW memory.mallard_catalog.relations AS
 SELECT * FROM memory.mallard_catalog.snapshot_relations WHERE memory.mallard_catalog.from_snapshot()
@@ -200,7 +206,7 @@ FROM duckdb_schemas() s
 WHERE s.database_name = current_database() AND s.schema_name NOT IN ('main', 'pg_catalog', 'information_schema');
 
 CREATE VIEW memory.mallard_catalog.pg_class AS
-SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid,
+SELECT r.oid,
        r.relname,
        memory.mallard_catalog.namespace_oid(r.schema_name) AS relnamespace,
        CAST(0 AS BIGINT) AS reltype, CAST(0 AS BIGINT) AS reloftype, CAST(10 AS BIGINT) AS relowner,
@@ -218,7 +224,7 @@ SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid,
 FROM memory.mallard_catalog.relations r;
 
 CREATE VIEW memory.mallard_catalog.pg_attribute AS
-SELECT memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS attrelid,
+SELECT c.relid AS attrelid,
        c.column_name AS attname, c.typid AS atttypid, CAST(-1 AS INTEGER) AS attstattarget,
        coalesce(t.typlen, CAST(-1 AS SMALLINT)) AS attlen, c.attnum,
        CAST(CASE WHEN t.typcategory = 'A' THEN 1 ELSE 0 END AS INTEGER) AS attndims,
@@ -245,7 +251,7 @@ LEFT JOIN memory.mallard_catalog.columns c
 
 CREATE VIEW memory.mallard_catalog.pg_attrdef AS
 SELECT memory.mallard_catalog.object_oid('d', c.schema_name, c.table_name || '.' || c.column_name) AS oid,
-       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS adrelid,
+       c.relid AS adrelid,
        c.attnum AS adnum,
        -- DuckDB writes boolean defaults as casts of 't'/'f'.
        CASE c.column_default WHEN 'CAST(''t'' AS BOOLEAN)' THEN 'true' WHEN 'CAST(''f'' AS BOOLEAN)' THEN 'false'
@@ -256,7 +262,9 @@ FROM memory.mallard_catalog.columns c WHERE c.column_default IS NOT NULL;
 CREATE VIEW memory.mallard_catalog.live_index_keys AS
 SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
        list(coalesce(c.attnum, CAST(0 AS SMALLINT)) ORDER BY k.n) AS attnums,
-       list(k.name ORDER BY k.n) AS column_names
+       list(k.name ORDER BY k.n) AS column_names,
+       memory.mallard_catalog.object_oid('r', i.schema_name, i.index_name) AS indexrelid,
+       memory.mallard_catalog.object_oid('r', i.schema_name, i.table_name) AS indrelid
 FROM memory.mallard_catalog.indexes i
 CROSS JOIN LATERAL (SELECT unnest(i.column_names) AS name, generate_subscripts(i.column_names, 1) AS n) k
 LEFT JOIN memory.mallard_catalog.columns c
@@ -269,8 +277,7 @@ UNION ALL
 SELECT * FROM memory.mallard_catalog.live_index_keys WHERE NOT memory.mallard_catalog.from_snapshot();
 
 CREATE VIEW memory.mallard_catalog.pg_index AS
-SELECT memory.mallard_catalog.object_oid('r', k.schema_name, k.index_name) AS indexrelid,
-       memory.mallard_catalog.object_oid('r', k.schema_name, k.table_name) AS indrelid,
+SELECT k.indexrelid, k.indrelid,
        CAST(len(k.attnums) AS SMALLINT) AS indnatts, CAST(len(k.attnums) AS SMALLINT) AS indnkeyatts,
        k.is_unique AS indisunique, false AS indnullsnotdistinct, k.is_primary AS indisprimary,
        false AS indisexclusion, true AS indimmediate, false AS indisclustered, true AS indisvalid,
@@ -283,10 +290,10 @@ SELECT memory.mallard_catalog.object_oid('r', k.schema_name, k.index_name) AS in
 FROM memory.mallard_catalog.index_keys k;
 
 CREATE VIEW memory.mallard_catalog.pg_constraint AS
-SELECT memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' || c.conname) AS oid,
+SELECT c.oid,
        c.conname, memory.mallard_catalog.namespace_oid(c.schema_name) AS connamespace, c.contype,
        false AS condeferrable, false AS condeferred, true AS convalidated,
-       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS conrelid,
+       c.relid AS conrelid,
        CAST(0 AS BIGINT) AS contypid,
        CASE c.contype
            WHEN 'p' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.conname)
@@ -314,11 +321,11 @@ SELECT memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.'
 FROM memory.mallard_catalog.constraints c;
 
 CREATE VIEW memory.mallard_catalog.pg_description AS
-SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS objoid, CAST(1259 AS BIGINT) AS classoid,
+SELECT r.oid AS objoid, CAST(1259 AS BIGINT) AS classoid,
        CAST(0 AS INTEGER) AS objsubid, r.comment AS description
 FROM memory.mallard_catalog.relations r WHERE r.comment IS NOT NULL
 UNION ALL
-SELECT memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name), 1259, c.attnum, c.comment
+SELECT c.relid, 1259, c.attnum, c.comment
 FROM memory.mallard_catalog.columns c WHERE c.comment IS NOT NULL;
 
 CREATE VIEW memory.mallard_catalog.pg_sequence AS
@@ -426,7 +433,7 @@ CREATE MACRO memory.mallard_catalog.index_definition_of(index_oid, column_no) AS
                  THEN memory.mallard_catalog.index_definition(mc_k.schema_name, mc_k.table_name, mc_k.index_name, mc_k.is_unique, mc_k.column_names)
                  ELSE mc_k.column_names[column_no] END
      FROM memory.mallard_catalog.index_keys mc_k
-     WHERE memory.mallard_catalog.object_oid('r', mc_k.schema_name, mc_k.index_name) = index_oid);
+     WHERE mc_k.indexrelid = index_oid);
 CREATE MACRO memory.mallard_catalog.pg_get_indexdef(index_oid) AS memory.mallard_catalog.index_definition_of(index_oid, 0),
     (index_oid, column_no, pretty) AS memory.mallard_catalog.index_definition_of(index_oid, column_no);
 
@@ -440,7 +447,7 @@ CREATE MACRO memory.mallard_catalog.constraint_definition(constraint_oid, pretty
                                    ELSE 'CHECK (' || mc_c.expression || ')' END
             END
      FROM memory.mallard_catalog.constraints mc_c
-     WHERE memory.mallard_catalog.object_oid('c', mc_c.schema_name, mc_c.table_name || '.' || mc_c.conname) = constraint_oid);
+     WHERE mc_c.oid = constraint_oid);
 CREATE MACRO memory.mallard_catalog.pg_get_constraintdef(constraint_oid) AS memory.mallard_catalog.constraint_definition(constraint_oid, false),
     (constraint_oid, pretty) AS memory.mallard_catalog.constraint_definition(constraint_oid, CAST(pretty AS BOOLEAN));
 
@@ -449,7 +456,7 @@ CREATE MACRO memory.mallard_catalog.pg_get_expr(expr, relation) AS CAST(expr AS 
 
 CREATE MACRO memory.mallard_catalog.view_definition(view_oid) AS
     (SELECT mc_r.definition FROM memory.mallard_catalog.relations mc_r
-     WHERE mc_r.relkind = 'v' AND memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = view_oid);
+     WHERE mc_r.relkind = 'v' AND mc_r.oid = view_oid);
 CREATE MACRO memory.mallard_catalog.pg_get_viewdef(view_oid) AS memory.mallard_catalog.view_definition(view_oid),
     (view_oid, pretty) AS memory.mallard_catalog.view_definition(view_oid);
 
@@ -465,7 +472,7 @@ CREATE MACRO memory.mallard_catalog.format_type(type_oid, typmod) AS
 
 CREATE MACRO memory.mallard_catalog.pg_table_is_visible(relation) AS
     (SELECT count(*) > 0 FROM memory.mallard_catalog.relations mc_r
-     WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation
+     WHERE mc_r.oid = relation
        AND list_contains(main.current_schemas(false), mc_r.schema_name));
 CREATE MACRO memory.mallard_catalog.pg_type_is_visible(type_oid) AS true;
 CREATE MACRO memory.mallard_catalog.pg_function_is_visible(function_oid) AS true;
@@ -535,7 +542,7 @@ SELECT CAST(oid AS BIGINT) AS oid, relname FROM (VALUES
 CREATE MACRO memory.mallard_catalog.relation_oid(name) AS
     coalesce((SELECT mc_s.oid FROM memory.mallard_catalog.system_relations mc_s
               WHERE mc_s.relname = regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', '')),
-    (SELECT memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname)
+    (SELECT mc_r.oid
      FROM memory.mallard_catalog.relations mc_r
      WHERE CASE WHEN contains(CAST(name AS VARCHAR), '.')
                 THEN memory.mallard_catalog.namespace_name(mc_r.schema_name) = lower(trim(split_part(CAST(name AS VARCHAR), '.', 1), '"'))
@@ -553,7 +560,7 @@ CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
     coalesce((SELECT CASE WHEN list_contains(main.current_schemas(false), mc_r.schema_name) THEN mc_r.relname
                           ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
               FROM memory.mallard_catalog.relations mc_r
-              WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation),
+              WHERE mc_r.oid = relation),
              CAST(relation AS VARCHAR));
 CREATE MACRO memory.mallard_catalog.regtype_in(name) AS
     CASE WHEN name IS NULL THEN NULL

@@ -201,8 +201,18 @@ impl Session<'_> {
                 })
         };
         // Tags of statements that change no catalog object.
-        const LEAVE_CATALOG: &[&str] =
-            &["COPY", "EXPLAIN", "CHECKPOINT", "FORCE", "LOAD", "INSTALL", "EXPORT", "SELECT", "EMPTY"];
+        const LEAVE_CATALOG: &[&str] = &[
+            "COPY",
+            "EXPLAIN",
+            "CHECKPOINT",
+            "FORCE",
+            "LOAD",
+            "INSTALL",
+            "EXPORT",
+            "PREPARE",
+            "SELECT",
+            "EMPTY",
+        ];
         let writes = match command {
             Command::CreateTableAs => true,
             Command::Other(tag) => !LEAVE_CATALOG.contains(&tag.as_str()),
