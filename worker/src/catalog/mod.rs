@@ -340,6 +340,21 @@ mod tests {
     }
 
     #[test]
+    fn catalog_statements_are_told_from_ordinary_ones() {
+        for sql in [
+            "SELECT c.oid FROM pg_class c",
+            "select regclass_in('t')",
+            "select obj_description(16384, 'pg_class')",
+            "select * from memory.mallard_information_schema.tables",
+        ] {
+            assert!(reads_catalog(sql), "{sql}");
+        }
+        for sql in ["SELECT abalance FROM pgbench_accounts WHERE aid = $1", "insert into t values (1)"] {
+            assert!(!reads_catalog(sql), "{sql}");
+        }
+    }
+
+    #[test]
     fn typeinfo_parameter_is_oid_array() {
         assert_eq!(OID_ARRAY, [builtin::by_oid(oid::OID).map(|t| t.array).unwrap()]);
         assert_eq!(parameter_types(&asyncpg_typeinfo()), Some(OID_ARRAY));

@@ -141,7 +141,14 @@ impl Builder {
             if i == 1 {
                 exec(conn, &format!("SET VARIABLE {VARIABLE} = true"))?;
             }
-            exec(conn, &copy(name))
+            let started = std::time::Instant::now();
+            exec(conn, &copy(name))?;
+            tracing::trace!(
+                relation = name,
+                ms = started.elapsed().as_millis() as u64,
+                "catalog snapshot copied"
+            );
+            Ok(())
         });
         let end = if copied.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let ended = exec(conn, end);
