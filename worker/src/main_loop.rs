@@ -15,6 +15,7 @@ use tracing::{error, info, info_span, warn};
 use crate::activity::Segment;
 use crate::auth::Authenticator;
 use crate::catalog::relations::Relations;
+use crate::catalog::snapshot::Snapshot;
 use crate::channel::{Channel, ChannelError};
 use crate::config::WorkerConfig;
 use crate::notifications::Listeners;
@@ -57,6 +58,8 @@ pub fn run(
     let db = storage::open(&config)?;
     // A DuckLake catalog changes under other workers' and hosts' DDL too.
     let relations = Relations::new(config.storage != storage::Storage::Ducklake);
+    let snapshot =
+        Snapshot::new(Arc::clone(&db), &config.database, config.storage != storage::Storage::Ducklake);
     let shared = Arc::new(Shared {
         auth: Authenticator::new(&config.auth),
         config,
@@ -67,6 +70,7 @@ pub fn run(
         listeners: Listeners::default(),
         stats: Stats::default(),
         relations,
+        snapshot,
         pid,
         generation,
         activity,

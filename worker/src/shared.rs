@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::catalog::relations::Relations;
+use crate::catalog::snapshot::Snapshot;
 use crate::channel::Channel;
 use crate::config::WorkerConfig;
 use crate::duck::{exec, quote_ident, Connection, Database, DuckError};
@@ -28,6 +29,8 @@ pub struct Shared {
     pub stats: Stats,
     /// What the catalog says about the relations statements name, for `RowDescription`.
     pub relations: Relations,
+    /// The worker's copy of its catalog, which catalog queries read.
+    pub snapshot: Snapshot,
     /// The worker's OS pid, and its generation.
     pub pid: u32,
     pub generation: mallard_protocol::channel::Generation,

@@ -15,6 +15,7 @@
 
 mod empty;
 pub mod relations;
+pub mod snapshot;
 mod zones;
 
 use crate::duck::{exec, Arg, Connection, DuckError, LogicalType, Output, Param, Returns, Strictness};
@@ -32,6 +33,15 @@ pub const INFORMATION_SCHEMA: &str = "memory.mallard_information_schema";
 /// then publishes them first. Other statements do not pay for it.
 pub fn reads_settings(sql: &str) -> bool {
     const WORDS: &[&str] = &["pg_", "information_schema", "current_setting", "set_config", "user"];
+    WORDS.iter().any(|w| crate::sql::mentions(sql, w))
+}
+
+/// Whether a statement names the catalog's user objects (`pg_class`, `information_schema`,
+/// `'t'::regclass`, `obj_description`...): it reads the worker's snapshot, which is
+/// built for it when out of date (see [`snapshot`]). Other statements read the snapshot
+/// only when it is already current.
+pub fn reads_catalog(sql: &str) -> bool {
+    const WORDS: &[&str] = &["pg_", "information_schema", "regclass", "_description", "mallard_catalog"];
     WORDS.iter().any(|w| crate::sql::mentions(sql, w))
 }
 
@@ -515,6 +525,21 @@ mod tests {
         }
         assert_eq!(duck_type_of("oid[]"), "BIGINT[]");
         assert_eq!(duck_type_of("\"char\""), "VARCHAR");
+    }
+
+    #[test]
+    fn catalog_statements_are_told_from_ordinary_ones() {
+        for sql in [
+            "SELECT c.oid FROM pg_class c",
+            "select regclass_in('t')",
+            "select obj_description(16384, 'pg_class')",
+            "select * from memory.mallard_information_schema.tables",
+        ] {
+            assert!(reads_catalog(sql), "{sql}");
+        }
+        for sql in ["SELECT abalance FROM pgbench_accounts WHERE aid = $1", "insert into t values (1)"] {
+            assert!(!reads_catalog(sql), "{sql}");
+        }
     }
 
     #[test]

@@ -64,17 +64,18 @@ CREATE MACRO memory.mallard_catalog.index_definition(schema_name, table_name, in
 CREATE MACRO memory.mallard_catalog.is_declared_length(constraint_type, expression) AS
     constraint_type = 'CHECK' AND regexp_full_match(expression, '\(char_length\((rtrim\()?[^()]+\)?\) <= \d+\)');
 
-CREATE VIEW memory.mallard_catalog.declared_lengths AS
-SELECT c.schema_name, c.table_name, c.constraint_column_names[1] AS column_name,
-       CAST(CASE WHEN contains(c.expression, 'char_length(rtrim(') THEN 1042 ELSE 1043 END AS BIGINT) AS typid,
-       CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 AS typmod
-FROM duckdb_constraints() c
-WHERE c.database_name = current_database()
-  AND memory.mallard_catalog.is_declared_length(c.constraint_type, c.expression);
+-- User objects come from DuckDB's catalog functions, each a scan of every object of
+-- every database (duckdb_constraints() alone costs 130-250 ms with 5,000 tables). The
+-- rows the catalog derives from them are in five relations, built in this order:
+-- constraint_rows, columns, indexes, relations, index_keys. Each is a `live_` view that
+-- reads the functions (or the relations before it), a `snapshot_` table that the worker
+-- copies from the view after DDL (worker/src/catalog/snapshot.rs), and the view without
+-- a prefix that the rest of the catalog reads: the snapshot while the session's
+-- variable mallard_catalog_snapshot says it is current, the live view otherwise.
+-- DuckDB reads the variable when it plans a statement, so the other branch is pruned
+-- and never runs.
+CREATE MACRO memory.mallard_catalog.from_snapshot() AS coalesce(getvariable('mallard_catalog_snapshot'), false);
 
--- Every user relation of the session's database, one row each: tables, views,
--- indexes (DuckDB's, and the ones PostgreSQL makes for primary keys and unique
--- constraints), sequences.
 -- PostgreSQL's name of a constraint (and of the index of a primary key or unique
 -- constraint); DuckDB's differ for primary and foreign keys.
 CREATE MACRO memory.mallard_catalog.constraint_name(constraint_type, table_name, column_names, constraint_name) AS
@@ -84,39 +85,88 @@ CREATE MACRO memory.mallard_catalog.constraint_name(constraint_type, table_name,
         ELSE constraint_name
     END;
 
-CREATE VIEW memory.mallard_catalog.constraints AS
+-- The constraints of the session's database, with contype 'l' for the checks that are
+-- a declared length (typid and typmod say which type they declare).
+CREATE VIEW memory.mallard_catalog.live_constraint_rows AS
 SELECT c.schema_name, c.table_name,
        memory.mallard_catalog.constraint_name(c.constraint_type, c.table_name, c.constraint_column_names,
                                               c.constraint_name) AS conname,
-       CASE c.constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END AS contype,
+       CASE WHEN memory.mallard_catalog.is_declared_length(c.constraint_type, c.expression) THEN 'l'
+            ELSE CASE c.constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' WHEN 'FOREIGN KEY' THEN 'f'
+                                        ELSE 'c' END END AS contype,
        c.constraint_column_names AS column_names,
        list_transform(c.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT)) AS attnums,
-       c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index
+       c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index,
+       CAST(CASE WHEN contains(c.expression, 'char_length(rtrim(') THEN 1042 ELSE 1043 END AS BIGINT) AS typid,
+       CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 AS typmod,
+       memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' ||
+           memory.mallard_catalog.constraint_name(c.constraint_type, c.table_name, c.constraint_column_names,
+                                                  c.constraint_name)) AS oid,
+       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
 FROM duckdb_constraints() c
 WHERE c.database_name = current_database()
-  AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')
-  AND NOT memory.mallard_catalog.is_declared_length(c.constraint_type, c.expression);
+  AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK');
+CREATE TABLE memory.mallard_catalog.snapshot_constraint_rows AS
+SELECT * FROM memory.mallard_catalog.live_constraint_rows LIMIT 0;
+CREATE VIEW memory.mallard_catalog.constraint_rows AS
+SELECT * FROM memory.mallard_catalog.snapshot_constraint_rows WHERE memory.mallard_catalog.from_snapshot()
+UNION ALL
+SELECT * FROM memory.mallard_catalog.live_constraint_rows WHERE NOT memory.mallard_catalog.from_snapshot();
 
-CREATE VIEW memory.mallard_catalog.indexes AS
+CREATE VIEW memory.mallard_catalog.declared_lengths AS
+SELECT c.schema_name, c.table_name, c.column_names[1] AS column_name, c.typid, c.typmod
+FROM memory.mallard_catalog.constraint_rows c WHERE c.contype = 'l';
+
+CREATE VIEW memory.mallard_catalog.constraints AS
+SELECT c.schema_name, c.table_name, c.conname, c.contype, c.column_names, c.attnums, c.expression,
+       c.referenced_table, c.referenced_column_names, c.constraint_index, c.oid, c.relid
+FROM memory.mallard_catalog.constraint_rows c WHERE c.contype <> 'l';
+
+-- Columns of tables and views, with PostgreSQL's attnum and type.
+CREATE VIEW memory.mallard_catalog.live_columns AS
+SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
+       coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS typid,
+       CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
+       NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type,
+       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
+FROM duckdb_columns() c
+LEFT JOIN memory.mallard_catalog.declared_lengths d
+       ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name
+WHERE c.database_name = current_database() AND NOT c.internal;
+CREATE TABLE memory.mallard_catalog.snapshot_columns AS SELECT * FROM memory.mallard_catalog.live_columns LIMIT 0;
+CREATE VIEW memory.mallard_catalog.columns AS
+SELECT * FROM memory.mallard_catalog.snapshot_columns WHERE memory.mallard_catalog.from_snapshot()
+UNION ALL
+SELECT * FROM memory.mallard_catalog.live_columns WHERE NOT memory.mallard_catalog.from_snapshot();
+
+-- Indexes: DuckDB's, and the ones PostgreSQL makes for primary keys and unique
+-- constraints.
+CREATE VIEW memory.mallard_catalog.live_indexes AS
 SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
        string_split(trim(i.expressions, '[]'), ', ') AS column_names, i.comment
 FROM duckdb_indexes() i WHERE i.database_name = current_database()
 UNION ALL
 SELECT c.schema_name, c.table_name, c.conname, true, c.contype = 'p', c.column_names, NULL
 FROM memory.mallard_catalog.constraints c WHERE c.contype IN ('p', 'u');
+CREATE TABLE memory.mallard_catalog.snapshot_indexes AS SELECT * FROM memory.mallard_catalog.live_indexes LIMIT 0;
+CREATE VIEW memory.mallard_catalog.indexes AS
+SELECT * FROM memory.mallard_catalog.snapshot_indexes WHERE memory.mallard_catalog.from_snapshot()
+UNION ALL
+SELECT * FROM memory.mallard_catalog.live_indexes WHERE NOT memory.mallard_catalog.from_snapshot();
 
--- duckdb_constraints() is the costly part (130 ms with 5,000 tables): it is read once
--- here, as `k`, for the constraint indexes, the checks and the foreign-key flag.
-CREATE VIEW memory.mallard_catalog.relations AS
-WITH k AS (SELECT * FROM duckdb_constraints() WHERE database_name = current_database()),
-declared AS (
-    SELECT schema_name, table_name, count(*) AS n FROM k
-    WHERE memory.mallard_catalog.is_declared_length(constraint_type, expression) GROUP BY ALL),
+-- Every user relation of the session's database, one row each: tables, views,
+-- indexes (DuckDB's, and the ones PostgreSQL makes for primary keys and unique
+-- constraints), sequences.
+-- The live view reads duckdb_constraints() once, as `k`.
+CREATE VIEW memory.mallard_catalog.live_relations AS
+SELECT r.*, memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid FROM (
+WITH k AS (SELECT * FROM memory.mallard_catalog.constraint_rows),
+declared AS (SELECT schema_name, table_name, count(*) AS n FROM k WHERE contype = 'l' GROUP BY ALL),
 -- PostgreSQL keeps a foreign key with triggers on both tables; psql reads the flag
 -- before it asks for foreign keys and "Referenced by".
 linked AS (
-    SELECT schema_name, table_name FROM k WHERE constraint_type = 'FOREIGN KEY'
-    UNION SELECT schema_name, referenced_table FROM k WHERE constraint_type = 'FOREIGN KEY')
+    SELECT schema_name, table_name FROM k WHERE contype = 'f'
+    UNION SELECT schema_name, referenced_table FROM k WHERE contype = 'f')
 SELECT t.schema_name, t.table_name AS relname, 'r' AS relkind, t.table_name AS table_name,
        CAST(t.column_count AS SMALLINT) AS natts, CAST(t.estimated_size AS FLOAT) AS tuples,
        t.index_count > 0 AS hasindex, CAST(t.check_constraint_count - coalesce(d.n, 0) AS SMALLINT) AS checks,
@@ -134,24 +184,16 @@ SELECT i.schema_name, i.index_name, 'i', i.table_name, CAST(len(string_split(tri
        0, false, 0, false, i.comment, NULL
 FROM duckdb_indexes() i WHERE i.database_name = current_database()
 UNION ALL
-SELECT k.schema_name,
-       memory.mallard_catalog.constraint_name(k.constraint_type, k.table_name, k.constraint_column_names, k.constraint_name),
-       'i', k.table_name, CAST(len(k.constraint_column_names) AS SMALLINT), 0, false, 0, false, NULL, NULL
-FROM k WHERE k.constraint_type IN ('PRIMARY KEY', 'UNIQUE')
+SELECT k.schema_name, k.conname, 'i', k.table_name, CAST(len(k.column_names) AS SMALLINT), 0, false, 0, false, NULL, NULL
+FROM k WHERE k.contype IN ('p', 'u')
 UNION ALL
 SELECT s.schema_name, s.sequence_name, 'S', s.sequence_name, 3, 1, false, 0, false, s.comment, NULL
-FROM duckdb_sequences() s WHERE s.database_name = current_database();
-
--- Columns of tables and views, with PostgreSQL's attnum and type.
-CREATE VIEW memory.mallard_catalog.columns AS
-SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
-       coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS typid,
-       CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
-       NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type
-FROM duckdb_columns() c
-LEFT JOIN memory.mallard_catalog.declared_lengths d
-       ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name
-WHERE c.database_name = current_database() AND NOT c.internal;
+FROM duckdb_sequences() s WHERE s.database_name = current_database()) r;
+CREATE TABLE memory.mallard_catalog.snapshot_relations AS SELECT * FROM memory.mallard_catalog.live_relations LIMIT 0;
+CREATE VIEW memory.mallard_catalog.relations AS
+SELECT * FROM memory.mallard_catalog.snapshot_relations WHERE memory.mallard_catalog.from_snapshot()
+UNION ALL
+SELECT * FROM memory.mallard_catalog.live_relations WHERE NOT memory.mallard_catalog.from_snapshot();
 
 -- pg_namespace
 CREATE VIEW memory.mallard_catalog.pg_namespace AS
@@ -164,7 +206,7 @@ FROM duckdb_schemas() s
 WHERE s.database_name = current_database() AND s.schema_name NOT IN ('main', 'pg_catalog', 'information_schema');
 
 CREATE VIEW memory.mallard_catalog.pg_class AS
-SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid,
+SELECT r.oid,
        r.relname,
        memory.mallard_catalog.namespace_oid(r.schema_name) AS relnamespace,
        CAST(0 AS BIGINT) AS reltype, CAST(0 AS BIGINT) AS reloftype, CAST(10 AS BIGINT) AS relowner,
@@ -182,7 +224,7 @@ SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS oid,
 FROM memory.mallard_catalog.relations r;
 
 CREATE VIEW memory.mallard_catalog.pg_attribute AS
-SELECT memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS attrelid,
+SELECT c.relid AS attrelid,
        c.column_name AS attname, c.typid AS atttypid, CAST(-1 AS INTEGER) AS attstattarget,
        coalesce(t.typlen, CAST(-1 AS SMALLINT)) AS attlen, c.attnum,
        CAST(CASE WHEN t.typcategory = 'A' THEN 1 ELSE 0 END AS INTEGER) AS attndims,
@@ -209,7 +251,7 @@ LEFT JOIN memory.mallard_catalog.columns c
 
 CREATE VIEW memory.mallard_catalog.pg_attrdef AS
 SELECT memory.mallard_catalog.object_oid('d', c.schema_name, c.table_name || '.' || c.column_name) AS oid,
-       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS adrelid,
+       c.relid AS adrelid,
        c.attnum AS adnum,
        -- DuckDB writes boolean defaults as casts of 't'/'f'.
        CASE c.column_default WHEN 'CAST(''t'' AS BOOLEAN)' THEN 'true' WHEN 'CAST(''f'' AS BOOLEAN)' THEN 'false'
@@ -217,19 +259,25 @@ SELECT memory.mallard_catalog.object_oid('d', c.schema_name, c.table_name || '.'
 FROM memory.mallard_catalog.columns c WHERE c.column_default IS NOT NULL;
 
 -- The key columns of an index, as attnums in order (0 for an expression).
-CREATE VIEW memory.mallard_catalog.index_keys AS
+CREATE VIEW memory.mallard_catalog.live_index_keys AS
 SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
        list(coalesce(c.attnum, CAST(0 AS SMALLINT)) ORDER BY k.n) AS attnums,
-       list(k.name ORDER BY k.n) AS column_names
+       list(k.name ORDER BY k.n) AS column_names,
+       memory.mallard_catalog.object_oid('r', i.schema_name, i.index_name) AS indexrelid,
+       memory.mallard_catalog.object_oid('r', i.schema_name, i.table_name) AS indrelid
 FROM memory.mallard_catalog.indexes i
 CROSS JOIN LATERAL (SELECT unnest(i.column_names) AS name, generate_subscripts(i.column_names, 1) AS n) k
 LEFT JOIN memory.mallard_catalog.columns c
        ON c.schema_name = i.schema_name AND c.table_name = i.table_name AND c.column_name = k.name
 GROUP BY ALL;
+CREATE TABLE memory.mallard_catalog.snapshot_index_keys AS SELECT * FROM memory.mallard_catalog.live_index_keys LIMIT 0;
+CREATE VIEW memory.mallard_catalog.index_keys AS
+SELECT * FROM memory.mallard_catalog.snapshot_index_keys WHERE memory.mallard_catalog.from_snapshot()
+UNION ALL
+SELECT * FROM memory.mallard_catalog.live_index_keys WHERE NOT memory.mallard_catalog.from_snapshot();
 
 CREATE VIEW memory.mallard_catalog.pg_index AS
-SELECT memory.mallard_catalog.object_oid('r', k.schema_name, k.index_name) AS indexrelid,
-       memory.mallard_catalog.object_oid('r', k.schema_name, k.table_name) AS indrelid,
+SELECT k.indexrelid, k.indrelid,
        CAST(len(k.attnums) AS SMALLINT) AS indnatts, CAST(len(k.attnums) AS SMALLINT) AS indnkeyatts,
        k.is_unique AS indisunique, false AS indnullsnotdistinct, k.is_primary AS indisprimary,
        false AS indisexclusion, true AS indimmediate, false AS indisclustered, true AS indisvalid,
@@ -242,10 +290,10 @@ SELECT memory.mallard_catalog.object_oid('r', k.schema_name, k.index_name) AS in
 FROM memory.mallard_catalog.index_keys k;
 
 CREATE VIEW memory.mallard_catalog.pg_constraint AS
-SELECT memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' || c.conname) AS oid,
+SELECT c.oid,
        c.conname, memory.mallard_catalog.namespace_oid(c.schema_name) AS connamespace, c.contype,
        false AS condeferrable, false AS condeferred, true AS convalidated,
-       memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS conrelid,
+       c.relid AS conrelid,
        CAST(0 AS BIGINT) AS contypid,
        CASE c.contype
            WHEN 'p' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.conname)
@@ -273,11 +321,11 @@ SELECT memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.'
 FROM memory.mallard_catalog.constraints c;
 
 CREATE VIEW memory.mallard_catalog.pg_description AS
-SELECT memory.mallard_catalog.object_oid('r', r.schema_name, r.relname) AS objoid, CAST(1259 AS BIGINT) AS classoid,
+SELECT r.oid AS objoid, CAST(1259 AS BIGINT) AS classoid,
        CAST(0 AS INTEGER) AS objsubid, r.comment AS description
 FROM memory.mallard_catalog.relations r WHERE r.comment IS NOT NULL
 UNION ALL
-SELECT memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name), 1259, c.attnum, c.comment
+SELECT c.relid, 1259, c.attnum, c.comment
 FROM memory.mallard_catalog.columns c WHERE c.comment IS NOT NULL;
 
 CREATE VIEW memory.mallard_catalog.pg_sequence AS
@@ -385,7 +433,7 @@ CREATE MACRO memory.mallard_catalog.index_definition_of(index_oid, column_no) AS
                  THEN memory.mallard_catalog.index_definition(mc_k.schema_name, mc_k.table_name, mc_k.index_name, mc_k.is_unique, mc_k.column_names)
                  ELSE mc_k.column_names[column_no] END
      FROM memory.mallard_catalog.index_keys mc_k
-     WHERE memory.mallard_catalog.object_oid('r', mc_k.schema_name, mc_k.index_name) = index_oid);
+     WHERE mc_k.indexrelid = index_oid);
 CREATE MACRO memory.mallard_catalog.pg_get_indexdef(index_oid) AS memory.mallard_catalog.index_definition_of(index_oid, 0),
     (index_oid, column_no, pretty) AS memory.mallard_catalog.index_definition_of(index_oid, column_no);
 
@@ -399,7 +447,7 @@ CREATE MACRO memory.mallard_catalog.constraint_definition(constraint_oid, pretty
                                    ELSE 'CHECK (' || mc_c.expression || ')' END
             END
      FROM memory.mallard_catalog.constraints mc_c
-     WHERE memory.mallard_catalog.object_oid('c', mc_c.schema_name, mc_c.table_name || '.' || mc_c.conname) = constraint_oid);
+     WHERE mc_c.oid = constraint_oid);
 CREATE MACRO memory.mallard_catalog.pg_get_constraintdef(constraint_oid) AS memory.mallard_catalog.constraint_definition(constraint_oid, false),
     (constraint_oid, pretty) AS memory.mallard_catalog.constraint_definition(constraint_oid, CAST(pretty AS BOOLEAN));
 
@@ -408,7 +456,7 @@ CREATE MACRO memory.mallard_catalog.pg_get_expr(expr, relation) AS CAST(expr AS 
 
 CREATE MACRO memory.mallard_catalog.view_definition(view_oid) AS
     (SELECT mc_r.definition FROM memory.mallard_catalog.relations mc_r
-     WHERE mc_r.relkind = 'v' AND memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = view_oid);
+     WHERE mc_r.relkind = 'v' AND mc_r.oid = view_oid);
 CREATE MACRO memory.mallard_catalog.pg_get_viewdef(view_oid) AS memory.mallard_catalog.view_definition(view_oid),
     (view_oid, pretty) AS memory.mallard_catalog.view_definition(view_oid);
 
@@ -424,7 +472,7 @@ CREATE MACRO memory.mallard_catalog.format_type(type_oid, typmod) AS
 
 CREATE MACRO memory.mallard_catalog.pg_table_is_visible(relation) AS
     (SELECT count(*) > 0 FROM memory.mallard_catalog.relations mc_r
-     WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation
+     WHERE mc_r.oid = relation
        AND list_contains(main.current_schemas(false), mc_r.schema_name));
 CREATE MACRO memory.mallard_catalog.pg_type_is_visible(type_oid) AS true;
 
@@ -493,7 +541,7 @@ SELECT CAST(oid AS BIGINT) AS oid, relname FROM (VALUES
 CREATE MACRO memory.mallard_catalog.relation_oid(name) AS
     coalesce((SELECT mc_s.oid FROM memory.mallard_catalog.system_relations mc_s
               WHERE mc_s.relname = regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', '')),
-    (SELECT memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname)
+    (SELECT mc_r.oid
      FROM memory.mallard_catalog.relations mc_r
      WHERE CASE WHEN contains(CAST(name AS VARCHAR), '.')
                 THEN memory.mallard_catalog.namespace_name(mc_r.schema_name) = lower(trim(split_part(CAST(name AS VARCHAR), '.', 1), '"'))
@@ -511,7 +559,7 @@ CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
     coalesce((SELECT CASE WHEN list_contains(main.current_schemas(false), mc_r.schema_name) THEN mc_r.relname
                           ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
               FROM memory.mallard_catalog.relations mc_r
-              WHERE memory.mallard_catalog.object_oid('r', mc_r.schema_name, mc_r.relname) = relation),
+              WHERE mc_r.oid = relation),
              CAST(relation AS VARCHAR));
 CREATE MACRO memory.mallard_catalog.regtype_in(name) AS
     CASE WHEN name IS NULL THEN NULL

@@ -166,7 +166,7 @@ fn lookup(conn: &Connection, sources: &[&Source]) -> Result<Vec<Row>, DuckError>
         sources.iter().map(|s| crate::duck::quote_literal(&s.name.to_lowercase())).collect();
     let sql = format!(
         "SELECT c.schema_name, c.table_name, c.column_name, \
-                CAST({schema}.object_oid('r', c.schema_name, c.table_name) AS BIGINT), \
+                CAST(c.relid AS BIGINT), \
                 CAST(coalesce(list_position(main.current_schemas(false), c.schema_name), 0) AS INTEGER), \
                 CAST(c.attnum AS INTEGER), CAST(c.typid AS BIGINT), CAST(c.typmod AS INTEGER) \
          FROM {schema}.columns c WHERE lower(c.table_name) IN ({names}) \

@@ -106,6 +106,8 @@ impl Session<'_> {
             PortalState::Ready => {}
         }
         self.park_live()?;
+        let statement = Rc::clone(&self.portals.get(name).expect("checked above").statement);
+        self.plan_catalog(&statement)?;
         let portal = self.portals.get_mut(name).expect("checked above");
         let StatementKind::Duck(statement) = &portal.statement.kind else {
             return Ok(Vec::new());

@@ -123,6 +123,7 @@ impl Session<'_> {
                         let columns = d.columns.clone().unwrap_or_else(|| {
                             let mut columns: Vec<Column> = d
                                 .prepared
+                                .borrow()
                                 .columns()
                                 .into_iter()
                                 .map(|(name, ty)| Column::new(name, known_or_text(ty)))
@@ -345,6 +346,8 @@ impl Session<'_> {
     /// otherwise the portal is open and holds the live result.
     fn start_portal(&mut self, name: &str, described: bool) -> Result<Option<String>, StepError> {
         self.park_live()?;
+        let statement = Rc::clone(&self.portals.get(name).expect("caller checked").statement);
+        self.plan_catalog(&statement)?;
         let portal = self.portals.get_mut(name).expect("caller checked");
         let StatementKind::Duck(statement) = &portal.statement.kind else {
             return Ok(None);

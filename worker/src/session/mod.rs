@@ -5,6 +5,7 @@
 //! [`error`].
 
 mod authenticate;
+mod catalog;
 mod conn;
 mod copy;
 mod cursor;
@@ -73,6 +74,8 @@ pub(crate) struct Session<'s> {
     /// A statement that may change the catalog ran since the worker's relation cache was
     /// last invalidated: it is invalidated once the transaction ends, and not used before.
     catalog_changed: bool,
+    /// Which rows its catalog views read.
+    catalog: catalog::CatalogView<'s>,
 }
 
 /// Serves one handed-off client until it leaves; logs how it ended.
@@ -238,6 +241,7 @@ fn run(
         caller,
         notify,
         catalog_changed: false,
+        catalog: catalog::CatalogView::new(&shared.snapshot),
         statements: HashMap::new(),
         portals: HashMap::new(),
         live: None,

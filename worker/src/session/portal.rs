@@ -6,6 +6,7 @@
 //! live streaming result per connection, so before anything else runs, the session
 //! parks a suspended portal: its remaining chunks are read into memory.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -71,7 +72,11 @@ pub enum StatementKind {
 
 /// A statement prepared in DuckDB.
 pub struct DuckStatement {
-    pub prepared: Prepared,
+    /// Planned again when the catalog's source changes under a statement that reads
+    /// it (see [`super::catalog`]).
+    pub prepared: RefCell<Prepared>,
+    /// For a statement that names the catalog, the source DuckDB planned it over.
+    pub catalog: super::catalog::Planned,
     /// The parameter types reported in `ParameterDescription`.
     pub param_oids: Vec<u32>,
     /// The result columns, `None` where DuckDB decides them only once values are bound
@@ -347,8 +352,9 @@ pub fn check_supported(columns: &[Column]) -> Result<(), StepError> {
 
 /// Binds `values` and runs the statement.
 pub fn run(statement: &DuckStatement, values: &[Value]) -> Result<QueryResult, DuckError> {
+    let prepared = statement.prepared.borrow();
     for (i, v) in values.iter().enumerate() {
-        statement.prepared.bind(i, v)?;
+        prepared.bind(i, v)?;
     }
-    statement.prepared.execute()
+    prepared.execute()
 }

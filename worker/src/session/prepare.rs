@@ -3,6 +3,7 @@
 //! DuckDB only what the text cannot tell: how many parameters there are, the types it
 //! infers, and the result columns.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use mallard_protocol::pg::SqlState;
@@ -77,6 +78,7 @@ impl Session<'_> {
         let mut duck_sql = plan.with_casts(&casts);
         self.settings.sync_duckdb(&self.duck, crate::catalog::reads_settings(&duck_sql));
         self.park_live()?;
+        let catalog = crate::catalog::reads_catalog(&duck_sql).then(|| self.choose_catalog());
         let mut prepared = self.duck.prepare(&duck_sql)?;
         let n = prepared.param_count();
         // PostgreSQL infers every parameter's type at Parse, and drivers encode values
@@ -130,7 +132,15 @@ impl Session<'_> {
             }
             _ => None,
         };
-        let duck = DuckStatement { prepared, param_oids, columns, names: plan.names, origins, returns_rows };
+        let duck = DuckStatement {
+            prepared: RefCell::new(prepared),
+            catalog: catalog.map(Cell::new),
+            param_oids,
+            columns,
+            names: plan.names,
+            origins,
+            returns_rows,
+        };
         Ok(Rc::new(Statement {
             sql: duck_sql,
             text: text.to_owned(),
@@ -141,6 +151,8 @@ impl Session<'_> {
 
     /// The table column each result column of a prepared statement is (see
     /// [`crate::catalog::relations`]). A failed lookup only leaves them unattributed.
+    /// It reads the snapshot only if it is current already (see [`Self::guard_catalog`]):
+    /// a lookup never waits for one to be built.
     fn origins(&mut self, sources: &sql::Sources, prepared: &Prepared) -> Option<Vec<Option<Origin>>> {
         let search_path = self.settings.get("search_path").unwrap_or_default();
         let cached = !self.catalog_changed;
@@ -154,11 +166,14 @@ impl Session<'_> {
         }
     }
 
-    /// Notes a statement that may change the catalog (see [`Self::catalog_changed`]):
-    /// one that makes, changes or drops a relation or a schema, or switches databases.
-    /// Other DDL (indexes, sequences, types, macros) changes no relation's columns, and
-    /// a temporary relation is not attributed: neither empties the worker's cache, whose
-    /// refill costs a scan of DuckDB's catalog (350 ms with 5,000 tables).
+    /// Notes a statement that may change the catalog. For the relation cache (see
+    /// [`Self::catalog_changed`]): one that makes, changes or drops a relation or a
+    /// schema, or switches databases. Other DDL (indexes, sequences, types, macros)
+    /// changes no relation's columns, and a temporary relation is not attributed:
+    /// neither empties the worker's cache, whose refill costs a scan of DuckDB's catalog
+    /// (350 ms with 5,000 tables). The catalog's snapshot (see [`super::catalog`]) holds
+    /// more (indexes, constraints, comments, sequences, the sizes ANALYZE and VACUUM
+    /// refresh): any statement but those known to leave the catalog alone dates it.
     pub(super) fn note_catalog_change(&mut self, command: &Command, sql: &str) {
         const RELATIONS: &[&str] = &[
             "CREATE TABLE",
@@ -185,7 +200,29 @@ impl Session<'_> {
                     matches!(t, sql::Token::Word(w) if w.eq_ignore_ascii_case("temp") || w.eq_ignore_ascii_case("temporary"))
                 })
         };
-        self.catalog_changed |= ddl && !temporary();
+        // Tags of statements that change no catalog object.
+        const LEAVE_CATALOG: &[&str] = &[
+            "COPY",
+            "EXPLAIN",
+            "CHECKPOINT",
+            "FORCE",
+            "LOAD",
+            "INSTALL",
+            "EXPORT",
+            "PREPARE",
+            "SELECT",
+            "EMPTY",
+        ];
+        let writes = match command {
+            Command::CreateTableAs => true,
+            Command::Other(tag) => !LEAVE_CATALOG.contains(&tag.as_str()),
+            _ => false,
+        };
+        let switches = matches!(command, Command::Other(tag) if tag == "USE");
+        let permanent = (ddl || writes) && !temporary();
+        self.catalog_changed |= ddl && permanent;
+        self.catalog.note(writes && permanent, switches);
+        self.guard_catalog();
     }
 
     /// The columns of a query that DuckDB types only at execution, from a run of it on

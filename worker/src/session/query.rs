@@ -73,6 +73,7 @@ impl Session<'_> {
             if std::mem::take(&mut self.catalog_changed) {
                 self.shared.relations.invalidate();
             }
+            self.catalog.end_transaction();
         }
         self.sync_encoding();
         if self.tx == Transaction::Idle {

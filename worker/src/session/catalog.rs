@@ -1,0 +1,134 @@
+//! Which rows the session's catalog views read (see [`crate::catalog::snapshot`]): the
+//! worker's snapshot when it is current and the session's own transaction changed no
+//! catalog object, DuckDB's catalog functions otherwise. The choice is a DuckDB
+//! variable, which DuckDB reads when it plans a statement; a statement planned over
+//! the source that is no longer right is planned again before it runs.
+//!
+//! Ordinary statements pay one comparison for this; only a statement that names the
+//! catalog may wait for the snapshot to be built.
+
+use std::cell::Cell;
+
+use tracing::debug;
+
+use super::portal::{Statement, StatementKind};
+use super::{Session, StepError};
+use crate::catalog::snapshot::{Snapshot, Source, VARIABLE};
+use crate::duck::exec;
+
+/// The session's side of the snapshot.
+pub(super) struct CatalogView<'s> {
+    snapshot: &'s Snapshot,
+    /// The open transaction (or the statement before its end) may have changed the
+    /// catalog: only this session's own reads of DuckDB's functions show it. Ends, and
+    /// makes the worker's snapshot out of date, when the transaction does.
+    written: bool,
+    /// The session `USE`d a database: the snapshot is of the one sessions start in.
+    elsewhere: bool,
+    /// What the DuckDB variable says; `None` when setting it failed.
+    source: Option<Source>,
+}
+
+impl<'s> CatalogView<'s> {
+    pub(super) fn new(snapshot: &'s Snapshot) -> CatalogView<'s> {
+        // An unset variable reads as false: the live functions.
+        CatalogView { snapshot, written: false, elsewhere: false, source: Some(Source::Live) }
+    }
+
+    /// Notes a statement that may change the catalog (`writes`) or switches databases.
+    pub(super) fn note(&mut self, writes: bool, switches_database: bool) {
+        self.written |= writes;
+        self.elsewhere |= switches_database;
+    }
+
+    /// The transaction ended: what it changed is everyone's now.
+    pub(super) fn end_transaction(&mut self) {
+        if std::mem::take(&mut self.written) {
+            self.snapshot.invalidate();
+        }
+    }
+
+    /// Whether the snapshot may show this session its catalog.
+    fn may_read_snapshot(&self) -> bool {
+        !self.written && !self.elsewhere
+    }
+}
+
+impl Drop for CatalogView<'_> {
+    /// A session that ends inside a statement has not reached the end of its
+    /// transaction, but an autocommitted DDL statement has changed the catalog.
+    fn drop(&mut self) {
+        self.end_transaction();
+    }
+}
+
+impl Session<'_> {
+    /// Sets what the next statement's catalog views read, and returns it: the worker's
+    /// snapshot when this session may read it (built first when out of date), DuckDB's
+    /// functions otherwise.
+    pub(super) fn choose_catalog(&mut self) -> Source {
+        let wanted =
+            if self.catalog.may_read_snapshot() { self.shared.snapshot.current() } else { Source::Live };
+        self.set_catalog_source(wanted);
+        wanted
+    }
+
+    /// Before every statement (see `note_catalog_change`): a variable that says
+    /// "snapshot" when the snapshot is out of date, or when the session has changed
+    /// the catalog since, goes back to the live functions, so that a statement that
+    /// reads the catalog without naming it reads no stale rows. A comparison, unless so.
+    pub(super) fn guard_catalog(&mut self) {
+        let stale = match self.catalog.source {
+            Some(Source::Live) => false,
+            Some(Source::Snapshot(generation)) => {
+                !self.catalog.may_read_snapshot() || !self.shared.snapshot.is_current(generation)
+            }
+            None => true,
+        };
+        if stale {
+            self.set_catalog_source(Source::Live);
+        }
+    }
+
+    /// Before a prepared statement runs: its catalog views read what they may now, and
+    /// a statement DuckDB planned over the other source is planned again.
+    pub(super) fn plan_catalog(&mut self, statement: &Statement) -> Result<(), StepError> {
+        let planned = match &statement.kind {
+            StatementKind::Duck(duck) => duck.catalog.as_ref().map(|planned| (duck, planned)),
+            _ => None,
+        };
+        let Some((duck, planned)) = planned else { return Ok(()) };
+        let source = self.choose_catalog();
+        if same_plan(source, planned.get()) {
+            return Ok(());
+        }
+        *duck.prepared.borrow_mut() = self.duck.prepare(&statement.sql)?;
+        planned.set(source);
+        Ok(())
+    }
+
+    fn set_catalog_source(&mut self, source: Source) {
+        if self.catalog.source.is_some_and(|s| same_plan(s, source)) {
+            self.catalog.source = Some(source);
+            return;
+        }
+        let snapshot = matches!(source, Source::Snapshot(_));
+        match exec(&self.duck, &format!("SET VARIABLE {VARIABLE} = {snapshot}")) {
+            Ok(()) => self.catalog.source = Some(source),
+            Err(e) => {
+                debug!(error = %e, "could not choose the catalog's source");
+                self.catalog.source = None;
+            }
+        }
+    }
+}
+
+/// Whether a statement planned over one source reads what it should from the other:
+/// any two generations of the snapshot are the same tables (DuckDB plans a statement
+/// again when they are replaced).
+fn same_plan(a: Source, b: Source) -> bool {
+    matches!((a, b), (Source::Live, Source::Live) | (Source::Snapshot(_), Source::Snapshot(_)))
+}
+
+/// A statement's catalog source as planned, for [`super::portal::DuckStatement`].
+pub(super) type Planned = Option<Cell<Source>>;
