@@ -611,12 +611,22 @@ const SQL_FUNCTIONS: &[&str] = &[
     "drop table fn_rows",
 ];
 
+/// int2vector and oidvector catalog columns, printed as PostgreSQL prints them.
+const VECTORS: &[&str] = &[
+    "create table vec_t (a int, b text, c int)",
+    "create index vec_t_cb on vec_t (c, b)",
+    "select indkey, indoption, indnatts from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'vec_t_cb'",
+    "select proargtypes, pronargs from pg_proc where proname = 'pg_get_userbyid'",
+    "drop table vec_t",
+];
+
 #[test]
 fn serials_and_set_returning_functions_answer_as_in_postgres() {
     scripts_answer_as_postgres(&[
         ("serial", SERIALS),
         ("set-returning", SET_RETURNING),
         ("sql functions", SQL_FUNCTIONS),
+        ("vectors", VECTORS),
     ]);
 }
 

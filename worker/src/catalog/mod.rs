@@ -480,8 +480,9 @@ fn duck_type_of(pg: &str) -> String {
         "bytea" => "BLOB",
         "interval" => "INTERVAL",
         "timestamp with time zone" | "time_stamp" => "TIMESTAMPTZ",
-        "int2vector" => "SMALLINT[]",
-        "oidvector" => "BIGINT[]",
+        // Sent as int2vector and oidvector (see `LogicalType::Vector`).
+        "int2vector" => "USMALLINT[]",
+        "oidvector" => "UINTEGER[]",
         // name, text, "char", regproc, pg_node_tree, aclitem, inet, pg_lsn;
         // information_schema's sql_identifier, character_data, yes_or_no
         _ => "VARCHAR",

@@ -282,9 +282,10 @@ SELECT k.indexrelid, k.indrelid,
        k.is_unique AS indisunique, false AS indnullsnotdistinct, k.is_primary AS indisprimary,
        false AS indisexclusion, true AS indimmediate, false AS indisclustered, true AS indisvalid,
        false AS indcheckxmin, true AS indisready, true AS indislive, false AS indisreplident,
-       k.attnums AS indkey, list_transform(k.attnums, x -> CAST(0 AS BIGINT)) AS indcollation,
-       list_transform(k.attnums, x -> CAST(0 AS BIGINT)) AS indclass,
-       -- USMALLINT[] is sent as int2vector (`0 0`), which SQLAlchemy parses.
+       -- USMALLINT[] is sent as int2vector (`1 2`), UINTEGER[] as oidvector, printed
+       -- as PostgreSQL prints them (SQLAlchemy parses indoption, DBeaver indkey).
+       CAST(k.attnums AS USMALLINT[]) AS indkey, list_transform(k.attnums, x -> CAST(0 AS UINTEGER)) AS indcollation,
+       list_transform(k.attnums, x -> CAST(0 AS UINTEGER)) AS indclass,
        list_transform(k.attnums, x -> CAST(0 AS USMALLINT)) AS indoption,
        CAST(NULL AS VARCHAR) AS indexprs, CAST(NULL AS VARCHAR) AS indpred
 FROM memory.mallard_catalog.index_keys k;

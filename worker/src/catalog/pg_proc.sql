@@ -40,7 +40,8 @@ WHERE f.database_name = current_database() AND f.function_type IN ('macro', 'tab
 CREATE VIEW memory.mallard_catalog.pg_proc AS
 SELECT oid, proname, CAST(11 AS BIGINT) AS pronamespace, CAST(10 AS BIGINT) AS proowner, prolang, procost,
     prorows, provariadic, prosupport, prokind, false AS prosecdef, proleakproof, proisstrict, proretset,
-    provolatile, proparallel, pronargs, pronargdefaults, prorettype, proargtypes, proallargtypes,
+    provolatile, proparallel, pronargs, pronargdefaults, prorettype,
+    CAST(proargtypes AS UINTEGER[]) AS proargtypes, proallargtypes,
     proargmodes, proargnames, CAST(NULL AS VARCHAR) AS proargdefaults, CAST(NULL AS BIGINT[]) AS protrftypes,
     prosrc, CAST(NULL AS VARCHAR) AS probin, CAST(NULL AS VARCHAR) AS prosqlbody,
     CAST(NULL AS VARCHAR[]) AS proconfig, CAST(NULL AS VARCHAR[]) AS proacl
@@ -48,7 +49,7 @@ FROM memory.mallard_catalog.builtin_functions
 UNION ALL
 SELECT oid, proname, memory.mallard_catalog.namespace_oid(schema_name), 10, 14, 100,
     CASE WHEN proretset THEN 1000 ELSE 0 END, 0, '-', 'f', false, false, false, proretset, 'v', 'u',
-    CAST(len(proargtypes) AS SMALLINT), 0, prorettype, proargtypes, NULL, NULL, proargnames, NULL, NULL,
+    CAST(len(proargtypes) AS SMALLINT), 0, prorettype, CAST(proargtypes AS UINTEGER[]), NULL, NULL, proargnames, NULL, NULL,
     prosrc, NULL, NULL, NULL, NULL
 FROM memory.mallard_catalog.user_functions;
 

@@ -50,11 +50,12 @@ pub enum LogicalType {
         values: Vec<String>,
     },
     List(Box<LogicalType>),
-    /// PostgreSQL's `int2vector` (`oid` 22), printed `0 1`: what SQLAlchemy reads
-    /// `pg_index.indoption` as. DuckDB has no such type and drops the names of
-    /// user types from results, and its list functions refuse aliased lists; so the
-    /// catalog writes this column as a list of USMALLINT, a type nothing else in it
-    /// uses, and every USMALLINT list is reported so (a user's USMALLINT[] column too).
+    /// PostgreSQL's `int2vector` (`oid` 22) and `oidvector` (30), printed `0 1`: what
+    /// SQLAlchemy reads `pg_index.indoption` as, and DBeaver `indkey`. DuckDB has no such
+    /// types and drops the names of user types from results, and its list functions
+    /// refuse aliased lists; so the catalog writes these columns as lists of USMALLINT
+    /// and UINTEGER, types nothing else in it uses, and every such list is reported so
+    /// (a user's USMALLINT[] or UINTEGER[] column too).
     Vector {
         child: Box<LogicalType>,
         oid: u32,

@@ -81,8 +81,9 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
             put(out, (h.upper as u64 ^ (1 << 63)).to_be_bytes());
             put(out, h.lower.to_be_bytes());
         }
-        // int2vector_send and oidvector_send write the array format.
-        L::List(_) | L::Vector { .. } | L::Array { .. } => put_array(out, ty, v, row, style),
+        // int2vector_send and oidvector_send write the array format, of int2 and oid.
+        L::Vector { oid, .. } => put_vector(out, *oid, ty, v, row),
+        L::List(_) | L::Array { .. } => put_array(out, ty, v, row, style),
         L::Struct(fields) => put_record(out, fields, v, row, style),
         L::Enum { .. } | L::Map { .. } | L::Null | L::Other(_) => encode_text(ty, v, row, out, style),
     }
@@ -227,6 +228,28 @@ fn put_array(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize, st
         return put_array_body(out, &[len], element, &child, &rows, style);
     }
     put_array_body(out, &dims, leaf_ty, &leaf_vec, &rows, style)
+}
+
+/// An int2vector (USMALLINT list) or oidvector (UINTEGER list): a one-dimensional array
+/// of int2 or oid, as int2vectorsend and oidvectorsend write it.
+fn put_vector(out: &mut Vec<u8>, vector_oid: u32, ty: &LogicalType, v: &Vector<'_>, row: usize) {
+    let Some((_, child, offset, len)) = list_children(ty, v, row) else { return };
+    let int2 = vector_oid == crate::types::oid::INT2VECTOR;
+    let element_oid = if int2 { crate::types::oid::INT2 } else { crate::types::oid::OID };
+    put(out, 1i32.to_be_bytes());
+    put(out, 0i32.to_be_bytes());
+    put(out, element_oid.to_be_bytes());
+    put(out, (len as i32).to_be_bytes());
+    put(out, 0i32.to_be_bytes());
+    for r in offset..offset + len {
+        if int2 {
+            put(out, 2i32.to_be_bytes());
+            put(out, (child.values::<u16>()[r] as i16).to_be_bytes());
+        } else {
+            put(out, 4i32.to_be_bytes());
+            put(out, child.values::<u32>()[r].to_be_bytes());
+        }
+    }
 }
 
 fn put_array_body(

@@ -93,7 +93,8 @@ unsafe fn read_type_borrowed(ty: ffi::duckdb_logical_type) -> LogicalType {
                 let child = Box::new(read_type(ffi::duckdb_list_type_child_type(ty)));
                 match *child {
                     // See LogicalType::Vector.
-                    L::USmallInt => L::Vector { child, oid: 22 },
+                    L::USmallInt => L::Vector { child, oid: crate::types::oid::INT2VECTOR },
+                    L::UInteger => L::Vector { child, oid: crate::types::oid::OIDVECTOR },
                     _ => L::List(child),
                 }
             }
