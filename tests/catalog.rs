@@ -519,6 +519,17 @@ fn information_schema_as_in_postgres() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// Alembic's autogenerate against a model of the fixture, pandas' to_sql and read_sql,
+/// the inspector over psycopg2 and psycopg's TypeInfo.fetch (`sqlalchemy_tools.py`).
+#[test]
+fn sqlalchemy_tools_as_against_postgres() {
+    driver_prints_as_against_postgres(
+        drivers::python_script("sqlalchemy_tools.py"),
+        || drivers::python_script("sqlalchemy_tools.py"),
+        None,
+    );
+}
+
 #[test]
 fn sqlalchemy_inspector_as_against_postgres() {
     driver_prints_as_against_postgres(

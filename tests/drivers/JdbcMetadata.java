@@ -178,6 +178,19 @@ public class JdbcMetadata {
         print(sorted(kept));
     }
 
+    static void functions(DatabaseMetaData md) throws SQLException {
+        // REMARKS and SPECIFIC_NAME (name_oid) are the server's own.
+        String[] cols = {"FUNCTION_SCHEM", "FUNCTION_NAME", "FUNCTION_TYPE"};
+        for (String schema : new String[] {"public", "sales"}) {
+            section("getFunctions " + schema, cols);
+            print(rows(md.getFunctions(null, schema, "%"), cols));
+        }
+        String[] columns = {"FUNCTION_SCHEM", "FUNCTION_NAME", "COLUMN_NAME", "COLUMN_TYPE", "DATA_TYPE", "TYPE_NAME",
+                "ORDINAL_POSITION"};
+        section("getFunctionColumns public", columns);
+        print(rows(md.getFunctionColumns(null, "public", "%", "%"), columns));
+    }
+
     static void resultSetMetaData() throws SQLException {
         section("ResultSetMetaData select * from orders", "name", "label", "type name", "type", "precision",
                 "scale", "nullable", "autoincrement", "display size", "class", "table", "schema", "base schema",
@@ -215,6 +228,7 @@ public class JdbcMetadata {
             foreignKeys(md);
             indexes(md);
             typeInfo(md);
+            functions(md);
             resultSetMetaData();
         } catch (SQLException e) {
             System.out.println("FAIL in " + step + ": SQLSTATE " + e.getSQLState() + ": " + e.getMessage());

@@ -562,15 +562,19 @@ CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
               FROM memory.mallard_catalog.relations mc_r
               WHERE mc_r.oid = relation),
              CAST(relation AS VARCHAR));
+-- A type by name: its typname (`int4`, `_int4`), its regtype (`integer[]`), or an element's
+-- typname with `[]` (`int4[]`, as psycopg's TypeInfo.fetch asks).
+CREATE MACRO memory.mallard_catalog.type_by_name(name) AS
+    (SELECT min(mc_t.oid) FROM memory.mallard_catalog.types mc_t
+     WHERE mc_t.typname = lower(trim(CAST(name AS VARCHAR), '"')) OR mc_t.regtype = lower(CAST(name AS VARCHAR))
+        OR (ends_with(CAST(name AS VARCHAR), '[]')
+            AND mc_t.typname = '_' || lower(trim(left(CAST(name AS VARCHAR), -2), '"'))));
 CREATE MACRO memory.mallard_catalog.regtype_in(name) AS
     CASE WHEN name IS NULL THEN NULL
          WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
-         ELSE coalesce((SELECT mc_t.oid FROM memory.mallard_catalog.types mc_t
-                        WHERE mc_t.typname = lower(trim(CAST(name AS VARCHAR), '"')) OR mc_t.regtype = lower(CAST(name AS VARCHAR))),
+         ELSE coalesce(memory.mallard_catalog.type_by_name(name),
                        error('type "' || CAST(name AS VARCHAR) || '" does not exist')) END;
-CREATE MACRO memory.mallard_catalog.to_regtype(name) AS
-    (SELECT mc_t.oid FROM memory.mallard_catalog.types mc_t
-     WHERE mc_t.typname = lower(trim(CAST(name AS VARCHAR), '"')) OR mc_t.regtype = lower(CAST(name AS VARCHAR)));
+CREATE MACRO memory.mallard_catalog.to_regtype(name) AS memory.mallard_catalog.type_by_name(name);
 CREATE MACRO memory.mallard_catalog.regtype_out(type_oid) AS
     coalesce((SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid), CAST(type_oid AS VARCHAR));
 CREATE MACRO memory.mallard_catalog.regnamespace_in(name) AS
