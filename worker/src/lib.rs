@@ -42,3 +42,11 @@ pub use storage::{self_test, PolicyError, Storage, StorageError};
 
 /// What `server_version` reports: clients parse the leading `15.0` as the version.
 pub const SERVER_VERSION: &str = concat!("15.0 (mallard ", env!("CARGO_PKG_VERSION"), ", DuckDB v1.5.5)");
+
+/// Reads and translates `sql` as a Parse without parameter types does, in the default
+/// text style; whether mallard would run it. For `benches/analyze_cost.rs`, which
+/// measures what this costs per statement.
+#[doc(hidden)]
+pub fn analyze_for_bench(sql: &str) -> bool {
+    sql::analyze(&sql::Statement::new(sql), &[], &types::TextStyle::default()).is_ok()
+}
