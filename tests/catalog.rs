@@ -722,3 +722,27 @@ fn relation_oids_survive_a_restart_and_lookups_fail_as_in_postgres() {
     let again = Server::start(BIN, options);
     assert_eq!(oid_of(&again), before, "a restart changed the table's OID");
 }
+
+/// A PostgreSQL function DuckDB cannot hold as a macro is refused with 0A000 and the reason,
+/// not DuckDB's syntax error; a SQL function of one query is made and called.
+#[test]
+fn functions_that_cannot_be_macros_are_refused_with_the_reason() {
+    let mallard = Server::start(BIN, Options::default());
+    let mut client = mallard.connect();
+    for (sql, reason) in [
+        (
+            "create function p() returns int language plpgsql as $$ begin return 1; end $$",
+            "languages other than SQL",
+        ),
+        ("create function two() returns int language sql as 'select 1; select 2'", "one query"),
+        ("create procedure tidy() language sql as $$ delete from t $$", "procedures are not supported"),
+    ] {
+        let error = client.batch_execute(sql).expect_err(sql);
+        let db = error.as_db_error().unwrap_or_else(|| panic!("{sql}: {error}"));
+        assert_eq!(db.code().code(), "0A000", "{sql}: {}", db.message());
+        assert!(db.message().contains(reason), "{sql}: {}", db.message());
+    }
+    client.batch_execute("create function one() returns int language sql as 'select 1'").unwrap();
+    let row = client.query_one("select one()", &[]).unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
+}

@@ -132,11 +132,14 @@ pub fn analyze(
 }
 
 /// Why a statement asks for something DuckDB has no room for: composite and range types
-/// (`CREATE TYPE t AS (a int, b text)`, `CREATE TYPE r AS RANGE (...)`); DuckDB would
-/// answer with a syntax error.
+/// (`CREATE TYPE t AS (a int, b text)`, `CREATE TYPE r AS RANGE (...)`), functions that
+/// cannot be macros (PL/pgSQL) and procedures; DuckDB would answer with a syntax error.
 fn unsupported(statement: &Statement<'_>) -> Option<&'static str> {
     if !statement.starts_with("CREATE") {
         return None;
+    }
+    if let Some(why) = super::translate::function_refusal(statement) {
+        return Some(why);
     }
     let tokens = statement.tokens();
     let word =

@@ -147,6 +147,38 @@ pub(super) fn sql_functions(s: &Piece<'_>) -> Option<Rewrite> {
     }))
 }
 
+/// Why a `CREATE FUNCTION` or `CREATE PROCEDURE` in PostgreSQL's syntax cannot run, when
+/// [`sql_functions`] cannot make it a macro; `None` for anything else, DuckDB's own
+/// `CREATE FUNCTION f(a) AS a + 1` included.
+pub fn refusal(statement: &crate::sql::Statement<'_>) -> Option<&'static str> {
+    let s = Piece::new(statement.sql(), Some(statement.tokens()));
+    if !s.starts_with("create") || !(s.mentions("function") || s.mentions("procedure")) {
+        return None;
+    }
+    let t = s.tokens();
+    let at = if is_word(t.get(1), "or") && is_word(t.get(2), "replace") { 3 } else { 1 };
+    if is_word(t.get(at), "procedure") {
+        return Some(
+            "procedures are not supported: DuckDB has none (a SQL function of one query becomes a macro)",
+        );
+    }
+    let postgres_syntax = t.iter().any(|(_, w)| {
+        matches!(w, Token::Word(w) if w.eq_ignore_ascii_case("returns") || w.eq_ignore_ascii_case("language"))
+    });
+    if !is_word(t.get(at), "function") || !postgres_syntax || sql_functions(&s).is_some() {
+        return None;
+    }
+    let language =
+        t.iter().position(|(_, w)| matches!(w, Token::Word(w) if w.eq_ignore_ascii_case("language")));
+    let sql = language
+        .is_some_and(|i| s.text(i + 1).trim_matches(|c| c == '\'' || c == '"').eq_ignore_ascii_case("sql"));
+    Some(if language.is_some() && !sql {
+        "functions in languages other than SQL (PL/pgSQL, C, ...) are not supported: mallard makes a SQL function of one query a DuckDB macro"
+    } else {
+        "this function cannot be a DuckDB macro: mallard takes LANGUAGE sql with IN parameters and a body of one query (SELECT, WITH, VALUES or TABLE) returning a value or a set"
+    })
+}
+
 /// `DROP FUNCTION [IF EXISTS] f(numeric), g [CASCADE]`: DuckDB drops a macro by name, one
 /// per statement, without its argument types, and a table macro (a function that
 /// returned a set) only by `DROP MACRO TABLE`. Which of the two `f` is is not known here,
@@ -488,6 +520,20 @@ mod tests {
         for kept in ["select format(f, a)", "select format('%-10s', a)", "select format('%s %s', a)"] {
             assert_eq!(one(kept), kept);
         }
+    }
+
+    #[test]
+    fn functions_that_cannot_be_macros_are_refused_with_the_reason() {
+        let refused = |sql| refusal(&crate::sql::Statement::new(sql));
+        assert!(refused("create function p() returns int language plpgsql as $$ begin return 1; end $$")
+            .is_some_and(|m| m.contains("languages other than SQL")));
+        assert!(refused("create function two() returns int language sql as 'select 1; select 2'")
+            .is_some_and(|m| m.contains("one query")));
+        assert!(refused("create procedure p() language sql as $$ select 1 $$")
+            .is_some_and(|m| m.contains("procedures")));
+        assert_eq!(refused("create function f(a) as a + 1"), None);
+        assert_eq!(refused("create function f(a int) returns int language sql as 'select a'"), None);
+        assert_eq!(refused("create table function_names (f text)"), None);
     }
 
     #[test]

@@ -26,7 +26,10 @@ mod functions;
 mod operators;
 mod types;
 
-pub use functions::{parameter_type as function_parameter_type, result_type as function_result_type};
+pub use functions::{
+    parameter_type as function_parameter_type, refusal as function_refusal,
+    result_type as function_result_type,
+};
 pub use types::datetime_literals;
 
 use super::lexer::{Token, Tokens};
