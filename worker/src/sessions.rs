@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,9 @@ pub struct Control {
     busy: AtomicBool,
     /// Why the running statement was interrupted, if it was: [`Interrupt`] as a byte.
     interrupted: AtomicU8,
+    /// Counts the statements begun, so that a repeated interrupt reaches only the
+    /// statement it was meant for.
+    statement: AtomicU64,
     /// Set when the worker ends the session (drain timeout, shutdown).
     terminating: AtomicBool,
     /// A duplicate of the client socket, to wake a session blocked reading it.
@@ -32,6 +35,10 @@ pub struct Control {
     /// The statement deadline the timer thread watches, started on first use.
     timer: Mutex<Option<Arc<Timer>>>,
 }
+
+/// How often, and how many times, an interrupt is repeated while its statement runs.
+const REPEAT_EVERY: Duration = Duration::from_millis(20);
+const REPEATS: u32 = 500;
 
 /// Why a statement was interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +66,7 @@ impl Control {
             interrupter,
             busy: AtomicBool::new(false),
             interrupted: AtomicU8::new(0),
+            statement: AtomicU64::new(0),
             terminating: AtomicBool::new(false),
             socket,
             timer: Mutex::new(None),
@@ -67,6 +75,7 @@ impl Control {
 
     /// Marks a statement as running, with its deadline if `statement_timeout` is set.
     pub fn begin_statement(self: &Arc<Self>, timeout: Option<Duration>) {
+        self.statement.fetch_add(1, Ordering::SeqCst);
         self.interrupted.store(0, Ordering::SeqCst);
         self.busy.store(true, Ordering::SeqCst);
         if let Some(timeout) = timeout {
@@ -100,7 +109,11 @@ impl Control {
         }
     }
 
-    fn interrupt(&self, why: Interrupt) -> bool {
+    /// Interrupts the running statement, and again every [`REPEAT_EVERY`] while that
+    /// statement still runs: DuckDB forgets an interrupt that arrives before its query
+    /// begins (while the statement is still being read, planned or prepared), and a
+    /// statement that returns its first rows only at its end would never look again.
+    fn interrupt(self: &Arc<Self>, why: Interrupt) -> bool {
         if !self.busy.load(Ordering::SeqCst) {
             return false;
         }
@@ -108,8 +121,25 @@ impl Control {
             Interrupt::Cancel => 1,
             Interrupt::Timeout => 2,
         };
+        let statement = self.statement.load(Ordering::SeqCst);
         let _ = self.interrupted.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
         self.interrupter.interrupt();
+        let control = Arc::clone(self);
+        let repeat = std::thread::Builder::new().name("interrupt-repeat".into()).spawn(move || {
+            for _ in 0..REPEATS {
+                std::thread::sleep(REPEAT_EVERY);
+                let same = control.busy.load(Ordering::SeqCst)
+                    && control.statement.load(Ordering::SeqCst) == statement
+                    && control.interruption().is_some();
+                if !same {
+                    return;
+                }
+                control.interrupter.interrupt();
+            }
+        });
+        if let Err(e) = repeat {
+            tracing::debug!(error = %e, "could not start repeating an interrupt");
+        }
         true
     }
 
