@@ -291,7 +291,7 @@ fn unquote(quoted: &str, quote: char) -> String {
 }
 
 /// The value of a string literal: `'..'`, `E'..'` (common escapes) or `$$..$$`.
-fn literal_value(literal: &str) -> String {
+pub(crate) fn literal_value(literal: &str) -> String {
     if let Some(rest) = literal.strip_prefix(['e', 'E']) {
         let inner = unquote(rest, '\'');
         let mut out = String::new();

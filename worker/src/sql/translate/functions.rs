@@ -7,10 +7,13 @@
 //! Only what a macro can mean is translated: parameters in mode IN (named or not, with
 //! defaults), a body of one query, in a string, a dollar-quoted string or a `RETURN`
 //! clause. Anything else (PL/pgSQL, OUT parameters, several statements, `BEGIN ATOMIC`)
-//! reaches DuckDB as written and fails there.
+//! is left as written, and [`refusal`] says why it cannot run (0A000).
+
+use std::ops::Range;
 
 use super::{is_punct, is_word, matching_paren, Piece, Rewrite};
 use crate::sql::lexer::Tokens;
+use crate::sql::utility::literal_value;
 use crate::sql::Token;
 
 /// Words that end a `RETURNS` type: the next clause of `CREATE FUNCTION`.
@@ -114,7 +117,10 @@ pub(super) fn sql_functions(s: &Piece<'_>) -> Option<Rewrite> {
             if is_punct(t.get(i + 2), ',') {
                 return None;
             }
-            body = Some(literal(s.text(i + 1))?);
+            if !matches!(t.get(i + 1), Some((_, Token::Literal(_)))) {
+                return None;
+            }
+            body = Some(literal_value(s.text(i + 1)));
             i += 2;
         } else if is_word(t.get(i), "return") {
             body = Some(format!("SELECT {}", &s.sql[t.get(i + 1)?.0..]));
@@ -244,21 +250,17 @@ pub(super) fn format_strings(s: &Piece<'_>) -> Option<Rewrite> {
             continue;
         }
         let close = matching_paren(t, i + 1)?;
-        let mut arguments = Vec::new();
-        let (mut start, mut depth) = (i + 2, 0usize);
-        for k in i + 2..close {
-            match t[k].1 {
-                Token::Punct('(') => depth += 1,
-                Token::Punct(')') => depth -= 1,
-                Token::Punct(',') if depth == 0 => {
-                    arguments.push(&s.sql[t[start].0..s.end_of(k - 1)]);
-                    start = k + 1;
-                }
-                _ => {}
-            }
-        }
-        arguments.push(&s.sql[t[start].0..s.end_of(close - 1)]);
-        if let Some(concatenation) = literal(arguments[0]).and_then(|f| formatted(&f, &arguments[1..])) {
+        let items = items(t, i + 2, close);
+        // An empty argument (`format('%s',)`) is DuckDB's to refuse.
+        let arguments: Vec<&str> = items
+            .iter()
+            .filter(|k| !k.is_empty())
+            .map(|k| &s.sql[t[k.start].0..s.end_of(k.end - 1)])
+            .collect();
+        let spec = literal_value(arguments[0]);
+        let concatenation =
+            (arguments.len() == items.len()).then(|| formatted(&spec, &arguments[1..])).flatten();
+        if let Some(concatenation) = concatenation {
             edits.push((t[i].0..s.end_of(close), concatenation));
         }
         i = close + 1;
@@ -315,24 +317,31 @@ fn formatted(spec: &str, arguments: &[&str]) -> Option<String> {
 /// The parameters between the parentheses at `from..close`, or `None` for a mode other
 /// than IN.
 fn parameters<'a>(s: &Piece<'a>, from: usize, close: usize) -> Option<Vec<Parameter<'a>>> {
-    let t = s.tokens();
-    let mut list = Vec::new();
-    let mut start = from;
-    while start < close {
-        let mut end = start;
-        let mut depth = 0usize;
-        while end < close && !(depth == 0 && is_punct(t.get(end), ',')) {
-            match t[end].1 {
-                Token::Punct('(') => depth += 1,
-                Token::Punct(')') => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            end += 1;
-        }
-        list.push(parameter(s, start, end, list.len() + 1)?);
-        start = end + 1;
+    if from == close {
+        return Some(Vec::new());
     }
-    Some(list)
+    let items = items(s.tokens(), from, close);
+    items.into_iter().enumerate().map(|(n, k)| parameter(s, k.start, k.end, n + 1)).collect()
+}
+
+/// The comma-separated items of the tokens `from..close` (a call's arguments, a list of
+/// parameters), as token ranges: commas inside brackets belong to their item.
+fn items(t: &[(usize, Token<'_>)], from: usize, close: usize) -> Vec<Range<usize>> {
+    let mut list = Vec::new();
+    let (mut start, mut depth) = (from, 0usize);
+    for (k, (_, token)) in t.iter().enumerate().take(close).skip(from) {
+        match token {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth = depth.saturating_sub(1),
+            Token::Punct(',') if depth == 0 => {
+                list.push(start..k);
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    list.push(start..close);
+    list
 }
 
 fn parameter<'a>(s: &Piece<'a>, mut start: usize, end: usize, position: usize) -> Option<Parameter<'a>> {
@@ -356,17 +365,6 @@ fn parameter<'a>(s: &Piece<'a>, mut start: usize, end: usize, position: usize) -
     let ty = &s.sql[t[ty_start].0..s.end_of(type_end - 1)];
     let default = default_at.filter(|&k| k + 1 < end).map(|k| &s.sql[t[k + 1].0..s.end_of(end - 1)]);
     Some(Parameter { name, ty, default })
-}
-
-/// The text of a string literal (`'...'` or `$tag$...$tag$`); `None` for other tokens
-/// and escape strings.
-fn literal(token: &str) -> Option<String> {
-    if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
-        return Some(inner.replace("''", "'"));
-    }
-    let tag_end = token.strip_prefix('$')?.find('$')? + 2;
-    let tag = &token[..tag_end];
-    token.get(tag_end..)?.strip_suffix(tag).map(str::to_owned)
 }
 
 /// The body as one query in which each use of a parameter (`$n` or its name) is the
