@@ -144,15 +144,22 @@ fn killed_worker_is_replaced_and_others_finish() {
     let server = memory(4);
     let workers = server.ready_workers(4, Duration::from_secs(30));
     let long = "select count(*) from range(400000000) a(i) where (i * 7) % 13 = 3";
+    let (connected, ready) = std::sync::mpsc::channel();
     let runners: Vec<_> = (0..4)
         .map(|_| {
             let conn = server.conn_str();
+            let connected = connected.clone();
             thread::spawn(move || {
                 let (mut c, pid) = session_with_pid(&conn);
+                let _ = connected.send(());
                 (pid, c.simple_query(long).map(|_| ()))
             })
         })
         .collect();
+    // Every session knows its worker before one is killed; then their queries start.
+    for _ in 0..4 {
+        ready.recv_timeout(Duration::from_secs(30)).expect("a session connected and found its worker");
+    }
     thread::sleep(Duration::from_millis(700));
     let victim = workers[0];
     // SAFETY: kill(2) on a worker pid of the server this test started.

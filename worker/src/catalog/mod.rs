@@ -39,9 +39,30 @@ pub fn reads_settings(sql: &str) -> bool {
 /// Whether a statement names the catalog's user objects (`pg_class`, `information_schema`,
 /// `'t'::regclass`, `obj_description`...): it reads the worker's snapshot, which is
 /// built for it when out of date (see [`snapshot`]). Other statements read the snapshot
-/// only when it is already current.
+/// only when it is already current, else DuckDB's functions, which is always right and
+/// only slower: so `pg_backend_pid()`, `pg_stat_activity` or `pg_advisory_lock()` never
+/// wait for a build.
 pub fn reads_catalog(sql: &str) -> bool {
-    const WORDS: &[&str] = &["pg_", "information_schema", "regclass", "_description", "mallard_catalog"];
+    const WORDS: &[&str] = &[
+        "pg_class",
+        "pg_attr",
+        "pg_index",
+        "pg_constraint",
+        "_description",
+        "pg_tables",
+        "pg_views",
+        "pg_matviews",
+        "pg_sequence",
+        "pg_depend",
+        "pg_stat_user",
+        "pg_statio",
+        "pg_get_",
+        "_is_visible",
+        "_size",
+        "information_schema",
+        "regclass",
+        "mallard_catalog",
+    ];
     WORDS.iter().any(|w| crate::sql::mentions(sql, w))
 }
 
@@ -538,7 +559,12 @@ mod tests {
         ] {
             assert!(reads_catalog(sql), "{sql}");
         }
-        for sql in ["SELECT abalance FROM pgbench_accounts WHERE aid = $1", "insert into t values (1)"] {
+        for sql in [
+            "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+            "insert into t values (1)",
+            "select worker_pid from pg_stat_activity where pid = pg_backend_pid()",
+            "select pg_advisory_lock(1)",
+        ] {
             assert!(!reads_catalog(sql), "{sql}");
         }
     }
