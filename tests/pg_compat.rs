@@ -393,6 +393,7 @@ const ATTRIBUTED: &[&str] = &[
     "update pg_compat_origins set i = 2 where v = 'a' returning v, i + 1, pg_compat_origins.n",
     "delete from pg_compat_origins where v = 'zz' returning *",
     "select 1, count(*), max(v) from pg_compat_origins",
+    "select j, k, k::text from pg_compat_origins",
     "select v::text, upper(c), (i) from pg_compat_origins",
     "select i from pg_compat_origins union all select code from pg_compat_other",
 ];
@@ -418,7 +419,7 @@ fn field_origin(both: &mut Pair, pg: bool, f: &mallard_protocol::pg::backend::Fi
 fn row_descriptions_name_table_columns_as_postgres_does() {
     let mut both = Pair::start(env!("CARGO_BIN_EXE_mallard"));
     let setup = "create table pg_compat_origins (id serial primary key, v varchar(20), c char(2), \
-                 n numeric(10,2), i int); \
+                 n numeric(10,2), i int, j jsonb, k json); \
                  create table pg_compat_other (code int, label text, u numeric); \
                  create schema compat_origins_s; create table compat_origins_s.t3 (s varchar(5), d date); \
                  insert into pg_compat_origins (v, c, n, i) values ('x', 'y', 2.5, 1); \

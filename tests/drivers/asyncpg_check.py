@@ -143,6 +143,18 @@ async def copy(conn):
     check("copy_from_query csv", b"".join(chunks).decode(), "0,\n1,name 1\n2,name 2\n3,name 3\n")
 
 
+async def jsonb_columns(conn):
+    """asyncpg reads a jsonb column (3802) in binary, version byte first, and a json one
+    (114) as text."""
+    await conn.execute(f"drop table if exists {TABLE}")
+    await conn.execute(f"create table {TABLE} (id int, doc jsonb, meta json)")
+    await conn.execute(f"insert into {TABLE} values ($1, $2, $3)", 1, json.dumps({"k": [1, "v"]}), "[2]")
+    stmt = await conn.prepare(f"select doc, meta from {TABLE}")
+    check("jsonb column: types", [a.type.name for a in stmt.get_attributes()], ["jsonb", "json"])
+    row = await stmt.fetchrow()
+    check("jsonb column: values", (json.loads(row[0]), json.loads(row[1])), ({"k": [1, "v"]}, [2]))
+
+
 async def cursors(conn):
     n = 20000
     query = "select i from generate_series(1, $1::int4) as g(i)"
@@ -202,7 +214,7 @@ async def main(target):
     conn = await asyncpg.connect(**conninfo(target))
     try:
         print(f"connected: server_version {conn.get_server_version()}")
-        for step in (round_trips, prepared, copy, cursors, transaction):
+        for step in (round_trips, prepared, copy, jsonb_columns, cursors, transaction):
             STEP = step.__name__
             await step(conn)
         STEP = "pool"

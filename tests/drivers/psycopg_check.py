@@ -148,6 +148,28 @@ def copy(conn):
         check("copy from stdin: 20000 rows", cur.fetchone(), (20000, 199990000, "row 9999"))
 
 
+def jsonb_columns(conn):
+    """A jsonb column is jsonb (3802) in the row description, so psycopg reads its binary
+    form, which starts with a version byte, in selects and in COPY, both ways."""
+    doc = {"k": [True, 1.5], "s": "x"}
+    with conn.cursor(binary=True) as cur:
+        cur.execute(f"drop table if exists {TABLE}")
+        cur.execute(f"create table {TABLE} (id int, doc jsonb, meta json)")
+        cur.execute(f"insert into {TABLE} values (%s, %s, %s)", [1, Jsonb(doc), Json([1])])
+        cur.execute(f"select doc, meta from {TABLE}")
+        check("jsonb column: type oids", [c.type_code for c in cur.description], [3802, 114])
+        check("jsonb column: binary values", cur.fetchone(), (doc, [1]))
+        with cur.copy(f"copy {TABLE} (id, doc) to stdout (format binary)") as cp:
+            cp.set_types(["int4", "jsonb"])
+            rows = list(cp.rows())
+        check("jsonb column: copy to stdout (binary)", rows, [(1, doc)])
+        with cur.copy(f"copy {TABLE} (id, doc) from stdin (format binary)") as cp:
+            cp.set_types(["int4", "jsonb"])
+            cp.write_row((2, Jsonb({"two": 2})))
+        cur.execute(f"select doc from {TABLE} where id = 2")
+        check("jsonb column: copy from stdin (binary)", cur.fetchone()[0], {"two": 2})
+
+
 def transaction(conn):
     with conn.cursor() as cur:
         cur.execute(f"drop table if exists {TABLE}")
@@ -259,6 +281,8 @@ def main():
         prepared(conn)
         STEP = 'copy'
         copy(conn)
+        STEP = 'jsonb_columns'
+        jsonb_columns(conn)
         STEP = 'transaction'
         transaction(conn)
         STEP = 'server_cursor'

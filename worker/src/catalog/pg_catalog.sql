@@ -58,11 +58,14 @@ CREATE MACRO memory.mallard_catalog.index_definition(schema_name, table_name, in
     || memory.mallard_catalog.namespace_name(schema_name) || '.' || table_name
     || ' USING btree (' || array_to_string(column_names, ', ') || ')';
 
--- varchar(n) and char(n) columns: DuckDB keeps no length, so the translation writes a
--- check of exactly this shape for each (translate::types::length_check); here it
--- becomes the column's type again, and is no constraint of the table.
-CREATE MACRO memory.mallard_catalog.is_declared_length(constraint_type, expression) AS
-    constraint_type = 'CHECK' AND regexp_full_match(expression, '\(char_length\((rtrim\()?[^()]+\)?\) <= \d+\)');
+-- varchar(n), char(n) and jsonb columns: DuckDB keeps no length and has no jsonb, so the
+-- translation writes a check of exactly one of these shapes for each
+-- (translate::types::declared_types); here it becomes the column's type again, and is
+-- no constraint of the table.
+CREATE MACRO memory.mallard_catalog.is_declared_type(constraint_type, expression) AS
+    constraint_type = 'CHECK'
+    AND (regexp_full_match(expression, '\(char_length\((rtrim\()?[^()]+\)?\) <= \d+\)')
+         OR regexp_full_match(expression, '\(\([^()]+ IS NULL\) OR \([^()]+ IS NOT NULL\)\)'));
 
 -- User objects come from DuckDB's catalog functions, each a scan of every object of
 -- every database (duckdb_constraints() alone costs 130-250 ms with 5,000 tables). The
@@ -86,19 +89,21 @@ CREATE MACRO memory.mallard_catalog.constraint_name(constraint_type, table_name,
     END;
 
 -- The constraints of the session's database, with contype 'l' for the checks that are
--- a declared length (typid and typmod say which type they declare).
+-- a declared type (typid and typmod say which type they declare).
 CREATE VIEW memory.mallard_catalog.live_constraint_rows AS
 SELECT c.schema_name, c.table_name,
        memory.mallard_catalog.constraint_name(c.constraint_type, c.table_name, c.constraint_column_names,
                                               c.constraint_name) AS conname,
-       CASE WHEN memory.mallard_catalog.is_declared_length(c.constraint_type, c.expression) THEN 'l'
+       CASE WHEN memory.mallard_catalog.is_declared_type(c.constraint_type, c.expression) THEN 'l'
             ELSE CASE c.constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' WHEN 'FOREIGN KEY' THEN 'f'
                                         ELSE 'c' END END AS contype,
        c.constraint_column_names AS column_names,
        list_transform(c.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT)) AS attnums,
        c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index,
-       CAST(CASE WHEN contains(c.expression, 'char_length(rtrim(') THEN 1042 ELSE 1043 END AS BIGINT) AS typid,
-       CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 AS typmod,
+       CAST(CASE WHEN ends_with(c.expression, ' IS NOT NULL))') THEN 3802
+                 WHEN contains(c.expression, 'char_length(rtrim(') THEN 1042 ELSE 1043 END AS BIGINT) AS typid,
+       CASE WHEN ends_with(c.expression, ' IS NOT NULL))') THEN -1
+            ELSE CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 END AS typmod,
        memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' ||
            memory.mallard_catalog.constraint_name(c.constraint_type, c.table_name, c.constraint_column_names,
                                                   c.constraint_name)) AS oid,
@@ -113,7 +118,7 @@ SELECT * FROM memory.mallard_catalog.snapshot_constraint_rows WHERE memory.malla
 UNION ALL
 SELECT * FROM memory.mallard_catalog.live_constraint_rows WHERE NOT memory.mallard_catalog.from_snapshot();
 
-CREATE VIEW memory.mallard_catalog.declared_lengths AS
+CREATE VIEW memory.mallard_catalog.declared_types AS
 SELECT c.schema_name, c.table_name, c.column_names[1] AS column_name, c.typid, c.typmod
 FROM memory.mallard_catalog.constraint_rows c WHERE c.contype = 'l';
 
@@ -130,7 +135,7 @@ SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLI
        NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type,
        memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
 FROM duckdb_columns() c
-LEFT JOIN memory.mallard_catalog.declared_lengths d
+LEFT JOIN memory.mallard_catalog.declared_types d
        ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name
 WHERE c.database_name = current_database() AND NOT c.internal;
 CREATE TABLE memory.mallard_catalog.snapshot_columns AS SELECT * FROM memory.mallard_catalog.live_columns LIMIT 0;

@@ -186,9 +186,11 @@ fn lookup(conn: &Connection, sources: &[&Source]) -> Result<Vec<Row>, DuckError>
             let type_oid = u32::try_from(v[6].values::<i64>()[r]).unwrap_or(0);
             let type_modifier = v[7].values::<i32>()[r];
             // What a result of the column's DuckDB type is reported as: the declared
-            // type, but for the lengths DuckDB keeps as checks, whose values are text.
+            // type, but for the types DuckDB keeps as checks, whose values are text
+            // and JSON.
             let (result_oid, result_modifier) = match type_oid {
                 oid::VARCHAR | oid::BPCHAR => (oid::TEXT, -1),
+                oid::JSONB => (oid::JSON, -1),
                 _ => (type_oid, type_modifier),
             };
             rows.push(Row {

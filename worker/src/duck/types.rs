@@ -33,6 +33,10 @@ pub enum LogicalType {
     Varchar,
     /// VARCHAR with the alias `JSON`.
     Json,
+    /// JSON that a table column declared `jsonb` holds: DuckDB never reports it; a result
+    /// column takes it from the table column it is (`Column::origin`), and is then
+    /// PostgreSQL's jsonb (3802), whose binary form starts with a version byte.
+    Jsonb,
     Blob,
     Date,
     Time,
@@ -104,7 +108,7 @@ impl LogicalType {
             L::Double => "DOUBLE".into(),
             L::Decimal { width, scale, .. } => format!("DECIMAL({width},{scale})"),
             L::Varchar => "VARCHAR".into(),
-            L::Json => "JSON".into(),
+            L::Json | L::Jsonb => "JSON".into(),
             L::Blob => "BLOB".into(),
             L::Date => "DATE".into(),
             L::Time => "TIME".into(),

@@ -25,6 +25,7 @@ use crate::copy::{
 };
 use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
 use crate::encoding::{DecodeError, Encoding};
+use crate::sql;
 use crate::types::{
     decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, TextStyle,
 };
@@ -34,6 +35,7 @@ fn failure(code: SqlState, message: impl Into<String>) -> StepError {
 }
 
 /// A column COPY reads or writes.
+#[derive(Clone)]
 struct Column {
     name: String,
     ty: LogicalType,
@@ -49,7 +51,7 @@ impl Column {
     fn new(name: String, ty: LogicalType) -> Column {
         let oid = pg_type(&ty).oid;
         // Text goes to DuckDB as it is: there is nothing to parse.
-        let parse = !matches!(oid, oid::TEXT | oid::VARCHAR | oid::JSON);
+        let parse = !matches!(oid, oid::TEXT | oid::VARCHAR | oid::JSON | oid::JSONB);
         Column { name, ty, oid, parse }
     }
 }
@@ -76,14 +78,38 @@ impl Session<'_> {
         Some(outcome.map(|rows| self.conn.send(&Message::CommandComplete(format!("COPY {rows}")))))
     }
 
+    /// Gives the columns of table `name` that are declared `jsonb` that type (see
+    /// [`LogicalType::Jsonb`]): their binary form has jsonb's version byte.
+    fn declare_jsonb(&mut self, name: &[String], columns: &mut [Column]) {
+        if !columns.iter().any(|c| c.ty == LogicalType::Json) {
+            return;
+        }
+        let Some((table, schema)) = name.split_last() else { return };
+        let relation = sql::Source { schema: schema.last().cloned(), name: table.clone(), alias: None };
+        let items = columns
+            .iter()
+            .map(|c| sql::Item::Column { qualifier: None, name: c.name.clone(), label: c.name.clone() })
+            .collect();
+        let sources = sql::Sources { relations: vec![relation], items };
+        let typed: Vec<(String, LogicalType)> =
+            columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let Some(origins) = self.origins_of(&sources, &typed) else { return };
+        for (column, origin) in columns.iter_mut().zip(origins) {
+            if column.ty == LogicalType::Json && origin.is_some_and(|o| o.type_oid == oid::JSONB) {
+                *column = Column { ty: LogicalType::Jsonb, oid: oid::JSONB, ..column.clone() };
+            }
+        }
+    }
+
     /// The table's columns, or the listed ones in the listed order.
     fn copy_columns(&mut self, name: &[String], listed: Option<&[String]>) -> Result<Vec<Column>, StepError> {
         let sql = format!("SELECT * FROM {} LIMIT 0", qualified(name));
         let stmt = self.duck.prepare(&sql)?;
         let mut result = stmt.execute()?;
-        let all: Vec<Column> = (0..result.column_count())
+        let mut all: Vec<Column> = (0..result.column_count())
             .map(|c| Column::new(result.column_name(c), result.column_type(c)))
             .collect();
+        self.declare_jsonb(name, &mut all);
         let Some(listed) = listed else { return Ok(all) };
         let mut columns = Vec::with_capacity(listed.len());
         for (i, l) in listed.iter().enumerate() {
@@ -94,7 +120,7 @@ impl Session<'_> {
                 ));
             }
             match all.iter().find(|c| c.name.eq_ignore_ascii_case(l)) {
-                Some(c) => columns.push(Column::new(c.name.clone(), c.ty.clone())),
+                Some(c) => columns.push(c.clone()),
                 None => {
                     return Err(failure(
                         SqlState::UNDEFINED_COLUMN,
@@ -230,13 +256,16 @@ impl Session<'_> {
         let sql = self.copy_out_query(&statement.source)?;
         let options = &statement.options;
         let stmt = self.duck.prepare(&sql)?;
+        let mut columns: Vec<Column> =
+            stmt.columns().into_iter().map(|(name, ty)| Column::new(name, ty)).collect();
+        if let Source::Table { name, .. } = &statement.source {
+            // Before the query runs: asking the catalog would end its result.
+            self.declare_jsonb(name, &mut columns);
+        }
         let mut result = stmt.execute()?;
         if result.kind() != ResultKind::Rows {
             return Err(failure(SqlState::FEATURE_NOT_SUPPORTED, "COPY query must return rows"));
         }
-        let columns: Vec<Column> = (0..result.column_count())
-            .map(|c| Column::new(result.column_name(c), result.column_type(c)))
-            .collect();
         if let Some(c) = columns.iter().find(|c| !is_supported(&c.ty)) {
             return Err(StepError::unsupported_type(&c.name, &c.ty));
         }

@@ -259,7 +259,7 @@ pub trait RowSink {
 /// Whether a type's binary form is its text, which PostgreSQL sends in the client's
 /// encoding (`text`, `varchar`, `json`, enums).
 fn binary_is_text(ty: &LogicalType) -> bool {
-    matches!(ty, LogicalType::Varchar | LogicalType::Json | LogicalType::Enum { .. })
+    matches!(ty, LogicalType::Varchar | LogicalType::Json | LogicalType::Jsonb | LogicalType::Enum { .. })
 }
 
 /// The format of column `i` given a `Bind` format list.
@@ -290,7 +290,8 @@ pub fn describe(columns: &[Column], formats: &[Format]) -> Vec<FieldDescription>
         .map(|(i, c)| {
             let t = pg_type(&c.ty);
             // A table column's declared type differs from its result type only in a
-            // length (varchar(n)), whose values are text on the wire in both formats.
+            // length (varchar(n)), whose values are text on the wire in both formats,
+            // or as jsonb, which `attribute` gave the column as its type.
             let (table_oid, column_attr, type_oid, type_modifier) = match c.origin {
                 Some(o) => (o.table_oid, o.attnum, o.type_oid, o.type_modifier),
                 None => (0, 0, t.oid, t.modifier),
@@ -328,6 +329,9 @@ pub fn attribute(columns: &mut [Column], origins: &Option<Vec<Option<Origin>>>) 
     let Some(origins) = origins.as_ref().filter(|o| o.len() == columns.len()) else { return };
     for (column, origin) in columns.iter_mut().zip(origins) {
         column.origin = *origin;
+        if column.ty == LogicalType::Json && origin.is_some_and(|o| o.type_oid == crate::types::oid::JSONB) {
+            column.ty = LogicalType::Jsonb;
+        }
     }
 }
 

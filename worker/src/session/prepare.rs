@@ -154,10 +154,19 @@ impl Session<'_> {
     /// It reads the snapshot only if it is current already (see [`Self::guard_catalog`]):
     /// a lookup never waits for one to be built.
     fn origins(&mut self, sources: &sql::Sources, prepared: &Prepared) -> Option<Vec<Option<Origin>>> {
+        self.origins_of(sources, &prepared.columns())
+    }
+
+    /// The table column each of `columns` (DuckDB names and types) is, read from
+    /// `sources`; see [`Self::origins`].
+    pub(super) fn origins_of(
+        &mut self,
+        sources: &sql::Sources,
+        columns: &[(String, LogicalType)],
+    ) -> Option<Vec<Option<Origin>>> {
         let search_path = self.settings.get("search_path").unwrap_or_default();
         let cached = !self.catalog_changed;
-        let columns = prepared.columns();
-        match self.shared.relations.origins(&self.duck, sources, &columns, search_path, cached) {
+        match self.shared.relations.origins(&self.duck, sources, columns, search_path, cached) {
             Ok(origins) => origins,
             Err(e) => {
                 tracing::debug!(error = %e, "could not look up the result columns' tables");

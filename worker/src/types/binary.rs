@@ -51,6 +51,10 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
             put_numeric(out, unscaled < 0, unscaled.unsigned_abs(), u16::from(scale));
         }
         L::Varchar | L::Json | L::Blob => out.extend_from_slice(v.bytes(row)),
+        L::Jsonb => {
+            out.push(1); // jsonb's version
+            out.extend_from_slice(v.bytes(row));
+        }
         L::Date => put(out, pg_date(v.values::<i32>()[row]).to_be_bytes()),
         L::Time => put(out, v.values::<i64>()[row].to_be_bytes()),
         L::TimeTz => {

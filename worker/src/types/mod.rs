@@ -86,6 +86,7 @@ pub fn pg_type(ty: &LogicalType) -> PgType {
         }
         L::Varchar | L::Enum { .. } => (oid::TEXT, -1),
         L::Json => (oid::JSON, -1),
+        L::Jsonb => (oid::JSONB, -1),
         L::Blob => (oid::BYTEA, -1),
         L::Date => (oid::DATE, -1),
         L::Time => (oid::TIME, -1),

@@ -29,7 +29,7 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
             let (unscaled, scale) = super::shown_decimal(v.decimal(row, *storage), *width, *scale);
             write_decimal(out, unscaled, u32::from(scale));
         }
-        L::Varchar | L::Json => out.extend_from_slice(v.bytes(row)),
+        L::Varchar | L::Json | L::Jsonb => out.extend_from_slice(v.bytes(row)),
         L::Blob => write_bytea(out, v.bytes(row)),
         L::Date => datetime_out::write_date(out, v.values::<i32>()[row], style),
         L::Time => datetime_out::write_time(out, v.values::<i64>()[row]),

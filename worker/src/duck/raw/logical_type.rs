@@ -150,7 +150,7 @@ pub(super) fn raw_type(ty: &LogicalType) -> Option<RawType> {
         L::UHugeInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_UHUGEINT,
         L::Float => ffi::DUCKDB_TYPE_DUCKDB_TYPE_FLOAT,
         L::Double => ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,
-        L::Varchar | L::Json => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
+        L::Varchar | L::Json | L::Jsonb => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
         L::Blob => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB,
         L::Date => ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE,
         L::Time => ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME,

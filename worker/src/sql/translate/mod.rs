@@ -196,10 +196,10 @@ pub const RULES: &[Rule] = &[
         apply: types::unconstrained_numeric,
     },
     Rule {
-        name: "declared_lengths",
-        client: "schemas from PostgreSQL, ORMs, pgjdbc getColumns (`name varchar(80)`, `code char(2)`)",
-        why: "DuckDB forgets a varchar or char length and does not enforce it; a check keeps it, and the catalog reports it",
-        apply: types::declared_lengths,
+        name: "declared_types",
+        client: "schemas from PostgreSQL, ORMs, pgjdbc getColumns (`name varchar(80)`, `code char(2)`, `doc jsonb`)",
+        why: "DuckDB forgets a varchar or char length and does not enforce it, and has no jsonb; a check keeps each, and the catalog reports it",
+        apply: types::declared_types,
     },
     Rule {
         name: "type_names",
