@@ -32,6 +32,17 @@ pub struct Origin {
     pub type_modifier: i32,
 }
 
+impl Origin {
+    /// The type a result of this column is sent as, given its DuckDB type `ty`: jsonb
+    /// ([`LogicalType::Jsonb`]) for a column declared jsonb, which DuckDB holds as JSON.
+    pub fn sent_type(&self, ty: LogicalType) -> LogicalType {
+        match ty {
+            LogicalType::Json if self.type_oid == oid::JSONB => LogicalType::Jsonb,
+            other => other,
+        }
+    }
+}
+
 /// A relation as the catalog reports it.
 #[derive(Debug)]
 pub struct Relation {

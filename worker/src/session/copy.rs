@@ -95,8 +95,8 @@ impl Session<'_> {
             columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
         let Some(origins) = self.origins_of(&sources, &typed) else { return };
         for (column, origin) in columns.iter_mut().zip(origins) {
-            if column.ty == LogicalType::Json && origin.is_some_and(|o| o.type_oid == oid::JSONB) {
-                *column = Column { ty: LogicalType::Jsonb, oid: oid::JSONB, ..column.clone() };
+            if let Some(o) = origin {
+                *column = Column::new(std::mem::take(&mut column.name), o.sent_type(column.ty.clone()));
             }
         }
     }
@@ -106,10 +106,9 @@ impl Session<'_> {
         let sql = format!("SELECT * FROM {} LIMIT 0", qualified(name));
         let stmt = self.duck.prepare(&sql)?;
         let mut result = stmt.execute()?;
-        let mut all: Vec<Column> = (0..result.column_count())
+        let all: Vec<Column> = (0..result.column_count())
             .map(|c| Column::new(result.column_name(c), result.column_type(c)))
             .collect();
-        self.declare_jsonb(name, &mut all);
         let Some(listed) = listed else { return Ok(all) };
         let mut columns = Vec::with_capacity(listed.len());
         for (i, l) in listed.iter().enumerate() {
@@ -136,7 +135,8 @@ impl Session<'_> {
         let Source::Table { name, columns: listed } = &statement.source else {
             return Err(failure(SqlState::SYNTAX_ERROR, "COPY (query) FROM is not possible"));
         };
-        let columns = self.copy_columns(name, listed.as_deref())?;
+        let mut columns = self.copy_columns(name, listed.as_deref())?;
+        self.declare_jsonb(name, &mut columns);
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let options = &statement.options;
         let force_not_null = options.force_not_null.flags(&names, "FORCE_NOT_NULL")?;

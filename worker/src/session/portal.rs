@@ -329,8 +329,8 @@ pub fn attribute(columns: &mut [Column], origins: &Option<Vec<Option<Origin>>>) 
     let Some(origins) = origins.as_ref().filter(|o| o.len() == columns.len()) else { return };
     for (column, origin) in columns.iter_mut().zip(origins) {
         column.origin = *origin;
-        if column.ty == LogicalType::Json && origin.is_some_and(|o| o.type_oid == crate::types::oid::JSONB) {
-            column.ty = LogicalType::Jsonb;
+        if let Some(o) = origin {
+            column.ty = o.sent_type(std::mem::replace(&mut column.ty, LogicalType::Null));
         }
     }
 }

@@ -226,7 +226,7 @@ fn is_column_type(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
 /// DuckDB keeps no length, so mallard writes these exact checks, which the catalog
 /// reads back as `character varying(n)` / `character(n)` (and hides as constraints),
 /// and a violation is reported as PostgreSQL's 22001. The catalog's patterns are in
-/// `catalog/pg_catalog.sql` (`is_declared_type`).
+/// `catalog/pg_catalog.sql` (`declared_type_oid`).
 pub fn length_check(column: &str, length: u32, padded: bool) -> String {
     if padded {
         format!("CHECK (char_length(rtrim({column})) <= {length})")
