@@ -64,12 +64,18 @@ impl Both {
 
     /// `psql -X` output of `command` from each, normalized.
     fn psql(&self, command: &str) -> (String, String) {
+        self.psql_session(&[command])
+    }
+
+    /// `psql -X` output of `commands`, run one after another in one session of each.
+    fn psql_session(&self, commands: &[&str]) -> (String, String) {
         let run = |port: u16, user: &str, db: &str| {
-            let out = Command::new("psql")
-                .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", user, "-d", db, "-c", command])
-                .env("PGCONNECT_TIMEOUT", "10")
-                .output()
-                .expect("run psql");
+            let mut psql = Command::new("psql");
+            psql.args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", user, "-d", db]);
+            for command in commands {
+                psql.args(["-c", command]);
+            }
+            let out = psql.env("PGCONNECT_TIMEOUT", "10").output().expect("run psql");
             let text =
                 String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
             normalize(&text, &[user, db])
@@ -141,6 +147,49 @@ fn psql_describes_the_schema_as_postgres_does() {
         differences.join("\n\n"),
         both.mallard.logs()
     );
+}
+
+/// A session's temporary table, as psql, `pg_class` and `information_schema` show it to
+/// that session (PostgreSQL's temporary schema is `pg_temp_<slot>`; both say `pg_temp_N`).
+#[test]
+fn temporary_tables_show_as_in_postgres() {
+    let both = Both::start();
+    let create =
+        "create temp table scratch (id integer primary key, label varchar(5) not null, n numeric(6,2))";
+    let commands = [
+        r"\d scratch",
+        r"\dt",
+        "select c.relname, c.relkind, c.relpersistence, n.nspname, pg_table_is_visible(c.oid), \
+         c.oid = 'scratch'::regclass, to_regclass('scratch') is not null, c.oid::regclass \
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname like 'pg_temp%' order by 1",
+        "select table_schema, table_name, table_type from information_schema.tables where table_name = 'scratch'",
+        "select column_name, data_type, character_maximum_length, is_nullable \
+         from information_schema.columns where table_name = 'scratch' order by ordinal_position",
+        "select count(*) from pg_namespace where nspname like 'pg_temp%'",
+    ];
+    let temp = |text: String| -> String {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("pg_temp_") {
+            out.push_str(&rest[..at + "pg_temp_".len()]);
+            rest = rest[at + "pg_temp_".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+            out.push('N');
+        }
+        out + rest
+    };
+    let mut differences = Vec::new();
+    for command in commands {
+        let (pg, mallard) = both.psql_session(&[create, command]);
+        let (pg, mallard) = (temp(pg), temp(mallard));
+        assert!(!pg.contains("(0 rows)") && !pg.contains("ERROR"), "{command}: {pg}");
+        if pg != mallard {
+            differences.push(format!("{command}\n--- PostgreSQL 15:\n{pg}\n--- mallard:\n{mallard}"));
+        }
+    }
+    assert!(differences.is_empty(), "psql output differs:\n{}", differences.join("\n\n"));
+    // Another session sees none of them.
+    let (pg, mallard) = both.psql_session(&["select count(*) from pg_class where relpersistence = 't'"]);
+    assert_eq!(pg, mallard);
 }
 
 /// The corpus, per client: recorded from the client against PostgreSQL 15 (psql, pgjdbc,

@@ -133,3 +133,34 @@ fn a_statement_prepared_before_ddl_answers_after_it() {
     run(&mut other, "DROP TABLE later");
     assert_eq!(ask(&mut own, "later"), 0);
 }
+
+#[test]
+fn a_transaction_reads_the_catalog_whenever_the_snapshot_is_built() {
+    let server = start("memory");
+    let (mut open, mut other) = (server.connect(), server.connect());
+    // An ordinary check and a jsonb column: the snapshot is built over both.
+    run(&mut other, "CREATE TABLE early (x integer CHECK (x > 0), doc jsonb)");
+    let checks = "SELECT count(*) FROM pg_catalog.pg_constraint WHERE contype = 'c'";
+
+    // The transaction's first catalog query finds the snapshot out of date (Alembic's
+    // compare_metadata, first in a fresh psycopg transaction): built now, the tables
+    // would be invisible to it.
+    run(&mut open, "BEGIN; SELECT count(*) FROM early");
+    assert_eq!(classes(&mut open, "early"), 1);
+    // Built by another session while the transaction is open.
+    assert_eq!(classes(&mut other, "early"), 1);
+    assert_eq!(columns(&mut open, "early"), ["x integer", "doc jsonb"]);
+    assert_eq!(open.query_one(checks, &[]).unwrap().get::<_, i64>(0), 1);
+    run(&mut open, "COMMIT");
+
+    // Built before the next transaction began, and after DDL, inside one.
+    run(&mut open, "BEGIN; SELECT count(*) FROM early");
+    assert_eq!(columns(&mut open, "early"), ["x integer", "doc jsonb"]);
+    run(&mut open, "COMMIT");
+    run(&mut other, "ALTER TABLE early ADD COLUMN y text");
+    run(&mut open, "BEGIN; SELECT count(*) FROM early");
+    assert_eq!(columns(&mut open, "early"), ["x integer", "doc jsonb", "y text"]);
+    assert_eq!(columns(&mut other, "early"), ["x integer", "doc jsonb", "y text"]);
+    assert_eq!(columns(&mut open, "early"), ["x integer", "doc jsonb", "y text"]);
+    run(&mut open, "COMMIT");
+}

@@ -12,7 +12,10 @@ FROM memory.mallard_catalog.pg_namespace n;
 
 CREATE VIEW memory.mallard_information_schema.tables AS
 SELECT current_database() AS table_catalog, memory.mallard_catalog.namespace_name(r.schema_name) AS table_schema,
-       r.relname AS table_name, CASE r.relkind WHEN 'r' THEN 'BASE TABLE' ELSE 'VIEW' END AS table_type,
+       r.relname AS table_name,
+       CASE WHEN r.relkind = 'v' THEN 'VIEW'
+            WHEN r.schema_name = memory.mallard_catalog.temp_schema() THEN 'LOCAL TEMPORARY'
+            ELSE 'BASE TABLE' END AS table_type,
        CAST(NULL AS VARCHAR) AS self_referencing_column_name, CAST(NULL AS VARCHAR) AS reference_generation,
        CAST(NULL AS VARCHAR) AS user_defined_type_catalog, CAST(NULL AS VARCHAR) AS user_defined_type_schema,
        CAST(NULL AS VARCHAR) AS user_defined_type_name,
@@ -121,4 +124,4 @@ SELECT current_database() AS sequence_catalog, memory.mallard_catalog.namespace_
        0 AS numeric_scale, CAST(s.start_value AS VARCHAR) AS start_value, CAST(s.min_value AS VARCHAR) AS minimum_value,
        CAST(s.max_value AS VARCHAR) AS maximum_value, CAST(s.increment_by AS VARCHAR) AS increment,
        CASE WHEN s.cycle THEN 'YES' ELSE 'NO' END AS cycle_option
-FROM duckdb_sequences() s WHERE s.database_name = current_database();
+FROM memory.mallard_catalog.served_sequences() s;

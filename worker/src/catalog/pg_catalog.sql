@@ -26,6 +26,44 @@ CREATE MACRO memory.mallard_catalog.namespace_oid(schema_name) AS
 CREATE MACRO memory.mallard_catalog.namespace_name(schema_name) AS
     CASE schema_name WHEN 'main' THEN 'public' ELSE schema_name END;
 
+-- The session's temporary objects are in DuckDB's database `temp`, which only its own
+-- connection sees. PostgreSQL shows them in the schema pg_temp_N, N the backend's slot:
+-- 3 here for every session, as no session sees another's. The session sets the
+-- variable mallard_temp_objects once it has made one.
+CREATE MACRO memory.mallard_catalog.temp_schema() AS 'pg_temp_3';
+
+-- A schema whose relations are named without it: on the search path, or the session's
+-- temporary schema, which PostgreSQL searches first.
+CREATE MACRO memory.mallard_catalog.visible_schema(schema_name) AS
+    schema_name = memory.mallard_catalog.temp_schema() OR list_contains(main.current_schemas(false), schema_name);
+
+-- DuckDB's catalog functions over the session's database and its temporary objects,
+-- those in the schema pg_temp_3.
+CREATE MACRO memory.mallard_catalog.served_tables() AS TABLE
+SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
+                  AS schema_name)
+FROM duckdb_tables() WHERE database_name IN (current_database(), 'temp') AND NOT internal;
+CREATE MACRO memory.mallard_catalog.served_columns() AS TABLE
+SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
+                  AS schema_name)
+FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp') AND NOT internal;
+CREATE MACRO memory.mallard_catalog.served_constraints() AS TABLE
+SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
+                  AS schema_name)
+FROM duckdb_constraints() WHERE database_name IN (current_database(), 'temp');
+CREATE MACRO memory.mallard_catalog.served_indexes() AS TABLE
+SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
+                  AS schema_name)
+FROM duckdb_indexes() WHERE database_name IN (current_database(), 'temp');
+CREATE MACRO memory.mallard_catalog.served_views() AS TABLE
+SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
+                  AS schema_name)
+FROM duckdb_views() WHERE database_name IN (current_database(), 'temp') AND NOT internal;
+CREATE MACRO memory.mallard_catalog.served_sequences() AS TABLE
+SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
+                  AS schema_name)
+FROM duckdb_sequences() WHERE database_name IN (current_database(), 'temp');
+
 -- The PostgreSQL type of a DuckDB column type as duckdb_columns() spells it: the same
 -- mapping a RowDescription uses (duck_types is written from it at install).
 CREATE MACRO memory.mallard_catalog.base_type_name(data_type) AS
@@ -104,19 +142,15 @@ SELECT c.schema_name, c.table_name,
        list_transform(c.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT)) AS attnums,
        c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index,
        CAST(memory.mallard_catalog.declared_type_oid(c.constraint_type, c.expression) AS BIGINT) AS typid,
-       -- The length of a char or varchar check. Any other check but jsonb's fails the
-       -- cast, which keeps the snapshot from being built for such a database: a
-       -- snapshot that is built is wrong inside a client's transaction (issue 11's
-       -- closing note), and the live views are right.
-       CASE memory.mallard_catalog.declared_type_oid(c.constraint_type, c.expression) WHEN 3802 THEN -1
-            ELSE CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 END AS typmod,
+       -- The declared length of a char or varchar column.
+       CASE WHEN memory.mallard_catalog.declared_type_oid(c.constraint_type, c.expression) IN (1042, 1043)
+            THEN CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 ELSE -1 END AS typmod,
        memory.mallard_catalog.object_oid('c', c.schema_name, c.table_name || '.' ||
            memory.mallard_catalog.constraint_name(c.constraint_type, c.table_name, c.constraint_column_names,
                                                   c.constraint_name)) AS oid,
        memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
-FROM duckdb_constraints() c
-WHERE c.database_name = current_database()
-  AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK');
+FROM memory.mallard_catalog.served_constraints() c
+WHERE c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK');
 CREATE TABLE memory.mallard_catalog.snapshot_constraint_rows AS
 SELECT * FROM memory.mallard_catalog.live_constraint_rows LIMIT 0;
 CREATE VIEW memory.mallard_catalog.constraint_rows AS
@@ -140,10 +174,9 @@ SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLI
        CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
        NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type,
        memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
-FROM duckdb_columns() c
+FROM memory.mallard_catalog.served_columns() c
 LEFT JOIN memory.mallard_catalog.declared_types d
-       ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name
-WHERE c.database_name = current_database() AND NOT c.internal;
+       ON d.schema_name = c.schema_name AND d.table_name = c.table_name AND d.column_name = c.column_name;
 CREATE TABLE memory.mallard_catalog.snapshot_columns AS SELECT * FROM memory.mallard_catalog.live_columns LIMIT 0;
 CREATE VIEW memory.mallard_catalog.columns AS
 SELECT * FROM memory.mallard_catalog.snapshot_columns WHERE memory.mallard_catalog.from_snapshot()
@@ -155,7 +188,7 @@ SELECT * FROM memory.mallard_catalog.live_columns WHERE NOT memory.mallard_catal
 CREATE VIEW memory.mallard_catalog.live_indexes AS
 SELECT i.schema_name, i.table_name, i.index_name, i.is_unique, i.is_primary,
        string_split(trim(i.expressions, '[]'), ', ') AS column_names, i.comment
-FROM duckdb_indexes() i WHERE i.database_name = current_database()
+FROM memory.mallard_catalog.served_indexes() i
 UNION ALL
 SELECT c.schema_name, c.table_name, c.conname, true, c.contype = 'p', c.column_names, NULL
 FROM memory.mallard_catalog.constraints c WHERE c.contype IN ('p', 'u');
@@ -182,24 +215,23 @@ SELECT t.schema_name, t.table_name AS relname, 'r' AS relkind, t.table_name AS t
        CAST(t.column_count AS SMALLINT) AS natts, CAST(t.estimated_size AS FLOAT) AS tuples,
        t.index_count > 0 AS hasindex, CAST(t.check_constraint_count - coalesce(d.n, 0) AS SMALLINT) AS checks,
        l.table_name IS NOT NULL AS hastriggers, t.comment, CAST(NULL AS VARCHAR) AS definition
-FROM duckdb_tables() t
+FROM memory.mallard_catalog.served_tables() t
 LEFT JOIN declared d ON d.schema_name = t.schema_name AND d.table_name = t.table_name
 LEFT JOIN linked l ON l.schema_name = t.schema_name AND l.table_name = t.table_name
-WHERE t.database_name = current_database() AND NOT t.internal
 UNION ALL
 SELECT v.schema_name, v.view_name, 'v', v.view_name, CAST(v.column_count AS SMALLINT), 0, false, 0, false, v.comment,
        v.sql
-FROM duckdb_views() v WHERE v.database_name = current_database() AND NOT v.internal
+FROM memory.mallard_catalog.served_views() v
 UNION ALL
 SELECT i.schema_name, i.index_name, 'i', i.table_name, CAST(len(string_split(trim(i.expressions, '[]'), ', ')) AS SMALLINT),
        0, false, 0, false, i.comment, NULL
-FROM duckdb_indexes() i WHERE i.database_name = current_database()
+FROM memory.mallard_catalog.served_indexes() i
 UNION ALL
 SELECT k.schema_name, k.conname, 'i', k.table_name, CAST(len(k.column_names) AS SMALLINT), 0, false, 0, false, NULL, NULL
 FROM k WHERE k.contype IN ('p', 'u')
 UNION ALL
 SELECT s.schema_name, s.sequence_name, 'S', s.sequence_name, 3, 1, false, 0, false, s.comment, NULL
-FROM duckdb_sequences() s WHERE s.database_name = current_database()) r;
+FROM memory.mallard_catalog.served_sequences() s) r;
 CREATE TABLE memory.mallard_catalog.snapshot_relations AS SELECT * FROM memory.mallard_catalog.live_relations LIMIT 0;
 CREATE VIEW memory.mallard_catalog.relations AS
 SELECT * FROM memory.mallard_catalog.snapshot_relations WHERE memory.mallard_catalog.from_snapshot()
@@ -214,7 +246,10 @@ FROM (VALUES (11, 'pg_catalog', 10), (99, 'pg_toast', 10), (2200, 'public', 6171
 UNION ALL
 SELECT memory.mallard_catalog.namespace_oid(s.schema_name), s.schema_name, 10, NULL
 FROM duckdb_schemas() s
-WHERE s.database_name = current_database() AND s.schema_name NOT IN ('main', 'pg_catalog', 'information_schema');
+WHERE s.database_name = current_database() AND s.schema_name NOT IN ('main', 'pg_catalog', 'information_schema')
+UNION ALL
+SELECT memory.mallard_catalog.namespace_oid(memory.mallard_catalog.temp_schema()), memory.mallard_catalog.temp_schema(), 10, NULL
+WHERE getvariable('mallard_temp_objects');
 
 CREATE VIEW memory.mallard_catalog.pg_class AS
 SELECT r.oid,
@@ -225,7 +260,7 @@ SELECT r.oid,
        CAST(0 AS BIGINT) AS relfilenode, CAST(0 AS BIGINT) AS reltablespace,
        CAST(0 AS INTEGER) AS relpages, r.tuples AS reltuples, CAST(0 AS INTEGER) AS relallvisible,
        CAST(0 AS BIGINT) AS reltoastrelid, r.hasindex AS relhasindex, false AS relisshared,
-       'p' AS relpersistence, r.relkind, r.natts AS relnatts, r.checks AS relchecks,
+       CASE WHEN r.schema_name = memory.mallard_catalog.temp_schema() THEN 't' ELSE 'p' END AS relpersistence, r.relkind, r.natts AS relnatts, r.checks AS relchecks,
        false AS relhasrules, r.hastriggers AS relhastriggers,
        false AS relhassubclass,
        false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
@@ -344,13 +379,13 @@ CREATE VIEW memory.mallard_catalog.pg_sequence AS
 SELECT memory.mallard_catalog.object_oid('r', s.schema_name, s.sequence_name) AS seqrelid,
        CAST(20 AS BIGINT) AS seqtypid, s.start_value AS seqstart, s.increment_by AS seqincrement,
        s.max_value AS seqmax, s.min_value AS seqmin, CAST(1 AS BIGINT) AS seqcache, s.cycle AS seqcycle
-FROM duckdb_sequences() s WHERE s.database_name = current_database();
+FROM memory.mallard_catalog.served_sequences() s;
 
 CREATE VIEW memory.mallard_catalog.pg_sequences AS
 SELECT memory.mallard_catalog.namespace_name(s.schema_name) AS schemaname, s.sequence_name AS sequencename,
        memory.mallard_catalog.owner_name() AS sequenceowner, 'bigint' AS data_type, s.start_value, s.min_value,
        s.max_value, s.increment_by, s.cycle, CAST(1 AS BIGINT) AS cache_size, s.last_value
-FROM duckdb_sequences() s WHERE s.database_name = current_database();
+FROM memory.mallard_catalog.served_sequences() s;
 
 CREATE VIEW memory.mallard_catalog.pg_tables AS
 SELECT memory.mallard_catalog.namespace_name(r.schema_name) AS schemaname, r.relname AS tablename,
@@ -386,7 +421,7 @@ SELECT memory.mallard_catalog.object_oid('r', t.schema_name, t.table_name) AS re
        CAST(NULL AS TIMESTAMPTZ) AS last_analyze, CAST(NULL AS TIMESTAMPTZ) AS last_autoanalyze,
        CAST(0 AS BIGINT) AS vacuum_count, CAST(0 AS BIGINT) AS autovacuum_count, CAST(0 AS BIGINT) AS analyze_count,
        CAST(0 AS BIGINT) AS autoanalyze_count
-FROM duckdb_tables() t WHERE t.database_name = current_database() AND NOT t.internal;
+FROM memory.mallard_catalog.served_tables() t;
 
 CREATE VIEW memory.mallard_catalog.pg_am AS
 SELECT CAST(oid AS BIGINT) AS oid, amname, amhandler, amtype
@@ -484,8 +519,7 @@ CREATE MACRO memory.mallard_catalog.format_type(type_oid, typmod) AS
 
 CREATE MACRO memory.mallard_catalog.pg_table_is_visible(relation) AS
     (SELECT count(*) > 0 FROM memory.mallard_catalog.relations mc_r
-     WHERE mc_r.oid = relation
-       AND list_contains(main.current_schemas(false), mc_r.schema_name));
+     WHERE mc_r.oid = relation AND memory.mallard_catalog.visible_schema(mc_r.schema_name));
 CREATE MACRO memory.mallard_catalog.pg_type_is_visible(type_oid) AS true;
 
 CREATE MACRO memory.mallard_catalog.obj_description(object) AS NULL,
@@ -558,8 +592,10 @@ CREATE MACRO memory.mallard_catalog.relation_oid(name) AS
      WHERE CASE WHEN contains(CAST(name AS VARCHAR), '.')
                 THEN memory.mallard_catalog.namespace_name(mc_r.schema_name) = lower(trim(split_part(CAST(name AS VARCHAR), '.', 1), '"'))
                      AND mc_r.relname = trim(split_part(CAST(name AS VARCHAR), '.', 2), '"')
-                ELSE list_contains(main.current_schemas(false), mc_r.schema_name) AND mc_r.relname = trim(CAST(name AS VARCHAR), '"')
+                ELSE memory.mallard_catalog.visible_schema(mc_r.schema_name) AND mc_r.relname = trim(CAST(name AS VARCHAR), '"')
            END
+     -- A temporary relation hides the others of its name, as in PostgreSQL.
+     ORDER BY mc_r.schema_name <> memory.mallard_catalog.temp_schema()
      LIMIT 1));
 CREATE MACRO memory.mallard_catalog.regclass_in(name) AS
     CASE WHEN name IS NULL THEN NULL
@@ -568,7 +604,7 @@ CREATE MACRO memory.mallard_catalog.regclass_in(name) AS
                        error('relation "' || CAST(name AS VARCHAR) || '" does not exist')) END;
 CREATE MACRO memory.mallard_catalog.to_regclass(name) AS memory.mallard_catalog.relation_oid(name);
 CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
-    coalesce((SELECT CASE WHEN list_contains(main.current_schemas(false), mc_r.schema_name) THEN mc_r.relname
+    coalesce((SELECT CASE WHEN memory.mallard_catalog.visible_schema(mc_r.schema_name) THEN mc_r.relname
                           ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
               FROM memory.mallard_catalog.relations mc_r
               WHERE mc_r.oid = relation),

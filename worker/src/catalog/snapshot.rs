@@ -12,9 +12,12 @@
 //! bump once a transaction that may have changed the catalog has ended. The tables are
 //! rebuilt on a connection of the worker's own, in a transaction of their own, when a
 //! catalog query finds them out of date: never inside a client's transaction, and never
-//! for the ordinary statements between two catalog queries. A session in an open
-//! transaction keeps reading the tables as they were when it first read them, as
-//! DuckDB's own catalog functions would show it theirs.
+//! for the ordinary statements between two catalog queries.
+//!
+//! A client's transaction sees the tables as they were when it began (DuckDB's MVCC):
+//! tables built after that are invisible to it, empty or stale. So a session in a
+//! transaction reads the snapshot only when its tables were built before the
+//! transaction began ([`Snapshot::builds`]), and DuckDB's functions otherwise.
 //!
 //! A worker sees every change to its catalog in the `memory` and `duckdb` storage modes
 //! (one worker per writable database, or none that writes); not under DuckLake, whose
@@ -47,6 +50,8 @@ pub struct Snapshot {
     enabled: bool,
     /// Bumped after every transaction that may have changed the catalog.
     generation: AtomicU64,
+    /// How many builds have committed.
+    builds: AtomicU64,
     builder: Mutex<Builder>,
 }
 
@@ -58,6 +63,8 @@ struct Builder {
     conn: Option<Connection>,
     /// The generation the tables hold; `None` before the first build.
     built: Option<u64>,
+    /// Which build (counted by [`Snapshot::builds`]) made the tables.
+    build: u64,
 }
 
 impl Snapshot {
@@ -65,7 +72,14 @@ impl Snapshot {
         Snapshot {
             enabled,
             generation: AtomicU64::new(0),
-            builder: Mutex::new(Builder { db, database: database.to_owned(), conn: None, built: None }),
+            builds: AtomicU64::new(0),
+            builder: Mutex::new(Builder {
+                db,
+                database: database.to_owned(),
+                conn: None,
+                built: None,
+                build: 0,
+            }),
         }
     }
 
@@ -85,9 +99,17 @@ impl Snapshot {
         self.enabled && generation == self.generation()
     }
 
-    /// The snapshot, current: rebuilt first when it is out of date. `Live` when it is
-    /// off or could not be built.
-    pub fn current(&self) -> Source {
+    /// How many builds have committed: read before a client's transaction begins, it
+    /// says which tables that transaction can see.
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::SeqCst)
+    }
+
+    /// The snapshot, current, for a reader outside a transaction (`began` is `None`)
+    /// or in one that began when [`Snapshot::builds`] said `began`: rebuilt first when
+    /// out of date and the reader would see the new tables. `Live` when it is off,
+    /// could not be built, or was built after the reader's transaction began.
+    pub fn current(&self, began: Option<u64>) -> Source {
         if !self.enabled {
             return Source::Live;
         }
@@ -97,12 +119,17 @@ impl Snapshot {
         // than they are.
         let generation = self.generation();
         if builder.built == Some(generation) {
-            return Source::Snapshot(generation);
+            let visible = began.is_none_or(|began| builder.build <= began);
+            return if visible { Source::Snapshot(generation) } else { Source::Live };
+        }
+        if began.is_some() {
+            return Source::Live;
         }
         let started = std::time::Instant::now();
         match builder.build() {
             Ok(()) => {
                 builder.built = Some(generation);
+                builder.build = self.builds.fetch_add(1, Ordering::SeqCst) + 1;
                 tracing::debug!(
                     generation,
                     ms = started.elapsed().as_millis() as u64,

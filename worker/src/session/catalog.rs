@@ -6,12 +6,18 @@
 //!
 //! Ordinary statements pay one comparison for this; only a statement that names the
 //! catalog may wait for the snapshot to be built.
+//!
+//! A transaction sees the snapshot's tables as they were when it began, so inside one
+//! the snapshot is read only when it was built before: never built there (it would be
+//! invisible), and built before the session's next transaction when the last one had
+//! to read the functions for want of it.
 
 use std::cell::Cell;
 
 use tracing::debug;
 
 use super::portal::{Statement, StatementKind};
+use super::query::Transaction;
 use super::{Session, StepError};
 use crate::catalog::snapshot::{Snapshot, Source, VARIABLE};
 use crate::duck::exec;
@@ -25,14 +31,30 @@ pub(super) struct CatalogView<'s> {
     written: bool,
     /// The session `USE`d a database: the snapshot is of the one sessions start in.
     elsewhere: bool,
+    /// The session made temporary objects, which only its own DuckDB connection sees:
+    /// the snapshot, built on another, lacks them.
+    temporary: bool,
     /// What the DuckDB variable says; `None` when setting it failed.
     source: Option<Source>,
+    /// What [`Snapshot::builds`] said when the session's transaction began.
+    began: Option<u64>,
+    /// A statement in the transaction read DuckDB's functions because the snapshot
+    /// was out of date or built after the transaction began.
+    missed: bool,
 }
 
 impl<'s> CatalogView<'s> {
     pub(super) fn new(snapshot: &'s Snapshot) -> CatalogView<'s> {
         // An unset variable reads as false: the live functions.
-        CatalogView { snapshot, written: false, elsewhere: false, source: Some(Source::Live) }
+        CatalogView {
+            snapshot,
+            written: false,
+            elsewhere: false,
+            temporary: false,
+            source: Some(Source::Live),
+            began: None,
+            missed: false,
+        }
     }
 
     /// Notes a statement that may change the catalog (`writes`) or switches databases.
@@ -50,7 +72,7 @@ impl<'s> CatalogView<'s> {
 
     /// Whether the snapshot may show this session its catalog.
     fn may_read_snapshot(&self) -> bool {
-        !self.written && !self.elsewhere
+        !self.written && !self.elsewhere && !self.temporary
     }
 }
 
@@ -67,10 +89,26 @@ impl Session<'_> {
     /// snapshot when this session may read it (built first when out of date), DuckDB's
     /// functions otherwise.
     pub(super) fn choose_catalog(&mut self) -> Source {
-        let wanted =
-            if self.catalog.may_read_snapshot() { self.shared.snapshot.current() } else { Source::Live };
+        let wanted = if self.catalog.may_read_snapshot() {
+            // A transaction begun by no path that noted it sees no snapshot.
+            let began = (self.tx != Transaction::Idle).then(|| self.catalog.began.unwrap_or(0));
+            let source = self.shared.snapshot.current(began);
+            self.catalog.missed |= source == Source::Live && began.is_some();
+            source
+        } else {
+            Source::Live
+        };
         self.set_catalog_source(wanted);
         wanted
+    }
+
+    /// Just before the session's DuckDB transaction begins: notes which snapshot it
+    /// will see, built first when the session's last transaction went without one.
+    pub(super) fn catalog_before_begin(&mut self) {
+        if std::mem::take(&mut self.catalog.missed) && self.catalog.may_read_snapshot() {
+            self.shared.snapshot.current(None);
+        }
+        self.catalog.began = Some(self.shared.snapshot.builds());
     }
 
     /// Before every statement (see `note_catalog_change`): a variable that says
@@ -105,6 +143,17 @@ impl Session<'_> {
         *duck.prepared.borrow_mut() = self.duck.prepare(&statement.sql)?;
         planned.set(source);
         Ok(())
+    }
+
+    /// The session made a temporary object: from now on its catalog is read live, and
+    /// `pg_namespace` lists its temporary schema.
+    pub(super) fn note_temporary_objects(&mut self) {
+        if std::mem::replace(&mut self.catalog.temporary, true) {
+            return;
+        }
+        if let Err(e) = exec(&self.duck, "SET VARIABLE mallard_temp_objects = true") {
+            debug!(error = %e, "could not note the session's temporary objects");
+        }
     }
 
     fn set_catalog_source(&mut self, source: Source) {

@@ -228,9 +228,13 @@ impl Session<'_> {
             _ => false,
         };
         let switches = matches!(command, Command::Other(tag) if tag == "USE");
-        let permanent = (ddl || writes) && !temporary();
+        let temporary = (ddl || writes) && temporary();
+        let permanent = (ddl || writes) && !temporary;
         self.catalog_changed |= ddl && permanent;
         self.catalog.note(writes && permanent, switches);
+        if temporary {
+            self.note_temporary_objects();
+        }
         self.guard_catalog();
     }
 

@@ -128,6 +128,7 @@ impl Session<'_> {
     /// Opens the implicit transaction of a multi-statement query or extended batch.
     pub(super) fn begin_implicit(&mut self) -> Result<(), StepError> {
         self.park_live()?;
+        self.catalog_before_begin();
         self.duck_exec("BEGIN TRANSACTION")?;
         self.tx = Transaction::Implicit;
         self.settings.begin(&[]);
@@ -172,6 +173,7 @@ impl Session<'_> {
                     .map_err(|e| StepError::from(crate::sql::utility::ParseError { position: None, ..e }))?;
                 if self.tx == Transaction::Idle {
                     self.park_live()?;
+                    self.catalog_before_begin();
                     self.duck_exec("BEGIN TRANSACTION")?;
                 }
                 self.tx = Transaction::Block;

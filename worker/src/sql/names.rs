@@ -224,9 +224,14 @@ fn expression_name(item: &[Token<'_>]) -> Option<String> {
 /// The name of an expression; with `strong`, only a name PostgreSQL ranks above a type's
 /// or `case` (a column's, a function's), which is what a CASE takes from its ELSE.
 fn named(item: &[Token<'_>], strong: bool) -> Option<String> {
-    // A trailing cast: the inner expression's name, else the type's.
+    // A trailing cast: the inner expression's name, else the type's. A cast binds
+    // tighter than any operator: `a = b::regclass` casts b only, and is `?column?`.
     if let Some(at) = last_top_level_cast(item) {
-        return named(&item[..at], strong).or_else(|| if strong { None } else { type_name(&item[at + 2..]) });
+        if !is_operand(&item[..at]) {
+            return None;
+        }
+        // A type's name or `case` inside gives way to the outer type's (`1::int::text`).
+        return named(&item[..at], true).or_else(|| if strong { None } else { type_name(&item[at + 2..]) });
     }
     // `(a)`: the name of what the brackets hold; `(SELECT x ...)`, of its first column.
     if item.first() == Some(&Token::Punct('(')) && skip_group(item, 0) == Some(item.len()) && item.len() > 2 {
@@ -333,6 +338,27 @@ fn last_top_level_cast(item: &[Token<'_>]) -> Option<usize> {
         }
     }
     found.filter(|&i| i > 0)
+}
+
+/// Whether `tokens` are one operand, with no operator at the top level (in or out of
+/// brackets, CASE ... END): what a `::` after them casts as a whole.
+fn is_operand(tokens: &[Token<'_>]) -> bool {
+    const OPERATORS: &[&str] =
+        &["AND", "OR", "NOT", "IS", "LIKE", "ILIKE", "IN", "BETWEEN", "SIMILAR", "COLLATE"];
+    let mut depth = 0i32;
+    tokens.iter().all(|t| {
+        match t {
+            Token::Punct('(' | '[') => depth += 1,
+            Token::Word(w) if w.eq_ignore_ascii_case("CASE") => depth += 1,
+            Token::Punct(')' | ']') => depth -= 1,
+            Token::Word(w) if w.eq_ignore_ascii_case("END") => depth -= 1,
+            // `.` qualifies a name; `:` is an earlier cast of the same operand.
+            Token::Punct(c) if depth == 0 => return matches!(c, '.' | ':'),
+            Token::Word(w) if depth == 0 => return !OPERATORS.iter().any(|o| w.eq_ignore_ascii_case(o)),
+            _ => {}
+        }
+        true
+    })
 }
 
 /// PostgreSQL's internal name for a type as written (`integer` is `int4`).
@@ -445,6 +471,16 @@ mod tests {
             ("select date '2024-01-01'", "date"),
             ("select a is null from t", "?column?"),
             ("select distinct on (a) b from t", "b"),
+            ("select c.oid = 'x'::regclass from c", "?column?"),
+            ("select -1::int", "?column?"),
+            ("select 'a' || 'b'::text", "?column?"),
+            ("select not true::bool", "?column?"),
+            ("select (1 + 2)::int", "int4"),
+            ("select 1::int::text", "text"),
+            ("select array[1]::int[]", "array"),
+            ("select case when a then 1 end::text from t", "text"),
+            ("select now()::date::text", "now"),
+            ("select x.oid::regclass from x", "oid"),
         ];
         for (sql, name) in cases {
             assert_eq!(one(sql), name, "{sql}");
