@@ -579,6 +579,17 @@ fn sqlalchemy_tools_as_against_postgres() {
     );
 }
 
+/// asyncpg's type introspection, run as asyncpg sends it (binary `oid[]` parameter),
+/// for the arrays of the builtin types (`asyncpg_types.py`).
+#[test]
+fn asyncpg_types_as_against_postgres() {
+    driver_prints_as_against_postgres(
+        drivers::python_script("asyncpg_types.py"),
+        || drivers::python_script("asyncpg_types.py"),
+        None,
+    );
+}
+
 #[test]
 fn sqlalchemy_inspector_as_against_postgres() {
     driver_prints_as_against_postgres(

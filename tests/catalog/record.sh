@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Records what real clients send to a real PostgreSQL 15 when they read its catalog, into
-# tests/catalog/corpus/{psql,pgjdbc,sqlalchemy,superset}.sql. For developers, when a client
-# or the fixture changes; the tests only read the corpus. The other corpus files (dbeaver,
-# metabase, grafana, npgsql) are those clients' statements taken from their sources, since
-# the clients do not run here; each file's header says where from and how it was filled in.
+# tests/catalog/corpus/{psql,pgjdbc,sqlalchemy,superset,asyncpg}.sql. For developers, when
+# a client or the fixture changes; the tests only read the corpus. The other corpus files
+# (dbeaver, metabase, grafana, npgsql) are those clients' statements taken from their
+# sources, since the clients do not run here; each file's header says where from and how
+# it was filled in. The replay test (tests/catalog.rs) does not read asyncpg.sql yet: it
+# is what asyncpg's type introspection sends, which mallard still answers by a rewrite
+# (the translation rule asyncpg_type_introspection) rather than from its pg_type.
 #
 #   tests/catalog/record.sh          re-record the corpus
 #   tests/catalog/record.sh --serve  start the same server with the fixture loaded, print
@@ -13,9 +16,9 @@
 # every statement (log_statement = 'all', to a CSV log), loads fixture.sql, then runs psql
 # 15 (one process per backslash command, told apart by application_name, plus psql's tab
 # completion through a pseudo-terminal), tests/drivers/JdbcMetadata.java,
-# tests/drivers/sqlalchemy_inspect.py and tests/drivers/superset_probe.py (these send a
-# marker statement before each call when MALLARD_RECORD_MARKERS=1). The statements are then
-# taken out of the log: bind
+# tests/drivers/sqlalchemy_inspect.py, tests/drivers/superset_probe.py and
+# tests/drivers/asyncpg_types.py (these send a marker statement before each call when
+# MALLARD_RECORD_MARKERS=1). The statements are then taken out of the log: bind
 # parameters are replaced by the logged values, as SQL literals, so each entry runs as a
 # simple query; the marker statements and the fixture's DDL are left out; repeats are
 # dropped, first appearance kept. Each entry is:
@@ -25,9 +28,9 @@
 #
 # Finally every entry is run once more, as a simple query, and the ones that fail are listed.
 #
-# Needs: PostgreSQL 15 binaries ($PG_BIN, default /usr/lib/postgresql/15/bin), a Python with
-# psycopg and SQLAlchemy ($MALLARD_PYTHON, default the venv .ci/run makes), java and pgjdbc
-# ($MALLARD_PGJDBC_JAR, default Debian's). Under root, PostgreSQL runs as the postgres user.
+# Needs: PostgreSQL 15 binaries ($PG_BIN, default /usr/lib/postgresql/15/bin), a Python
+# with psycopg, SQLAlchemy and asyncpg ($MALLARD_PYTHON, default the venv .ci/run makes),
+# java and pgjdbc ($MALLARD_PGJDBC_JAR, default Debian's). Under root, PostgreSQL runs as the postgres user.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +50,8 @@ esac
 for tool in initdb pg_ctl postgres psql; do
   [ -x "$pg_bin/$tool" ] || { echo "missing $pg_bin/$tool (install postgresql-15)" >&2; exit 1; }
 done
-"$python" -c "import psycopg, sqlalchemy" || { echo "$python lacks psycopg or SQLAlchemy: run .ci/run" >&2; exit 1; }
+"$python" -c "import psycopg, sqlalchemy, asyncpg" ||
+  { echo "$python lacks psycopg, SQLAlchemy or asyncpg: run .ci/run" >&2; exit 1; }
 if [ -z "$serve" ]; then
   [ -f "$jar" ] || { echo "missing $jar (install libpostgresql-jdbc-java)" >&2; exit 1; }
   command -v java >/dev/null || { echo "java is missing" >&2; exit 1; }
@@ -193,6 +197,10 @@ printf 'record-superset\tsuperset\tsuperset connect\n' >>"$apps"
 MALLARD_RECORD_MARKERS=1 "$python" "$drivers/superset_probe.py" "$target application_name=record-superset" \
   >"$work/superset.out" || { cat "$work/superset.out"; exit 1; }
 
+printf 'record-asyncpg\tasyncpg\tasyncpg connect\n' >>"$apps"
+MALLARD_RECORD_MARKERS=1 "$python" "$drivers/asyncpg_types.py" "$target application_name=record-asyncpg" \
+  >"$work/asyncpg.out" || { cat "$work/asyncpg.out"; exit 1; }
+
 # The log is written by the logging collector, a little after the statements ran: wait
 # for a last statement to show up in it.
 psql_at record-end -c "select 'mallard-record: end'" >/dev/null
@@ -208,7 +216,7 @@ import csv, re, sys
 import psycopg
 
 log_path, apps_path, corpus_dir, target = sys.argv[1:5]
-FILES = ["psql", "pgjdbc", "sqlalchemy", "superset"]
+FILES = ["psql", "pgjdbc", "sqlalchemy", "superset", "asyncpg"]
 HEADERS = {
     "superset": "-- Apache Superset's statements for a PostgreSQL database (its PostgresEngineSpec and\n"
     "-- base engine spec: catalogs, schemas, tables and foreign tables, views, a table's columns,\n"

@@ -18,4 +18,6 @@ def conninfo(text):
     kwargs = {"host": args.get("host"), "user": args.get("user"), "database": args.get("dbname")}
     if "port" in args:
         kwargs["port"] = int(args["port"])
+    if "application_name" in args:
+        kwargs["server_settings"] = {"application_name": args["application_name"]}
     return {k: v for k, v in kwargs.items() if v is not None}

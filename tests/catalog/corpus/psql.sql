@@ -325,7 +325,7 @@ SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c
 FROM pg_catalog.pg_class c
  LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)
 LEFT JOIN pg_catalog.pg_am am ON (c.relam = am.oid)
-WHERE c.oid = '16408'
+WHERE c.oid = '16410'
 --- psql \d sales.regions
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
@@ -338,14 +338,14 @@ SELECT a.attname,
   a.attidentity,
   a.attgenerated
 FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = '16408' AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = '16410' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 --- psql \d sales.regions
 SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),
   pg_catalog.pg_get_constraintdef(con.oid, true), contype, condeferrable, condeferred, i.indisreplident, c2.reltablespace
 FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i
   LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x'))
-WHERE c.oid = '16408' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
+WHERE c.oid = '16410' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
 ORDER BY i.indisprimary DESC, c2.relname
 --- psql \d sales.regions
 SELECT pol.polname, pol.polpermissive,
@@ -359,7 +359,7 @@ SELECT pol.polname, pol.polpermissive,
     WHEN 'd' THEN 'DELETE'
     END AS cmd
 FROM pg_catalog.pg_policy pol
-WHERE pol.polrelid = '16408' ORDER BY 1
+WHERE pol.polrelid = '16410' ORDER BY 1
 --- psql \d sales.regions
 SELECT oid, stxrelid::pg_catalog.regclass, stxnamespace::pg_catalog.regnamespace::pg_catalog.text AS nsp, stxname,
 pg_catalog.pg_get_statisticsobjdef_columns(oid) AS columns,
@@ -368,7 +368,7 @@ pg_catalog.pg_get_statisticsobjdef_columns(oid) AS columns,
   'm' = any(stxkind) AS mcv_enabled,
 stxstattarget
 FROM pg_catalog.pg_statistic_ext
-WHERE stxrelid = '16408'
+WHERE stxrelid = '16410'
 ORDER BY nsp, stxname
 --- psql \d sales.regions
 SELECT pubname
@@ -377,7 +377,7 @@ SELECT pubname
 FROM pg_catalog.pg_publication p
      JOIN pg_catalog.pg_publication_namespace pn ON p.oid = pn.pnpubid
      JOIN pg_catalog.pg_class pc ON pc.relnamespace = pn.pnnspid
-WHERE pc.oid ='16408' and pg_catalog.pg_relation_is_publishable('16408')
+WHERE pc.oid ='16410' and pg_catalog.pg_relation_is_publishable('16410')
 UNION
 SELECT pubname
      , pg_get_expr(pr.prqual, c.oid)
@@ -389,24 +389,24 @@ SELECT pubname
         ELSE NULL END) FROM pg_catalog.pg_publication p
      JOIN pg_catalog.pg_publication_rel pr ON p.oid = pr.prpubid
      JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
-WHERE pr.prrelid = '16408'
+WHERE pr.prrelid = '16410'
 UNION
 SELECT pubname
      , NULL
      , NULL
 FROM pg_catalog.pg_publication p
-WHERE p.puballtables AND pg_catalog.pg_relation_is_publishable('16408')
+WHERE p.puballtables AND pg_catalog.pg_relation_is_publishable('16410')
 ORDER BY 1
 --- psql \d sales.regions
 SELECT c.oid::pg_catalog.regclass
 FROM pg_catalog.pg_class c, pg_catalog.pg_inherits i
-WHERE c.oid = i.inhparent AND i.inhrelid = '16408'
+WHERE c.oid = i.inhparent AND i.inhrelid = '16410'
   AND c.relkind != 'p' AND c.relkind != 'I'
 ORDER BY inhseqno
 --- psql \d sales.regions
 SELECT c.oid::pg_catalog.regclass, c.relkind, inhdetachpending, pg_catalog.pg_get_expr(c.relpartbound, c.oid)
 FROM pg_catalog.pg_class c, pg_catalog.pg_inherits i
-WHERE c.oid = i.inhrelid AND i.inhparent = '16408'
+WHERE c.oid = i.inhrelid AND i.inhparent = '16410'
 ORDER BY pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', c.oid::pg_catalog.regclass::pg_catalog.text
 --- psql \d+ orders
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
@@ -447,7 +447,7 @@ SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c
 FROM pg_catalog.pg_class c
  LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)
 LEFT JOIN pg_catalog.pg_am am ON (c.relam = am.oid)
-WHERE c.oid = '16415'
+WHERE c.oid = '16417'
 --- psql \d big_orders
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
@@ -460,7 +460,7 @@ SELECT a.attname,
   a.attidentity,
   a.attgenerated
 FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = '16415' AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = '16417' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 --- psql \d+ big_orders
 SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c.relrowsecurity, c.relforcerowsecurity, false AS relhasoids, c.relispartition, pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')
@@ -468,7 +468,7 @@ SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c
 FROM pg_catalog.pg_class c
  LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)
 LEFT JOIN pg_catalog.pg_am am ON (c.relam = am.oid)
-WHERE c.oid = '16415'
+WHERE c.oid = '16417'
 --- psql \d+ big_orders
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
@@ -483,14 +483,14 @@ SELECT a.attname,
   a.attstorage,
   pg_catalog.col_description(a.attrelid, a.attnum)
 FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = '16415' AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = '16417' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 --- psql \d+ big_orders
-SELECT pg_catalog.pg_get_viewdef('16415'::pg_catalog.oid, true)
+SELECT pg_catalog.pg_get_viewdef('16417'::pg_catalog.oid, true)
 --- psql \d+ big_orders
 SELECT r.rulename, trim(trailing ';' from pg_catalog.pg_get_ruledef(r.oid, true))
 FROM pg_catalog.pg_rewrite r
-WHERE r.ev_class = '16415' AND r.rulename != '_RETURN' ORDER BY 1
+WHERE r.ev_class = '16417' AND r.rulename != '_RETURN' ORDER BY 1
 --- psql \d order_ids
 SELECT c.oid,
   n.nspname,
@@ -505,7 +505,7 @@ SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c
 FROM pg_catalog.pg_class c
  LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)
 LEFT JOIN pg_catalog.pg_am am ON (c.relam = am.oid)
-WHERE c.oid = '16419'
+WHERE c.oid = '16421'
 --- psql \d order_ids
 SELECT pg_catalog.format_type(seqtypid, NULL) AS "Type",
        seqstart AS "Start",
@@ -515,7 +515,7 @@ SELECT pg_catalog.format_type(seqtypid, NULL) AS "Type",
        CASE WHEN seqcycle THEN 'yes' ELSE 'no' END AS "Cycles?",
        seqcache AS "Cache"
 FROM pg_catalog.pg_sequence
-WHERE seqrelid = '16419'
+WHERE seqrelid = '16421'
 --- psql \d order_ids
 SELECT pg_catalog.quote_ident(nspname) || '.' ||
    pg_catalog.quote_ident(relname) || '.' ||
@@ -529,7 +529,7 @@ INNER JOIN pg_catalog.pg_attribute a ON (
  a.attnum=d.refobjsubid)
 WHERE d.classid='pg_catalog.pg_class'::pg_catalog.regclass
  AND d.refclassid='pg_catalog.pg_class'::pg_catalog.regclass
- AND d.objid='16419'
+ AND d.objid='16421'
  AND d.deptype IN ('a', 'i')
 --- psql \d orders_placed_idx
 SELECT c.oid,
@@ -545,14 +545,14 @@ SELECT c.relchecks, c.relkind, c.relhasindex, c.relhasrules, c.relhastriggers, c
 FROM pg_catalog.pg_class c
  LEFT JOIN pg_catalog.pg_class tc ON (c.reltoastrelid = tc.oid)
 LEFT JOIN pg_catalog.pg_am am ON (c.relam = am.oid)
-WHERE c.oid = '16406'
+WHERE c.oid = '16408'
 --- psql \d orders_placed_idx
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
-  CASE WHEN a.attnum <= (SELECT i.indnkeyatts FROM pg_catalog.pg_index i WHERE i.indexrelid = '16406') THEN 'yes' ELSE 'no' END AS is_key,
+  CASE WHEN a.attnum <= (SELECT i.indnkeyatts FROM pg_catalog.pg_index i WHERE i.indexrelid = '16408') THEN 'yes' ELSE 'no' END AS is_key,
   pg_catalog.pg_get_indexdef(a.attrelid, a.attnum, TRUE) AS indexdef
 FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = '16406' AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = '16408' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 --- psql \d orders_placed_idx
 SELECT i.indisunique, i.indisprimary, i.indisclustered, i.indisvalid,
@@ -562,7 +562,7 @@ i.indisreplident,
 i.indnullsnotdistinct,
   a.amname, c2.relname, pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
 FROM pg_catalog.pg_index i, pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_am a
-WHERE i.indexrelid = c.oid AND c.oid = '16406' AND c.relam = a.oid
+WHERE i.indexrelid = c.oid AND c.oid = '16408' AND c.relam = a.oid
 AND i.indrelid = c2.oid
 --- psql \dt+
 SELECT n.nspname as "Schema",

@@ -127,6 +127,8 @@ const DEFS: &[Def] = &[
     def("integer_datetimes", Kind::Fixed, "on", true, "Shows whether datetimes are integer based."),
     def("IntervalStyle", Kind::IntervalStyle, "postgres", true, "Sets the display format for interval values."),
     def("is_superuser", Kind::Fixed, "on", true, "Shows whether the current user is a superuser."),
+    // DuckDB compiles no queries: as in a PostgreSQL built without LLVM, `on` changes nothing.
+    def("jit", Kind::Bool, "on", false, "Allow JIT compilation."),
     def("lc_collate", Kind::Fixed, "C", false, "Shows the collation order locale."),
     def("lc_ctype", Kind::Fixed, "C", false, "Shows the character classification and case conversion locale."),
     def("lc_messages", Kind::Text, "C", false, "Sets the language in which messages are displayed."),

@@ -336,7 +336,14 @@ fn written_casts(statement: &Statement<'_>) -> Vec<(usize, String)> {
         if let [Token::Punct(':'), Token::Punct(':'), Token::Word(ty) | Token::QuotedIdent(ty), rest @ ..] =
             &tokens[i + 1..]
         {
-            let array = matches!(rest, [Token::Punct('['), Token::Punct(']'), ..]);
+            // `DECIMAL(38,10)[]`: the brackets follow the type's modifiers.
+            let modifiers = match rest {
+                [Token::Punct('('), ..] => {
+                    rest.iter().position(|t| *t == Token::Punct(')')).map_or(0, |at| at + 1)
+                }
+                _ => 0,
+            };
+            let array = matches!(rest[modifiers..], [Token::Punct('['), Token::Punct(']'), ..]);
             casts.push((k, if array { format!("{ty}[]") } else { (*ty).to_owned() }));
         }
     }
@@ -471,8 +478,10 @@ mod tests {
         assert_eq!(plan.param_oid(3, &[0, 0, 0, oid::INT2], None), oid::INT2);
         let candidates: Vec<&str> = plan.candidates(1).collect();
         assert_eq!(candidates, ["\"int4\"", "VARCHAR", "INTEGER", "BIGINT", "DOUBLE"]);
-        // Translation runs first: jsonb is JSON to DuckDB, and so reported as json.
+        // Translation runs first: jsonb is JSON to DuckDB, and so reported as json;
+        // numeric[] is DECIMAL(38,10)[], still numeric[].
         assert_eq!(duck("select $1::jsonb", &[]).param_oid(0, &[], None), oid::JSON);
+        assert_eq!(duck("select $1::numeric[]", &[]).param_oid(0, &[], None), 1231);
     }
 
     #[test]

@@ -164,7 +164,11 @@ pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
             }
         }
         let column_type = creates_table && is_column_type(tokens, i);
-        if is_bare_cast_target(tokens, i) || column_type {
+        // `$1::numeric[]` (asyncpg): each element, as a bare numeric.
+        let array_cast = is_bare_cast_target(&tokens[..=i], i)
+            && is_punct(tokens.get(i + 1), '[')
+            && is_punct(tokens.get(i + 2), ']');
+        if is_bare_cast_target(tokens, i) || column_type || array_cast {
             edits.push((tokens[i].0..s.end_of(i), "DECIMAL(38,10)".to_owned()));
         }
     }
@@ -410,6 +414,10 @@ mod tests {
         );
         assert_eq!(one("select numeric_col from t"), "select numeric_col from t");
         assert_eq!(one("select 'NaN'::numeric"), "select 'NaN'::DECIMAL(38,10)");
+        assert_eq!(
+            one("select $1::numeric[], x::numeric(5,1)[]"),
+            "select $1::DECIMAL(38,10)[], x::numeric(5,1)[]"
+        );
     }
 
     #[test]
