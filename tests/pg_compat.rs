@@ -211,6 +211,15 @@ const VALUES: &[Case] = &[
     each("ARRAY['2024-01-05 12:34:56+00'::timestamptz]", "['2024-01-05 12:34:56+00'::timestamptz]"),
     each("ARRAY['04:05:06'::time]", "['04:05:06'::time]"),
     each("ARRAY[0.1::float4,-2.5]", "[0.1::float4,-2.5::float4]"),
+    // PostgreSQL's array text in a cast, as psql users and drivers' inlined values write it.
+    same("'{1,2,NULL}'::int[]"),
+    same("cast('{a,\"b c\",NULL,\"NULL\",\"it''s\"}' as text[])"),
+    same("'{{1,2},{3,4}}'::bigint[]"),
+    same("'{2024-01-05,infinity}'::date[]"),
+    same("'{t,false}'::bool[]"),
+    same("'{}'::text[]"),
+    same("('{7,8,9}'::int[])[2]"),
+    same("2 = any('{1,2}'::int[])"),
     // records
     same("row(1,'a b',NULL)"),
     same("row('say \"hi\"','back\\slash','',' ')"),

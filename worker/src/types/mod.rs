@@ -23,7 +23,7 @@ pub use builtin::oid;
 pub use datetime_in::{iso_spelling, DateTimeType};
 pub use decode::ValueError;
 pub use style::{zone_named, DateFormat, DateOrder, IntervalFormat, TextStyle, ZONEINFO};
-pub use text_in::decode_text;
+pub use text_in::{array_literal_as_list, decode_text};
 pub use text_out::{encode_text, is_supported};
 
 use crate::duck::LogicalType;

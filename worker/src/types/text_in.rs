@@ -272,6 +272,46 @@ fn decode_text_array(element: u32, text: &str, style: &TextStyle) -> Result<Valu
     Ok(nest(ty, values, &dims))
 }
 
+/// A PostgreSQL array literal's text (`{1,2}`, `{{"a b",NULL}}`, `[0:1]={5,6}`) as a
+/// DuckDB list of its elements' text (`['1', '2']`, `[['a b', NULL]]`), and its number of
+/// dimensions: what a cast of the literal to any array type can start from. `None` if
+/// the text is no rectangular array.
+pub fn array_literal_as_list(text: &str) -> Option<(String, usize)> {
+    let mut body = trim(text);
+    if body.starts_with('[') {
+        body = trim(&body[body.find('=')? + 1..]);
+    }
+    if !body.starts_with('{') {
+        return None;
+    }
+    let mut parser = ArrayParser { s: body.as_bytes(), pos: 0, too_deep: false };
+    let tree = parser.node(0)?;
+    parser.skip_space();
+    let mut dims = Vec::new();
+    if parser.pos != parser.s.len() || !shape(&tree, 0, &mut dims, &mut None) {
+        return None;
+    }
+    fn write(node: &Node, out: &mut String) {
+        match node {
+            Node::Leaf(None) => out.push_str("NULL"),
+            Node::Leaf(Some(text)) => out.push_str(&crate::duck::quote_literal(text)),
+            Node::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+        }
+    }
+    let mut out = String::new();
+    write(&tree, &mut out);
+    Some((out, dims.len().max(1)))
+}
+
 enum Node {
     Array(Vec<Node>),
     /// An element's text; `None` is an unquoted NULL.
@@ -415,6 +455,22 @@ mod tests {
             let expected = decode_binary(type_oid, &unhex(pg_hex)).expect("reference decodes");
             assert_eq!(decode_text(type_oid, text, &TextStyle::default()), Ok(expected), "{text:?}");
         }
+    }
+
+    #[test]
+    fn array_literals_become_lists_of_text() {
+        let list = |text: &str| array_literal_as_list(text);
+        assert_eq!(list("{1,2}"), Some(("['1', '2']".into(), 1)));
+        assert_eq!(
+            list(r#"{a,"b c",NULL,"NULL","it's"}"#),
+            Some(("['a', 'b c', NULL, 'NULL', 'it''s']".into(), 1))
+        );
+        assert_eq!(list("{{1,2},{3,4}}"), Some(("[['1', '2'], ['3', '4']]".into(), 2)));
+        assert_eq!(list("[0:1]={5,6}"), Some(("['5', '6']".into(), 1)));
+        assert_eq!(list("{}"), Some(("[]".into(), 1)));
+        assert_eq!(list("{{1,2},{3}}"), None);
+        assert_eq!(list("{1,2"), None);
+        assert_eq!(list("[1,2]"), None);
     }
 
     fn code(r: Result<Value, ValueError>) -> String {

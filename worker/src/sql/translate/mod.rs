@@ -184,6 +184,12 @@ pub const RULES: &[Rule] = &[
         apply: catalog::reg_casts,
     },
     Rule {
+        name: "array_literals",
+        client: "psql and hand-written SQL, asyncpg's and pgjdbc's inlined parameters (`'{1,2}'::int[]`, `CAST('{a,b}' AS text[])`)",
+        why: "DuckDB casts no PostgreSQL array text (`{...}`) to a list; the literal becomes a list of its elements' text, which the cast converts element by element",
+        apply: types::array_literals,
+    },
+    Rule {
         name: "bytea_hex_literals",
         client: "psycopg, hand-written SQL (`'\\x0102'::bytea`)",
         why: "PostgreSQL reads `\\x` followed by hex digits as the hex format of bytea; DuckDB reads `\\x01` escapes, so `'\\x0102'` would be one byte and two characters",

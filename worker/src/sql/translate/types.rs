@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::{is_punct, is_word, replaced, splice, Piece, Rewrite};
+use super::{is_punct, is_word, matching_paren, replaced, splice, Piece, Rewrite};
 use crate::sql::{mentions, Statement, Token};
 use crate::types::{iso_spelling, DateTimeType, TextStyle, ValueError};
 
@@ -93,6 +93,64 @@ fn is_bare_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
     let after_colons = i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':');
     let after_as = i >= 1 && is_word(tokens.get(i - 1), "as");
     (after_colons || after_as) && !is_punct(tokens.get(i + 1), '(') && !is_punct(tokens.get(i + 1), '[')
+}
+
+/// The end (exclusive) of the array type that starts at token `at` (`int4[]`,
+/// `pg_catalog.text[]`, `numeric(10,2)[][]`, `character varying[]`), and its number of
+/// `[]` pairs; `None` if no array type starts there.
+fn array_type_end(tokens: &[(usize, Token<'_>)], at: usize) -> Option<(usize, usize)> {
+    let mut i = at;
+    while matches!(tokens.get(i), Some((_, Token::Word(_) | Token::QuotedIdent(_) | Token::Punct('.')))) {
+        i += 1;
+    }
+    if i == at {
+        return None;
+    }
+    if is_punct(tokens.get(i), '(') {
+        i = matching_paren(tokens, i)? + 1;
+    }
+    let mut pairs = 0;
+    while is_punct(tokens.get(i), '[') && is_punct(tokens.get(i + 1), ']') {
+        i += 2;
+        pairs += 1;
+    }
+    (pairs > 0).then_some((i, pairs))
+}
+
+pub(super) fn array_literals(s: &Piece<'_>) -> Option<Rewrite> {
+    if !s.sql.contains('{') {
+        return None;
+    }
+    let tokens = s.tokens();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for i in 0..tokens.len() {
+        let Token::Literal(lit) = tokens[i].1 else { continue };
+        let Some(body) = lit.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) else { continue };
+        // `'{..}'::type[]`, or `CAST('{..}' AS type[])`.
+        let cast_at = if is_punct(tokens.get(i + 1), ':') && is_punct(tokens.get(i + 2), ':') {
+            i + 3
+        } else if i >= 2
+            && is_punct(tokens.get(i - 1), '(')
+            && is_word(tokens.get(i - 2), "cast")
+            && is_word(tokens.get(i + 1), "as")
+        {
+            i + 2
+        } else {
+            continue;
+        };
+        let Some((type_end, pairs)) = array_type_end(tokens, cast_at) else { continue };
+        let Some((list, dims)) = crate::types::array_literal_as_list(&body.replace("''", "'")) else {
+            continue;
+        };
+        edits.push((tokens[i].0..s.end_of(i), list));
+        // `'{{1,2},{3,4}}'::int[]`: PostgreSQL's int[] has any number of dimensions,
+        // DuckDB's INTEGER[] one.
+        if dims > pairs {
+            let at = tokens[type_end - 1].0 + 1;
+            edits.push((at..at, "[]".repeat(dims - pairs)));
+        }
+    }
+    replaced(s.sql, &edits)
 }
 
 /// The hex digits of a PostgreSQL hex-format bytea literal (`'\x0a0B'`), if it is one.
@@ -418,6 +476,22 @@ mod tests {
             one("select $1::numeric[], x::numeric(5,1)[]"),
             "select $1::DECIMAL(38,10)[], x::numeric(5,1)[]"
         );
+    }
+
+    #[test]
+    fn array_literals_are_lists() {
+        assert_eq!(one("select '{1,2}'::int[]"), "select ['1', '2']::int[]");
+        assert_eq!(
+            one("select cast('{a,\"b c\",NULL}' as text[]), '{{1,2},{3,4}}'::pg_catalog.int4[]"),
+            "select cast(['a', 'b c', NULL] as text[]), [['1', '2'], ['3', '4']]::int4[][]"
+        );
+        assert_eq!(one("select '{\"it''s\"}'::varchar(5)[]"), "select ['it''s']::varchar(5)[]");
+        // Not an array cast, or not an array: unchanged.
+        for sql in
+            ["select '{1,2}'::text", "select '{\"a\": 1}'::jsonb", "select '{1,2'::int[]", "select '{}'"]
+        {
+            assert_eq!(one(sql), sql);
+        }
     }
 
     #[test]
