@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The catalog at scale: TABLES tables (each with a primary key, a varchar(40) and a
-# timestamp) in mallard (storage duckdb, one worker) and in a PostgreSQL 15, then the
+# The catalog at scale: TABLES tables (each with a primary key, a varchar(40), a
+# timestamp and a CHECK) in mallard (storage duckdb, one worker) and in a PostgreSQL 15, then the
 # time of psql's \dt, \d of one table, and pgjdbc's getTables query (as recorded in
 # tests/catalog/corpus/pgjdbc.sql), best of ROUNDS, with the mallard/PostgreSQL ratio;
 # and the worker's resident memory before and after.
@@ -26,7 +26,7 @@ worker_rss_kb() {
 
 schema="$work/schema.sql"
 for i in $(seq 1 "$tables"); do
-  echo "create table t_$i (id integer primary key, name varchar(40), created timestamp);"
+  echo "create table t_$i (id integer primary key, name varchar(40), created timestamp, qty integer check (qty >= 0));"
 done >"$schema"
 psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -f "$schema" >/dev/null
 rss_before=$(worker_rss_kb)

@@ -37,32 +37,31 @@ CREATE MACRO memory.mallard_catalog.temp_schema() AS 'pg_temp_3';
 CREATE MACRO memory.mallard_catalog.visible_schema(schema_name) AS
     schema_name = memory.mallard_catalog.temp_schema() OR list_contains(main.current_schemas(false), schema_name);
 
--- DuckDB's catalog functions over the session's database and its temporary objects,
--- those in the schema pg_temp_3.
+-- Whether an object of this DuckDB database is the session's: in its database, or
+-- one of its temporary objects; and the schema PostgreSQL shows it in.
+CREATE MACRO memory.mallard_catalog.served(database_name) AS database_name IN (current_database(), 'temp');
+CREATE MACRO memory.mallard_catalog.served_schema(database_name, schema_name) AS
+    CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END;
+
+-- DuckDB's catalog functions over the session's objects.
 CREATE MACRO memory.mallard_catalog.served_tables() AS TABLE
-SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
-                  AS schema_name)
-FROM duckdb_tables() WHERE database_name IN (current_database(), 'temp') AND NOT internal;
+SELECT * REPLACE (memory.mallard_catalog.served_schema(database_name, schema_name) AS schema_name)
+FROM duckdb_tables() WHERE memory.mallard_catalog.served(database_name) AND NOT internal;
 CREATE MACRO memory.mallard_catalog.served_columns() AS TABLE
-SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
-                  AS schema_name)
-FROM duckdb_columns() WHERE database_name IN (current_database(), 'temp') AND NOT internal;
+SELECT * REPLACE (memory.mallard_catalog.served_schema(database_name, schema_name) AS schema_name)
+FROM duckdb_columns() WHERE memory.mallard_catalog.served(database_name) AND NOT internal;
 CREATE MACRO memory.mallard_catalog.served_constraints() AS TABLE
-SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
-                  AS schema_name)
-FROM duckdb_constraints() WHERE database_name IN (current_database(), 'temp');
+SELECT * REPLACE (memory.mallard_catalog.served_schema(database_name, schema_name) AS schema_name)
+FROM duckdb_constraints() WHERE memory.mallard_catalog.served(database_name);
 CREATE MACRO memory.mallard_catalog.served_indexes() AS TABLE
-SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
-                  AS schema_name)
-FROM duckdb_indexes() WHERE database_name IN (current_database(), 'temp');
+SELECT * REPLACE (memory.mallard_catalog.served_schema(database_name, schema_name) AS schema_name)
+FROM duckdb_indexes() WHERE memory.mallard_catalog.served(database_name);
 CREATE MACRO memory.mallard_catalog.served_views() AS TABLE
-SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
-                  AS schema_name)
-FROM duckdb_views() WHERE database_name IN (current_database(), 'temp') AND NOT internal;
+SELECT * REPLACE (memory.mallard_catalog.served_schema(database_name, schema_name) AS schema_name)
+FROM duckdb_views() WHERE memory.mallard_catalog.served(database_name) AND NOT internal;
 CREATE MACRO memory.mallard_catalog.served_sequences() AS TABLE
-SELECT * REPLACE (CASE WHEN database_name = 'temp' THEN memory.mallard_catalog.temp_schema() ELSE schema_name END
-                  AS schema_name)
-FROM duckdb_sequences() WHERE database_name IN (current_database(), 'temp');
+SELECT * REPLACE (memory.mallard_catalog.served_schema(database_name, schema_name) AS schema_name)
+FROM duckdb_sequences() WHERE memory.mallard_catalog.served(database_name);
 
 -- The PostgreSQL type of a DuckDB column type as duckdb_columns() spells it: the same
 -- mapping a RowDescription uses (duck_types is written from it at install).
