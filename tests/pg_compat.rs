@@ -405,6 +405,11 @@ const ATTRIBUTED: &[&str] = &[
     "select j, k, k::text from pg_compat_origins",
     "select v::text, upper(c), (i) from pg_compat_origins",
     "select i from pg_compat_origins union all select code from pg_compat_other",
+    // Subqueries in FROM, as BI tools wrap a user's query.
+    "select * from (select v, n, i + 1 as k, c from pg_compat_origins) as source limit 10",
+    "select s.x, s.c, o.label from (select v as x, c, i from pg_compat_origins) s join pg_compat_other o on o.code = s.i",
+    "select * from (select * from (select j, k, id from pg_compat_origins) a) b",
+    "select b.v from (select a.* from (select v from pg_compat_origins) a) b",
 ];
 
 /// One `RowDescription` field as both servers can agree on it: the table by name (OIDs

@@ -13,6 +13,9 @@
 //!
 //! Whatever the cache holds is checked against the prepared statement: an attributed
 //! column must have the name and the result type DuckDB gives it.
+//!
+//! A subquery in `FROM` is a relation too, whose columns are its result columns: table
+//! columns where its own select list names them, as PostgreSQL reports them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,16 +46,22 @@ impl Origin {
     }
 }
 
-/// A relation as the catalog reports it.
+/// A relation's columns: a table's as the catalog reports them, or a subquery's.
 #[derive(Debug)]
 pub struct Relation {
-    oid: u32,
     columns: Vec<RelationColumn>,
 }
 
 #[derive(Debug, Clone)]
 struct RelationColumn {
     name: String,
+    /// The table column it is; `None` for a subquery's computed column.
+    table: Option<TableColumn>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TableColumn {
+    table_oid: u32,
     attnum: i16,
     type_oid: u32,
     type_modifier: i32,
@@ -114,6 +123,24 @@ impl Relations {
         Ok(attribute(sources, &relations, columns))
     }
 
+    /// A subquery's result columns, `None` when its width is not known.
+    fn derived(
+        &self,
+        conn: &Connection,
+        sources: &Sources,
+        search_path: &str,
+        cached: bool,
+    ) -> Result<Option<Relation>, DuckError> {
+        let relations = self.resolve(conn, &sources.relations, search_path, cached)?;
+        let columns = result_columns(sources, &relations).map(|columns| {
+            columns
+                .into_iter()
+                .map(|(c, label)| RelationColumn { name: label.to_owned(), ..c.clone() })
+                .collect()
+        });
+        Ok(columns.map(|columns| Relation { columns }))
+    }
+
     fn resolve(
         &self,
         conn: &Connection,
@@ -123,11 +150,18 @@ impl Relations {
     ) -> Result<Vec<Option<Arc<Relation>>>, DuckError> {
         let keys: Vec<Key> = sources.iter().map(|s| key(s, search_path)).collect();
         let mut found: Vec<Option<Option<Arc<Relation>>>> = vec![None; keys.len()];
+        for (slot, source) in found.iter_mut().zip(sources) {
+            if let Some(inner) = &source.derived {
+                *slot = Some(self.derived(conn, inner, search_path, cached)?.map(Arc::new));
+            }
+        }
         let generation = {
             let cache = self.lock();
             if cached {
                 for (slot, key) in found.iter_mut().zip(&keys) {
-                    *slot = cache.entries.get(key).cloned();
+                    if slot.is_none() {
+                        *slot = cache.entries.get(key).cloned();
+                    }
                 }
             }
             cache.generation
@@ -164,10 +198,10 @@ fn key(source: &Source, search_path: &str) -> Key {
 struct Row {
     schema: String,
     table: String,
-    oid: u32,
     /// The schema's place in the search path, from 1; 0 when it is not on it.
     position: i32,
-    column: RelationColumn,
+    name: String,
+    column: TableColumn,
 }
 
 /// The columns of every relation of the session's database called one of `sources`'
@@ -207,10 +241,10 @@ fn lookup(conn: &Connection, sources: &[&Source]) -> Result<Vec<Row>, DuckError>
             rows.push(Row {
                 schema: text(0, r),
                 table: text(1, r),
-                oid: u32::try_from(v[3].values::<i64>()[r]).unwrap_or(0),
                 position: v[4].values::<i32>()[r],
-                column: RelationColumn {
-                    name: text(2, r),
+                name: text(2, r),
+                column: TableColumn {
+                    table_oid: u32::try_from(v[3].values::<i64>()[r]).unwrap_or(0),
                     attnum: i16::try_from(v[5].values::<i32>()[r]).unwrap_or(0),
                     type_oid,
                     type_modifier,
@@ -235,9 +269,38 @@ fn choose(rows: &[Row], source: &Source) -> Option<Relation> {
     let columns = rows
         .iter()
         .filter(|r| r.schema == best.schema && r.table == best.table)
-        .map(|r| r.column.clone())
+        .map(|r| RelationColumn { name: r.name.clone(), table: Some(r.column) })
         .collect();
-    Some(Relation { oid: best.oid, columns })
+    Some(Relation { columns })
+}
+
+/// The result columns the sources' items make, each with the name it is given; `None`
+/// when a star covers a relation whose width is not known.
+fn result_columns<'r>(
+    sources: &'r Sources,
+    relations: &'r [Option<Arc<Relation>>],
+) -> Option<Vec<(&'r RelationColumn, &'r str)>> {
+    const COMPUTED: &RelationColumn = &RelationColumn { name: String::new(), table: None };
+    let mut found = Vec::new();
+    for item in &sources.items {
+        match item {
+            Item::Computed => found.push((COMPUTED, "")),
+            Item::Column { qualifier, name, label } => {
+                let column = find(sources, relations, qualifier.as_deref(), name).unwrap_or(COMPUTED);
+                found.push((column, label.as_str()));
+            }
+            Item::Star { qualifier } => {
+                for (source, relation) in sources.relations.iter().zip(relations) {
+                    if qualifier.as_deref().is_some_and(|q| !source.is_called(q)) {
+                        continue;
+                    }
+                    let relation = relation.as_ref()?;
+                    found.extend(relation.columns.iter().map(|c| (c, c.name.as_str())));
+                }
+            }
+        }
+    }
+    Some(found)
 }
 
 /// Each result column's origin, given the relations the sources name (`None` where the
@@ -247,39 +310,20 @@ fn attribute(
     relations: &[Option<Arc<Relation>>],
     columns: &[(String, LogicalType)],
 ) -> Option<Vec<Option<Origin>>> {
-    // Each item's column, and the name DuckDB gives it.
-    let mut found: Vec<Option<(&RelationColumn, u32, &str)>> = Vec::with_capacity(columns.len());
-    for item in &sources.items {
-        match item {
-            Item::Computed => found.push(None),
-            Item::Column { qualifier, name, label } => found.push(
-                find(sources, relations, qualifier.as_deref(), name).map(|(c, oid)| (c, oid, label.as_str())),
-            ),
-            Item::Star { qualifier } => {
-                for (source, relation) in sources.relations.iter().zip(relations) {
-                    if qualifier.as_deref().is_some_and(|q| !source.is_called(q)) {
-                        continue;
-                    }
-                    // A star over a relation the catalog does not know has no known width.
-                    let relation = relation.as_ref()?;
-                    found.extend(relation.columns.iter().map(|c| Some((c, relation.oid, c.name.as_str()))));
-                }
-            }
-        }
-    }
+    let found = result_columns(sources, relations)?;
     if found.len() != columns.len() {
         return None;
     }
     // A column is what the text says only if DuckDB named and typed it so.
-    let origins = found.into_iter().zip(columns).map(|(found, (duck_name, ty))| {
-        let (column, table_oid, label) = found?;
+    let origins = found.into_iter().zip(columns).map(|((column, label), (duck_name, ty))| {
+        let column = column.table?;
         let t = pg_type(ty);
         // An unconstrained numeric column is DECIMAL(38,10) in DuckDB, declared without
         // a modifier in the catalog.
         let modifier_ok = column.result_modifier == t.modifier || column.result_oid == oid::NUMERIC;
         let same = duck_name.eq_ignore_ascii_case(label) && column.result_oid == t.oid && modifier_ok;
         same.then_some(Origin {
-            table_oid,
+            table_oid: column.table_oid,
             attnum: column.attnum,
             type_oid: column.type_oid,
             type_modifier: column.type_modifier,
@@ -288,14 +332,13 @@ fn attribute(
     Some(origins.collect())
 }
 
-/// The column `qualifier.name` refers to, and its relation's OID, if exactly one of
-/// the relations has it.
+/// The column `qualifier.name` refers to, if exactly one of the relations has it.
 fn find<'r>(
     sources: &Sources,
     relations: &'r [Option<Arc<Relation>>],
     qualifier: Option<&str>,
     name: &str,
-) -> Option<(&'r RelationColumn, u32)> {
+) -> Option<&'r RelationColumn> {
     let mut hits = sources
         .relations
         .iter()
@@ -303,7 +346,7 @@ fn find<'r>(
         .filter(|(s, _)| qualifier.is_none_or(|q| s.is_called(q)))
         .filter_map(|(_, r)| {
             let r = r.as_ref()?;
-            r.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).map(|c| (c, r.oid))
+            r.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
         });
     let hit = hits.next()?;
     hits.next().is_none().then_some(hit)

@@ -85,7 +85,8 @@ impl Session<'_> {
             return;
         }
         let Some((table, schema)) = name.split_last() else { return };
-        let relation = sql::Source { schema: schema.last().cloned(), name: table.clone(), alias: None };
+        let relation =
+            sql::Source { schema: schema.last().cloned(), name: table.clone(), alias: None, derived: None };
         let items = columns
             .iter()
             .map(|c| sql::Item::Column { qualifier: None, name: c.name.clone(), label: c.name.clone() })

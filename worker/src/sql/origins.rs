@@ -4,11 +4,13 @@
 //! declared type; pgjdbc's `ResultSetMetaData` and updatable result sets, and BI tools,
 //! look the table up by them.
 //!
-//! This reads the select list and `FROM` clause of a plain `SELECT`, and the target and
-//! `RETURNING` list of `INSERT`, `UPDATE` and `DELETE`, token by token. The session
-//! resolves the names in the catalog ([`crate::catalog::relations`]). A statement this
-//! cannot read (a `WITH`, a subquery or function in `FROM`, a set operation, `USING`
-//! joins) attributes nothing, and its columns keep the result type alone.
+//! This reads the select list and `FROM` clause of a plain `SELECT` (and of the subqueries
+//! in its `FROM`, as PostgreSQL follows a column through them: BI tools wrap a user's
+//! query in `SELECT * FROM (...) AS source`), and the target and `RETURNING` list of
+//! `INSERT`, `UPDATE` and `DELETE`, token by token. The session resolves the names in the
+//! catalog ([`crate::catalog::relations`]). A statement this cannot read (a `WITH`, a
+//! function in `FROM`, a set operation, `USING` joins, a subquery's column aliases)
+//! attributes nothing, and its columns keep the result type alone.
 
 use super::lexer::Token;
 use super::names::{select_list, unquote};
@@ -22,6 +24,8 @@ pub struct Source {
     pub name: String,
     /// The alias the statement gives it.
     pub alias: Option<String>,
+    /// A subquery in `FROM`: what it reads and returns. Its alias is its name.
+    pub derived: Option<Box<Sources>>,
 }
 
 impl Source {
@@ -287,14 +291,45 @@ fn skip_condition(tokens: &[Token<'_>], mut i: usize) -> usize {
     i
 }
 
-/// `[schema.]name [[AS] alias]` at `i` in `FROM`, and the index after it. `None` for
-/// anything else: a subquery, a table function, a column alias list, `USING`.
+/// `[schema.]name [[AS] alias]` or `(SELECT ...) [AS] alias` at `i` in `FROM`, and the
+/// index after it. `None` for anything else: a table function, a column alias list,
+/// `USING`.
 fn relation(tokens: &[Token<'_>], i: usize) -> Option<(Source, usize)> {
+    if tokens.get(i) == Some(&Token::Punct('(')) {
+        return derived(tokens, i);
+    }
     let (source, i) = named(tokens, i)?;
     if tokens.get(i) == Some(&Token::Punct('(')) || is_word(tokens.get(i), "USING") {
         return None;
     }
     Some((source, i))
+}
+
+/// `(SELECT ...) [AS] alias` at `i` (PostgreSQL 15 requires the alias), and the index
+/// after it.
+fn derived(tokens: &[Token<'_>], i: usize) -> Option<(Source, usize)> {
+    let mut depth = 0i32;
+    let close = (i..tokens.len()).find(|&j| {
+        match tokens[j] {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth -= 1,
+            _ => {}
+        }
+        depth == 0
+    })?;
+    let inner = select(&tokens[i + 1..close])?;
+    let mut at = close + 1;
+    if is_word(tokens.get(at), "AS") {
+        at += 1;
+    }
+    let alias = tokens.get(at).filter(|t| !is_any(Some(*t), NOT_ALIAS) && !is_any(Some(*t), FROM_END));
+    let alias = ident(alias?)?;
+    if tokens.get(at + 1) == Some(&Token::Punct('(')) {
+        return None;
+    }
+    let source =
+        Source { schema: None, name: alias.clone(), alias: Some(alias), derived: Some(Box::new(inner)) };
+    Some((source, at + 1))
 }
 
 /// `[schema.]name [[AS] alias]` at `i`, and the index after it.
@@ -310,7 +345,7 @@ fn named(tokens: &[Token<'_>], mut i: usize) -> Option<(Source, usize)> {
     };
     match tokens.get(i) {
         Some(Token::Punct('.')) => return None,
-        Some(Token::Punct('(')) => return Some((Source { schema, name, alias: None }, i)),
+        Some(Token::Punct('(')) => return Some((Source { schema, name, alias: None, derived: None }, i)),
         _ => {}
     }
     let mut alias = None;
@@ -324,7 +359,7 @@ fn named(tokens: &[Token<'_>], mut i: usize) -> Option<(Source, usize)> {
         _ if explicit => return None,
         _ => {}
     }
-    Some((Source { schema, name, alias }, i))
+    Some((Source { schema, name, alias, derived: None }, i))
 }
 
 /// An identifier as PostgreSQL folds it.
@@ -361,7 +396,12 @@ mod tests {
     }
 
     fn source(schema: Option<&str>, name: &str, alias: Option<&str>) -> Source {
-        Source { schema: schema.map(str::to_owned), name: name.to_owned(), alias: alias.map(str::to_owned) }
+        Source {
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+            alias: alias.map(str::to_owned),
+            derived: None,
+        }
     }
 
     #[test]
@@ -398,7 +438,8 @@ mod tests {
             "select 1",
             "select a::text, count(*) from t",
             "select a from t union select b from u",
-            "select a from (select a from t) q",
+            "select a from (select a from t) q(b)",
+            "select a from (select a from t union select b from u) q",
             "select a from generate_series(1, 3) g(a)",
             "select a from t join u using (a)",
             "select a from t natural join u",
@@ -410,6 +451,22 @@ mod tests {
         ] {
             assert_eq!(read(sql), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn subqueries_in_from() {
+        let s = read("select q.x, * from (select a as x, b + 1 from t) as q, u").expect("read");
+        assert_eq!(s.items, vec![col(Some("q"), "x", "x"), Item::Star { qualifier: None }]);
+        let inner = Sources {
+            relations: vec![source(None, "t", None)],
+            items: vec![col(None, "a", "x"), Item::Computed],
+        };
+        let q = Source { derived: Some(Box::new(inner)), ..source(None, "q", Some("q")) };
+        assert_eq!(s.relations, vec![q, source(None, "u", None)]);
+        let s = read("select * from (select * from (select c from t) a) b limit 1").expect("read");
+        let Some(b) = &s.relations[0].derived else { panic!("{s:?}") };
+        assert_eq!(b.relations[0].name, "a");
+        assert!(b.relations[0].derived.is_some());
     }
 
     #[test]
