@@ -410,6 +410,9 @@ const ATTRIBUTED: &[&str] = &[
     "select s.x, s.c, o.label from (select v as x, c, i from pg_compat_origins) s join pg_compat_other o on o.code = s.i",
     "select * from (select * from (select j, k, id from pg_compat_origins) a) b",
     "select b.v from (select a.* from (select v from pg_compat_origins) a) b",
+    "with q as (select v, c, i * 2 as d from pg_compat_origins) select * from q",
+    "with a as (select id, v, j from pg_compat_origins), b as (select v as w, j from a) \
+     select b.w, b.j, x.id from b, a x",
 ];
 
 /// One `RowDescription` field as both servers can agree on it: the table by name (OIDs

@@ -5,12 +5,13 @@
 //! look the table up by them.
 //!
 //! This reads the select list and `FROM` clause of a plain `SELECT` (and of the subqueries
-//! in its `FROM`, as PostgreSQL follows a column through them: BI tools wrap a user's
-//! query in `SELECT * FROM (...) AS source`), and the target and `RETURNING` list of
-//! `INSERT`, `UPDATE` and `DELETE`, token by token. The session resolves the names in the
-//! catalog ([`crate::catalog::relations`]). A statement this cannot read (a `WITH`, a
-//! function in `FROM`, a set operation, `USING` joins, a subquery's column aliases)
-//! attributes nothing, and its columns keep the result type alone.
+//! in its `FROM` and the queries of its `WITH`, as PostgreSQL follows a column through
+//! them: BI tools wrap a user's query in `SELECT * FROM (...) AS source`), and the target
+//! and `RETURNING` list of `INSERT`, `UPDATE` and `DELETE`, token by token. The session
+//! resolves the names in the catalog ([`crate::catalog::relations`]). A statement this
+//! cannot read (`WITH RECURSIVE`, a function in `FROM`, a set operation, `USING` joins,
+//! column aliases of a subquery or a `WITH` query) attributes nothing, and its columns
+//! keep the result type alone.
 
 use super::lexer::Token;
 use super::names::{select_list, unquote};
@@ -102,6 +103,7 @@ pub fn column_sources(statement: &Statement<'_>) -> Option<Sources> {
     let Some(Token::Word(first)) = tokens.first() else { return None };
     let sources = match first.to_ascii_uppercase().as_str() {
         "SELECT" => select(&tokens)?,
+        "WITH" => with(&tokens)?,
         "INSERT" | "UPDATE" | "DELETE" => returning(&tokens)?,
         _ => return None,
     };
@@ -120,6 +122,68 @@ fn select(tokens: &[Token<'_>]) -> Option<Sources> {
         return None;
     }
     Some(Sources { relations, items })
+}
+
+/// `WITH q AS ([NOT] [MATERIALIZED] (SELECT ...)), ... SELECT ...`: the final `SELECT`,
+/// whose unqualified relations named like a `WITH` query are that query (as are those
+/// of later `WITH` queries).
+fn with(tokens: &[Token<'_>]) -> Option<Sources> {
+    let mut queries: Vec<(String, Sources)> = Vec::new();
+    let mut i = 1;
+    loop {
+        let name = ident(tokens.get(i)?).filter(|_| !is_word(tokens.get(i), "RECURSIVE"))?;
+        i += 1;
+        if !is_word(tokens.get(i), "AS") {
+            return None;
+        }
+        i += 1;
+        if is_word(tokens.get(i), "NOT") {
+            i += 1;
+        }
+        if is_word(tokens.get(i), "MATERIALIZED") {
+            i += 1;
+        }
+        let close = closing(tokens, i)?;
+        let mut query = select(&tokens[i + 1..close])?;
+        name_queries(&mut query, &queries);
+        queries.push((name, query));
+        i = close + 1;
+        if tokens.get(i) != Some(&Token::Punct(',')) {
+            break;
+        }
+        i += 1;
+    }
+    if !is_word(tokens.get(i), "SELECT") {
+        return None;
+    }
+    let mut sources = select(&tokens[i..])?;
+    name_queries(&mut sources, &queries);
+    Some(sources)
+}
+
+/// Makes each unqualified relation of `sources` called like one of `queries` that query.
+fn name_queries(sources: &mut Sources, queries: &[(String, Sources)]) {
+    for source in sources.relations.iter_mut().filter(|s| s.schema.is_none() && s.derived.is_none()) {
+        if let Some((_, query)) = queries.iter().rev().find(|(name, _)| *name == source.name) {
+            source.derived = Some(Box::new(query.clone()));
+        }
+    }
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn closing(tokens: &[Token<'_>], open: usize) -> Option<usize> {
+    if tokens.get(open) != Some(&Token::Punct('(')) {
+        return None;
+    }
+    let mut depth = 0i32;
+    (open..tokens.len()).find(|&j| {
+        match tokens[j] {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth -= 1,
+            _ => {}
+        }
+        depth == 0
+    })
 }
 
 /// `INSERT INTO t [AS a] ... RETURNING`, `UPDATE [ONLY] t [[AS] a] SET ... RETURNING`,
@@ -308,15 +372,7 @@ fn relation(tokens: &[Token<'_>], i: usize) -> Option<(Source, usize)> {
 /// `(SELECT ...) [AS] alias` at `i` (PostgreSQL 15 requires the alias), and the index
 /// after it.
 fn derived(tokens: &[Token<'_>], i: usize) -> Option<(Source, usize)> {
-    let mut depth = 0i32;
-    let close = (i..tokens.len()).find(|&j| {
-        match tokens[j] {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => depth -= 1,
-            _ => {}
-        }
-        depth == 0
-    })?;
+    let close = closing(tokens, i)?;
     let inner = select(&tokens[i + 1..close])?;
     let mut at = close + 1;
     if is_word(tokens.get(at), "AS") {
@@ -443,7 +499,8 @@ mod tests {
             "select a from generate_series(1, 3) g(a)",
             "select a from t join u using (a)",
             "select a from t natural join u",
-            "with q as (select 1 a) select a from q",
+            "with recursive q as (select 1 a) select a from q",
+            "with q(b) as (select a from t) select b from q",
             "select null, true, current_date, (a + 1), (*) from t",
             "insert into t values (1)",
             "update t set a = 1 from u where t.id = u.id returning t.a",
@@ -467,6 +524,21 @@ mod tests {
         let Some(b) = &s.relations[0].derived else { panic!("{s:?}") };
         assert_eq!(b.relations[0].name, "a");
         assert!(b.relations[0].derived.is_some());
+    }
+
+    #[test]
+    fn with_queries() {
+        let s = read("with a as (select x, y from t), b as materialized (select x as z from a) select b.z, c.y from b, a c")
+            .expect("read");
+        assert_eq!(s.items, vec![col(Some("b"), "z", "z"), col(Some("c"), "y", "y")]);
+        let Some(b) = &s.relations[0].derived else { panic!("{s:?}") };
+        assert_eq!(b.items, vec![col(None, "x", "z")]);
+        let Some(a) = &b.relations[0].derived else { panic!("{b:?}") };
+        assert_eq!(a.relations, vec![source(None, "t", None)]);
+        assert!(s.relations[1].derived.is_some(), "{s:?}");
+        // A qualified name is a table, not the WITH query.
+        let s = read("with t as (select y from u) select a from s.t").expect("read");
+        assert!(s.relations[0].derived.is_none());
     }
 
     #[test]
