@@ -61,10 +61,9 @@ struct Builder {
     database: String,
     /// Made at the first build.
     conn: Option<Connection>,
-    /// The generation the tables hold; `None` before the first build.
+    /// The generation the tables hold; `None` before the first build and after a failed
+    /// one. While it is set, the tables are those of the last committed build.
     built: Option<u64>,
-    /// Which build (counted by [`Snapshot::builds`]) made the tables.
-    build: u64,
 }
 
 impl Snapshot {
@@ -73,13 +72,7 @@ impl Snapshot {
             enabled,
             generation: AtomicU64::new(0),
             builds: AtomicU64::new(0),
-            builder: Mutex::new(Builder {
-                db,
-                database: database.to_owned(),
-                conn: None,
-                built: None,
-                build: 0,
-            }),
+            builder: Mutex::new(Builder { db, database: database.to_owned(), conn: None, built: None }),
         }
     }
 
@@ -119,7 +112,7 @@ impl Snapshot {
         // than they are.
         let generation = self.generation();
         if builder.built == Some(generation) {
-            let visible = began.is_none_or(|began| builder.build <= began);
+            let visible = began.is_none_or(|began| self.builds() <= began);
             return if visible { Source::Snapshot(generation) } else { Source::Live };
         }
         if began.is_some() {
@@ -129,7 +122,7 @@ impl Snapshot {
         match builder.build() {
             Ok(()) => {
                 builder.built = Some(generation);
-                builder.build = self.builds.fetch_add(1, Ordering::SeqCst) + 1;
+                self.builds.fetch_add(1, Ordering::SeqCst);
                 tracing::debug!(
                     generation,
                     ms = started.elapsed().as_millis() as u64,

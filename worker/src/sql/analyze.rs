@@ -337,12 +337,7 @@ fn written_casts(statement: &Statement<'_>) -> Vec<(usize, String)> {
             &tokens[i + 1..]
         {
             // `DECIMAL(38,10)[]`: the brackets follow the type's modifiers.
-            let modifiers = match rest {
-                [Token::Punct('('), ..] => {
-                    rest.iter().position(|t| *t == Token::Punct(')')).map_or(0, |at| at + 1)
-                }
-                _ => 0,
-            };
+            let modifiers = super::names::skip_group(rest, 0).unwrap_or(0);
             let array = matches!(rest[modifiers..], [Token::Punct('['), Token::Punct(']'), ..]);
             casts.push((k, if array { format!("{ty}[]") } else { (*ty).to_owned() }));
         }

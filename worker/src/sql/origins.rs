@@ -14,7 +14,7 @@
 //! keep the result type alone.
 
 use super::lexer::Token;
-use super::names::{select_list, unquote};
+use super::names::{select_list, skip_group, unquote};
 use super::statement::Statement;
 
 /// A relation the statement reads or writes, as written.
@@ -143,7 +143,7 @@ fn with(tokens: &[Token<'_>]) -> Option<Sources> {
         if is_word(tokens.get(i), "MATERIALIZED") {
             i += 1;
         }
-        let close = closing(tokens, i)?;
+        let close = skip_group(tokens, i)? - 1;
         let mut query = select(&tokens[i + 1..close])?;
         name_queries(&mut query, &queries);
         queries.push((name, query));
@@ -168,22 +168,6 @@ fn name_queries(sources: &mut Sources, queries: &[(String, Sources)]) {
             source.derived = Some(Box::new(query.clone()));
         }
     }
-}
-
-/// The index of the `)` that closes the `(` at `open`.
-fn closing(tokens: &[Token<'_>], open: usize) -> Option<usize> {
-    if tokens.get(open) != Some(&Token::Punct('(')) {
-        return None;
-    }
-    let mut depth = 0i32;
-    (open..tokens.len()).find(|&j| {
-        match tokens[j] {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => depth -= 1,
-            _ => {}
-        }
-        depth == 0
-    })
 }
 
 /// `INSERT INTO t [AS a] ... RETURNING`, `UPDATE [ONLY] t [[AS] a] SET ... RETURNING`,
@@ -372,7 +356,7 @@ fn relation(tokens: &[Token<'_>], i: usize) -> Option<(Source, usize)> {
 /// `(SELECT ...) [AS] alias` at `i` (PostgreSQL 15 requires the alias), and the index
 /// after it.
 fn derived(tokens: &[Token<'_>], i: usize) -> Option<(Source, usize)> {
-    let close = closing(tokens, i)?;
+    let close = skip_group(tokens, i)? - 1;
     let inner = select(&tokens[i + 1..close])?;
     let mut at = close + 1;
     if is_word(tokens.get(at), "AS") {

@@ -213,40 +213,7 @@ fn parse_uuid(text: &str) -> Result<u128, ValueError> {
 /// `{"a b","c\"d"}`, `{{1,2},{3,4}}`, optionally after dimension bounds (`[0:1]={5,6}`,
 /// whose lower bounds are dropped: a DuckDB list starts at 1).
 fn decode_text_array(element: u32, text: &str, style: &TextStyle) -> Result<Value, ValueError> {
-    let malformed = || ValueError::new("22P02", format!("malformed array literal: \"{text}\""));
-    let mut body = trim(text);
-    if body.starts_with('[') {
-        let eq = body.find('=').ok_or_else(malformed)?;
-        body = trim(&body[eq + 1..]);
-    }
-    let mut parser = ArrayParser { s: body.as_bytes(), pos: 0, too_deep: false };
-    if !body.starts_with('{') {
-        return Err(malformed());
-    }
-    let tree = match parser.node(0) {
-        Some(tree) => tree,
-        None if parser.too_deep => {
-            return Err(ValueError::new(
-                "54000",
-                format!(
-                    "number of array dimensions ({}) exceeds the maximum allowed ({MAX_DIMS})",
-                    MAX_DIMS + 1
-                ),
-            ))
-        }
-        None => return Err(malformed()),
-    };
-    parser.skip_space();
-    if parser.pos != parser.s.len() {
-        return Err(malformed());
-    }
-    let mut dims = Vec::new();
-    if !shape(&tree, 0, &mut dims, &mut None) {
-        return Err(ValueError::new(
-            "22P02",
-            format!("malformed array literal: \"{text}\" (multidimensional arrays must have sub-arrays with matching dimensions)"),
-        ));
-    }
+    let (tree, dims) = parse_array_text(text)?;
     let mut leaves = Vec::new();
     flatten(tree, &mut leaves);
     if leaves.is_empty() {
@@ -272,25 +239,52 @@ fn decode_text_array(element: u32, text: &str, style: &TextStyle) -> Result<Valu
     Ok(nest(ty, values, &dims))
 }
 
+/// Array text (`{..}`, after optional dimension bounds `[0:1]=`) as its tree of elements
+/// and its length in each dimension, or the error `array_in` gives.
+fn parse_array_text(text: &str) -> Result<(Node, Vec<usize>), ValueError> {
+    let malformed = || ValueError::new("22P02", format!("malformed array literal: \"{text}\""));
+    let mut body = trim(text);
+    if body.starts_with('[') {
+        let eq = body.find('=').ok_or_else(malformed)?;
+        body = trim(&body[eq + 1..]);
+    }
+    if !body.starts_with('{') {
+        return Err(malformed());
+    }
+    let mut parser = ArrayParser { s: body.as_bytes(), pos: 0, too_deep: false };
+    let tree = match parser.node(0) {
+        Some(tree) => tree,
+        None if parser.too_deep => {
+            return Err(ValueError::new(
+                "54000",
+                format!(
+                    "number of array dimensions ({}) exceeds the maximum allowed ({MAX_DIMS})",
+                    MAX_DIMS + 1
+                ),
+            ))
+        }
+        None => return Err(malformed()),
+    };
+    parser.skip_space();
+    if parser.pos != parser.s.len() {
+        return Err(malformed());
+    }
+    let mut dims = Vec::new();
+    if !shape(&tree, 0, &mut dims, &mut None) {
+        return Err(ValueError::new(
+            "22P02",
+            format!("malformed array literal: \"{text}\" (multidimensional arrays must have sub-arrays with matching dimensions)"),
+        ));
+    }
+    Ok((tree, dims))
+}
+
 /// A PostgreSQL array literal's text (`{1,2}`, `{{"a b",NULL}}`, `[0:1]={5,6}`) as a
 /// DuckDB list of its elements' text (`['1', '2']`, `[['a b', NULL]]`), and its number of
 /// dimensions: what a cast of the literal to any array type can start from. `None` if
 /// the text is no rectangular array.
 pub fn array_literal_as_list(text: &str) -> Option<(String, usize)> {
-    let mut body = trim(text);
-    if body.starts_with('[') {
-        body = trim(&body[body.find('=')? + 1..]);
-    }
-    if !body.starts_with('{') {
-        return None;
-    }
-    let mut parser = ArrayParser { s: body.as_bytes(), pos: 0, too_deep: false };
-    let tree = parser.node(0)?;
-    parser.skip_space();
-    let mut dims = Vec::new();
-    if parser.pos != parser.s.len() || !shape(&tree, 0, &mut dims, &mut None) {
-        return None;
-    }
+    let (tree, dims) = parse_array_text(text).ok()?;
     fn write(node: &Node, out: &mut String) {
         match node {
             Node::Leaf(None) => out.push_str("NULL"),

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use super::{is_punct, is_word, matching_paren, replaced, splice, Piece, Rewrite};
+use crate::sql::utility::literal_value;
 use crate::sql::{mentions, Statement, Token};
 use crate::types::{iso_spelling, DateTimeType, TextStyle, ValueError};
 
@@ -90,9 +91,13 @@ fn date_time_type_before(tokens: &[(usize, Token<'_>)], i: usize) -> Option<Date
 /// The type name a cast ends in: `::name` or `CAST(x AS name)`; `i` is the name's
 /// token index. True for a name not followed by a typmod or `[]`.
 fn is_bare_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
+    is_cast_target(tokens, i) && !is_punct(tokens.get(i + 1), '(') && !is_punct(tokens.get(i + 1), '[')
+}
+
+/// Whether the word at `i` is written after `::` or `AS`.
+fn is_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
     let after_colons = i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':');
-    let after_as = i >= 1 && is_word(tokens.get(i - 1), "as");
-    (after_colons || after_as) && !is_punct(tokens.get(i + 1), '(') && !is_punct(tokens.get(i + 1), '[')
+    after_colons || i >= 1 && is_word(tokens.get(i - 1), "as")
 }
 
 /// The end (exclusive) of the array type that starts at token `at` (`int4[]`,
@@ -125,7 +130,6 @@ pub(super) fn array_literals(s: &Piece<'_>) -> Option<Rewrite> {
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     for i in 0..tokens.len() {
         let Token::Literal(lit) = tokens[i].1 else { continue };
-        let Some(body) = lit.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) else { continue };
         // `'{..}'::type[]`, or `CAST('{..}' AS type[])`.
         let cast_at = if is_punct(tokens.get(i + 1), ':') && is_punct(tokens.get(i + 2), ':') {
             i + 3
@@ -139,7 +143,7 @@ pub(super) fn array_literals(s: &Piece<'_>) -> Option<Rewrite> {
             continue;
         };
         let Some((type_end, pairs)) = array_type_end(tokens, cast_at) else { continue };
-        let Some((list, dims)) = crate::types::array_literal_as_list(&body.replace("''", "'")) else {
+        let Some((list, dims)) = crate::types::array_literal_as_list(&literal_value(lit)) else {
             continue;
         };
         edits.push((tokens[i].0..s.end_of(i), list));
@@ -223,9 +227,8 @@ pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
         }
         let column_type = creates_table && is_column_type(tokens, i);
         // `$1::numeric[]` (asyncpg): each element, as a bare numeric.
-        let array_cast = is_bare_cast_target(&tokens[..=i], i)
-            && is_punct(tokens.get(i + 1), '[')
-            && is_punct(tokens.get(i + 2), ']');
+        let array_cast =
+            is_cast_target(tokens, i) && is_punct(tokens.get(i + 1), '[') && is_punct(tokens.get(i + 2), ']');
         if is_bare_cast_target(tokens, i) || column_type || array_cast {
             edits.push((tokens[i].0..s.end_of(i), "DECIMAL(38,10)".to_owned()));
         }
