@@ -664,9 +664,20 @@ const TYPE_NAMES: &[&str] = &[
     "drop table codes",
 ];
 
+/// reg* casts both ways; 0, no object, is written `-` and read back (asyncpg names the
+/// element type of a non-array so: `elemtype::regtype::text`).
+const REG_CASTS: &[&str] = &[
+    "create table reg_t (a int)",
+    "select 'reg_t'::regclass::text, 'int4'::regtype::text, 'public'::regnamespace::text, 'pg_class'::regclass::oid::int8",
+    "select 0::regtype::text, 0::regclass::text, 0::regnamespace::text, 0::regrole::text, 0::regproc::text",
+    "select '-'::regtype::oid::int8, '-'::regclass::oid::int8, '-'::regnamespace::oid::int8, '-'::regrole::oid::int8",
+    "select typname, typelem::regtype::text from pg_type where typname in ('int4', '_int4') order by typname",
+    "drop table reg_t",
+];
+
 #[test]
 fn type_names_answer_as_in_postgres() {
-    scripts_answer_as_postgres(&[("types", TYPE_NAMES)]);
+    scripts_answer_as_postgres(&[("types", TYPE_NAMES), ("reg casts", REG_CASTS)]);
 }
 
 /// Types DuckDB has no room for are refused with 0A000 naming them, where PostgreSQL

@@ -574,7 +574,8 @@ CREATE MACRO memory.mallard_catalog.pg_get_partkeydef(relation) AS CAST(NULL AS 
 CREATE MACRO memory.mallard_catalog.pg_get_statisticsobjdef_columns(relation) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_relation_is_publishable(relation) AS false;
 
--- reg* casts, which the translation writes as calls: text in, name out.
+-- reg* casts, which the translation writes as calls: text in, name out; 0 (no object)
+-- is written '-', as in PostgreSQL.
 -- The catalog relations clients name in casts ('pg_class'::regclass), by their OIDs in
 -- PostgreSQL 15.
 CREATE TABLE memory.mallard_catalog.system_relations AS
@@ -600,15 +601,16 @@ CREATE MACRO memory.mallard_catalog.relation_oid(name) AS
 CREATE MACRO memory.mallard_catalog.regclass_in(name) AS
     CASE WHEN name IS NULL THEN NULL
          WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
          ELSE coalesce(memory.mallard_catalog.relation_oid(name),
                        error('relation "' || CAST(name AS VARCHAR) || '" does not exist')) END;
 CREATE MACRO memory.mallard_catalog.to_regclass(name) AS memory.mallard_catalog.relation_oid(name);
 CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
-    coalesce((SELECT CASE WHEN memory.mallard_catalog.visible_schema(mc_r.schema_name) THEN mc_r.relname
+    CASE WHEN relation = 0 THEN '-' ELSE coalesce((SELECT CASE WHEN memory.mallard_catalog.visible_schema(mc_r.schema_name) THEN mc_r.relname
                           ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
               FROM memory.mallard_catalog.relations mc_r
               WHERE mc_r.oid = relation),
-             CAST(relation AS VARCHAR));
+             CAST(relation AS VARCHAR)) END;
 -- A type by name: its typname (`int4`, `_int4`), its regtype (`integer[]`), or an element's
 -- typname with `[]` (`int4[]`, as psycopg's TypeInfo.fetch asks).
 CREATE MACRO memory.mallard_catalog.type_by_name(name) AS
@@ -619,24 +621,28 @@ CREATE MACRO memory.mallard_catalog.type_by_name(name) AS
 CREATE MACRO memory.mallard_catalog.regtype_in(name) AS
     CASE WHEN name IS NULL THEN NULL
          WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
          ELSE coalesce(memory.mallard_catalog.type_by_name(name),
                        error('type "' || CAST(name AS VARCHAR) || '" does not exist')) END;
 CREATE MACRO memory.mallard_catalog.to_regtype(name) AS memory.mallard_catalog.type_by_name(name);
 CREATE MACRO memory.mallard_catalog.regtype_out(type_oid) AS
-    coalesce((SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid), CAST(type_oid AS VARCHAR));
+    CASE WHEN type_oid = 0 THEN '-' ELSE coalesce((SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid), CAST(type_oid AS VARCHAR)) END;
 CREATE MACRO memory.mallard_catalog.regnamespace_in(name) AS
     CASE WHEN name IS NULL THEN NULL
          WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
          ELSE coalesce((SELECT mc_n.oid FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.nspname = trim(CAST(name AS VARCHAR), '"')),
                        error('schema "' || CAST(name AS VARCHAR) || '" does not exist')) END;
 CREATE MACRO memory.mallard_catalog.regnamespace_out(namespace) AS
-    coalesce((SELECT mc_n.nspname FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.oid = namespace), CAST(namespace AS VARCHAR));
+    CASE WHEN namespace = 0 THEN '-' ELSE coalesce((SELECT mc_n.nspname FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.oid = namespace), CAST(namespace AS VARCHAR)) END;
 CREATE MACRO memory.mallard_catalog.regrole_in(name) AS
     CASE WHEN name IS NULL THEN NULL
          WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
          WHEN trim(CAST(name AS VARCHAR), '"') = memory.mallard_catalog.owner_name() THEN CAST(10 AS BIGINT)
          ELSE error('role "' || CAST(name AS VARCHAR) || '" does not exist') END;
-CREATE MACRO memory.mallard_catalog.regrole_out(role) AS memory.mallard_catalog.pg_get_userbyid(role);
+CREATE MACRO memory.mallard_catalog.regrole_out(role) AS
+    CASE WHEN role = 0 THEN '-' ELSE memory.mallard_catalog.pg_get_userbyid(role) END;
 -- regproc_in and regproc_out are in pg_proc.sql, after pg_proc.
 
 -- information_schema._pg_expandarray: each element with its 1-based index, as (x, n).

@@ -326,9 +326,20 @@ pub(super) fn reg_casts(s: &Piece<'_>) -> Option<Rewrite> {
         if edits.last().is_some_and(|(r, _)| r.end > tokens[start].0) {
             continue; // nested in an operand already rewritten
         }
-        let function = if is_name { input } else { output };
         let operand = &s.sql[tokens[start].0..tokens[i - 3].0 + token_len(tokens[i - 3].1)];
-        edits.push((tokens[start].0..s.end_of(i), format!("{function}({operand})")));
+        let call = match is_name {
+            // `'t'::regclass::text`: a name looked up and printed again, as PostgreSQL
+            // prints the object's name (schema-qualified where not visible).
+            true if is_punct(tokens.get(i + 1), ':')
+                && is_punct(tokens.get(i + 2), ':')
+                && is_text_type(tokens.get(i + 3)) =>
+            {
+                format!("{output}({input}({operand}))")
+            }
+            true => format!("{input}({operand})"),
+            false => format!("{output}({operand})"),
+        };
+        edits.push((tokens[start].0..s.end_of(i), call));
     }
     let mut sql = (!edits.is_empty()).then(|| splice(s.sql, &edits));
     // Then `CAST(x AS REGCLASS)`, SQLAlchemy's spelling, one at a time, innermost first.
@@ -542,6 +553,10 @@ mod tests {
     #[test]
     fn reg_casts_become_lookups_or_names() {
         assert_eq!(one("select 'orders'::regclass"), "select regclass_in('orders')");
+        assert_eq!(
+            one("select 'orders'::regclass::text, 'int4'::regtype::oid"),
+            "select regclass_out(regclass_in('orders'))::text, regtype_in('int4')::oid"
+        );
         assert_eq!(
             one("select c.oid::pg_catalog.regclass::pg_catalog.text"),
             "select regclass_out(c.oid)::text"
