@@ -193,13 +193,14 @@ fn temporary_tables_show_as_in_postgres() {
 }
 
 /// The corpus, per client: recorded from the client against PostgreSQL 15 (psql, pgjdbc,
-/// SQLAlchemy, Superset), or taken from the client's source where it cannot run here
+/// SQLAlchemy, Superset, asyncpg), or taken from the client's source where it cannot run here
 /// (DBeaver, Metabase, Grafana, Npgsql); each file's header says which.
 const CORPUS: &[(&str, &str)] = &[
     ("psql", include_str!("catalog/corpus/psql.sql")),
     ("pgjdbc", include_str!("catalog/corpus/pgjdbc.sql")),
     ("sqlalchemy", include_str!("catalog/corpus/sqlalchemy.sql")),
     ("superset", include_str!("catalog/corpus/superset.sql")),
+    ("asyncpg", include_str!("catalog/corpus/asyncpg.sql")),
     ("dbeaver", include_str!("catalog/corpus/dbeaver.sql")),
     ("metabase", include_str!("catalog/corpus/metabase.sql")),
     ("grafana", include_str!("catalog/corpus/grafana.sql")),
@@ -349,12 +350,62 @@ fn cell(value: &Option<String>, names: &[&str]) -> String {
     words.concat()
 }
 
-/// The answer as compared: rows normalized and, unless the statement orders them, sorted.
-fn normalized(answer: &Answer, names: &[&str], ordered: bool) -> (Vec<String>, Vec<Vec<String>>) {
+/// How a statement orders its rows, as far as a comparison can hold it to.
+#[derive(Clone, Copy, PartialEq)]
+enum Order<'a> {
+    /// No ORDER BY: any order.
+    None,
+    /// The last ORDER BY names only these result columns (`ORDER BY depth DESC`): rows
+    /// that tie on them may come in any order, in PostgreSQL too.
+    Keys(&'a str),
+    /// An ORDER BY on anything else: the order as sent.
+    Exact,
+}
+
+fn order_of(sql: &str) -> Order<'_> {
+    let lower = sql.to_ascii_lowercase();
+    let Some(at) = lower.rfind("order by") else { return Order::None };
+    let keys = sql[at + "order by".len()..].trim().trim_end_matches(';').trim();
+    let plain = keys.split(',').all(|key| {
+        let mut words = key.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let direction = words.next().map(str::to_ascii_lowercase);
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.bytes().all(|b| b.is_ascii_digit())
+            && matches!(direction.as_deref(), None | Some("asc" | "desc"))
+            && words.next().is_none()
+    });
+    if plain {
+        Order::Keys(keys)
+    } else {
+        Order::Exact
+    }
+}
+
+/// The answer as compared: rows normalized and sorted where the statement leaves their
+/// order open (all of them, or those that tie on its ORDER BY columns).
+fn normalized(answer: &Answer, names: &[&str], order: Order<'_>) -> (Vec<String>, Vec<Vec<String>>) {
     let mut rows: Vec<Vec<String>> =
         answer.1.iter().map(|row| row.iter().map(|v| cell(v, names)).collect()).collect();
-    if !ordered {
-        rows.sort();
+    match order {
+        Order::None => rows.sort(),
+        Order::Keys(keys) => {
+            let columns: Option<Vec<usize>> = keys
+                .split(',')
+                .map(|k| {
+                    let name = k.split_whitespace().next().unwrap_or("");
+                    answer.0.iter().position(|c| c.eq_ignore_ascii_case(name))
+                })
+                .collect();
+            if let Some(columns) = columns {
+                let key = |row: &Vec<String>| columns.iter().map(|&c| row[c].clone()).collect::<Vec<_>>();
+                for run in rows.chunk_by_mut(|a, b| key(a) == key(b)) {
+                    run.sort();
+                }
+            }
+        }
+        Order::Exact => {}
     }
     (answer.0.clone(), rows)
 }
@@ -370,7 +421,7 @@ fn difference(
     if want.len() != got.len() {
         return Some(format!("{} result sets, PostgreSQL has {}", got.len(), want.len()));
     }
-    let ordered = sql.to_ascii_lowercase().contains("order by");
+    let ordered = order_of(sql);
     for (want, got) in want.iter().zip(got) {
         if compare == Compare::Runs {
             continue;
@@ -382,7 +433,7 @@ fn difference(
             continue;
         }
         if compare == Compare::Subset {
-            let (w, g) = (normalized(want, names, false), normalized(got, names, false));
+            let (w, g) = (normalized(want, names, Order::None), normalized(got, names, Order::None));
             let extra: Vec<_> = g.1.iter().filter(|row| !w.1.contains(row)).take(5).collect();
             if !extra.is_empty() || g.1.len() > w.1.len() {
                 return Some(format!("rows PostgreSQL does not have ({:?}): {extra:?}", g.0));

@@ -63,7 +63,10 @@ const VALUES: &[Case] = &[
     each("(-1)::smallint", "(-1)::tinyint"),
     each("255::smallint", "255::utinyint"),
     each("65535::integer", "65535::usmallint"),
-    each("4294967295::bigint", "4294967295::uinteger"),
+    // UINTEGER is PostgreSQL's oid, unsigned 32 bits; `::oid` is written UINTEGER.
+    each("4294967295::oid", "4294967295::uinteger"),
+    same("'16384'::oid"),
+    same("array[1, 4294967295]::oid[]"),
     each("18446744073709551615::numeric", "18446744073709551615::ubigint"),
     each(
         "(-170141183460469231731687303715884105728)::numeric",

@@ -4,9 +4,7 @@
 # a client or the fixture changes; the tests only read the corpus. The other corpus files
 # (dbeaver, metabase, grafana, npgsql) are those clients' statements taken from their
 # sources, since the clients do not run here; each file's header says where from and how
-# it was filled in. The replay test (tests/catalog.rs) does not read asyncpg.sql yet: it
-# is what asyncpg's type introspection sends, which mallard still answers by a rewrite
-# (the translation rule asyncpg_type_introspection) rather than from its pg_type.
+# it was filled in.
 #
 #   tests/catalog/record.sh          re-record the corpus
 #   tests/catalog/record.sh --serve  start the same server with the fixture loaded, print

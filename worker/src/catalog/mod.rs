@@ -11,7 +11,8 @@
 //! mallard has no rows for from PostgreSQL 15's column lists ([`empty`]). The
 //! translation ([`crate::sql`]) turns `pg_catalog.x` into `x` and reg* casts into calls.
 //!
-//! It also answers asyncpg's type introspection, which DuckDB cannot run as sent.
+//! OIDs are UINTEGER, PostgreSQL's unsigned 32 bits, which a result reports as `oid`:
+//! asyncpg's type introspection runs as sent, as it must get `oid[]` back.
 
 mod empty;
 pub mod relations;
@@ -148,53 +149,6 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
     Ok(())
 }
 
-/// `oid[]`, the one parameter type of [`asyncpg_typeinfo`].
-const OID_ARRAY: &[u32] = &[1028];
-
-/// How the SQL built by [`asyncpg_typeinfo`] starts.
-const TYPEINFO_HEAD: &str = "WITH types(oid, name, elemtype, elemdelim, regtype)";
-
-/// The parameter types PostgreSQL reports for a statement this module built, where
-/// DuckDB's would differ: asyncpg's `$1::oid[]` (DuckDB has no oid type, and asyncpg
-/// has a built-in codec for oid[] but not for int8[], which it would introspect in
-/// turn, forever). Column types avoid the same trap: the always-NULL arrays are text[].
-pub fn parameter_types(sql: &str) -> Option<&'static [u32]> {
-    sql.starts_with(TYPEINFO_HEAD).then_some(OID_ARRAY)
-}
-
-/// asyncpg's type introspection (`WITH RECURSIVE typeinfo_tree ... WHERE ti.oid =
-/// any($1::oid[])`), which it runs for every array type it has no built-in codec for:
-/// the requested types at depth 0 and their element types at depth 1, deepest first.
-pub fn asyncpg_typeinfo() -> String {
-    let text = |s: &str| format!("'{}'", s.replace('\'', "''"));
-    let mut rows = Vec::new();
-    let base = || TYPES.iter().filter(|t| t.is_base());
-    for t in base() {
-        rows.push(format!("({}, {}, 0, NULL, {})", t.oid, text(t.typname), text(t.regtype)));
-    }
-    for t in base() {
-        let (array, element) = (t.array, t.oid);
-        rows.push(format!("({array}, {}, {element}, ',', {})", text(&t.array_typname()), text(t.regtype)));
-    }
-    let columns = "t.oid, 'pg_catalog' AS ns, t.name, 'b' AS kind, CAST(NULL AS BIGINT) AS basetype, \
-                   t.elemtype, t.elemdelim, CAST(NULL AS BIGINT) AS range_subtype, \
-                   CAST(NULL AS VARCHAR[]) AS attrtypoids, CAST(NULL AS VARCHAR[]) AS attrnames";
-    let names = "CAST(NULL AS VARCHAR) AS basetype_name, e.regtype AS elemtype_name, \
-                 CAST(NULL AS VARCHAR) AS range_subtype_name";
-    format!(
-        "{TYPEINFO_HEAD} AS (VALUES {}), \
-         wanted AS (SELECT DISTINCT unnest(CAST($1 AS BIGINT[])) AS oid) \
-         SELECT * FROM ( \
-           SELECT {columns}, 1 AS depth, {names} FROM types t LEFT JOIN types e ON e.oid = t.elemtype \
-           WHERE t.oid IN (SELECT a.elemtype FROM types a JOIN wanted w ON a.oid = w.oid) \
-           UNION ALL \
-           SELECT {columns}, 0 AS depth, {names} FROM types t LEFT JOIN types e ON e.oid = t.elemtype \
-           JOIN wanted w ON t.oid = w.oid \
-         ) ORDER BY depth DESC",
-        rows.join(", ")
-    )
-}
-
 /// `pg_type` rows of the builtin types and their arrays, recorded from PostgreSQL 15.
 const RECORDED_TYPES: &str = include_str!("pg_type.tsv");
 
@@ -232,7 +186,7 @@ fn type_names() -> String {
         rows.push(format!("({oid}, {}, {})", quote(typname), quote(regtype)));
     }
     format!(
-        "CREATE TABLE {SCHEMA}.types AS SELECT CAST(oid AS BIGINT) AS oid, typname, regtype FROM (VALUES {}) v(oid, typname, regtype)",
+        "CREATE TABLE {SCHEMA}.types AS SELECT CAST(oid AS UINTEGER) AS oid, typname, regtype FROM (VALUES {}) v(oid, typname, regtype)",
         rows.join(", ")
     )
 }
@@ -318,8 +272,8 @@ fn duck_types() -> String {
         })
         .collect();
     format!(
-        "CREATE TABLE {SCHEMA}.duck_types AS SELECT duck_name, CAST(oid AS BIGINT) AS oid, \
-         CAST(array_oid AS BIGINT) AS array_oid FROM (VALUES {}) v(duck_name, oid, array_oid)",
+        "CREATE TABLE {SCHEMA}.duck_types AS SELECT duck_name, CAST(oid AS UINTEGER) AS oid, \
+         CAST(array_oid AS UINTEGER) AS array_oid FROM (VALUES {}) v(duck_name, oid, array_oid)",
         rows.join(", ")
     )
 }
@@ -339,10 +293,10 @@ const FUNCTION_OID: &str = "CREATE MACRO memory.mallard_catalog.function_oid(nam
 
 /// `pg_type` with PostgreSQL 15's columns, from the recorded rows.
 const PG_TYPE: &str = "CREATE VIEW memory.mallard_catalog.pg_type AS SELECT \
-    CAST(oid AS BIGINT) AS oid, typname, CAST(11 AS BIGINT) AS typnamespace, CAST(10 AS BIGINT) AS typowner, \
+    CAST(oid AS UINTEGER) AS oid, typname, CAST(11 AS UINTEGER) AS typnamespace, CAST(10 AS UINTEGER) AS typowner, \
     CAST(typlen AS SMALLINT) AS typlen, typbyval = 't' AS typbyval, typtype, typcategory, \
-    typispreferred = 't' AS typispreferred, true AS typisdefined, typdelim, CAST(0 AS BIGINT) AS typrelid, \
-    typsubscript, CAST(typelem AS BIGINT) AS typelem, CAST(typarray AS BIGINT) AS typarray, \
+    typispreferred = 't' AS typispreferred, true AS typisdefined, typdelim, CAST(0 AS UINTEGER) AS typrelid, \
+    typsubscript, CAST(typelem AS UINTEGER) AS typelem, CAST(typarray AS UINTEGER) AS typarray, \
     memory.mallard_catalog.function_oid(typinput) AS typinput, \
     memory.mallard_catalog.function_oid(typoutput) AS typoutput, \
     memory.mallard_catalog.function_oid(typreceive) AS typreceive, \
@@ -350,8 +304,8 @@ const PG_TYPE: &str = "CREATE VIEW memory.mallard_catalog.pg_type AS SELECT \
     memory.mallard_catalog.function_oid(typmodin) AS typmodin, \
     memory.mallard_catalog.function_oid(typmodout) AS typmodout, \
     memory.mallard_catalog.function_oid(typanalyze) AS typanalyze, typalign, typstorage, false AS typnotnull, \
-    CAST(0 AS BIGINT) AS typbasetype, CAST(-1 AS INTEGER) AS typtypmod, CAST(0 AS INTEGER) AS typndims, \
-    CAST(typcollation AS BIGINT) AS typcollation, CAST(NULL AS VARCHAR) AS typdefaultbin, \
+    CAST(0 AS UINTEGER) AS typbasetype, CAST(-1 AS INTEGER) AS typtypmod, CAST(0 AS INTEGER) AS typndims, \
+    CAST(typcollation AS UINTEGER) AS typcollation, CAST(NULL AS VARCHAR) AS typdefaultbin, \
     CAST(NULL AS VARCHAR) AS typdefault, CAST(NULL AS VARCHAR[]) AS typacl \
     FROM memory.mallard_catalog.recorded_types";
 
@@ -492,7 +446,8 @@ fn duck_type_of(pg: &str) -> String {
         return format!("{}[]", duck_type_of(element));
     }
     match pg {
-        "oid" | "xid" | "bigint" | "regclass" | "regtype" | "regproc" => "BIGINT",
+        "oid" => "UINTEGER",
+        "xid" | "bigint" | "regclass" | "regtype" | "regproc" => "BIGINT",
         "integer" | "cardinal_number" => "INTEGER",
         "smallint" => "SMALLINT",
         "real" => "FLOAT",
@@ -503,7 +458,7 @@ fn duck_type_of(pg: &str) -> String {
         "timestamp with time zone" | "time_stamp" => "TIMESTAMPTZ",
         // Sent as int2vector and oidvector (see `LogicalType::Vector`).
         "int2vector" => "USMALLINT[]",
-        "oidvector" => "UINTEGER[]",
+        "oidvector" => "UHUGEINT[]",
         // name, text, "char", regproc, pg_node_tree, aclitem, inet, pg_lsn;
         // information_schema's sql_identifier, character_data, yes_or_no
         _ => "VARCHAR",
@@ -518,7 +473,6 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{builtin, oid};
 
     #[test]
     fn recorded_types_are_the_type_table() {
@@ -545,7 +499,7 @@ mod tests {
             let sql = empty_relation(SCHEMA, name, columns);
             assert!(sql.contains(" AS ") && !sql.contains("AS \"\""), "{sql}");
         }
-        assert_eq!(duck_type_of("oid[]"), "BIGINT[]");
+        assert_eq!(duck_type_of("oid[]"), "UINTEGER[]");
         assert_eq!(duck_type_of("\"char\""), "VARCHAR");
     }
 
@@ -567,12 +521,5 @@ mod tests {
         ] {
             assert!(!reads_catalog(sql), "{sql}");
         }
-    }
-
-    #[test]
-    fn typeinfo_parameter_is_oid_array() {
-        assert_eq!(OID_ARRAY, [builtin::by_oid(oid::OID).map(|t| t.array).unwrap()]);
-        assert_eq!(parameter_types(&asyncpg_typeinfo()), Some(OID_ARRAY));
-        assert_eq!(parameter_types("select 1"), None);
     }
 }

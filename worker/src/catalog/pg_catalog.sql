@@ -7,21 +7,22 @@
 -- Names inside are fully qualified, so that a user's table called pg_class never
 -- changes what a catalog view means. `current_database()` is the session's database.
 --
--- Identities: a user relation's OID is a hash of its schema and name, so it is the same
+-- Identities: OIDs are UINTEGER, unsigned 32 bits as in PostgreSQL, and reported as
+-- oid (a list of them as oid[]). A user relation's OID is a hash of its schema and name, so it is the same
 -- in every worker, after a restart and after a reload (PostgreSQL keeps an OID across a
 -- rename; here a renamed object gets a new one). DuckDB's `main` schema is PostgreSQL's
 -- `public` (OID 2200).
 
 CREATE MACRO memory.mallard_catalog.object_oid(kind, schema_name, object_name) AS
-    CAST(16384 + md5_number_upper(kind || ':' || schema_name || '.' || object_name) % 2147467263 AS BIGINT);
+    CAST(16384 + md5_number_upper(kind || ':' || schema_name || '.' || object_name) % 2147467263 AS UINTEGER);
 
 CREATE MACRO memory.mallard_catalog.namespace_oid(schema_name) AS
-    CASE schema_name
+    CAST(CASE schema_name
         WHEN 'main' THEN 2200
         WHEN 'pg_catalog' THEN 11
         WHEN 'information_schema' THEN 13207
         ELSE memory.mallard_catalog.object_oid('n', schema_name, '')
-    END;
+    END AS UINTEGER);
 
 CREATE MACRO memory.mallard_catalog.namespace_name(schema_name) AS
     CASE schema_name WHEN 'main' THEN 'public' ELSE schema_name END;
@@ -140,7 +141,7 @@ SELECT c.schema_name, c.table_name,
        c.constraint_column_names AS column_names,
        list_transform(c.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT)) AS attnums,
        c.expression, c.referenced_table, c.referenced_column_names, c.constraint_index,
-       CAST(memory.mallard_catalog.declared_type_oid(c.constraint_type, c.expression) AS BIGINT) AS typid,
+       CAST(memory.mallard_catalog.declared_type_oid(c.constraint_type, c.expression) AS UINTEGER) AS typid,
        -- The declared length of a char or varchar column.
        CASE WHEN memory.mallard_catalog.declared_type_oid(c.constraint_type, c.expression) IN (1042, 1043)
             THEN CAST(regexp_extract(c.expression, '<= (\d+)\)$', 1) AS INTEGER) + 4 ELSE -1 END AS typmod,
@@ -169,7 +170,7 @@ FROM memory.mallard_catalog.constraint_rows c WHERE c.contype <> 'l';
 -- Columns of tables and views, with PostgreSQL's attnum and type.
 CREATE VIEW memory.mallard_catalog.live_columns AS
 SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
-       coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS typid,
+       CAST(coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS UINTEGER) AS typid,
        CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
        NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type,
        memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
@@ -239,39 +240,39 @@ SELECT * FROM memory.mallard_catalog.live_relations WHERE NOT memory.mallard_cat
 
 -- pg_namespace
 CREATE VIEW memory.mallard_catalog.pg_namespace AS
-SELECT CAST(oid AS BIGINT) AS oid, nspname, CAST(nspowner AS BIGINT) AS nspowner, CAST(NULL AS VARCHAR[]) AS nspacl
+SELECT CAST(oid AS UINTEGER) AS oid, nspname, CAST(nspowner AS UINTEGER) AS nspowner, CAST(NULL AS VARCHAR[]) AS nspacl
 FROM (VALUES (11, 'pg_catalog', 10), (99, 'pg_toast', 10), (2200, 'public', 6171), (13207, 'information_schema', 10))
      v(oid, nspname, nspowner)
 UNION ALL
-SELECT memory.mallard_catalog.namespace_oid(s.schema_name), s.schema_name, 10, NULL
+SELECT memory.mallard_catalog.namespace_oid(s.schema_name), s.schema_name, CAST(10 AS UINTEGER), NULL
 FROM duckdb_schemas() s
 WHERE s.database_name = current_database() AND s.schema_name NOT IN ('main', 'pg_catalog', 'information_schema')
 UNION ALL
-SELECT memory.mallard_catalog.namespace_oid(memory.mallard_catalog.temp_schema()), memory.mallard_catalog.temp_schema(), 10, NULL
+SELECT memory.mallard_catalog.namespace_oid(memory.mallard_catalog.temp_schema()), memory.mallard_catalog.temp_schema(), CAST(10 AS UINTEGER), NULL
 WHERE getvariable('mallard_temp_objects');
 
 CREATE VIEW memory.mallard_catalog.pg_class AS
 SELECT r.oid,
        r.relname,
        memory.mallard_catalog.namespace_oid(r.schema_name) AS relnamespace,
-       CAST(0 AS BIGINT) AS reltype, CAST(0 AS BIGINT) AS reloftype, CAST(10 AS BIGINT) AS relowner,
-       CAST(CASE r.relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END AS BIGINT) AS relam,
-       CAST(0 AS BIGINT) AS relfilenode, CAST(0 AS BIGINT) AS reltablespace,
+       CAST(0 AS UINTEGER) AS reltype, CAST(0 AS UINTEGER) AS reloftype, CAST(10 AS UINTEGER) AS relowner,
+       CAST(CASE r.relkind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END AS UINTEGER) AS relam,
+       CAST(0 AS UINTEGER) AS relfilenode, CAST(0 AS UINTEGER) AS reltablespace,
        CAST(0 AS INTEGER) AS relpages, r.tuples AS reltuples, CAST(0 AS INTEGER) AS relallvisible,
-       CAST(0 AS BIGINT) AS reltoastrelid, r.hasindex AS relhasindex, false AS relisshared,
+       CAST(0 AS UINTEGER) AS reltoastrelid, r.hasindex AS relhasindex, false AS relisshared,
        CASE WHEN r.schema_name = memory.mallard_catalog.temp_schema() THEN 't' ELSE 'p' END AS relpersistence,
        r.relkind, r.natts AS relnatts, r.checks AS relchecks,
        false AS relhasrules, r.hastriggers AS relhastriggers,
        false AS relhassubclass,
        false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
        CASE r.relkind WHEN 'r' THEN 'd' ELSE 'n' END AS relreplident, false AS relispartition,
-       CAST(0 AS BIGINT) AS relrewrite, CAST(0 AS BIGINT) AS relfrozenxid, CAST(0 AS BIGINT) AS relminmxid,
+       CAST(0 AS UINTEGER) AS relrewrite, CAST(0 AS BIGINT) AS relfrozenxid, CAST(0 AS BIGINT) AS relminmxid,
        CAST(NULL AS VARCHAR[]) AS relacl, CAST(NULL AS VARCHAR[]) AS reloptions, CAST(NULL AS VARCHAR) AS relpartbound
 FROM memory.mallard_catalog.relations r;
 
 CREATE VIEW memory.mallard_catalog.pg_attribute AS
 SELECT c.relid AS attrelid,
-       c.column_name AS attname, c.typid AS atttypid, CAST(-1 AS INTEGER) AS attstattarget,
+       c.column_name AS attname, CAST(c.typid AS UINTEGER) AS atttypid, CAST(-1 AS INTEGER) AS attstattarget,
        coalesce(t.typlen, CAST(-1 AS SMALLINT)) AS attlen, c.attnum,
        CAST(CASE WHEN t.typcategory = 'A' THEN 1 ELSE 0 END AS INTEGER) AS attndims,
        CAST(-1 AS INTEGER) AS attcacheoff, c.typmod AS atttypmod,
@@ -279,16 +280,16 @@ SELECT c.relid AS attrelid,
        coalesce(t.typstorage, 'x') AS attstorage, '' AS attcompression, c.notnull AS attnotnull,
        c.column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity,
        '' AS attgenerated, false AS attisdropped, true AS attislocal, CAST(0 AS INTEGER) AS attinhcount,
-       coalesce(t.typcollation, 0) AS attcollation, CAST(NULL AS VARCHAR[]) AS attacl,
+       CAST(coalesce(t.typcollation, 0) AS UINTEGER) AS attcollation, CAST(NULL AS VARCHAR[]) AS attacl,
        CAST(NULL AS VARCHAR[]) AS attoptions, CAST(NULL AS VARCHAR[]) AS attfdwoptions,
        CAST(NULL AS VARCHAR) AS attmissingval
 FROM memory.mallard_catalog.columns c
 LEFT JOIN memory.mallard_catalog.pg_type t ON t.oid = c.typid
 UNION ALL
 -- Index columns, as PostgreSQL lists them for an index relation.
-SELECT memory.mallard_catalog.object_oid('r', i.schema_name, i.index_name), k.name, coalesce(c.typid, 25), -1,
+SELECT memory.mallard_catalog.object_oid('r', i.schema_name, i.index_name), k.name, CAST(coalesce(c.typid, 25) AS UINTEGER), -1,
        -1, CAST(k.n AS SMALLINT), 0, -1, c.typmod, false, 'i', 'x', '', false, false, false, '', '', false,
-       true, 0, 0, NULL, NULL, NULL, NULL
+       true, 0, CAST(0 AS UINTEGER), NULL, NULL, NULL, NULL
 FROM (SELECT i.*, unnest(i.column_names) AS name, generate_subscripts(i.column_names, 1) AS n
       FROM memory.mallard_catalog.indexes i) AS i(schema_name, table_name, index_name, is_unique, is_primary, column_names, comment, name, n)
 CROSS JOIN LATERAL (SELECT i.name, i.n) k(name, n)
@@ -328,10 +329,10 @@ SELECT k.indexrelid, k.indrelid,
        k.is_unique AS indisunique, false AS indnullsnotdistinct, k.is_primary AS indisprimary,
        false AS indisexclusion, true AS indimmediate, false AS indisclustered, true AS indisvalid,
        false AS indcheckxmin, true AS indisready, true AS indislive, false AS indisreplident,
-       -- USMALLINT[] is sent as int2vector (`1 2`), UINTEGER[] as oidvector, printed
+       -- USMALLINT[] is sent as int2vector (`1 2`), UHUGEINT[] as oidvector, printed
        -- as PostgreSQL prints them (SQLAlchemy parses indoption, DBeaver indkey).
-       CAST(k.attnums AS USMALLINT[]) AS indkey, list_transform(k.attnums, x -> CAST(0 AS UINTEGER)) AS indcollation,
-       list_transform(k.attnums, x -> CAST(0 AS UINTEGER)) AS indclass,
+       CAST(k.attnums AS USMALLINT[]) AS indkey, list_transform(k.attnums, x -> CAST(0 AS UHUGEINT)) AS indcollation,
+       list_transform(k.attnums, x -> CAST(0 AS UHUGEINT)) AS indclass,
        list_transform(k.attnums, x -> CAST(0 AS USMALLINT)) AS indoption,
        CAST(NULL AS VARCHAR) AS indexprs, CAST(NULL AS VARCHAR) AS indpred
 FROM memory.mallard_catalog.index_keys k;
@@ -341,16 +342,16 @@ SELECT c.oid,
        c.conname, memory.mallard_catalog.namespace_oid(c.schema_name) AS connamespace, c.contype,
        false AS condeferrable, false AS condeferred, true AS convalidated,
        c.relid AS conrelid,
-       CAST(0 AS BIGINT) AS contypid,
+       CAST(0 AS UINTEGER) AS contypid,
        CASE c.contype
            WHEN 'p' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.conname)
            WHEN 'u' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.conname)
            WHEN 'f' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.referenced_table || '_pkey')
-           ELSE CAST(0 AS BIGINT)
+           ELSE CAST(0 AS UINTEGER)
        END AS conindid,
-       CAST(0 AS BIGINT) AS conparentid,
+       CAST(0 AS UINTEGER) AS conparentid,
        CASE WHEN c.contype = 'f' THEN memory.mallard_catalog.object_oid('r', c.schema_name, c.referenced_table)
-            ELSE CAST(0 AS BIGINT) END AS confrelid,
+            ELSE CAST(0 AS UINTEGER) END AS confrelid,
        CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
        CASE WHEN c.contype = 'f' THEN 'a' ELSE ' ' END AS confdeltype,
        CASE WHEN c.contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
@@ -362,22 +363,22 @@ SELECT c.oid,
             JOIN memory.mallard_catalog.columns rc
               ON rc.schema_name = c.schema_name AND rc.table_name = c.referenced_table AND rc.column_name = r.name)
        END AS confkey,
-       CAST(NULL AS BIGINT[]) AS conpfeqop, CAST(NULL AS BIGINT[]) AS conppeqop, CAST(NULL AS BIGINT[]) AS conffeqop,
-       CAST(NULL AS SMALLINT[]) AS confdelsetcols, CAST(NULL AS BIGINT[]) AS conexclop,
+       CAST(NULL AS UINTEGER[]) AS conpfeqop, CAST(NULL AS UINTEGER[]) AS conppeqop, CAST(NULL AS UINTEGER[]) AS conffeqop,
+       CAST(NULL AS SMALLINT[]) AS confdelsetcols, CAST(NULL AS UINTEGER[]) AS conexclop,
        c.expression AS conbin
 FROM memory.mallard_catalog.constraints c;
 
 CREATE VIEW memory.mallard_catalog.pg_description AS
-SELECT r.oid AS objoid, CAST(1259 AS BIGINT) AS classoid,
+SELECT r.oid AS objoid, CAST(1259 AS UINTEGER) AS classoid,
        CAST(0 AS INTEGER) AS objsubid, r.comment AS description
 FROM memory.mallard_catalog.relations r WHERE r.comment IS NOT NULL
 UNION ALL
-SELECT c.relid, 1259, c.attnum, c.comment
+SELECT c.relid, CAST(1259 AS UINTEGER), c.attnum, c.comment
 FROM memory.mallard_catalog.columns c WHERE c.comment IS NOT NULL;
 
 CREATE VIEW memory.mallard_catalog.pg_sequence AS
 SELECT memory.mallard_catalog.object_oid('r', s.schema_name, s.sequence_name) AS seqrelid,
-       CAST(20 AS BIGINT) AS seqtypid, s.start_value AS seqstart, s.increment_by AS seqincrement,
+       CAST(20 AS UINTEGER) AS seqtypid, s.start_value AS seqstart, s.increment_by AS seqincrement,
        s.max_value AS seqmax, s.min_value AS seqmin, CAST(1 AS BIGINT) AS seqcache, s.cycle AS seqcycle
 FROM memory.mallard_catalog.served_sequences() s;
 
@@ -424,17 +425,17 @@ SELECT memory.mallard_catalog.object_oid('r', t.schema_name, t.table_name) AS re
 FROM memory.mallard_catalog.served_tables() t;
 
 CREATE VIEW memory.mallard_catalog.pg_am AS
-SELECT CAST(oid AS BIGINT) AS oid, amname, amhandler, amtype
+SELECT CAST(oid AS UINTEGER) AS oid, amname, amhandler, amtype
 FROM (VALUES (2, 'heap', 'heap_tableam_handler', 't'), (403, 'btree', 'bthandler', 'i'),
              (405, 'hash', 'hashhandler', 'i')) v(oid, amname, amhandler, amtype);
 
 CREATE VIEW memory.mallard_catalog.pg_tablespace AS
-SELECT CAST(oid AS BIGINT) AS oid, spcname, CAST(10 AS BIGINT) AS spcowner, CAST(NULL AS VARCHAR[]) AS spcacl,
+SELECT CAST(oid AS UINTEGER) AS oid, spcname, CAST(10 AS UINTEGER) AS spcowner, CAST(NULL AS VARCHAR[]) AS spcacl,
        CAST(NULL AS VARCHAR[]) AS spcoptions
 FROM (VALUES (1663, 'pg_default'), (1664, 'pg_global')) v(oid, spcname);
 
 CREATE VIEW memory.mallard_catalog.pg_collation AS
-SELECT CAST(oid AS BIGINT) AS oid, collname, CAST(11 AS BIGINT) AS collnamespace, CAST(10 AS BIGINT) AS collowner,
+SELECT CAST(oid AS UINTEGER) AS oid, collname, CAST(11 AS UINTEGER) AS collnamespace, CAST(10 AS UINTEGER) AS collowner,
        collprovider, true AS collisdeterministic, CAST(-1 AS INTEGER) AS collencoding, collcollate, collctype,
        CAST(NULL AS VARCHAR) AS colliculocale, CAST(NULL AS VARCHAR) AS collversion
 FROM (VALUES (100, 'default', 'd', NULL, NULL), (950, 'C', 'c', 'C', 'C'), (951, 'POSIX', 'c', 'POSIX', 'POSIX'))
@@ -442,16 +443,16 @@ FROM (VALUES (100, 'default', 'd', NULL, NULL), (950, 'C', 'c', 'C', 'C'), (951,
 
 CREATE VIEW memory.mallard_catalog.pg_database AS
 SELECT memory.mallard_catalog.object_oid('b', '', current_database()) AS oid, current_database() AS datname,
-       CAST(10 AS BIGINT) AS datdba, CAST(6 AS INTEGER) AS encoding, 'c' AS datlocprovider, false AS datistemplate,
+       CAST(10 AS UINTEGER) AS datdba, CAST(6 AS INTEGER) AS encoding, 'c' AS datlocprovider, false AS datistemplate,
        true AS datallowconn, CAST(-1 AS INTEGER) AS datconnlimit, CAST(0 AS BIGINT) AS datfrozenxid,
-       CAST(0 AS BIGINT) AS datminmxid, CAST(1663 AS BIGINT) AS dattablespace, 'C.UTF-8' AS datcollate,
+       CAST(0 AS BIGINT) AS datminmxid, CAST(1663 AS UINTEGER) AS dattablespace, 'C.UTF-8' AS datcollate,
        'C.UTF-8' AS datctype, CAST(NULL AS VARCHAR) AS daticulocale, CAST(NULL AS VARCHAR) AS datcollversion,
        CAST(NULL AS VARCHAR[]) AS datacl;
 
 -- One role: the session's user, owner of every object (mallard has no object owners;
 -- its users file decides who may log in).
 CREATE VIEW memory.mallard_catalog.pg_authid AS
-SELECT CAST(10 AS BIGINT) AS oid, memory.mallard_catalog.owner_name() AS rolname, true AS rolsuper, true AS rolinherit,
+SELECT CAST(10 AS UINTEGER) AS oid, memory.mallard_catalog.owner_name() AS rolname, true AS rolsuper, true AS rolinherit,
        true AS rolcreaterole, true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication,
        false AS rolbypassrls, CAST(-1 AS INTEGER) AS rolconnlimit, CAST(NULL AS VARCHAR) AS rolpassword,
        CAST(NULL AS TIMESTAMPTZ) AS rolvaliduntil;
@@ -579,7 +580,7 @@ CREATE MACRO memory.mallard_catalog.pg_relation_is_publishable(relation) AS fals
 -- The catalog relations clients name in casts ('pg_class'::regclass), by their OIDs in
 -- PostgreSQL 15.
 CREATE TABLE memory.mallard_catalog.system_relations AS
-SELECT CAST(oid AS BIGINT) AS oid, relname FROM (VALUES
+SELECT CAST(oid AS UINTEGER) AS oid, relname FROM (VALUES
     (1247, 'pg_type'), (1249, 'pg_attribute'), (1255, 'pg_proc'), (1259, 'pg_class'), (1260, 'pg_authid'),
     (1262, 'pg_database'), (2601, 'pg_am'), (2604, 'pg_attrdef'), (2606, 'pg_constraint'), (2609, 'pg_description'),
     (2610, 'pg_index'), (2615, 'pg_namespace'), (2618, 'pg_rewrite'), (2620, 'pg_trigger'), (3456, 'pg_collation'),
@@ -721,8 +722,8 @@ CREATE MACRO memory.mallard_catalog.parse_ident(s) AS
 -- not).
 CREATE VIEW memory.mallard_catalog.pg_extension AS
 SELECT memory.mallard_catalog.object_oid('e', '', e.extension_name) AS oid, e.extension_name AS extname,
-       CAST(10 AS BIGINT) AS extowner, CAST(11 AS BIGINT) AS extnamespace, false AS extrelocatable,
-       e.extension_version AS extversion, CAST(NULL AS BIGINT[]) AS extconfig, CAST(NULL AS VARCHAR[]) AS extcondition
+       CAST(10 AS UINTEGER) AS extowner, CAST(11 AS UINTEGER) AS extnamespace, false AS extrelocatable,
+       e.extension_version AS extversion, CAST(NULL AS UINTEGER[]) AS extconfig, CAST(NULL AS VARCHAR[]) AS extcondition
 FROM memory.mallard_catalog.extensions e;
 
 -- The divisor of every `/` and `%` (translation rule checked_division): PostgreSQL's
@@ -755,7 +756,7 @@ CREATE MACRO memory.mallard_catalog.pg_get_serial_sequence(relation_text, column
 -- workers share (see the worker's activity module); mallard's own columns at the end.
 CREATE VIEW memory.mallard_catalog.pg_stat_activity AS
 SELECT memory.mallard_catalog.object_oid('b', '', current_database()) AS datid, current_database() AS datname,
-       a.pid, CAST(NULL AS INTEGER) AS leader_pid, CAST(10 AS BIGINT) AS usesysid, a.usename, a.application_name,
+       a.pid, CAST(NULL AS INTEGER) AS leader_pid, CAST(10 AS UINTEGER) AS usesysid, a.usename, a.application_name,
        a.client_addr, CAST(NULL AS VARCHAR) AS client_hostname, a.client_port,
        memory.mallard_catalog.unix_micros(a.backend_start) AS backend_start,
        memory.mallard_catalog.unix_micros(a.xact_start) AS xact_start,

@@ -5,9 +5,9 @@
 -- The languages functions are written in here, as PostgreSQL 15 has them: the builtins
 -- are internal, a macro is sql. PL/pgSQL is not among them.
 CREATE VIEW memory.mallard_catalog.pg_language AS
-SELECT CAST(oid AS BIGINT) AS oid, lanname, CAST(10 AS BIGINT) AS lanowner, false AS lanispl,
-    lanpltrusted, CAST(0 AS BIGINT) AS lanplcallfoid, CAST(0 AS BIGINT) AS laninline,
-    CAST(lanvalidator AS BIGINT) AS lanvalidator, CAST(NULL AS VARCHAR[]) AS lanacl
+SELECT CAST(oid AS UINTEGER) AS oid, lanname, CAST(10 AS UINTEGER) AS lanowner, false AS lanispl,
+    lanpltrusted, CAST(0 AS UINTEGER) AS lanplcallfoid, CAST(0 AS UINTEGER) AS laninline,
+    CAST(lanvalidator AS UINTEGER) AS lanvalidator, CAST(NULL AS VARCHAR[]) AS lanacl
 FROM (VALUES (12, 'internal', false, 2246), (13, 'c', false, 2247), (14, 'sql', true, 2248))
     v(oid, lanname, lanpltrusted, lanvalidator);
 
@@ -23,12 +23,12 @@ SELECT memory.mallard_catalog.object_oid('p', f.schema_name, f.function_name || 
     f.schema_name, f.function_name AS proname, f.function_type = 'table_macro' AS proretset,
     CAST(CASE WHEN f.function_type = 'table_macro' THEN 2249
               ELSE coalesce(memory.mallard_catalog.duck_type_oids()[memory.mallard_catalog.base_type_name(
-                  nullif(mallard_result_type(f.macro_definition), ''))], 2283) END AS BIGINT) AS prorettype,
+                  nullif(mallard_result_type(f.macro_definition), ''))], 2283) END AS UINTEGER) AS prorettype,
     list_transform(list_zip(f.parameters, f.parameter_types), p -> CAST(CASE
         WHEN p[2] IS NOT NULL
             THEN coalesce(memory.mallard_catalog.duck_type_oids()[memory.mallard_catalog.base_type_name(p[2])], 25)
         ELSE coalesce(memory.mallard_catalog.duck_type_oids()[memory.mallard_catalog.base_type_name(
-            nullif(mallard_parameter_type(f.macro_definition, p[1]), ''))], 2283) END AS BIGINT))
+            nullif(mallard_parameter_type(f.macro_definition, p[1]), ''))], 2283) END AS UINTEGER))
         AS proargtypes,
     CASE WHEN list_bool_and(list_transform(f.parameters, n -> regexp_full_match(n, '\$\d+'))) THEN NULL
          ELSE list_transform(f.parameters, n -> CASE WHEN regexp_full_match(n, '\$\d+') THEN '' ELSE n END)
@@ -38,18 +38,18 @@ FROM duckdb_functions() f
 WHERE f.database_name = current_database() AND f.function_type IN ('macro', 'table_macro') AND NOT f.internal;
 
 CREATE VIEW memory.mallard_catalog.pg_proc AS
-SELECT oid, proname, CAST(11 AS BIGINT) AS pronamespace, CAST(10 AS BIGINT) AS proowner, prolang, procost,
+SELECT oid, proname, CAST(11 AS UINTEGER) AS pronamespace, CAST(10 AS UINTEGER) AS proowner, prolang, procost,
     prorows, provariadic, prosupport, prokind, false AS prosecdef, proleakproof, proisstrict, proretset,
     provolatile, proparallel, pronargs, pronargdefaults, prorettype,
-    CAST(proargtypes AS UINTEGER[]) AS proargtypes, proallargtypes,
-    proargmodes, proargnames, CAST(NULL AS VARCHAR) AS proargdefaults, CAST(NULL AS BIGINT[]) AS protrftypes,
+    CAST(proargtypes AS UHUGEINT[]) AS proargtypes, proallargtypes,
+    proargmodes, proargnames, CAST(NULL AS VARCHAR) AS proargdefaults, CAST(NULL AS UINTEGER[]) AS protrftypes,
     prosrc, CAST(NULL AS VARCHAR) AS probin, CAST(NULL AS VARCHAR) AS prosqlbody,
     CAST(NULL AS VARCHAR[]) AS proconfig, CAST(NULL AS VARCHAR[]) AS proacl
 FROM memory.mallard_catalog.builtin_functions
 UNION ALL
-SELECT oid, proname, memory.mallard_catalog.namespace_oid(schema_name), 10, 14, 100,
-    CASE WHEN proretset THEN 1000 ELSE 0 END, 0, '-', 'f', false, false, false, proretset, 'v', 'u',
-    CAST(len(proargtypes) AS SMALLINT), 0, prorettype, CAST(proargtypes AS UINTEGER[]), NULL, NULL, proargnames, NULL, NULL,
+SELECT oid, proname, memory.mallard_catalog.namespace_oid(schema_name), CAST(10 AS UINTEGER), CAST(14 AS UINTEGER), 100,
+    CASE WHEN proretset THEN 1000 ELSE 0 END, CAST(0 AS UINTEGER), '-', 'f', false, false, false, proretset, 'v', 'u',
+    CAST(len(proargtypes) AS SMALLINT), 0, prorettype, CAST(proargtypes AS UHUGEINT[]), NULL, NULL, proargnames, NULL, NULL,
     prosrc, NULL, NULL, NULL, NULL
 FROM memory.mallard_catalog.user_functions;
 

@@ -211,9 +211,9 @@ fn lookup(conn: &Connection, sources: &[&Source]) -> Result<Vec<Row>, DuckError>
         sources.iter().map(|s| crate::duck::quote_literal(&s.name.to_lowercase())).collect();
     let sql = format!(
         "SELECT c.schema_name, c.table_name, c.column_name, \
-                CAST(c.relid AS BIGINT), \
+                CAST(c.relid AS UINTEGER), \
                 CAST(coalesce(list_position(main.current_schemas(false), c.schema_name), 0) AS INTEGER), \
-                CAST(c.attnum AS INTEGER), CAST(c.typid AS BIGINT), CAST(c.typmod AS INTEGER) \
+                CAST(c.attnum AS INTEGER), CAST(c.typid AS UINTEGER), CAST(c.typmod AS INTEGER) \
          FROM {schema}.columns c WHERE lower(c.table_name) IN ({names}) \
          ORDER BY c.schema_name, c.table_name, c.attnum",
         schema = super::SCHEMA,
@@ -228,7 +228,7 @@ fn lookup(conn: &Connection, sources: &[&Source]) -> Result<Vec<Row>, DuckError>
             if !v.iter().all(|v| v.is_valid(r)) {
                 continue;
             }
-            let type_oid = u32::try_from(v[6].values::<i64>()[r]).unwrap_or(0);
+            let type_oid = v[6].values::<u32>()[r];
             let type_modifier = v[7].values::<i32>()[r];
             // What a result of the column's DuckDB type is reported as: the declared
             // type, but for the types DuckDB keeps as checks, whose values are text
@@ -244,7 +244,7 @@ fn lookup(conn: &Connection, sources: &[&Source]) -> Result<Vec<Row>, DuckError>
                 position: v[4].values::<i32>()[r],
                 name: text(2, r),
                 column: TableColumn {
-                    table_oid: u32::try_from(v[3].values::<i64>()[r]).unwrap_or(0),
+                    table_oid: v[3].values::<u32>()[r],
                     attnum: i16::try_from(v[5].values::<i32>()[r]).unwrap_or(0),
                     type_oid,
                     type_modifier,

@@ -58,8 +58,10 @@ pub enum LogicalType {
     /// SQLAlchemy reads `pg_index.indoption` as, and DBeaver `indkey`. DuckDB has no such
     /// types and drops the names of user types from results, and its list functions
     /// refuse aliased lists; so the catalog writes these columns as lists of USMALLINT
-    /// and UINTEGER, types nothing else in it uses, and every such list is reported so
-    /// (a user's USMALLINT[] or UINTEGER[] column too).
+    /// and UHUGEINT, types nothing else in it uses, and every such list is reported so
+    /// (a user's USMALLINT[] or UHUGEINT[] column too). UINTEGER is `oid` itself, and a
+    /// list of it `oid[]`, which asyncpg's type introspection must get back (it has a
+    /// built-in codec for oid[], not for oidvector).
     Vector {
         child: Box<LogicalType>,
         oid: u32,

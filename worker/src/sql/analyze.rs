@@ -75,9 +75,6 @@ pub struct DuckPlan {
     /// (`None` where the client left it open, and for numeric, whose values bind as
     /// exact decimals).
     pub casts: Vec<Option<String>>,
-    /// Parameter types PostgreSQL reports for this statement where DuckDB's would
-    /// differ (catalog queries mallard answers itself).
-    reported: &'static [u32],
     /// A top-level `RETURNING`: DML that returns rows.
     pub returning: bool,
     /// PostgreSQL's names for the result columns (see [`postgres_names`]).
@@ -213,7 +210,6 @@ fn duck_plan(statement: &Statement<'_>, param_types: &[u32], style: &TextStyle) 
         params: param_sites(statement),
         written: written_casts(statement),
         casts: client_casts(param_types),
-        reported: crate::catalog::parameter_types(statement.sql()).unwrap_or(&[]),
         returning: statement.has_top_level_word("RETURNING"),
         names,
         sources: column_sources(statement),
@@ -252,13 +248,11 @@ impl DuckPlan {
     }
 
     /// The type `ParameterDescription` reports for parameter `index`: the client's,
-    /// else PostgreSQL's where mallard knows it differs from DuckDB's, else the type
-    /// written in a cast (`$1::int8::text`: PostgreSQL types $1 by its own cast, DuckDB
+    /// else the type written in a cast (`$1::int8::text`: PostgreSQL types $1 by its own cast, DuckDB
     /// reports the outer one), else DuckDB's (`duck`: its name in `pg_type`), else text.
     pub fn param_oid(&self, index: usize, param_types: &[u32], duck: Option<u32>) -> u32 {
-        match (param_types.get(index), self.reported.get(index)) {
-            (Some(&oid), _) if oid != 0 => oid,
-            (_, Some(&oid)) => oid,
+        match param_types.get(index) {
+            Some(&oid) if oid != 0 => oid,
             _ => self.written_cast(index).and_then(builtin::oid_by_name).or(duck).unwrap_or(oid::TEXT),
         }
     }
@@ -484,14 +478,5 @@ mod tests {
         assert!(duck("insert into t values ($1) returning id", &[]).returning);
         assert!(!duck("insert into t select x from (select 1 returning) s", &[]).returning);
         assert_eq!(duck("select count(*) from t", &[]).names, Some(vec![Some("count".into())]));
-    }
-
-    #[test]
-    fn catalog_answers_report_postgres_parameter_types() {
-        let asyncpg =
-            "WITH RECURSIVE typeinfo_tree(oid) AS (SELECT 1 FROM pg_type WHERE oid = any($1::oid[]))";
-        let plan = duck(asyncpg, &[]);
-        assert_eq!(plan.reported, [1028]);
-        assert_eq!(plan.param_oid(0, &[], Some(1016)), 1028);
     }
 }

@@ -37,7 +37,7 @@ pub fn encode_binary(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec
         L::Integer => put(out, v.values::<i32>()[row].to_be_bytes()),
         L::USmallInt => put(out, i32::from(v.values::<u16>()[row]).to_be_bytes()),
         L::BigInt => put(out, v.values::<i64>()[row].to_be_bytes()),
-        L::UInteger => put(out, i64::from(v.values::<u32>()[row]).to_be_bytes()),
+        L::UInteger => put(out, v.values::<u32>()[row].to_be_bytes()),
         L::UBigInt => put_numeric(out, false, u128::from(v.values::<u64>()[row]), 0),
         L::HugeInt => {
             let h = v.hugeint(row);
@@ -234,7 +234,7 @@ fn put_array(out: &mut Vec<u8>, ty: &LogicalType, v: &Vector<'_>, row: usize, st
     put_array_body(out, &dims, leaf_ty, &leaf_vec, &rows, style)
 }
 
-/// An int2vector (USMALLINT list) or oidvector (UINTEGER list): a one-dimensional array
+/// An int2vector (USMALLINT list) or oidvector (UHUGEINT list): a one-dimensional array
 /// of int2 or oid, as int2vectorsend and oidvectorsend write it.
 fn put_vector(out: &mut Vec<u8>, vector_oid: u32, ty: &LogicalType, v: &Vector<'_>, row: usize) {
     let Some((_, child, offset, len)) = list_children(ty, v, row) else { return };
@@ -251,7 +251,8 @@ fn put_vector(out: &mut Vec<u8>, vector_oid: u32, ty: &LogicalType, v: &Vector<'
             put(out, (child.values::<u16>()[r] as i16).to_be_bytes());
         } else {
             put(out, 4i32.to_be_bytes());
-            put(out, child.values::<u32>()[r].to_be_bytes());
+            // The catalog's OIDs are below 2^32; the wider type only marks the column.
+            put(out, (child.uhugeint(r) as u32).to_be_bytes());
         }
     }
 }
@@ -653,11 +654,11 @@ mod tests {
             "select -2::SMALLINT, 32767::SMALLINT, (-2147483648)::INTEGER, 9223372036854775807::BIGINT, -1::BIGINT",
             &["fffe", "7fff", "80000000", "7fffffffffffffff", "ffffffffffffffff"],
         );
-        // Widened as pg_type reports them: int2send(-2), int2send(255), int4send(65535),
-        // int8send(4294967295).
+        // Widened as pg_type reports them: int2send(-2), int2send(255), int4send(65535);
+        // UINTEGER is oid: oidsend(4294967295).
         assert_encodes(
             "select -2::TINYINT, 255::UTINYINT, 65535::USMALLINT, 4294967295::UINTEGER",
-            &["fffe", "00ff", "0000ffff", "00000000ffffffff"],
+            &["fffe", "00ff", "0000ffff", "ffffffff"],
         );
         assert_encodes(
             "select 1.5::FLOAT, 'NaN'::FLOAT, '-Infinity'::DOUBLE, 0.1::DOUBLE, true, false",

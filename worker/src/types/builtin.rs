@@ -110,7 +110,7 @@ pub static TYPES: &[BuiltinType] = &[
     row(oid::INT2, 1005, "int2", "smallint", 2, 'N', Some(L::SmallInt)),
     row(oid::INT4, 1007, "int4", "integer", 4, 'N', Some(L::Integer)),
     row(oid::TEXT, 1009, "text", "text", -1, 'S', Some(L::Varchar)),
-    row(oid::OID, 1028, "oid", "oid", 4, 'N', Some(L::BigInt)),
+    row(oid::OID, 1028, "oid", "oid", 4, 'N', Some(L::UInteger)),
     row(oid::JSON, 199, "json", "json", -1, 'U', Some(L::Json)),
     row(oid::FLOAT4, 1021, "float4", "real", 4, 'N', Some(L::Float)),
     row(oid::FLOAT8, 1022, "float8", "double precision", 8, 'N', Some(L::Double)),

@@ -94,7 +94,7 @@ unsafe fn read_type_borrowed(ty: ffi::duckdb_logical_type) -> LogicalType {
                 match *child {
                     // See LogicalType::Vector.
                     L::USmallInt => L::Vector { child, oid: crate::types::oid::INT2VECTOR },
-                    L::UInteger => L::Vector { child, oid: crate::types::oid::OIDVECTOR },
+                    L::UHugeInt => L::Vector { child, oid: crate::types::oid::OIDVECTOR },
                     _ => L::List(child),
                 }
             }

@@ -1,16 +1,11 @@
 //! PostgreSQL catalog names in statements DuckDB cannot run as written: `pg_catalog.`
-//! qualifiers and operators, reg* casts, and asyncpg's type introspection, which the
-//! catalog ([`crate::catalog`]) answers.
+//! qualifiers and operators, and reg* casts, which the catalog ([`crate::catalog`])
+//! answers.
 
 use std::ops::Range;
 
 use super::{is_punct, is_word, matching_paren, replaced, splice, token_len, Piece, Rewrite};
 use crate::sql::Token;
-
-pub(super) fn asyncpg_type_introspection(s: &Piece<'_>) -> Option<Rewrite> {
-    let asks = s.mentions("typeinfo_tree") && s.mentions("pg_type") && s.mentions("oid[]");
-    asks.then(|| Rewrite::Replace(crate::catalog::asyncpg_typeinfo()))
-}
 
 /// `public.t`, `mallard.public.t`: PostgreSQL's default schema is DuckDB's `main`, which
 /// the catalog shows as `public` and `search_path` maps to it. A qualifier only (the
@@ -555,7 +550,7 @@ mod tests {
         assert_eq!(one("select 'orders'::regclass"), "select regclass_in('orders')");
         assert_eq!(
             one("select 'orders'::regclass::text, 'int4'::regtype::oid"),
-            "select regclass_out(regclass_in('orders'))::text, regtype_in('int4')::oid"
+            "select regclass_out(regclass_in('orders'))::text, regtype_in('int4')::UINTEGER"
         );
         assert_eq!(
             one("select c.oid::pg_catalog.regclass::pg_catalog.text"),
@@ -564,13 +559,13 @@ mod tests {
         assert_eq!(one("where a.attrelid = $1::regclass"), "where a.attrelid = regclass_in($1)");
         assert_eq!(
             one("select 'int4'::regtype::oid, f(x)::regtype"),
-            "select regtype_in('int4')::oid, regtype_out(f(x))"
+            "select regtype_in('int4')::UINTEGER, regtype_out(f(x))"
         );
         assert_eq!(one("select c.relname::text::regclass"), "select regclass_in(c.relname::text)");
         assert_eq!(one("select (a.b)::regnamespace"), "select regnamespace_out((a.b))");
         assert_eq!(
             one("SELECT CAST(CAST(pg_get_serial_sequence(CAST(CAST(a.attrelid AS REGCLASS) AS TEXT), a.attname) AS REGCLASS) AS OID)"),
-            "SELECT CAST(regclass_in(pg_get_serial_sequence(CAST(regclass_out(a.attrelid) AS TEXT), a.attname)) AS OID)"
+            "SELECT CAST(regclass_in(pg_get_serial_sequence(CAST(regclass_out(a.attrelid) AS TEXT), a.attname)) AS UINTEGER)"
         );
         assert_eq!(one("select CAST('t' AS pg_catalog.regclass)"), "select regclass_in('t')");
         let plain = "select x::integer, 'regclass' from regclass";

@@ -64,12 +64,6 @@ pub struct Rule {
 /// The rules, in the order they apply.
 pub const RULES: &[Rule] = &[
     Rule {
-        name: "asyncpg_type_introspection",
-        client: "asyncpg (`WITH RECURSIVE typeinfo_tree ...`, before using any array type)",
-        why: "DuckDB's pg_catalog has its own type OIDs; the answer comes from mallard's builtin types",
-        apply: catalog::asyncpg_type_introspection,
-    },
-    Rule {
         name: "vacuum",
         client: "pgbench (`vacuum pgbench_branches` before a run, `vacuum analyze t` in -i)",
         why: "DuckDB has no PostgreSQL VACUUM options or table lists; it reclaims space by itself",
@@ -209,8 +203,8 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "type_names",
-        client: "asyncpg, psycopg (`$1::jsonb`), schemas from PostgreSQL (`doc jsonb`, `owner name`), catalog queries (`'x'::name`)",
-        why: "DuckDB has one JSON type, so jsonb values are JSON text to it; PostgreSQL's `name` is text",
+        client: "asyncpg, psycopg (`$1::jsonb`, `$1::oid[]`), schemas from PostgreSQL (`doc jsonb`, `owner name`), catalog queries (`'x'::name`)",
+        why: "DuckDB has one JSON type, so jsonb values are JSON text to it; PostgreSQL's `name` is text; its `oid` is unsigned 32 bits (UINTEGER), where DuckDB's is BIGINT",
         apply: types::type_names,
     },
 ];

@@ -94,10 +94,32 @@ fn is_bare_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
     is_cast_target(tokens, i) && !is_punct(tokens.get(i + 1), '(') && !is_punct(tokens.get(i + 1), '[')
 }
 
+/// Whether the word at `i` is written after `::`.
+fn is_colon_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
+    i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':')
+}
+
+/// Whether token `i` is inside the parentheses of `CAST(...)` or `TRY_CAST(...)`, and
+/// not nested deeper.
+fn in_cast_call(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
+    let mut depth = 0usize;
+    for j in (0..i).rev() {
+        match tokens[j].1 {
+            Token::Punct(')') => depth += 1,
+            Token::Punct('(') if depth > 0 => depth -= 1,
+            Token::Punct('(') => {
+                return j >= 1
+                    && (is_word(tokens.get(j - 1), "cast") || is_word(tokens.get(j - 1), "try_cast"))
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Whether the word at `i` is written after `::` or `AS`.
 fn is_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
-    let after_colons = i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':');
-    after_colons || i >= 1 && is_word(tokens.get(i - 1), "as")
+    is_colon_cast_target(tokens, i) || i >= 1 && is_word(tokens.get(i - 1), "as")
 }
 
 /// The end (exclusive) of the array type that starts at token `at` (`int4[]`,
@@ -239,7 +261,10 @@ pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
 /// PostgreSQL type names DuckDB spells otherwise, DuckDB's spelling, and whether casts
 /// keep the name: the catalog defines `name` as a type alias for them, which a table
 /// column must not refer to (the table may live in another database than the catalog).
-const RENAMED_TYPES: &[(&str, &str, bool)] = &[("jsonb", "JSON", false), ("name", "VARCHAR", true)];
+/// `oid` is unsigned 32 bits, as UINTEGER is (DuckDB's own `oid` is BIGINT): the
+/// catalog's OID columns are UINTEGER, and a UINTEGER is reported as oid.
+const RENAMED_TYPES: &[(&str, &str, bool)] =
+    &[("jsonb", "JSON", false), ("name", "VARCHAR", true), ("oid", "UINTEGER", false)];
 
 pub(super) fn type_names(s: &Piece<'_>) -> Option<Rewrite> {
     if !RENAMED_TYPES.iter().any(|(pg, _, _)| s.mentions(pg)) {
@@ -251,7 +276,17 @@ pub(super) fn type_names(s: &Piece<'_>) -> Option<Rewrite> {
     let edits: Vec<(Range<usize>, &str)> = (0..tokens.len())
         .filter_map(|i| {
             let (_, duck, casts_keep) = RENAMED_TYPES.iter().find(|(pg, _, _)| is_word(tokens.get(i), pg))?;
-            let typed = (!casts_keep && is_bare_cast_target(tokens, i))
+            let cast = match *duck {
+                // `$1::oid[]` (asyncpg) too; and `AS oid` is a cast only inside CAST(),
+                // as catalog queries name columns `oid` everywhere.
+                "UINTEGER" => {
+                    !is_punct(tokens.get(i + 1), '(')
+                        && (is_colon_cast_target(tokens, i)
+                            || is_cast_target(tokens, i) && in_cast_call(tokens, i))
+                }
+                _ => is_bare_cast_target(tokens, i),
+            };
+            let typed = (!casts_keep && cast)
                 || (creates_table && is_column_type(tokens, i))
                 || (alters_table && is_altered_type(tokens, i));
             typed.then(|| (tokens[i].0..s.end_of(i), *duck))
@@ -515,5 +550,18 @@ mod tests {
             "create table n (name VARCHAR, id int, owner VARCHAR)"
         );
         assert_eq!(one("select 'x'::name, name from t"), "select 'x'::name, name from t");
+    }
+
+    #[test]
+    fn oid_is_unsigned_32_bits() {
+        assert_eq!(
+            one("select t.oid AS oid, $1::oid[], cast(x as oid), '1'::oid from t where t.oid = any($2::oid[])"),
+            "select t.oid AS oid, $1::UINTEGER[], cast(x as UINTEGER), '1'::UINTEGER from t where t.oid = any($2::UINTEGER[])"
+        );
+        assert_eq!(
+            one("select (select a as oid from t), oid(x) from t"),
+            "select (select a as oid from t), oid(x) from t"
+        );
+        assert_eq!(one("create table r (id int, ref oid)"), "create table r (id int, ref UINTEGER)");
     }
 }
