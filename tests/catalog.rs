@@ -351,53 +351,44 @@ fn cell(value: &Option<String>, names: &[&str]) -> String {
 }
 
 /// How a statement orders its rows, as far as a comparison can hold it to.
-#[derive(Clone, Copy, PartialEq)]
 enum Order<'a> {
     /// No ORDER BY: any order.
     None,
     /// The last ORDER BY names only these result columns (`ORDER BY depth DESC`): rows
     /// that tie on them may come in any order, in PostgreSQL too.
-    Keys(&'a str),
+    Keys(Vec<&'a str>),
     /// An ORDER BY on anything else: the order as sent.
     Exact,
 }
 
-fn order_of(sql: &str) -> Order<'_> {
+fn order_of<'a>(sql: &'a str) -> Order<'a> {
     let lower = sql.to_ascii_lowercase();
     let Some(at) = lower.rfind("order by") else { return Order::None };
-    let keys = sql[at + "order by".len()..].trim().trim_end_matches(';').trim();
-    let plain = keys.split(',').all(|key| {
+    let keys = sql[at + "order by".len()..].trim().trim_end_matches(';');
+    // Each key a column name, with a direction at most.
+    let column = |key: &'a str| {
         let mut words = key.split_whitespace();
-        let name = words.next().unwrap_or("");
+        let name = words.next().filter(|n| {
+            n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !n.bytes().all(|b| b.is_ascii_digit())
+        })?;
         let direction = words.next().map(str::to_ascii_lowercase);
-        !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.bytes().all(|b| b.is_ascii_digit())
-            && matches!(direction.as_deref(), None | Some("asc" | "desc"))
-            && words.next().is_none()
-    });
-    if plain {
-        Order::Keys(keys)
-    } else {
-        Order::Exact
-    }
+        (matches!(direction.as_deref(), None | Some("asc" | "desc")) && words.next().is_none())
+            .then_some(name)
+    };
+    keys.split(',').map(column).collect::<Option<Vec<_>>>().map_or(Order::Exact, Order::Keys)
 }
 
 /// The answer as compared: rows normalized and sorted where the statement leaves their
 /// order open (all of them, or those that tie on its ORDER BY columns).
-fn normalized(answer: &Answer, names: &[&str], order: Order<'_>) -> (Vec<String>, Vec<Vec<String>>) {
+fn normalized(answer: &Answer, names: &[&str], order: &Order<'_>) -> (Vec<String>, Vec<Vec<String>>) {
     let mut rows: Vec<Vec<String>> =
         answer.1.iter().map(|row| row.iter().map(|v| cell(v, names)).collect()).collect();
     match order {
         Order::None => rows.sort(),
         Order::Keys(keys) => {
-            let columns: Option<Vec<usize>> = keys
-                .split(',')
-                .map(|k| {
-                    let name = k.split_whitespace().next().unwrap_or("");
-                    answer.0.iter().position(|c| c.eq_ignore_ascii_case(name))
-                })
-                .collect();
+            let columns: Option<Vec<usize>> =
+                keys.iter().map(|k| answer.0.iter().position(|c| c.eq_ignore_ascii_case(k))).collect();
             if let Some(columns) = columns {
                 let key = |row: &Vec<String>| columns.iter().map(|&c| row[c].clone()).collect::<Vec<_>>();
                 for run in rows.chunk_by_mut(|a, b| key(a) == key(b)) {
@@ -433,7 +424,7 @@ fn difference(
             continue;
         }
         if compare == Compare::Subset {
-            let (w, g) = (normalized(want, names, Order::None), normalized(got, names, Order::None));
+            let (w, g) = (normalized(want, names, &Order::None), normalized(got, names, &Order::None));
             let extra: Vec<_> = g.1.iter().filter(|row| !w.1.contains(row)).take(5).collect();
             if !extra.is_empty() || g.1.len() > w.1.len() {
                 return Some(format!("rows PostgreSQL does not have ({:?}): {extra:?}", g.0));
@@ -445,12 +436,12 @@ fn difference(
                 "{} rows, PostgreSQL has {}\n  PostgreSQL: {:?}\n  mallard:    {:?}",
                 got.1.len(),
                 want.1.len(),
-                normalized(want, names, ordered).1,
-                normalized(got, names, ordered).1
+                normalized(want, names, &ordered).1,
+                normalized(got, names, &ordered).1
             ));
         }
         if compare == Compare::Rows {
-            let (w, g) = (normalized(want, names, ordered), normalized(got, names, ordered));
+            let (w, g) = (normalized(want, names, &ordered), normalized(got, names, &ordered));
             if w != g {
                 let rows: Vec<String> =
                     w.1.iter()

@@ -575,8 +575,17 @@ CREATE MACRO memory.mallard_catalog.pg_get_partkeydef(relation) AS CAST(NULL AS 
 CREATE MACRO memory.mallard_catalog.pg_get_statisticsobjdef_columns(relation) AS CAST(NULL AS VARCHAR);
 CREATE MACRO memory.mallard_catalog.pg_relation_is_publishable(relation) AS false;
 
--- reg* casts, which the translation writes as calls: text in, name out; 0 (no object)
--- is written '-', as in PostgreSQL.
+-- reg* casts, which the translation writes as calls: text in, name out.
+-- What every reg* input does before its own lookup (`found`): NULL stays NULL, digits
+-- are the OID itself, and '-' is 0, no object, as in PostgreSQL.
+CREATE MACRO memory.mallard_catalog.reg_in(name, found) AS
+    CASE WHEN name IS NULL THEN NULL
+         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
+         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
+         ELSE found END;
+-- And every reg* output: 0 is '-', an OID that names nothing its digits.
+CREATE MACRO memory.mallard_catalog.reg_out(object_oid, name) AS
+    CASE WHEN object_oid = 0 THEN '-' ELSE coalesce(name, CAST(object_oid AS VARCHAR)) END;
 -- The catalog relations clients name in casts ('pg_class'::regclass), by their OIDs in
 -- PostgreSQL 15.
 CREATE TABLE memory.mallard_catalog.system_relations AS
@@ -600,18 +609,15 @@ CREATE MACRO memory.mallard_catalog.relation_oid(name) AS
      ORDER BY mc_r.schema_name <> memory.mallard_catalog.temp_schema()
      LIMIT 1));
 CREATE MACRO memory.mallard_catalog.regclass_in(name) AS
-    CASE WHEN name IS NULL THEN NULL
-         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
-         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
-         ELSE coalesce(memory.mallard_catalog.relation_oid(name),
-                       error('relation "' || CAST(name AS VARCHAR) || '" does not exist')) END;
+    memory.mallard_catalog.reg_in(name, coalesce(memory.mallard_catalog.relation_oid(name),
+        error('relation "' || CAST(name AS VARCHAR) || '" does not exist')));
 CREATE MACRO memory.mallard_catalog.to_regclass(name) AS memory.mallard_catalog.relation_oid(name);
 CREATE MACRO memory.mallard_catalog.regclass_out(relation) AS
-    CASE WHEN relation = 0 THEN '-' ELSE coalesce((SELECT CASE WHEN memory.mallard_catalog.visible_schema(mc_r.schema_name) THEN mc_r.relname
-                          ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
-              FROM memory.mallard_catalog.relations mc_r
-              WHERE mc_r.oid = relation),
-             CAST(relation AS VARCHAR)) END;
+    memory.mallard_catalog.reg_out(relation,
+        (SELECT CASE WHEN memory.mallard_catalog.visible_schema(mc_r.schema_name) THEN mc_r.relname
+                     ELSE memory.mallard_catalog.namespace_name(mc_r.schema_name) || '.' || mc_r.relname END
+         FROM memory.mallard_catalog.relations mc_r
+         WHERE mc_r.oid = relation));
 -- A type by name: its typname (`int4`, `_int4`), its regtype (`integer[]`), or an element's
 -- typname with `[]` (`int4[]`, as psycopg's TypeInfo.fetch asks).
 CREATE MACRO memory.mallard_catalog.type_by_name(name) AS
@@ -620,30 +626,25 @@ CREATE MACRO memory.mallard_catalog.type_by_name(name) AS
         OR (ends_with(CAST(name AS VARCHAR), '[]')
             AND mc_t.typname = '_' || lower(trim(left(CAST(name AS VARCHAR), -2), '"'))));
 CREATE MACRO memory.mallard_catalog.regtype_in(name) AS
-    CASE WHEN name IS NULL THEN NULL
-         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
-         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
-         ELSE coalesce(memory.mallard_catalog.type_by_name(name),
-                       error('type "' || CAST(name AS VARCHAR) || '" does not exist')) END;
+    memory.mallard_catalog.reg_in(name, coalesce(memory.mallard_catalog.type_by_name(name),
+        error('type "' || CAST(name AS VARCHAR) || '" does not exist')));
 CREATE MACRO memory.mallard_catalog.to_regtype(name) AS memory.mallard_catalog.type_by_name(name);
 CREATE MACRO memory.mallard_catalog.regtype_out(type_oid) AS
-    CASE WHEN type_oid = 0 THEN '-' ELSE coalesce((SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid), CAST(type_oid AS VARCHAR)) END;
+    memory.mallard_catalog.reg_out(type_oid,
+        (SELECT mc_t.regtype FROM memory.mallard_catalog.types mc_t WHERE mc_t.oid = type_oid));
 CREATE MACRO memory.mallard_catalog.regnamespace_in(name) AS
-    CASE WHEN name IS NULL THEN NULL
-         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
-         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
-         ELSE coalesce((SELECT mc_n.oid FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.nspname = trim(CAST(name AS VARCHAR), '"')),
-                       error('schema "' || CAST(name AS VARCHAR) || '" does not exist')) END;
+    memory.mallard_catalog.reg_in(name,
+        coalesce((SELECT mc_n.oid FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.nspname = trim(CAST(name AS VARCHAR), '"')),
+                 error('schema "' || CAST(name AS VARCHAR) || '" does not exist')));
 CREATE MACRO memory.mallard_catalog.regnamespace_out(namespace) AS
-    CASE WHEN namespace = 0 THEN '-' ELSE coalesce((SELECT mc_n.nspname FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.oid = namespace), CAST(namespace AS VARCHAR)) END;
+    memory.mallard_catalog.reg_out(namespace,
+        (SELECT mc_n.nspname FROM memory.mallard_catalog.pg_namespace mc_n WHERE mc_n.oid = namespace));
 CREATE MACRO memory.mallard_catalog.regrole_in(name) AS
-    CASE WHEN name IS NULL THEN NULL
-         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
-         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
-         WHEN trim(CAST(name AS VARCHAR), '"') = memory.mallard_catalog.owner_name() THEN CAST(10 AS BIGINT)
-         ELSE error('role "' || CAST(name AS VARCHAR) || '" does not exist') END;
+    memory.mallard_catalog.reg_in(name,
+        CASE WHEN trim(CAST(name AS VARCHAR), '"') = memory.mallard_catalog.owner_name() THEN CAST(10 AS BIGINT)
+             ELSE error('role "' || CAST(name AS VARCHAR) || '" does not exist') END);
 CREATE MACRO memory.mallard_catalog.regrole_out(role) AS
-    CASE WHEN role = 0 THEN '-' ELSE memory.mallard_catalog.pg_get_userbyid(role) END;
+    memory.mallard_catalog.reg_out(role, memory.mallard_catalog.pg_get_userbyid(role));
 -- regproc_in and regproc_out are in pg_proc.sql, after pg_proc.
 
 -- information_schema._pg_expandarray: each element with its 1-based index, as (x, n).

@@ -82,19 +82,15 @@ CREATE MACRO memory.mallard_catalog.pg_get_function_identity_arguments(function_
 -- regproc: a function's name in, its OID out (pg_type's typinput and the others hold
 -- OIDs, which Npgsql joins with pg_proc); a name must name one function.
 CREATE MACRO memory.mallard_catalog.regproc_in(name) AS
-    CASE WHEN name IS NULL THEN NULL
-         WHEN regexp_full_match(CAST(name AS VARCHAR), '\d+') THEN CAST(name AS BIGINT)
-         WHEN CAST(name AS VARCHAR) = '-' THEN CAST(0 AS BIGINT)
-         ELSE (SELECT CASE count(*) WHEN 1 THEN min(mc_p.oid)
-                   WHEN 0 THEN error('function "' || CAST(name AS VARCHAR) || '" does not exist')
-                   ELSE error('more than one function named "' || CAST(name AS VARCHAR) || '"') END
-               FROM memory.mallard_catalog.pg_proc mc_p
-               WHERE mc_p.proname = trim(regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', ''), '"'))
-    END;
+    memory.mallard_catalog.reg_in(name,
+        (SELECT CASE count(*) WHEN 1 THEN min(mc_p.oid)
+                    WHEN 0 THEN error('function "' || CAST(name AS VARCHAR) || '" does not exist')
+                    ELSE error('more than one function named "' || CAST(name AS VARCHAR) || '"') END
+         FROM memory.mallard_catalog.pg_proc mc_p
+         WHERE mc_p.proname = trim(regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\.', ''), '"')));
 CREATE MACRO memory.mallard_catalog.regproc_out(function) AS
-    CASE WHEN function = 0 THEN '-'
-         ELSE coalesce((SELECT min(mc_p.proname) FROM memory.mallard_catalog.pg_proc mc_p WHERE mc_p.oid = function),
-                       CAST(function AS VARCHAR)) END;
+    memory.mallard_catalog.reg_out(function,
+        (SELECT min(mc_p.proname) FROM memory.mallard_catalog.pg_proc mc_p WHERE mc_p.oid = function));
 
 DELETE FROM memory.mallard_catalog.builtin_functions
 WHERE proname NOT IN (SELECT function_name FROM duckdb_functions())

@@ -94,11 +94,6 @@ fn is_bare_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
     is_cast_target(tokens, i) && !is_punct(tokens.get(i + 1), '(') && !is_punct(tokens.get(i + 1), '[')
 }
 
-/// Whether the word at `i` is written after `::`.
-fn is_colon_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
-    i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':')
-}
-
 /// Whether token `i` is inside the parentheses of `CAST(...)` or `TRY_CAST(...)`, and
 /// not nested deeper.
 fn in_cast_call(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
@@ -117,9 +112,11 @@ fn in_cast_call(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
     false
 }
 
-/// Whether the word at `i` is written after `::` or `AS`.
+/// Whether the word at `i` is a cast's type: after `::`, or after `AS` in `CAST(`
+/// (elsewhere `AS` names a column: `select t.oid as oid`, `select 1 as numeric`).
 fn is_cast_target(tokens: &[(usize, Token<'_>)], i: usize) -> bool {
-    is_colon_cast_target(tokens, i) || i >= 1 && is_word(tokens.get(i - 1), "as")
+    let after_colons = i >= 2 && is_punct(tokens.get(i - 1), ':') && is_punct(tokens.get(i - 2), ':');
+    after_colons || i >= 1 && is_word(tokens.get(i - 1), "as") && in_cast_call(tokens, i)
 }
 
 /// The end (exclusive) of the array type that starts at token `at` (`int4[]`,
@@ -258,13 +255,26 @@ pub(super) fn unconstrained_numeric(s: &Piece<'_>) -> Option<Rewrite> {
     replaced(s.sql, &edits)
 }
 
-/// PostgreSQL type names DuckDB spells otherwise, DuckDB's spelling, and whether casts
-/// keep the name: the catalog defines `name` as a type alias for them, which a table
-/// column must not refer to (the table may live in another database than the catalog).
-/// `oid` is unsigned 32 bits, as UINTEGER is (DuckDB's own `oid` is BIGINT): the
-/// catalog's OID columns are UINTEGER, and a UINTEGER is reported as oid.
-const RENAMED_TYPES: &[(&str, &str, bool)] =
-    &[("jsonb", "JSON", false), ("name", "VARCHAR", true), ("oid", "UINTEGER", false)];
+/// Which casts to a renamed type are written in DuckDB's spelling.
+#[derive(Clone, Copy)]
+enum InCasts {
+    /// None: the catalog defines the name as a type alias, which a table column must
+    /// not refer to (the table may live in another database than the catalog).
+    Kept,
+    /// `x::jsonb`, not `x::jsonb[]`.
+    Bare,
+    /// `x::oid` and `$1::oid[]` (asyncpg).
+    AndArrays,
+}
+
+/// PostgreSQL type names DuckDB spells otherwise, DuckDB's spelling, and which casts
+/// take it. `oid` is unsigned 32 bits, as UINTEGER is (DuckDB's own `oid` is BIGINT):
+/// the catalog's OID columns are UINTEGER, and a UINTEGER is reported as oid.
+const RENAMED_TYPES: &[(&str, &str, InCasts)] = &[
+    ("jsonb", "JSON", InCasts::Bare),
+    ("name", "VARCHAR", InCasts::Kept),
+    ("oid", "UINTEGER", InCasts::AndArrays),
+];
 
 pub(super) fn type_names(s: &Piece<'_>) -> Option<Rewrite> {
     if !RENAMED_TYPES.iter().any(|(pg, _, _)| s.mentions(pg)) {
@@ -275,18 +285,13 @@ pub(super) fn type_names(s: &Piece<'_>) -> Option<Rewrite> {
     let alters_table = s.starts_with("alter") && is_word(tokens.get(1), "table");
     let edits: Vec<(Range<usize>, &str)> = (0..tokens.len())
         .filter_map(|i| {
-            let (_, duck, casts_keep) = RENAMED_TYPES.iter().find(|(pg, _, _)| is_word(tokens.get(i), pg))?;
-            let cast = match *duck {
-                // `$1::oid[]` (asyncpg) too; and `AS oid` is a cast only inside CAST(),
-                // as catalog queries name columns `oid` everywhere.
-                "UINTEGER" => {
-                    !is_punct(tokens.get(i + 1), '(')
-                        && (is_colon_cast_target(tokens, i)
-                            || is_cast_target(tokens, i) && in_cast_call(tokens, i))
-                }
-                _ => is_bare_cast_target(tokens, i),
+            let (_, duck, in_casts) = RENAMED_TYPES.iter().find(|(pg, _, _)| is_word(tokens.get(i), pg))?;
+            let cast = match in_casts {
+                InCasts::Kept => false,
+                InCasts::Bare => is_bare_cast_target(tokens, i),
+                InCasts::AndArrays => is_cast_target(tokens, i) && !is_punct(tokens.get(i + 1), '('),
             };
-            let typed = (!casts_keep && cast)
+            let typed = cast
                 || (creates_table && is_column_type(tokens, i))
                 || (alters_table && is_altered_type(tokens, i));
             typed.then(|| (tokens[i].0..s.end_of(i), *duck))
@@ -563,5 +568,8 @@ mod tests {
             "select (select a as oid from t), oid(x) from t"
         );
         assert_eq!(one("create table r (id int, ref oid)"), "create table r (id int, ref UINTEGER)");
+        // `AS` outside CAST() names a column, whatever the name.
+        let aliases = "select 1 as numeric, x as jsonb, y AS oid from t";
+        assert_eq!(one(aliases), aliases);
     }
 }
