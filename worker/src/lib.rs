@@ -21,6 +21,8 @@ mod channel;
 pub mod config;
 mod copy;
 mod duck;
+#[doc(hidden)]
+pub mod embedded;
 mod encoding;
 mod main_loop;
 mod notifications;

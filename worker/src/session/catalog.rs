@@ -70,6 +70,14 @@ impl<'s> CatalogView<'s> {
         }
     }
 
+    /// Whether statements prepared before may run again (see [`super::plans`]): not
+    /// while the session's transaction has changed the catalog, which a rollback
+    /// takes back, nor in a database it `USE`d, which the catalog's generation does
+    /// not follow.
+    pub(super) fn may_reuse_plans(&self) -> bool {
+        !self.written && !self.elsewhere
+    }
+
     /// Whether the snapshot may show this session its catalog.
     fn may_read_snapshot(&self) -> bool {
         !self.written && !self.elsewhere && !self.temporary

@@ -35,7 +35,7 @@ impl Session<'_> {
                 format!("prepared statement \"{name}\" already exists"),
             ));
         }
-        let statement = self.parse_statement(sql, param_types)?;
+        let statement = self.parse_statement(sql, param_types, name.is_empty())?;
         if self.tx == Transaction::Failed && !ends_transaction(&statement.command) {
             return Err(aborted());
         }

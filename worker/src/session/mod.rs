@@ -13,6 +13,7 @@ mod error;
 mod extended;
 mod handshake;
 pub(crate) mod notify;
+mod plans;
 mod portal;
 mod prepare;
 mod query;
@@ -51,6 +52,8 @@ pub(crate) struct Session<'s> {
     read_only: bool,
     /// Prepared statements by name; `""` is the unnamed one.
     statements: HashMap<String, Rc<portal::Statement>>,
+    /// What simple queries and unnamed statements prepared, for their next time.
+    plans: plans::Plans,
     /// Portals (and SQL cursors) by name; `""` is the unnamed one.
     portals: HashMap<String, portal::Portal>,
     /// The portal whose DuckDB result is still streaming, if any.
@@ -243,6 +246,7 @@ fn run(
         catalog_changed: false,
         catalog: catalog::CatalogView::new(&shared.snapshot),
         statements: HashMap::new(),
+        plans: plans::Plans::default(),
         portals: HashMap::new(),
         live: None,
         skip_to_sync: false,

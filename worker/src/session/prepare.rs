@@ -18,11 +18,13 @@ use crate::types::pg_type;
 
 impl Session<'_> {
     /// Parses a text that must hold at most one statement (`Parse`, or the query of a
-    /// `DECLARE`).
+    /// `DECLARE`). `reusable`: the statement is an unnamed one, which may be one
+    /// prepared before for the same text (see [`super::plans`]).
     pub(super) fn parse_statement(
         &mut self,
         sql: &str,
         param_types: &[u32],
+        reusable: bool,
     ) -> Result<Rc<Statement>, StepError> {
         match sql::split(sql).as_slice() {
             [] => Ok(Rc::new(Statement {
@@ -31,12 +33,37 @@ impl Session<'_> {
                 command: Command::Other("EMPTY".into()),
                 kind: StatementKind::Empty,
             })),
+            [one] if reusable => self.prepare_reusable(one, param_types),
             [one] => self.prepare_statement(one, param_types),
             _ => Err(StepError::query(
                 SqlState::SYNTAX_ERROR,
                 "cannot insert multiple commands into a prepared statement",
             )),
         }
+    }
+
+    /// Prepares a statement of a simple query or an unnamed `Parse`: the one prepared for
+    /// the same text before, when nothing it was planned with has changed since.
+    pub(super) fn prepare_reusable(
+        &mut self,
+        statement: &sql::Statement<'_>,
+        param_types: &[u32],
+    ) -> Result<Rc<Statement>, StepError> {
+        let sql = statement.sql();
+        // Read before preparing: a change committed meanwhile dates the new entry too.
+        let generation = self.shared.snapshot.generation();
+        if self.catalog.may_reuse_plans() {
+            if let Some(kept) = self.plans.get(sql, param_types, self.settings.plan_inputs(), generation) {
+                self.note_catalog_change(&kept.command, sql);
+                self.settings.sync_duckdb(&self.duck, false);
+                return Ok(kept);
+            }
+        }
+        let prepared = self.prepare_statement(statement, param_types)?;
+        if self.catalog.may_reuse_plans() {
+            self.plans.insert(sql, param_types, self.settings.plan_inputs(), generation, &prepared);
+        }
+        Ok(prepared)
     }
 
     /// Analyses one statement and prepares it. Parameter types the client names are
@@ -54,7 +81,7 @@ impl Session<'_> {
             Plan::Cursor => StatementKind::Cursor,
             Plan::Declare => {
                 let Command::DeclareCursor(declare) = &command else { unreachable!("declare") };
-                StatementKind::Declare(self.parse_statement(&declare.query, param_types)?)
+                StatementKind::Declare(self.parse_statement(&declare.query, param_types, false)?)
             }
             Plan::Copy => StatementKind::Copy,
             Plan::Answer(tag) => StatementKind::Answer(tag),
@@ -228,6 +255,10 @@ impl Session<'_> {
             _ => false,
         };
         let switches = matches!(command, Command::Other(tag) if tag == "USE");
+        if ddl || writes {
+            // What the session prepared may name what it changes.
+            self.plans.clear();
+        }
         let temporary = (ddl || writes) && temporary();
         let permanent = (ddl || writes) && !temporary;
         self.catalog_changed |= ddl && permanent;

@@ -118,7 +118,7 @@ impl Session<'_> {
     /// One statement of a simple query: parsed, bound to no values, run to the end
     /// with its rows described.
     fn simple_statement(&mut self, statement: &sql::Statement<'_>) -> Result<(), StepError> {
-        let statement = self.prepare_statement(statement, &[])?;
+        let statement = self.prepare_reusable(statement, &[])?;
         self.bind_portal("", statement, Vec::new(), Vec::new(), false)?;
         let outcome = self.execute_portal("", None, true);
         self.drop_portal("");

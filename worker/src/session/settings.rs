@@ -164,6 +164,10 @@ static CLIENT_ENCODING: LazyLock<Option<usize>> = LazyLock::new(|| index_of("cli
 /// `TimeZone`, `DateStyle` and `IntervalStyle`: what [`Settings::text_style`] is made of.
 static STYLE_SETTINGS: LazyLock<[Option<usize>; 3]> =
     LazyLock::new(|| ["TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
+/// What a statement's plan depends on: its text style, and `search_path`, by which
+/// DuckDB finds the relations it names.
+static PLAN_SETTINGS: LazyLock<[Option<usize>; 4]> =
+    LazyLock::new(|| ["search_path", "TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
 
 fn unknown(name: &str) -> ErrorInfo {
     ErrorInfo::error(SqlState::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
@@ -686,6 +690,12 @@ impl Settings {
             }
         }
         out
+    }
+
+    /// The settings a prepared statement was planned under (see [`PLAN_SETTINGS`]):
+    /// another statement of the same text planned under other values may differ.
+    pub fn plan_inputs(&self) -> [&str; 4] {
+        PLAN_SETTINGS.map(|i| i.map_or("", |i| self.effective(i)))
     }
 
     /// How values are written and read as text in this session: its time zone,

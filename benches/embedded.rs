@@ -1,0 +1,154 @@
+//! The floor for `benches/run.sh`: DuckDB itself, in-process, running what pgbench runs
+//! against a server, with one connection and prepared statements per thread and no
+//! protocol in between. Built from the worker's own DuckDB (same crate, features and
+//! profile), so it costs no second DuckDB build.
+//!
+//!   embedded WORKLOAD THREADS SECONDS [DATABASE]
+//!
+//! WORKLOAD is `select1` (`select 1`), `select-only` (pgbench -S) or `tpcb` (pgbench's
+//! default script, retried on conflicts as `--max-tries` does); the last two need
+//! DATABASE, a DuckDB file that `pgbench -i` filled through mallard. Prints
+//! `tps N` and, for tpcb, `retried N failed N`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mallard_worker::embedded::{Embedded, Session, Statement};
+use rand::Rng;
+
+const TPCB: &[&str] = &[
+    "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+    "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+    "UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2",
+    "UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2",
+    "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)",
+];
+
+#[derive(Default)]
+struct Counts {
+    done: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+}
+
+enum Workload {
+    Select1(Statement),
+    SelectOnly(Statement),
+    Tpcb { begin: Statement, commit: Statement, rollback: Statement, steps: Vec<Statement> },
+}
+
+fn prepare(session: &Session, workload: &str) -> Result<Workload, String> {
+    Ok(match workload {
+        "select1" => Workload::Select1(session.prepare("select 1")?),
+        "select-only" => Workload::SelectOnly(session.prepare(TPCB[1])?),
+        "tpcb" => Workload::Tpcb {
+            begin: session.prepare("BEGIN TRANSACTION")?,
+            commit: session.prepare("COMMIT")?,
+            rollback: session.prepare("ROLLBACK")?,
+            steps: TPCB.iter().map(|sql| session.prepare(sql)).collect::<Result<_, _>>()?,
+        },
+        other => return Err(format!("unknown workload {other}")),
+    })
+}
+
+/// One transaction of the workload; `Ok(false)` when it ran into a conflict.
+fn transaction(workload: &Workload, scale: i64, rng: &mut impl Rng) -> Result<bool, String> {
+    match workload {
+        Workload::Select1(s) => s.run(&[]).map(|_| true),
+        Workload::SelectOnly(s) => s.run(&[rng.gen_range(1..=100_000 * scale)]).map(|_| true),
+        Workload::Tpcb { begin, commit, rollback, steps } => {
+            let aid = rng.gen_range(1..=100_000 * scale);
+            let bid = rng.gen_range(1..=scale);
+            let tid = rng.gen_range(1..=10 * scale);
+            let delta = rng.gen_range(-5000..=5000);
+            begin.run(&[])?;
+            let outcome = steps[0]
+                .run(&[delta, aid])
+                .and_then(|_| steps[1].run(&[aid]))
+                .and_then(|_| steps[2].run(&[delta, tid]))
+                .and_then(|_| steps[3].run(&[delta, bid]))
+                .and_then(|_| steps[4].run(&[tid, bid, aid, delta]))
+                .and_then(|_| commit.run(&[]));
+            match outcome {
+                Ok(_) => Ok(true),
+                Err(e) if e.contains("onflict") => {
+                    let _ = rollback.run(&[]);
+                    Ok(false)
+                }
+                Err(e) => {
+                    let _ = rollback.run(&[]);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [workload, threads, seconds, rest @ ..] = args.as_slice() else {
+        eprintln!("usage: embedded WORKLOAD THREADS SECONDS [DATABASE]");
+        std::process::exit(2);
+    };
+    let threads: usize = threads.parse().expect("THREADS is a number");
+    let seconds: u64 = seconds.parse().expect("SECONDS is a number");
+    let db = Arc::new(Embedded::open(rest.first().map(String::as_str)).unwrap_or_else(|e| {
+        eprintln!("could not open the database: {e}");
+        std::process::exit(1);
+    }));
+    let scale = if workload == "select1" {
+        1
+    } else {
+        let session = db.connect().expect("connect");
+        let branches = session.prepare("select count(*) from pgbench_branches").expect("pgbench tables");
+        branches.first_integer().expect("count").max(1)
+    };
+    let counts = Arc::new(Counts::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (db, counts, stop, workload) =
+                (Arc::clone(&db), Arc::clone(&counts), Arc::clone(&stop), workload.clone());
+            std::thread::spawn(move || {
+                let session = db.connect().expect("connect");
+                let workload = prepare(&session, &workload).expect("prepare");
+                let mut rng = rand::thread_rng();
+                while !stop.load(Ordering::Relaxed) {
+                    let mut tries = 0;
+                    loop {
+                        tries += 1;
+                        match transaction(&workload, scale, &mut rng) {
+                            Ok(true) => {
+                                counts.done.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                            Ok(false) if tries < 100 => {
+                                counts.retried.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok(false) | Err(_) => {
+                                counts.failed.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().expect("bench thread");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("tps {:.1}", counts.done.load(Ordering::Relaxed) as f64 / elapsed);
+    if workload == "tpcb" {
+        println!(
+            "retried {} failed {}",
+            counts.retried.load(Ordering::Relaxed),
+            counts.failed.load(Ordering::Relaxed)
+        );
+    }
+}
