@@ -10,7 +10,7 @@ use crate::catalog::relations::Relations;
 use crate::catalog::snapshot::Snapshot;
 use crate::channel::Channel;
 use crate::config::WorkerConfig;
-use crate::duck::{exec, quote_ident, Connection, Database, DuckError};
+use crate::duck::{Connection, Database, DuckError};
 use crate::notifications::Listeners;
 use crate::sessions::Sessions;
 use crate::stats::Stats;
@@ -42,13 +42,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// A new session's DuckDB connection: the configured database is the current one.
-    /// The rest that makes it look like PostgreSQL is the worker's, set up once: the
-    /// catalog (with `pg_backend_pid()`, `quote_ident()`...) and integer division
-    /// (see [`crate::storage::open`]).
+    /// A new session's DuckDB connection. What makes it look like PostgreSQL is the
+    /// worker's, set up once: the catalog (with `pg_backend_pid()`, `quote_ident()`...),
+    /// integer division and the time zone (see [`crate::storage::open`]). The session
+    /// makes the configured database the current one with its `search_path` (see
+    /// `Settings::open_duckdb`).
     pub fn connect(&self) -> Result<Connection, DuckError> {
-        let conn = Connection::connect(&self.db)?;
-        exec(&conn, &format!("USE {}", quote_ident(&self.config.database)))?;
-        Ok(conn)
+        Connection::connect(&self.db)
     }
 }

@@ -81,6 +81,17 @@ pub fn register(conn: &Connection) -> Result<(), DuckError> {
         Strictness::Strict,
         |c, args| signal(c, args, Signal::Terminate),
     )?;
+    // Under `pg_backend_pid()`.
+    duck::register_function(
+        conn,
+        "mallard_backend_pid",
+        &[(&[], Returns::BigInt)],
+        Strictness::Strict,
+        |c, _| match callers().get(&c) {
+            Some(caller) => Ok(Output::Int(i64::from(caller.pid))),
+            None => Err("no backend pid outside a client session".into()),
+        },
+    )?;
     duck::register_function(
         conn,
         "mallard_stat_activity",

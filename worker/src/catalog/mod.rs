@@ -122,13 +122,8 @@ pub fn install(conn: &Connection) -> Result<(), DuckError> {
         )?;
     }
     exec(conn, &format!("CREATE MACRO {SCHEMA}.version() AS {}", quote(&version())))?;
-    // Each session sets its backend pid as this variable when it starts.
-    exec(
-        conn,
-        &format!(
-            "CREATE MACRO {SCHEMA}.pg_backend_pid() AS CAST(getvariable('mallard_backend_pid') AS INTEGER)"
-        ),
-    )?;
+    // The session's pid, which its DuckDB connection is registered with.
+    exec(conn, &format!("CREATE MACRO {SCHEMA}.pg_backend_pid() AS CAST(mallard_backend_pid() AS INTEGER)"))?;
     for statement in crate::sql::split(include_str!("pg_catalog.sql")) {
         exec(conn, statement.sql())?;
     }

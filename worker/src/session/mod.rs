@@ -208,8 +208,6 @@ fn run(
     let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
     shared.sessions.insert(handoff.pid, Arc::clone(&control));
     let caller = crate::activity::functions::Registration::new(&duck, handoff.pid, &startup.user);
-    crate::duck::exec(&duck, &format!("SET VARIABLE mallard_backend_pid = {}", handoff.pid))
-        .map_err(internal)?;
     let advisory = crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
     let config_calls = settings::set_config::Registration::new(&duck);
     let notify = notify::Notify::new(
@@ -228,7 +226,7 @@ fn run(
     conn.set_deadline(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
 
-    settings.sync_duckdb(&duck, false);
+    settings.open_duckdb(&duck, &shared.config.database).map_err(internal)?;
     Session {
         shared,
         conn,

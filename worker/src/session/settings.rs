@@ -166,6 +166,9 @@ static STYLE_SETTINGS: LazyLock<[Option<usize>; 3]> =
     LazyLock::new(|| ["TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
 /// What a statement's plan depends on: its text style, and `search_path`, by which
 /// DuckDB finds the relations it names.
+/// The time zone every DuckDB connection of the worker starts in: PostgreSQL's default.
+pub const DUCKDB_TIMEZONE: &str = "UTC";
+
 static PLAN_SETTINGS: LazyLock<[Option<usize>; 4]> =
     LazyLock::new(|| ["search_path", "TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
 
@@ -718,6 +721,23 @@ impl Settings {
         }
     }
 
+    /// Readies a new session's DuckDB connection: its `search_path` (whose schemas are
+    /// `database`'s, which so becomes the current database), and its time zone unless it
+    /// is the one every connection starts in ([`DUCKDB_TIMEZONE`]). One DuckDB statement
+    /// for a session that keeps the defaults.
+    pub fn open_duckdb(&mut self, duck: &Connection, database: &str) -> Result<(), crate::duck::DuckError> {
+        if let Some(i) = index_of("search_path") {
+            let value = self.effective(i).to_owned();
+            apply_search_path(duck, &value, Some(database))?;
+            self.applied[i] = Some(value);
+        }
+        if let Some(i) = index_of("TimeZone") {
+            self.applied[i] = Some(DUCKDB_TIMEZONE.to_owned());
+        }
+        self.sync_duckdb(duck, false);
+        Ok(())
+    }
+
     /// Hands DuckDB the settings it shares with the session, when they changed since the
     /// last call, and to a statement that reads the `catalog`, every setting. Failures
     /// are not the client's statement's: they are logged.
@@ -728,7 +748,11 @@ impl Settings {
                 continue;
             }
             match DEFS[i].kind {
-                Kind::SearchPath => apply_search_path(duck, &value),
+                Kind::SearchPath => {
+                    if let Err(e) = apply_search_path(duck, &value, None) {
+                        debug!(error = %e, "DuckDB did not take the search_path");
+                    }
+                }
                 _ => apply_timezone(duck, &value),
             }
             self.applied[i] = Some(value);
@@ -811,26 +835,33 @@ pub fn catalog_rows() -> impl Iterator<Item = CatalogRow> {
 /// `main`, and schemas that do not exist are skipped (PostgreSQL ignores them; DuckDB
 /// would refuse the whole list). The catalog comes last, where PostgreSQL searches
 /// `pg_catalog` when the path does not name it (DuckDB's own system schemas follow).
-fn apply_search_path(duck: &Connection, shown: &str) {
+/// With `database`, the schemas are that database's, which so becomes the current one
+/// (as `USE` would make it); without, DuckDB finds them in the current one.
+fn apply_search_path(
+    duck: &Connection,
+    shown: &str,
+    database: Option<&str>,
+) -> Result<(), crate::duck::DuckError> {
     let wanted: Vec<String> = values::split_search_path(shown)
         .into_iter()
         .filter(|s| s != "$user")
         .map(|s| if s == "public" { "main".to_owned() } else { s })
         .collect();
     let set = |list: &[String]| {
-        let mut names: Vec<String> = list.iter().map(|s| crate::duck::quote_ident(s)).collect();
+        let qualify = |schema: &str| match database {
+            Some(db) => format!("{}.{}", crate::duck::quote_ident(db), crate::duck::quote_ident(schema)),
+            None => crate::duck::quote_ident(schema),
+        };
+        let mut names: Vec<String> = list.iter().map(|s| qualify(s)).collect();
         names.push(crate::catalog::SCHEMA.to_owned());
         let text = names.join(",");
         exec(duck, &format!("SET search_path = '{}'", text.replace('\'', "''")))
     };
     if set(&wanted).is_ok() {
-        return;
+        return Ok(());
     }
     let existing: Vec<String> = wanted.into_iter().filter(|s| set(std::slice::from_ref(s)).is_ok()).collect();
-    let outcome = set(&existing);
-    if let Err(e) = outcome {
-        debug!(error = %e, "DuckDB did not take the search_path");
-    }
+    set(&existing)
 }
 
 /// DuckDB's (ICU's) `TimeZone`: the tz database name, or for a fixed offset (whole hours,

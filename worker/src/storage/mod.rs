@@ -162,6 +162,10 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
     // `/` of two integers is integer division in PostgreSQL (7 / 2 = 3); DuckDB's
     // default divides as floats. Set once for every connection.
     exec(&conn, "SET GLOBAL integer_division = true").map_err(StorageError::Database)?;
+    // Every connection starts in PostgreSQL's default time zone, so that a session that
+    // keeps it sets none of its own (see `Settings::open_duckdb`).
+    let zone = crate::session::settings::DUCKDB_TIMEZONE;
+    exec(&conn, &format!("SET GLOBAL TimeZone = {}", quote_literal(zone))).map_err(StorageError::Database)?;
     if config.file_access == FileAccess::DataDir {
         confine_files(&conn, config).map_err(StorageError::Database)?;
     }
