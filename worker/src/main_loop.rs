@@ -4,7 +4,7 @@
 //! that listen, a drain ends the worker once its sessions are done.
 
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -174,7 +174,9 @@ fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_spa
             }
             thread_shared.sessions.remove(handoff.pid);
             let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
-            thread_shared.live.fetch_sub(1, Ordering::SeqCst);
+            if thread_shared.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+                idle_again();
+            }
         },
     );
     if let Err(e) = spawned {
@@ -182,6 +184,20 @@ fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_spa
         error!(session = %session, error = %e, "could not start a session thread");
         let _ = shared.channel.send(&FromWorker::SessionClosed { session });
         shared.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The last session ended: the memory the sessions freed goes back to the system, at
+/// most once a second (clients that reconnect for every statement make a worker idle
+/// often).
+fn idle_again() {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = crate::activity::now_micros();
+    let last = LAST.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= 1_000_000
+        && LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        crate::sys::release_free_memory();
     }
 }
 

@@ -29,7 +29,7 @@ use crate::sql::Command;
 /// At most this many statements per session; the least recently used one goes first.
 /// An ORM's or a dashboard's working set of statements fits, and a session that sends
 /// every statement with new literals in it costs a bounded amount of memory.
-const CAPACITY: usize = 32;
+const CAPACITY: usize = 16;
 
 #[derive(Default)]
 pub(super) struct Plans {
