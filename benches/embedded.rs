@@ -5,10 +5,11 @@
 //!
 //!   embedded WORKLOAD THREADS SECONDS [DATABASE]
 //!
-//! WORKLOAD is `select1` (`select 1`), `select-only` (pgbench -S) or `tpcb` (pgbench's
-//! default script, retried on conflicts as `--max-tries` does); the last two need
-//! DATABASE, a DuckDB file that `pgbench -i` filled through mallard. Prints
-//! `tps N` and, for tpcb, `retried N failed N`.
+//! WORKLOAD is `select1` (`select 1`), `select-only` (pgbench -S), `tpcb` (pgbench's
+//! default script, retried on conflicts as `--max-tries` does) or `query:SQL` (any
+//! statement without parameters, read to the end); the pgbench ones need DATABASE, a
+//! DuckDB file that `pgbench -i` filled through mallard. Prints `tps N` and, for tpcb,
+//! `retried N failed N`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,14 +34,21 @@ struct Counts {
 }
 
 enum Workload {
+    /// `select 1`, or any statement without parameters.
     Select1(Statement),
     SelectOnly(Statement),
-    Tpcb { begin: Statement, commit: Statement, rollback: Statement, steps: Vec<Statement> },
+    Tpcb {
+        begin: Statement,
+        commit: Statement,
+        rollback: Statement,
+        steps: Vec<Statement>,
+    },
 }
 
 fn prepare(session: &Session, workload: &str) -> Result<Workload, String> {
     Ok(match workload {
         "select1" => Workload::Select1(session.prepare("select 1")?),
+        query if query.starts_with("query:") => Workload::Select1(session.prepare(&query["query:".len()..])?),
         "select-only" => Workload::SelectOnly(session.prepare(TPCB[1])?),
         "tpcb" => Workload::Tpcb {
             begin: session.prepare("BEGIN TRANSACTION")?,
@@ -97,7 +105,7 @@ fn main() {
         eprintln!("could not open the database: {e}");
         std::process::exit(1);
     }));
-    let scale = if workload == "select1" {
+    let scale = if workload == "select1" || workload.starts_with("query:") {
         1
     } else {
         let session = db.connect().expect("connect");

@@ -40,7 +40,7 @@ run() {
   for t in "${targets[@]}"; do
     read -r name port user db <<<"$t"
     if out=$(pgbench -h 127.0.0.1 -p "$port" -U "$user" "$@" "$db" 2>&1); then
-      figure[$key,$name]=$(awk '/^tps = / { printf "%.0f", $3; exit }' <<<"$out")
+      figure[$key,$name]=$(awk '/^tps = / { print $3; exit }' <<<"$out")
       figure[$key,$name,failed]=$(awk '/number of failed transactions/ { print $5; exit }' <<<"$out")
       figure[$key,$name,retried]=$(awk '/number of transactions retried/ { print $5; exit }' <<<"$out")
     else
@@ -71,6 +71,15 @@ run select-only-simple "${n[@]}" -S -M simple
 run tpcb-prepared "${n[@]}" -M prepared --max-tries=100
 run tpcb-simple "${n[@]}" -M simple --max-tries=100
 run connect -n -T "$duration" -c "$clients" -j 2 -C -f "$work/select1.sql" -M simple
+# Analytics: a group-by over a million rows, one client, back to back.
+group_by="select k, count(*), sum(x) from bench_groups group by k"
+echo "$group_by;" >"$work/group_by.sql"
+for t in "${targets[@]}"; do
+  read -r name port user db <<<"$t"
+  psql -h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -c \
+    "create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x)"
+done
+run group-by -n -T "$duration" -c 1 -j 1 -f "$work/group_by.sql" -M prepared
 
 # The floor, on the file mallard's pgbench -i wrote: stop mallard, which holds it.
 kill "$mallard_pid"
@@ -80,7 +89,7 @@ file="$work/mallard/mallard.duckdb"
 floor() { # KEY WORKLOAD THREADS [DATABASE]
   local out
   out=$("$embedded" "$2" "$3" "$duration" ${4:+"$4"})
-  figure[$1,embedded]=$(awk '/^tps / { printf "%.0f", $2 }' <<<"$out")
+  figure[$1,embedded]=$(awk '/^tps / { print $2 }' <<<"$out")
   figure[$1,embedded,retried]=$(awk '/^retried / { print $2 }' <<<"$out")
   figure[$1,embedded,failed]=$(awk '/^retried / { print $4 }' <<<"$out")
 }
@@ -88,11 +97,14 @@ floor select1-prepared select1 "$clients"
 floor select1-prepared-1 select1 1
 floor select-only-prepared select-only "$clients" "$file"
 floor tpcb-prepared tpcb "$clients" "$file"
+floor group-by "query:$group_by" 1 "$file"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+whole() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.0f", v; else print v }'; }
 row() { # LABEL KEY
   local m=${figure[$2,mallard]:--} p=${figure[$2,postgres]:--} e=${figure[$2,embedded]:--}
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$p" "$m" "$e" "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(whole "$p")" "$(whole "$m")" "$(whole "$e")" \
+    "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
 }
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores, $mode: scale $scale, ${duration}s per run, $clients clients"
@@ -109,6 +121,9 @@ row "pgbench -S -M simple (tps)" select-only-simple
 row "TPC-B -M prepared, --max-tries=100 (tps)" tpcb-prepared
 row "TPC-B -M simple, --max-tries=100 (tps)" tpcb-simple
 row "pgbench -C, connect + \`select 1\` (conn/s)" connect
+ms() { awk -v t="$1" 'BEGIN { if (t + 0 > 0) printf "%.1f", 1000 / t; else print "-" }'; }
+m=$(ms "${figure[group-by,mallard]:-}") p=$(ms "${figure[group-by,postgres]:-}") e=$(ms "${figure[group-by,embedded]:-}")
+printf '| group-by over 1M rows, 1 client (ms) | %s | %s | %s | %s | %s |\n' "$p" "$m" "$e" "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
 m=${figure[load,mallard]} p=${figure[load,postgres]}
 printf '| pgbench -i -s %s, COPY FROM STDIN (ms) | %s | %s | - | %s | - |\n' "$scale" "$p" "$m" "$(ratio "$m" "$p")"
 echo
