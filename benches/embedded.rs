@@ -6,7 +6,8 @@
 //!   embedded WORKLOAD THREADS SECONDS [DATABASE]
 //!
 //! WORKLOAD is `select1` (`select 1`), `select-only` (pgbench -S), `tpcb` (pgbench's
-//! default script, retried on conflicts as `--max-tries` does) or `query:SQL` (any
+//! default script, retried on conflicts as `--max-tries` does), `tpcb-serial` (the same,
+//! one transaction at a time: what serialising writers would give) or `query:SQL` (any
 //! statement without parameters, read to the end); the pgbench ones need DATABASE, a
 //! DuckDB file that `pgbench -i` filled through mallard. Prints `tps N` and, for tpcb,
 //! `retried N failed N`.
@@ -25,6 +26,9 @@ const TPCB: &[&str] = &[
     "UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2",
     "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)",
 ];
+
+/// Taken around each transaction by `tpcb-serial`.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[derive(Default)]
 struct Counts {
@@ -50,7 +54,7 @@ fn prepare(session: &Session, workload: &str) -> Result<Workload, String> {
         "select1" => Workload::Select1(session.prepare("select 1")?),
         query if query.starts_with("query:") => Workload::Select1(session.prepare(&query["query:".len()..])?),
         "select-only" => Workload::SelectOnly(session.prepare(TPCB[1])?),
-        "tpcb" => Workload::Tpcb {
+        "tpcb" | "tpcb-serial" => Workload::Tpcb {
             begin: session.prepare("BEGIN TRANSACTION")?,
             commit: session.prepare("COMMIT")?,
             rollback: session.prepare("ROLLBACK")?,
@@ -117,13 +121,16 @@ fn main() {
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (db, counts, stop, workload) =
+            let (db, counts, stop, workload_name) =
                 (Arc::clone(&db), Arc::clone(&counts), Arc::clone(&stop), workload.clone());
             std::thread::spawn(move || {
                 let session = db.connect().expect("connect");
-                let workload = prepare(&session, &workload).expect("prepare");
+                let workload = prepare(&session, &workload_name).expect("prepare");
                 let mut rng = rand::thread_rng();
+                let serial = workload_name == "tpcb-serial";
                 while !stop.load(Ordering::Relaxed) {
+                    let _turn =
+                        serial.then(|| SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                     let mut tries = 0;
                     loop {
                         tries += 1;
@@ -152,7 +159,7 @@ fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!("tps {:.1}", counts.done.load(Ordering::Relaxed) as f64 / elapsed);
-    if workload == "tpcb" {
+    if workload.starts_with("tpcb") {
         println!(
             "retried {} failed {}",
             counts.retried.load(Ordering::Relaxed),
