@@ -7,8 +7,11 @@ use std::sync::Arc;
 use crate::duck::{self, Database, LogicalType, Value};
 
 /// A database opened as the worker opens its file: in memory, with the file attached
-/// under `name` and used.
-pub struct Embedded(Arc<Database>);
+/// as `bench` and current in every connection.
+pub struct Embedded {
+    db: Arc<Database>,
+    attached: bool,
+}
 
 /// One connection and its prepared statements, for one thread.
 pub struct Session(duck::Connection);
@@ -25,23 +28,19 @@ impl Embedded {
             duck::exec(&conn, &format!("ATTACH {} AS bench", duck::quote_literal(path)))
                 .map_err(|e| e.to_string())?;
         }
-        Ok(Embedded(db))
+        Ok(Embedded { db, attached: path.is_some() })
     }
 
     pub fn connect(&self) -> Result<Session, String> {
-        let conn = duck::Connection::connect(&self.0).map_err(|e| e.to_string())?;
-        if duck::exec(&conn, "USE bench").is_err() {
-            // An in-memory database has no `bench`.
+        let conn = duck::Connection::connect(&self.db).map_err(|e| e.to_string())?;
+        if self.attached {
+            duck::exec(&conn, "USE bench").map_err(|e| e.to_string())?;
         }
         Ok(Session(conn))
     }
 }
 
 impl Session {
-    pub fn exec(&self, sql: &str) -> Result<(), String> {
-        duck::exec(&self.0, sql).map_err(|e| e.to_string())
-    }
-
     pub fn prepare(&self, sql: &str) -> Result<Statement, String> {
         self.0.prepare(sql).map(Statement).map_err(|e| e.to_string())
     }

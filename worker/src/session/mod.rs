@@ -200,6 +200,7 @@ fn run(
     params.extend(startup.params.iter().cloned());
     let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
     let duck = shared.connect().map_err(internal)?;
+    settings.open_duckdb(&duck, &shared.config.database).map_err(internal)?;
     conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
@@ -226,7 +227,6 @@ fn run(
     conn.set_deadline(None).map_err(SessionError::Io)?;
     info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
 
-    settings.open_duckdb(&duck, &shared.config.database).map_err(internal)?;
     Session {
         shared,
         conn,

@@ -54,7 +54,7 @@ impl Session<'_> {
         let generation = self.shared.snapshot.generation();
         if self.catalog.may_reuse_plans() {
             if let Some(kept) = self.plans.get(sql, param_types, self.settings.plan_inputs(), generation) {
-                self.note_catalog_change(&kept.command, sql);
+                // A kept statement changes no catalog: nothing to note before it runs.
                 self.settings.sync_duckdb(&self.duck, false);
                 return Ok(kept);
             }

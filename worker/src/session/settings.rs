@@ -145,7 +145,7 @@ const DEFS: &[Def] = &[
     def("standard_conforming_strings", Kind::OnlyOn, "on", true, "Causes '...' strings to treat backslashes literally."),
     def("statement_timeout", Kind::Millis, "0", false, "Sets the maximum allowed duration of any statement."),
     def("synchronous_commit", Kind::Choice(&["local", "remote_write", "remote_apply", "on", "off"]), "on", false, "Sets the current transaction's synchronization level."),
-    def("TimeZone", Kind::TimeZone, "UTC", true, "Sets the time zone for displaying and interpreting time stamps."),
+    def("TimeZone", Kind::TimeZone, DUCKDB_TIMEZONE, true, "Sets the time zone for displaying and interpreting time stamps."),
     def("timezone_abbreviations", Kind::Text, "Default", false, "Selects a file of time zone abbreviations."),
     per_transaction("transaction_deferrable", Kind::Bool, "default_transaction_deferrable", "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures."),
     per_transaction("transaction_isolation", Kind::Isolation, "default_transaction_isolation", "Sets the current transaction's isolation level."),
@@ -166,11 +166,15 @@ static STYLE_SETTINGS: LazyLock<[Option<usize>; 3]> =
     LazyLock::new(|| ["TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
 /// What a statement's plan depends on: its text style, and `search_path`, by which
 /// DuckDB finds the relations it names.
-/// The time zone every DuckDB connection of the worker starts in: PostgreSQL's default.
-pub const DUCKDB_TIMEZONE: &str = "UTC";
-
 static PLAN_SETTINGS: LazyLock<[Option<usize>; 4]> =
     LazyLock::new(|| ["search_path", "TimeZone", "DateStyle", "IntervalStyle"].map(index_of));
+/// `search_path` and `TimeZone`: the settings DuckDB keeps per connection too.
+static DUCKDB_SETTINGS: LazyLock<[Option<usize>; 2]> =
+    LazyLock::new(|| ["search_path", "TimeZone"].map(index_of));
+
+/// The time zone every DuckDB connection of the worker starts in: PostgreSQL's default,
+/// `TimeZone`'s default in [`DEFS`].
+pub const DUCKDB_TIMEZONE: &str = "UTC";
 
 fn unknown(name: &str) -> ErrorInfo {
     ErrorInfo::error(SqlState::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
@@ -726,12 +730,13 @@ impl Settings {
     /// is the one every connection starts in ([`DUCKDB_TIMEZONE`]). One DuckDB statement
     /// for a session that keeps the defaults.
     pub fn open_duckdb(&mut self, duck: &Connection, database: &str) -> Result<(), crate::duck::DuckError> {
-        if let Some(i) = index_of("search_path") {
+        let [search_path, zone] = *DUCKDB_SETTINGS;
+        if let Some(i) = search_path {
             let value = self.effective(i).to_owned();
             apply_search_path(duck, &value, Some(database))?;
             self.applied[i] = Some(value);
         }
-        if let Some(i) = index_of("TimeZone") {
+        if let Some(i) = zone {
             self.applied[i] = Some(DUCKDB_TIMEZONE.to_owned());
         }
         self.sync_duckdb(duck, false);
@@ -742,11 +747,12 @@ impl Settings {
     /// last call, and to a statement that reads the `catalog`, every setting. Failures
     /// are not the client's statement's: they are logged.
     pub fn sync_duckdb(&mut self, duck: &Connection, catalog: bool) {
-        for i in [index_of("search_path"), index_of("TimeZone")].into_iter().flatten() {
-            let value = self.effective(i).to_owned();
-            if self.applied[i].as_deref() == Some(value.as_str()) {
+        // Every statement asks: the usual answer (no change) allocates nothing.
+        for i in DUCKDB_SETTINGS.into_iter().flatten() {
+            if self.applied[i].as_deref() == Some(self.effective(i)) {
                 continue;
             }
+            let value = self.effective(i).to_owned();
             match DEFS[i].kind {
                 Kind::SearchPath => {
                     if let Err(e) = apply_search_path(duck, &value, None) {
