@@ -123,6 +123,7 @@ impl Lines {
         }
         let mut i = self.scan;
         loop {
+            i = self.skip_plain(i);
             let Some(&c) = self.buf.get(i) else {
                 self.scan = i;
                 return Ok(match (at_end, self.start < self.buf.len()) {
@@ -204,6 +205,21 @@ impl Lines {
             }
             i += 1;
         }
+    }
+
+    /// Where the next byte the line scan must look at is, from `i`: a line end, a
+    /// backslash in text, a quote in CSV. Bytes in between need nothing, and are passed
+    /// over a word at a time.
+    fn skip_plain(&self, i: usize) -> usize {
+        let Some(rest) = self.buf.get(i..).filter(|r| !r.is_empty()) else { return i };
+        let found = match self.csv {
+            None => memchr::memchr3(b'\n', b'\r', b'\\', rest),
+            // A backslash matters at a line's start, an escape apart from the quote
+            // inside quotes: those go byte by byte.
+            Some(q) if q.escape == q.quote && i > self.start => memchr::memchr3(b'\n', b'\r', q.quote, rest),
+            Some(_) => Some(0),
+        };
+        i + found.unwrap_or(rest.len())
     }
 
     /// Whether the backslash at `i` starts the end-of-data marker `\.` + line end.

@@ -49,15 +49,15 @@ fn split_fields(line: &[u8], delimiter: u8, null: &[u8], row: &mut Row) {
         row.begin_field();
         let mut at_delimiter = false;
         while i < line.len() {
-            let c = line[i];
+            // The bytes up to the next delimiter or backslash are the field's as they are.
+            let plain = memchr::memchr2(delimiter, b'\\', &line[i..]).unwrap_or(line.len() - i);
+            row.extend(&line[i..i + plain]);
+            i += plain;
+            let Some(&c) = line.get(i) else { break };
             i += 1;
             if c == delimiter {
                 at_delimiter = true;
                 break;
-            }
-            if c != b'\\' {
-                row.push(c);
-                continue;
             }
             // A backslash at the very end of the line is dropped, as PostgreSQL does.
             let Some(&e) = line.get(i) else { break };

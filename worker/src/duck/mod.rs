@@ -16,8 +16,8 @@ mod words;
 
 pub use error::{DuckError, ErrorClass};
 pub use raw::{
-    register_function, Appender, Arg, Chunk, Connection, Database, Interrupter, Output, Param, Prepared,
-    QueryResult, Returns, RowFn, Strictness, Vector,
+    register_function, Appender, Arg, Batch, Chunk, Connection, Database, Interrupter, Output, Param,
+    Prepared, QueryResult, Returns, RowFn, Strictness, Vector,
 };
 pub use types::{DecimalStorage, EnumStorage, LogicalType};
 pub use value::Value;

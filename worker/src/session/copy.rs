@@ -23,7 +23,9 @@ use crate::copy::statement::ForceColumns;
 use crate::copy::{
     self, binary, csv, text, CopyError, CopyFormat, CopyStatement, Decoder, Direction, Header, Row, Source,
 };
-use crate::duck::{exec, quote_ident, Appender, DuckError, ErrorClass, LogicalType, ResultKind, Vector};
+use crate::duck::{
+    exec, quote_ident, Appender, Batch, DuckError, ErrorClass, LogicalType, ResultKind, Vector,
+};
 use crate::encoding::{DecodeError, Encoding};
 use crate::sql;
 use crate::types::{
@@ -180,6 +182,8 @@ impl Session<'_> {
         self.conn.flush().map_err(SessionError::Io)?;
 
         let mut sink = RowSink {
+            batch: appender.batch(),
+            row_calls: false,
             appender,
             columns,
             style: self.settings.text_style(),
@@ -247,6 +251,7 @@ impl Session<'_> {
             }
         }
         let rows = sink.rows;
+        sink.append_batch()?;
         sink.appender.close()?;
         debug!(rows, "copy from stdin");
         Ok(rows)
@@ -366,6 +371,11 @@ fn open_appender<'c>(duck: &'c crate::duck::Connection, name: &[String]) -> Resu
 /// Where decoded rows go: checked against the columns and appended.
 struct RowSink<'a, 'c> {
     appender: Appender<'c>,
+    /// Rows gathered a chunk at a time, when every column's type has a direct form.
+    batch: Option<Batch>,
+    /// Rows went through the appender's row calls since the batch was last appended:
+    /// they are flushed first, so that the batch's rows stay behind them.
+    row_calls: bool,
     columns: &'a [Column],
     /// The session's time zone, for `timestamptz` fields without one.
     style: TextStyle,
@@ -392,6 +402,19 @@ impl RowSink<'_, '_> {
             let missing = &self.columns[row.len()].name;
             return Err(CopyError::bad_format(format!("missing data for column \"{missing}\"")).into());
         }
+        if let Some(batch) = &mut self.batch {
+            if fill(batch, row, self.columns, self.binary, &self.style)? {
+                batch.end_row();
+                if batch.is_full() {
+                    self.append_batch()?;
+                }
+                self.rows += 1;
+                return Ok(());
+            }
+            // A value DuckDB must cast: the rows before it go first.
+            self.append_batch()?;
+            self.row_calls = true;
+        }
         for (field, column) in row.fields().zip(self.columns) {
             match field {
                 None => self.appender.append_null()?,
@@ -412,6 +435,16 @@ impl RowSink<'_, '_> {
         }
         self.appender.end_row()?;
         self.rows += 1;
+        Ok(())
+    }
+
+    /// Hands the batch's rows to the appender, after the rows that went before them.
+    fn append_batch(&mut self) -> Result<(), StepError> {
+        let Some(batch) = self.batch.as_mut().filter(|b| !b.is_empty()) else { return Ok(()) };
+        if std::mem::take(&mut self.row_calls) {
+            self.appender.flush()?;
+        }
+        self.appender.append_batch(batch)?;
         Ok(())
     }
 
@@ -439,6 +472,41 @@ impl RowSink<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// Writes a row's fields into the batch, decoded as the row calls decode them; false
+/// when one is not exactly a value of its column's type (the row then goes through the
+/// row calls, where DuckDB casts it).
+fn fill(
+    batch: &mut Batch,
+    row: &Row,
+    columns: &[Column],
+    binary: bool,
+    style: &TextStyle,
+) -> Result<bool, StepError> {
+    for (i, (field, column)) in row.fields().zip(columns).enumerate() {
+        let written = match field {
+            None => {
+                batch.set_null(i);
+                true
+            }
+            Some(bytes) if binary => {
+                batch.set(i, &decode_binary(column.oid, bytes).map_err(StepError::from)?)
+            }
+            Some(bytes) => {
+                let text = copy::check_text(bytes)?;
+                if column.parse {
+                    batch.set(i, &decode_text(column.oid, text, style).map_err(StepError::from)?)
+                } else {
+                    batch.set_bytes(i, text.as_bytes())
+                }
+            }
+        };
+        if !written {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A value DuckDB could not cast to its column's type: PostgreSQL's input functions

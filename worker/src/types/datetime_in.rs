@@ -42,12 +42,14 @@ enum Special {
 }
 
 fn special(text: &str) -> Option<Special> {
-    match trim(text).to_ascii_lowercase().as_str() {
-        "infinity" | "+infinity" => Some(Special::Infinity),
-        "-infinity" => Some(Special::MinusInfinity),
-        "epoch" => Some(Special::Epoch),
-        _ => None,
-    }
+    const WORDS: [(&str, Special); 4] = [
+        ("infinity", Special::Infinity),
+        ("+infinity", Special::Infinity),
+        ("-infinity", Special::MinusInfinity),
+        ("epoch", Special::Epoch),
+    ];
+    let t = trim(text);
+    WORDS.into_iter().find(|(word, _)| t.eq_ignore_ascii_case(word)).map(|(_, special)| special)
 }
 
 /// Why a string is not a value: syntax (or words for DuckDB), or a field out of range.

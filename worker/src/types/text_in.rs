@@ -54,6 +54,47 @@ fn parse_bool(text: &str) -> Result<bool, ValueError> {
     }
 }
 
+/// The common numeric, `[-+]digits[.digits]` with at most 38 digits, read without the
+/// allocations of the general path, into the value that path gives.
+fn plain_numeric(text: &str) -> Option<Value> {
+    let bytes = text.as_bytes();
+    let (negative, unsigned) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let (mut value, mut digits, mut significant, mut scale) = (0i128, 0u32, 0u32, None);
+    for &b in unsigned {
+        match b {
+            b'0'..=b'9' => {
+                value = value * 10 + i128::from(b - b'0');
+                digits += 1;
+                if value != 0 {
+                    significant += 1;
+                }
+                if let Some(s) = scale.as_mut() {
+                    *s += 1;
+                }
+            }
+            b'.' if scale.is_none() => scale = Some(0),
+            _ => return None,
+        }
+        if digits > 38 {
+            return None;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let scale = scale.unwrap_or(0);
+    let width = significant.max(scale).max(1);
+    Some(Value::Decimal {
+        width: width as u8,
+        scale: scale as u8,
+        value: if negative { -value } else { value },
+    })
+}
+
 /// `int2in`/`int4in`/`int8in`: optional whitespace and sign, decimal digits only.
 fn parse_int<T: TryFrom<i128>>(text: &str, type_name: &str) -> Result<T, ValueError> {
     let t = trim(text);
@@ -101,6 +142,14 @@ where
 /// `numeric_in`: a decimal with optional exponent, or NaN/Infinity (which only a float
 /// holds in DuckDB, so they become doubles).
 fn parse_numeric(text: &str) -> Result<Value, ValueError> {
+    match plain_numeric(text) {
+        Some(value) => Ok(value),
+        None => any_numeric(text),
+    }
+}
+
+/// `numeric_in` for any input: signs, spaces, exponents, NaN and infinities.
+fn any_numeric(text: &str) -> Result<Value, ValueError> {
     let t = trim(text);
     let bad = || ValueError::syntax("numeric", text);
     let (negative, unsigned) = match t.as_bytes().first() {
@@ -437,6 +486,45 @@ mod tests {
     use crate::types::decode::decimal_type;
     use crate::types::decode_binary;
     use crate::types::logical_type_for_oid;
+
+    #[test]
+    fn plain_numerics_read_as_the_general_path_reads_them() {
+        let cases = [
+            "0",
+            "-0",
+            "+0",
+            "5",
+            "5.",
+            ".5",
+            "-.5",
+            "17.00",
+            "0500",
+            "000.000",
+            "-0.0001",
+            "24386.67",
+            "12345678901234567890123456789012345678",
+            "0.1234567890123456789012345678901234567",
+            "-99999999999999999999999999999999999999",
+            "00000000000000000000000000000000000001",
+        ];
+        for case in cases {
+            assert_eq!(plain_numeric(case), Some(any_numeric(case).unwrap()), "{case}");
+        }
+        for other in [
+            "",
+            ".",
+            "-",
+            "1e5",
+            " 1",
+            "1 ",
+            "1.2.3",
+            "nan",
+            "1_000",
+            "123456789012345678901234567890123456789",
+        ] {
+            assert_eq!(plain_numeric(other), None, "{other:?}");
+        }
+    }
 
     fn unhex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()

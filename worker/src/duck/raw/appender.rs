@@ -15,7 +15,7 @@ use crate::duck::Value;
 
 /// An appender on one table, borrowed from its connection.
 pub struct Appender<'c> {
-    raw: ffi::duckdb_appender,
+    pub(super) raw: ffi::duckdb_appender,
     _conn: PhantomData<&'c Connection>,
 }
 
@@ -72,7 +72,7 @@ impl Appender<'_> {
         }
     }
 
-    fn check(&self, state: ffi::duckdb_state) -> Result<(), DuckError> {
+    pub(super) fn check(&self, state: ffi::duckdb_state) -> Result<(), DuckError> {
         if state == ffi::duckdb_state_DuckDBSuccess {
             Ok(())
         } else {

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use libduckdb_sys as ffi;
 
 mod appender;
+mod batch;
 mod function;
 mod logical_type;
 mod value;
@@ -20,6 +21,7 @@ use super::error::{DuckError, ErrorClass};
 use super::types::LogicalType;
 use super::ResultKind;
 pub use appender::Appender;
+pub use batch::Batch;
 pub use function::{register as register_function, Arg, Output, Param, Returns, RowFn, Strictness};
 use logical_type::read_type;
 pub use vector::Vector;
