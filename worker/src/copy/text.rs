@@ -111,6 +111,12 @@ fn hex(d: u8) -> u8 {
 
 /// Appends one non-NULL field in text format, escaped (`CopyAttributeOutText`).
 pub fn write_field(out: &mut Vec<u8>, value: &[u8], delimiter: u8) {
+    // Most values need no escape: one pass to tell, without a branch per byte.
+    let special =
+        value.iter().fold(false, |any, &c| any | (8..=13).contains(&c) | (c == b'\\') | (c == delimiter));
+    if !special {
+        return out.extend_from_slice(value);
+    }
     let mut start = 0;
     for (i, &c) in value.iter().enumerate() {
         let escaped = match c {

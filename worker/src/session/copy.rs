@@ -509,8 +509,6 @@ fn fill(
     Ok(true)
 }
 
-/// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
-/// report that as 22P02, where DuckDB says "invalid input" or "conversion".
 /// A `CopyData` message's text in UTF-8: a message may end inside a multi-byte
 /// character, whose bytes wait in `split` for the next one.
 fn decode_chunk<'a>(
@@ -530,6 +528,8 @@ fn decode_chunk<'a>(
     Ok(Cow::Owned(text))
 }
 
+/// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
+/// report that as 22P02, where DuckDB says "invalid input" or "conversion".
 fn bad_value(e: DuckError) -> StepError {
     let class = e.class;
     let mut failure = StepError::from(e);

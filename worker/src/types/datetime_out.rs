@@ -55,6 +55,14 @@ fn write_ymd(out: &mut Vec<u8>, c: &Civil, style: &TextStyle) {
     let Civil { year, month, day, .. } = *c;
     let dmy = style.order == DateOrder::Dmy;
     let _ = match style.dates {
+        DateFormat::Iso if (0..10_000).contains(&year) => {
+            four_digits(out, year as u32);
+            out.push(b'-');
+            two_digits(out, month);
+            out.push(b'-');
+            two_digits(out, day);
+            Ok(())
+        }
         DateFormat::Iso => write!(out, "{year:04}-{month:02}-{day:02}"),
         DateFormat::Sql if dmy => write!(out, "{day:02}/{month:02}/{year:04}"),
         DateFormat::Sql => write!(out, "{month:02}/{day:02}/{year:04}"),
@@ -64,16 +72,47 @@ fn write_ymd(out: &mut Vec<u8>, c: &Civil, style: &TextStyle) {
     };
 }
 
+/// `n` (below 100) as two digits.
+fn two_digits(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+}
+
+/// `n` (below 10000) as four digits.
+fn four_digits(out: &mut Vec<u8>, n: u32) {
+    two_digits(out, n / 100);
+    two_digits(out, n % 100);
+}
+
 /// `HH:MM:SS` and, if non-zero, the fraction with trailing zeros removed.
 fn write_hms(out: &mut Vec<u8>, micros_of_day: i64) {
     let secs = micros_of_day / 1_000_000;
     let frac = micros_of_day % 1_000_000;
-    let _ = write!(out, "{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    let hours = secs / 3600;
+    if (0..100).contains(&hours) && secs >= 0 {
+        two_digits(out, hours as u32);
+        out.push(b':');
+        two_digits(out, (secs / 60 % 60) as u32);
+        out.push(b':');
+        two_digits(out, (secs % 60) as u32);
+    } else {
+        let _ = write!(out, "{:02}:{:02}:{:02}", hours, secs / 60 % 60, secs % 60);
+    }
     write_fraction(out, frac);
 }
 
 fn write_fraction(out: &mut Vec<u8>, frac: i64) {
-    if frac != 0 {
+    if frac > 0 && frac < 1_000_000 {
+        let mut digits = [0u8; 6];
+        let mut rest = frac;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        // frac > 0: some digit is not a zero.
+        let end = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
+        out.push(b'.');
+        out.extend_from_slice(&digits[..end]);
+    } else if frac != 0 {
         let digits = format!("{frac:06}");
         out.push(b'.');
         out.extend_from_slice(digits.trim_end_matches('0').as_bytes());

@@ -103,8 +103,8 @@ pub fn is_supported(ty: &LogicalType) -> bool {
     }
 }
 
-fn int(out: &mut Vec<u8>, v: impl std::fmt::Display) {
-    let _ = write!(out, "{v}");
+fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Keeps DuckDB's infinities (±i64::MAX) while converting other values to microseconds.
@@ -128,16 +128,22 @@ fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) {
     if unscaled < 0 {
         out.push(b'-');
     }
-    let digits = unscaled.unsigned_abs().to_string();
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(unscaled.unsigned_abs()).as_bytes();
     let scale = scale as usize;
     if scale == 0 {
-        return out.extend_from_slice(digits.as_bytes());
+        return out.extend_from_slice(digits);
     }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (int_part, frac) = padded.split_at(padded.len() - scale);
-    out.extend_from_slice(int_part.as_bytes());
-    out.push(b'.');
-    out.extend_from_slice(frac.as_bytes());
+    if digits.len() > scale {
+        let point = digits.len() - scale;
+        out.extend_from_slice(&digits[..point]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[point..]);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', scale - digits.len()));
+        out.extend_from_slice(digits);
+    }
 }
 
 fn write_bytea(out: &mut Vec<u8>, bytes: &[u8]) {
