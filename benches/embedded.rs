@@ -4,13 +4,19 @@
 //! profile), so it costs no second DuckDB build.
 //!
 //!   embedded WORKLOAD THREADS SECONDS [DATABASE]
+//!   embedded time DATABASE WARMUPS RUNS FILE...
 //!
 //! WORKLOAD is `select1` (`select 1`), `select-only` (pgbench -S), `tpcb` (pgbench's
 //! default script, retried on conflicts as `--max-tries` does), `tpcb-serial` (the same,
-//! one transaction at a time: what serialising writers would give) or `query:SQL` (any
-//! statement without parameters, read to the end); the pgbench ones need DATABASE, a
-//! DuckDB file that `pgbench -i` filled through mallard. Prints `tps N` and, for tpcb,
-//! `retried N failed N`.
+//! one transaction at a time: what serialising writers would give), `query:SQL` (any
+//! statement without parameters, read to the end) or `random:FILE,FILE...` (one of the
+//! files' statements at random per transaction, as pgbench picks among `-f` scripts);
+//! the pgbench ones need DATABASE, a DuckDB file that `pgbench -i` filled through
+//! mallard. Prints `tps N` and, for tpcb, `retried N failed N`.
+//!
+//! `time` runs the statements of each FILE (separated by `;` at a line's end) WARMUPS
+//! times untimed, then RUNS times timed, and prints `ms FILE MEAN` per file: the TPC-H
+//! load and queries.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,6 +47,8 @@ enum Workload {
     /// `select 1`, or any statement without parameters.
     Select1(Statement),
     SelectOnly(Statement),
+    /// One of these, at random.
+    Random(Vec<Statement>),
     Tpcb {
         begin: Statement,
         commit: Statement,
@@ -54,6 +62,12 @@ fn prepare(session: &Session, workload: &str) -> Result<Workload, String> {
         "select1" => Workload::Select1(session.prepare("select 1")?),
         query if query.starts_with("query:") => Workload::Select1(session.prepare(&query["query:".len()..])?),
         "select-only" => Workload::SelectOnly(session.prepare(TPCB[1])?),
+        files if files.starts_with("random:") => Workload::Random(
+            files["random:".len()..]
+                .split(',')
+                .map(|f| session.prepare(&read_sql(f)?))
+                .collect::<Result<_, _>>()?,
+        ),
         "tpcb" | "tpcb-serial" => Workload::Tpcb {
             begin: session.prepare("BEGIN TRANSACTION")?,
             commit: session.prepare("COMMIT")?,
@@ -69,6 +83,7 @@ fn transaction(workload: &Workload, scale: i64, rng: &mut impl Rng) -> Result<bo
     match workload {
         Workload::Select1(s) => s.run(&[]).map(|_| true),
         Workload::SelectOnly(s) => s.run(&[rng.gen_range(1..=100_000 * scale)]).map(|_| true),
+        Workload::Random(all) => all[rng.gen_range(0..all.len())].run(&[]).map(|_| true),
         Workload::Tpcb { begin, commit, rollback, steps } => {
             let aid = rng.gen_range(1..=100_000 * scale);
             let bid = rng.gen_range(1..=scale);
@@ -97,8 +112,46 @@ fn transaction(workload: &Workload, scale: i64, rng: &mut impl Rng) -> Result<bo
     }
 }
 
+fn read_sql(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+}
+
+/// `embedded time DATABASE WARMUPS RUNS FILE...`.
+fn time(args: &[String]) -> Result<(), String> {
+    let [database, warmups, runs, files @ ..] = args else {
+        return Err("usage: embedded time DATABASE WARMUPS RUNS FILE...".to_owned());
+    };
+    let number = |s: &str| s.parse::<u32>().map_err(|_| format!("{s} is not a number"));
+    let (warmups, runs) = (number(warmups)?, number(runs)?);
+    let db = Embedded::open(Some(database))?;
+    let session = db.connect()?;
+    for file in files {
+        let text = read_sql(file)?;
+        let statements: Vec<&str> = text.split(";\n").filter(|s| !s.trim().is_empty()).collect();
+        let mut total = Duration::ZERO;
+        for run in 0..warmups + runs {
+            let started = Instant::now();
+            for sql in &statements {
+                session.prepare(sql)?.run(&[]).map_err(|e| format!("{file}: {e}"))?;
+            }
+            if run >= warmups {
+                total += started.elapsed();
+            }
+        }
+        println!("ms {file} {:.1}", total.as_secs_f64() * 1000.0 / f64::from(runs.max(1)));
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("time") {
+        if let Err(e) = time(&args[1..]) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let [workload, threads, seconds, rest @ ..] = args.as_slice() else {
         eprintln!("usage: embedded WORKLOAD THREADS SECONDS [DATABASE]");
         std::process::exit(2);
@@ -109,7 +162,8 @@ fn main() {
         eprintln!("could not open the database: {e}");
         std::process::exit(1);
     }));
-    let scale = if workload == "select1" || workload.starts_with("query:") {
+    let scale = if workload == "select1" || workload.starts_with("query:") || workload.starts_with("random:")
+    {
         1
     } else {
         let session = db.connect().expect("connect");

@@ -7,8 +7,19 @@
 #
 #   benches/run.sh [quick|full] [mallard binary]
 #
-# quick (the default, about 3 minutes): scale 1, 5 s per run. full (about 15 minutes):
-# scale 10, 30 s per run. Environment: SCALE, DURATION, CLIENTS (8) override them.
+# quick (the default, about 4 minutes): scale 1, 5 s per run, TPC-H SF 0.1. full (about
+# 20 minutes): scale 10, 30 s per run, TPC-H SF 1. Environment: SCALE, DURATION,
+# CLIENTS (8), TPCH_SCALE override them.
+#
+# TPC-H: the 8 tables loaded by psql's \copy (COPY FROM STDIN), the 22 queries one by
+# one (the mean of warm runs), and 10 clients running them in random order. PostgreSQL
+# gets the primary keys and the index its correlated subqueries need after the load,
+# untimed (benches/tpch_indexes.sql); mallard and DuckDB get none. Its data
+# comes from DuckDB's tpch extension (benches/tpch_data.py, with the PyPI packages
+# duckdb and duckdb-extension-tpch installed into the test venv), written once under
+# ~/.cache/mallard/tpch. The in-process floor loads the same files with DuckDB's own
+# COPY and runs the same queries.
+#
 # Build first: cargo build --workspace --examples. Needs postgresql-15 and pgbench.
 set -euo pipefail
 
@@ -17,14 +28,28 @@ target="${CARGO_TARGET_DIR:-$HOME/.cache/mallard/target}"
 bin="${2:-$target/debug/mallard}"
 embedded="$target/debug/examples/embedded"
 case "$mode" in
-  quick) scale="${SCALE:-1}" duration="${DURATION:-5}" ;;
-  full) scale="${SCALE:-10}" duration="${DURATION:-30}" ;;
+  quick) scale="${SCALE:-1}" duration="${DURATION:-5}" tpch_scale="${TPCH_SCALE:-0.1}" tpch_runs=1 ;;
+  full) scale="${SCALE:-10}" duration="${DURATION:-30}" tpch_scale="${TPCH_SCALE:-1}" tpch_runs=2 ;;
   *) echo "usage: benches/run.sh [quick|full] [mallard binary]" >&2; exit 2 ;;
 esac
 clients="${CLIENTS:-8}"
 [ -x "$embedded" ] || { echo "no $embedded: run cargo build --workspace --examples" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install postgresql-client-15" >&2; exit 1; }
-. "$(dirname "$0")/servers.sh"
+benches=$(cd "$(dirname "$0")" && pwd)
+
+# The TPC-H data, generated once per scale.
+venv="${MALLARD_VENV:-$HOME/.cache/mallard/venv}"
+tpch="${TPCH_DIR:-$HOME/.cache/mallard/tpch}/sf$tpch_scale"
+if [ ! -f "$tpch/done" ]; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c "import duckdb_extension_tpch" 2>/dev/null ||
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check duckdb==1.5.5 duckdb-extension-tpch==1.5.5
+  "$venv/bin/python" "$benches/tpch_data.py" "$tpch_scale" "$tpch"
+fi
+tables=(region nation supplier customer part partsupp orders lineitem)
+queries=("$tpch"/q*.sql)
+
+. "$benches/servers.sh"
 start_postgres
 start_mallard "$bin" --storage duckdb --workers 1
 
@@ -81,6 +106,47 @@ for t in "${targets[@]}"; do
 done
 run group-by -n -T "$duration" -c 1 -j 1 -f "$work/group_by.sql" -M prepared
 
+# TPC-H: the load, each query alone, then 10 clients picking queries at random.
+for t in "${targets[@]}"; do
+  read -r name port user db <<<"$t"
+  connect=(-h 127.0.0.1 -p "$port" -U "$user")
+  psql "${connect[@]}" -d "$db" -X -q -v ON_ERROR_STOP=1 -f "$tpch/schema.sql"
+  start=$(date +%s%N)
+  for table in "${tables[@]}"; do
+    psql "${connect[@]}" -d "$db" -X -q -v ON_ERROR_STOP=1 \
+      -c "\\copy $table from '$tpch/$table.tbl' with (delimiter '|')"
+  done
+  figure[tpch-load,$name]=$(( ($(date +%s%N) - start) / 1000000 ))
+  if [ "$name" = postgres ]; then
+    psql "${connect[@]}" -d "$db" -X -q -v ON_ERROR_STOP=1 -f "$benches/tpch_indexes.sql"
+  fi
+  for q in "${queries[@]}"; do
+    key=$(basename "$q" .sql)
+    pgbench "${connect[@]}" -n -t 1 -f "$q" -M simple "$db" >/dev/null 2>&1 # warm-up
+    out=$(pgbench "${connect[@]}" -n -t "$tpch_runs" -f "$q" -M simple "$db" 2>&1) ||
+      { echo "$name: $key failed:" >&2; tail -3 <<<"$out" >&2; }
+    figure[$key,$name]=$(awk '/^latency average = / { print $4; exit }' <<<"$out")
+  done
+done
+# COPY TO STDOUT: lineitem in text (bytes/s) and binary (rows/s), written by psql to
+# /dev/null; the floor is DuckDB's COPY TO a file.
+lineitems=$(wc -l <"$tpch/lineitem.tbl")
+for t in "${targets[@]}"; do
+  read -r name port user db <<<"$t"
+  connect=(-h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -v ON_ERROR_STOP=1)
+  start=$(date +%s%N)
+  bytes=$(psql "${connect[@]}" -c "copy lineitem to stdout" | wc -c)
+  figure[copy-out,$name]=$(awk -v b="$bytes" -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", b / ns * 1000 }')
+  start=$(date +%s%N)
+  psql "${connect[@]}" -c "copy lineitem to stdout (format binary)" >/dev/null
+  figure[copy-out-binary,$name]=$(awk -v r="$lineitems" -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.0f", r / ns * 1e9 }')
+done
+concurrent=(-n -T "$duration" -c 10 -j 2 -M simple)
+for q in "${queries[@]}"; do concurrent+=(-f "$q"); done
+run tpch-concurrent "${concurrent[@]}"
+worker=$(pgrep -P "$mallard_pid" | head -1)
+peak_rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$worker/status")
+
 # The floor, on the file mallard's pgbench -i wrote: stop mallard, which holds it.
 kill "$mallard_pid"
 wait "$mallard_pid" 2>/dev/null || true
@@ -98,6 +164,22 @@ floor select1-prepared-1 select1 1
 floor select-only-prepared select-only "$clients" "$file"
 floor tpcb-prepared tpcb "$clients" "$file"
 floor group-by "query:$group_by" 1 "$file"
+# TPC-H in-process: DuckDB's COPY from the same files into a file of its own.
+for table in "${tables[@]}"; do
+  echo "COPY $table FROM '$tpch/$table.tbl' (DELIMITER '|', HEADER false);"
+done >"$work/tpch_load.sql"
+lake="$work/tpch.duckdb"
+out=$("$embedded" time "$lake" 0 1 "$tpch/schema.sql" "$work/tpch_load.sql")
+figure[tpch-load,embedded]=$(awk '/tpch_load.sql/ { printf "%.0f", $3 }' <<<"$out")
+out=$("$embedded" time "$lake" 1 "$tpch_runs" "${queries[@]}")
+for q in "${queries[@]}"; do
+  figure[$(basename "$q" .sql),embedded]=$(awk -v f="$q" '$2 == f { print $3 }' <<<"$out")
+done
+floor tpch-concurrent "random:$(IFS=,; echo "${queries[*]}")" 10 "$lake"
+echo "COPY lineitem TO '$work/lineitem.csv' (DELIMITER '|', HEADER false);" >"$work/copy_out.sql"
+out=$("$embedded" time "$lake" 0 1 "$work/copy_out.sql")
+figure[copy-out,embedded]=$(awk -v b="$(stat -c %s "$work/lineitem.csv")" '/copy_out.sql/ { printf "%.1f", b / $3 / 1000 }' <<<"$out")
+rm -f "$work/lineitem.csv"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 whole() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.0f", v; else print v }'; }
@@ -126,6 +208,28 @@ m=$(ms "${figure[group-by,mallard]:-}") p=$(ms "${figure[group-by,postgres]:-}")
 printf '| group-by over 1M rows, 1 client (ms) | %s | %s | %s | %s | %s |\n' "$p" "$m" "$e" "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
 m=${figure[load,mallard]} p=${figure[load,postgres]}
 printf '| pgbench -i -s %s, COPY FROM STDIN (ms) | %s | %s | - | %s | - |\n' "$scale" "$p" "$m" "$(ratio "$m" "$p")"
+m=${figure[tpch-load,mallard]} p=${figure[tpch-load,postgres]} e=${figure[tpch-load,embedded]:--}
+printf '| TPC-H SF %s load, 8 tables by COPY FROM STDIN (ms) | %s | %s | %s | %s | %s |\n' "$tpch_scale" "$p" "$m" "$e" \
+  "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
+# The geometric mean of the 22 queries' times, for one server.
+geomean() {
+  local q
+  for q in "${queries[@]}"; do echo "${figure[$(basename "$q" .sql),$1]:-}"; done |
+    awk '$1 + 0 > 0 { s += log($1); n++ } END { if (n == 22) printf "%.1f", exp(s / n); else print "-" }'
+}
+m=$(geomean mallard) p=$(geomean postgres) e=$(geomean embedded)
+printf '| TPC-H SF %s, geometric mean of 22 queries (ms) | %s | %s | %s | %s | %s |\n' "$tpch_scale" "$p" "$m" "$e" \
+  "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
+row "TPC-H SF $tpch_scale, 10 clients, 22 queries at random (queries/s)" tpch-concurrent
+row "lineitem COPY TO STDOUT, text (MB/s; embedded: COPY TO a file)" copy-out
+row "lineitem COPY TO STDOUT, binary (rows/s)" copy-out-binary
+echo
+echo "TPC-H per query (ms): query postgres mallard embedded"
+for q in "${queries[@]}"; do
+  key=$(basename "$q" .sql)
+  echo "  $key ${figure[$key,postgres]:--} ${figure[$key,mallard]:--} ${figure[$key,embedded]:--}"
+done
+echo "TPC-H 10 clients: mallard ${figure[tpch-concurrent,mallard,failed]:-0} failed, postgres ${figure[tpch-concurrent,postgres,failed]:-0} failed; mallard worker peak RSS ${peak_rss} MiB"
 echo
 for key in tpcb-prepared tpcb-simple; do
   for who in postgres mallard embedded; do
