@@ -29,7 +29,7 @@ use crate::duck::{
 use crate::encoding::{DecodeError, Encoding};
 use crate::sql;
 use crate::types::{
-    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, TextStyle,
+    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, text_field, TextStyle,
 };
 
 fn failure(code: SqlState, message: impl Into<String>) -> StepError {
@@ -489,6 +489,10 @@ fn fill(
             None => {
                 batch.set_null(i);
                 true
+            }
+            // Text as it is, once it is known to be UTF-8.
+            Some(bytes) if binary && !column.parse && column.oid != oid::JSONB => {
+                batch.set_bytes(i, text_field(bytes).map_err(StepError::from)?.as_bytes())
             }
             Some(bytes) if binary => {
                 batch.set(i, &decode_binary(column.oid, bytes).map_err(StepError::from)?)

@@ -6,6 +6,7 @@
 //! digits, arrays with a dimension header and length-prefixed elements.
 
 use libduckdb_sys::{duckdb_hugeint, duckdb_interval, duckdb_list_entry};
+use std::fmt::Write as _;
 
 use super::decode::{decimal_value, empty_list, nest, unify, ValueError, MAX_DIMS};
 use super::{datetime_out, encode_text, oid, pg_type, TextStyle};
@@ -415,9 +416,14 @@ fn decode_scalar(type_oid: u32, r: &mut Reader<'_>) -> Result<Value, ValueError>
 
 /// Text checked as PostgreSQL checks client text in UTF-8: valid, and without NUL.
 fn utf8(bytes: &[u8]) -> Result<String, ValueError> {
+    text_field(bytes).map(str::to_owned)
+}
+
+/// The binary form of `text`, `varchar` and `json`: UTF-8 without NUL bytes.
+pub fn text_field(bytes: &[u8]) -> Result<&str, ValueError> {
     let bad_at = match std::str::from_utf8(bytes) {
         Ok(s) => match s.bytes().position(|b| b == 0) {
-            None => return Ok(s.to_owned()),
+            None => return Ok(s),
             Some(nul) => nul,
         },
         Err(e) => e.valid_up_to(),
@@ -511,13 +517,26 @@ fn decode_numeric(r: &mut Reader<'_>) -> Result<Value, ValueError> {
     let weight = i32::from(weight);
     let first_power = weight.max(0);
     let last_power = -((scale as i32 + 3) / 4);
+    let digit_at = |power: i32| usize::try_from(weight - power).ok().and_then(|i| digits.get(i)).copied();
+    let frac_chars = (-last_power * 4) as usize;
+    // The common case, at most 38 decimal digits: the value straight from the digits.
+    let mut value = Some(0i128);
+    for power in (last_power..=first_power).rev() {
+        let d = i128::from(digit_at(power).unwrap_or(0));
+        value = value.and_then(|v| v.checked_mul(10_000)).and_then(|v| v.checked_add(d));
+    }
+    if let Some(v) = value.filter(|_| scale <= 38) {
+        let v = v / 10i128.pow((frac_chars - scale) as u32);
+        let width = v.checked_ilog10().map_or(0, |l| l as usize + 1).max(scale).max(1);
+        if width <= 38 {
+            let value = if sign == NUMERIC_NEG { -v } else { v };
+            return Ok(Value::Decimal { width: width as u8, scale: scale as u8, value });
+        }
+    }
     let mut text = String::with_capacity(((first_power - last_power + 1) * 4) as usize);
     for power in (last_power..=first_power).rev() {
-        let index = weight - power;
-        let d = usize::try_from(index).ok().and_then(|i| digits.get(i)).copied().unwrap_or(0);
-        text.push_str(&format!("{d:04}"));
+        let _ = write!(text, "{:04}", digit_at(power).unwrap_or(0));
     }
-    let frac_chars = (-last_power * 4) as usize;
     text.truncate(text.len() - frac_chars + scale);
     Ok(decimal_value(sign == NUMERIC_NEG, &text, scale))
 }
@@ -692,6 +711,51 @@ mod tests {
                 "00010007000000000064",
             ],
         );
+    }
+
+    /// A numeric's binary form reads as the same value as its text.
+    #[test]
+    fn numerics_read_as_their_text_reads() {
+        let cases = [
+            "0",
+            "0.00",
+            "-0.5",
+            "17.00",
+            "24386.67",
+            "-1.50",
+            "123.45000",
+            "0.0001",
+            "10000",
+            "99999999.99999999",
+            "12345678901234567890123456789012345678",
+            "-0.1234567890123456789012345678901234567",
+            "123456789012345678901234567890123456789",
+            "0.000000000000000000000000000000000000001",
+        ];
+        for text in cases {
+            let Value::Decimal { value, scale, .. } =
+                crate::types::decode_text(oid::NUMERIC, text, &TextStyle::default()).unwrap()
+            else {
+                // More than 38 digits: text, which the binary form must give too.
+                let mut bytes = Vec::new();
+                let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                let scale = text.split_once('.').map_or(0, |(_, f)| f.len());
+                put_numeric(&mut bytes, text.starts_with('-'), digits.parse().unwrap(), scale as u16);
+                assert_eq!(
+                    decode_binary(oid::NUMERIC, &bytes).unwrap(),
+                    crate::types::decode_text(oid::NUMERIC, text, &TextStyle::default()).unwrap(),
+                    "{text}"
+                );
+                continue;
+            };
+            let mut bytes = Vec::new();
+            put_numeric(&mut bytes, value < 0, value.unsigned_abs(), u16::from(scale));
+            assert_eq!(
+                decode_binary(oid::NUMERIC, &bytes).unwrap(),
+                crate::types::decode_text(oid::NUMERIC, text, &TextStyle::default()).unwrap(),
+                "{text}"
+            );
+        }
     }
 
     #[test]
