@@ -11,6 +11,7 @@
 //! loop ignores `CopyData`, `CopyDone` and `CopyFail` outside COPY, as PostgreSQL does.
 
 use std::borrow::Cow;
+use std::sync::mpsc;
 
 use mallard_protocol::pg::backend::{begin_message, finish_message, Message};
 use mallard_protocol::pg::{frontend, Format, SqlState};
@@ -181,10 +182,18 @@ impl Session<'_> {
         self.conn.send(&Message::CopyInResponse { format, columns: vec![format; columns.len()] });
         self.conn.flush().map_err(SessionError::Io)?;
 
+        // Chunks take turns: one filled here, the others on their way to DuckDB.
+        let mut batches = std::iter::from_fn(|| appender.batch()).take(BATCHES);
+        let (work, inbox) = mpsc::sync_channel::<Work>(BATCHES);
+        let (returned, empty) = mpsc::sync_channel::<Batch>(BATCHES);
+        let first = batches.next();
+        for b in batches {
+            let _ = returned.send(b);
+        }
         let mut sink = RowSink {
-            batch: appender.batch(),
-            row_calls: false,
-            appender,
+            batch: first,
+            work,
+            empty,
             columns,
             style: self.settings.text_style(),
             binary: format == Format::Binary,
@@ -192,69 +201,92 @@ impl Session<'_> {
             seen_header: false,
             rows: 0,
         };
-        let mut row = Row::default();
-        let max = self.shared.config.max_message_size;
-        let encoding = self.conn.encoding();
-        // The start of a multi-byte character the last message ended inside.
-        let mut split = Vec::new();
-        loop {
-            let frame = match self.conn.read_session_message(max) {
-                Ok(f) => f,
-                Err(_) if self.control.is_terminating() => return Err(SessionError::Terminated.into()),
-                Err(e) => return Err(SessionError::Read(e).into()),
-            };
-            let (message, _) = frontend::decode(&frame, max)
-                .map_err(|e| SessionError::Read(ReadError::Message(e)))?
-                .expect("read_message returns whole messages");
-            match message {
-                frontend::Message::CopyData(data) => {
-                    // Text and CSV come in the client's encoding.
-                    match encoding.filter(|_| format == Format::Text) {
-                        Some(e) => decoder.feed(&decode_chunk(e, &mut split, data)?),
-                        None => decoder.feed(data),
-                    }
-                    while decoder.next_row(&mut row, false)? {
-                        sink.row(&row)?;
-                    }
-                    // One row may span many messages, but not grow without bound.
-                    if decoder.buffered() > max {
-                        return Err(failure(
-                            SqlState::PROGRAM_LIMIT_EXCEEDED,
-                            format!("COPY row is longer than the message size limit of {max} bytes"),
-                        ));
+        std::thread::scope(|scope| {
+            // DuckDB writes the rows into the table while this thread reads and parses
+            // the next ones.
+            let appending = std::thread::Builder::new()
+                .name("copy-append".to_owned())
+                .spawn_scoped(scope, move || append_rows(appender, inbox, returned))
+                .map_err(SessionError::Io)?;
+            let read = (|| -> Result<(), StepError> {
+                let mut row = Row::default();
+                let max = self.shared.config.max_message_size;
+                let encoding = self.conn.encoding();
+                // The start of a multi-byte character the last message ended inside.
+                let mut split = Vec::new();
+                loop {
+                    let frame = match self.conn.read_session_message(max) {
+                        Ok(f) => f,
+                        Err(_) if self.control.is_terminating() => {
+                            return Err(SessionError::Terminated.into())
+                        }
+                        Err(e) => return Err(SessionError::Read(e).into()),
+                    };
+                    let (message, _) = frontend::decode(&frame, max)
+                        .map_err(|e| SessionError::Read(ReadError::Message(e)))?
+                        .expect("read_message returns whole messages");
+                    match message {
+                        frontend::Message::CopyData(data) => {
+                            // Text and CSV come in the client's encoding.
+                            match encoding.filter(|_| format == Format::Text) {
+                                Some(e) => decoder.feed(&decode_chunk(e, &mut split, data)?),
+                                None => decoder.feed(data),
+                            }
+                            while decoder.next_row(&mut row, false)? {
+                                sink.row(&row)?;
+                            }
+                            // One row may span many messages, but not grow without bound.
+                            if decoder.buffered() > max {
+                                return Err(failure(
+                                    SqlState::PROGRAM_LIMIT_EXCEEDED,
+                                    format!("COPY row is longer than the message size limit of {max} bytes"),
+                                ));
+                            }
+                        }
+                        frontend::Message::CopyDone => {
+                            if let Some(e) = encoding.filter(|_| !split.is_empty()) {
+                                // The data ended inside a character: an error naming its bytes.
+                                e.decode(&split)?;
+                            }
+                            while decoder.next_row(&mut row, true)? {
+                                sink.row(&row)?;
+                            }
+                            break;
+                        }
+                        frontend::Message::CopyFail(reason) => {
+                            return Err(failure(
+                                SqlState::QUERY_CANCELED,
+                                format!("COPY from stdin failed: {reason}"),
+                            ))
+                        }
+                        // The protocol says these are ignored during copy-in.
+                        frontend::Message::Flush | frontend::Message::Sync => {}
+                        other => {
+                            return Err(failure(
+                                SqlState::PROTOCOL_VIOLATION,
+                                format!(
+                                    "unexpected message type 0x{:02X} during COPY from stdin",
+                                    other.tag()
+                                ),
+                            ))
+                        }
                     }
                 }
-                frontend::Message::CopyDone => {
-                    if let Some(e) = encoding.filter(|_| !split.is_empty()) {
-                        // The data ended inside a character: an error naming its bytes.
-                        e.decode(&split)?;
-                    }
-                    while decoder.next_row(&mut row, true)? {
-                        sink.row(&row)?;
-                    }
-                    break;
-                }
-                frontend::Message::CopyFail(reason) => {
-                    return Err(failure(
-                        SqlState::QUERY_CANCELED,
-                        format!("COPY from stdin failed: {reason}"),
-                    ))
-                }
-                // The protocol says these are ignored during copy-in.
-                frontend::Message::Flush | frontend::Message::Sync => {}
-                other => {
-                    return Err(failure(
-                        SqlState::PROTOCOL_VIOLATION,
-                        format!("unexpected message type 0x{:02X} during COPY from stdin", other.tag()),
-                    ))
-                }
-            }
-        }
-        let rows = sink.rows;
-        sink.append_batch()?;
-        sink.appender.close()?;
-        debug!(rows, "copy from stdin");
-        Ok(rows)
+                sink.send_batch()
+            })();
+            let end = if read.is_ok() { Work::Close } else { Work::Abort };
+            let _ = sink.work.send(end);
+            let rows = sink.rows;
+            drop(sink);
+            let appended = appending.join().unwrap_or_else(|_| {
+                Err(failure(SqlState::INTERNAL_ERROR, "the thread appending COPY rows panicked"))
+            });
+            // The appending thread's failure is why the reading stopped, if it did.
+            appended?;
+            read?;
+            debug!(rows, "copy from stdin");
+            Ok(rows)
+        })
     }
 
     /// The copy-out sub-protocol: `CopyOutResponse`, one `CopyData` per row, `CopyDone`.
@@ -368,14 +400,15 @@ fn open_appender<'c>(duck: &'c crate::duck::Connection, name: &[String]) -> Resu
     }
 }
 
-/// Where decoded rows go: checked against the columns and appended.
-struct RowSink<'a, 'c> {
-    appender: Appender<'c>,
-    /// Rows gathered a chunk at a time, when every column's type has a direct form.
+/// Where decoded rows go: checked against the columns, gathered into chunks, and sent
+/// to the thread that appends them.
+struct RowSink<'a> {
+    /// The chunk being filled; `None` when a column's type has no direct form and
+    /// every row goes alone.
     batch: Option<Batch>,
-    /// Rows went through the appender's row calls since the batch was last appended:
-    /// they are flushed first, so that the batch's rows stay behind them.
-    row_calls: bool,
+    work: mpsc::SyncSender<Work>,
+    /// Chunks the appending thread is done with.
+    empty: mpsc::Receiver<Batch>,
     columns: &'a [Column],
     /// The session's time zone, for `timestamptz` fields without one.
     style: TextStyle,
@@ -386,7 +419,7 @@ struct RowSink<'a, 'c> {
     rows: u64,
 }
 
-impl RowSink<'_, '_> {
+impl RowSink<'_> {
     fn row(&mut self, row: &Row) -> Result<(), StepError> {
         if self.header != Header::Off && !self.seen_header {
             self.seen_header = true;
@@ -406,45 +439,50 @@ impl RowSink<'_, '_> {
             if fill(batch, row, self.columns, self.binary, &self.style)? {
                 batch.end_row();
                 if batch.is_full() {
-                    self.append_batch()?;
+                    self.send_batch()?;
                 }
                 self.rows += 1;
                 return Ok(());
             }
             // A value DuckDB must cast: the rows before it go first.
-            self.append_batch()?;
-            self.row_calls = true;
+            self.send_batch()?;
         }
+        let mut cells = Vec::with_capacity(row.len());
         for (field, column) in row.fields().zip(self.columns) {
-            match field {
-                None => self.appender.append_null()?,
+            cells.push(match field {
+                None => Cell::Null,
                 Some(bytes) if self.binary => {
-                    let value = decode_binary(column.oid, bytes).map_err(StepError::from)?;
-                    self.appender.append_value(&value).map_err(bad_value)?;
+                    Cell::Value(decode_binary(column.oid, bytes).map_err(StepError::from)?)
                 }
                 Some(bytes) => {
                     let text = copy::check_text(bytes)?;
                     if column.parse {
-                        let value = decode_text(column.oid, text, &self.style).map_err(StepError::from)?;
-                        self.appender.append_value(&value).map_err(bad_value)?;
+                        Cell::Value(decode_text(column.oid, text, &self.style).map_err(StepError::from)?)
                     } else {
-                        self.appender.append_text(text).map_err(bad_value)?;
+                        Cell::Text(text.to_owned())
                     }
                 }
-            }
+            });
         }
-        self.appender.end_row()?;
+        self.send(Work::Row(cells))?;
         self.rows += 1;
         Ok(())
     }
 
-    /// Hands the batch's rows to the appender, after the rows that went before them.
-    fn append_batch(&mut self) -> Result<(), StepError> {
-        let Some(batch) = self.batch.as_mut().filter(|b| !b.is_empty()) else { return Ok(()) };
-        if std::mem::take(&mut self.row_calls) {
-            self.appender.flush()?;
-        }
-        self.appender.append_batch(batch)?;
+    fn send(&self, work: Work) -> Result<(), StepError> {
+        // A closed channel: the appending thread failed, and says why when joined.
+        self.work.send(work).map_err(|_| failure(SqlState::INTERNAL_ERROR, "COPY rows could not be appended"))
+    }
+
+    /// Sends the chunk's rows to be appended, and takes an empty chunk back to fill.
+    fn send_batch(&mut self) -> Result<(), StepError> {
+        let Some(batch) = self.batch.take_if(|b| !b.is_empty()) else { return Ok(()) };
+        self.send(Work::Batch(batch))?;
+        let next = self
+            .empty
+            .recv()
+            .map_err(|_| failure(SqlState::INTERNAL_ERROR, "COPY rows could not be appended"))?;
+        self.batch = Some(next);
         Ok(())
     }
 
@@ -472,6 +510,79 @@ impl RowSink<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// How many chunks of rows a COPY FROM fills and appends in turn.
+const BATCHES: usize = 10;
+
+/// The appending thread writes the rows it holds into the table after this many chunks
+/// (DuckDB's appender would wait for a hundred): the writes are then short enough for
+/// the chunks in flight to keep the reading thread busy meanwhile.
+const FLUSH_EVERY: usize = 8;
+
+/// What the reading thread sends the appending one.
+enum Work {
+    /// Rows gathered column by column.
+    Batch(Batch),
+    /// One row whose fields DuckDB casts, appended through the row calls.
+    Row(Vec<Cell>),
+    /// The data is complete: flush and close.
+    Close,
+    /// The copy failed: drop what was not flushed.
+    Abort,
+}
+
+/// A field of a row appended alone.
+enum Cell {
+    Null,
+    Text(String),
+    Value(crate::duck::Value),
+}
+
+/// The appending thread: chunks and single rows in the order they were read. Rows
+/// appended one by one sit in the appender's own buffer; they are flushed before the
+/// next chunk, which must not overtake them.
+fn append_rows(
+    mut appender: Appender<'_>,
+    inbox: mpsc::Receiver<Work>,
+    returned: mpsc::SyncSender<Batch>,
+) -> Result<(), StepError> {
+    let mut row_calls = false;
+    let mut unflushed = 0;
+    for work in inbox {
+        match work {
+            Work::Batch(mut batch) => {
+                if std::mem::take(&mut row_calls) {
+                    appender.flush()?;
+                }
+                appender.append_batch(&mut batch)?;
+                let _ = returned.send(batch);
+                unflushed += 1;
+                if unflushed == FLUSH_EVERY {
+                    appender.flush()?;
+                    unflushed = 0;
+                }
+            }
+            Work::Row(cells) => {
+                for cell in cells {
+                    match cell {
+                        Cell::Null => appender.append_null()?,
+                        Cell::Text(text) => appender.append_text(&text).map_err(bad_value)?,
+                        Cell::Value(value) => appender.append_value(&value).map_err(bad_value)?,
+                    }
+                }
+                appender.end_row()?;
+                row_calls = true;
+            }
+            Work::Close => {
+                appender.close()?;
+                return Ok(());
+            }
+            Work::Abort => return Ok(()),
+        }
+    }
+    // The reading side went away without a word: nothing is kept.
+    Ok(())
 }
 
 /// Writes a row's fields into the batch, decoded as the row calls decode them; false

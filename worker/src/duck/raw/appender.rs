@@ -19,6 +19,11 @@ pub struct Appender<'c> {
     _conn: PhantomData<&'c Connection>,
 }
 
+// SAFETY: DuckDB's appender may be used from any thread, one at a time (it is not
+// Sync); what it shares with its connection, the client context, DuckDB locks. COPY
+// hands it to a thread that appends while the session's thread reads the client.
+unsafe impl Send for Appender<'_> {}
+
 fn c_string(s: &str) -> Result<CString, DuckError> {
     CString::new(s).map_err(|_| DuckError::from_message(Some(ErrorClass::Parser), "name contains a NUL byte"))
 }

@@ -92,6 +92,10 @@ pub struct Batch {
     capacity: usize,
 }
 
+// SAFETY: a batch owns its chunk and the pointers into it; nothing else refers to
+// them, so the whole may move to another thread (it is not Sync).
+unsafe impl Send for Batch {}
+
 impl Appender<'_> {
     /// A batch for this appender's columns (the added ones, or all), or `None` when a
     /// column's type has no direct form here and every row must go through the row
