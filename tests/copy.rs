@@ -411,6 +411,17 @@ fn chunked_rows_keep_postgres_values_and_order() {
 #[test]
 fn bad_data_gets_postgres_sqlstates_and_the_session_recovers() {
     let (pg, mallard) = pair();
+    for t in [pg_target(&pg), mallard_target(&mallard)] {
+        psql_ok(t, "create table strict (id integer not null)", b"");
+    }
+    fn many_rows_then(last: &[u8]) -> Vec<u8> {
+        let mut data: Vec<u8> = (1..=5000).flat_map(|i| format!("{i}\t1.5\n").into_bytes()).collect();
+        if last.starts_with(b"\\") {
+            data = (1..=5000).flat_map(|i| format!("{i}\n").into_bytes()).collect();
+        }
+        data.extend_from_slice(last);
+        data
+    }
     let cases: &[(&str, &[u8])] = &[
         ("copy items (id, name) from stdin", b"1\ta\nx\tb\n"),
         ("copy items (id, name) from stdin", b"1\ta\textra\n"),
@@ -439,6 +450,10 @@ fn bad_data_gets_postgres_sqlstates_and_the_session_recovers() {
         ("copy items (id, ok) from stdin", b"1\tmaybe\n"),
         ("copy items (id) from stdin", b"1.5\n"),
         ("copy items (id) from stdin", b"99999999999\n"),
+        // After chunks of good rows: a value DuckDB casts row by row, and a NULL the
+        // table refuses, both reported by the thread that appends.
+        ("copy items (id, price) from stdin", &many_rows_then(b"1\t123456789012.5\n")),
+        ("copy strict from stdin", &many_rows_then(b"\\N\n")),
     ];
     let mut differences = Vec::new();
     for (command, input) in cases {
@@ -463,7 +478,7 @@ fn bad_data_gets_postgres_sqlstates_and_the_session_recovers() {
             differences.push(format!("{command}: postgres {:?}, mallard {:?}", codes[0], codes[1]));
         }
     }
-    let count = "copy (select count(*) from items) to stdout";
+    let count = "copy (select (select count(*) from items) + (select count(*) from strict)) to stdout";
     assert_eq!(psql_ok(mallard_target(&mallard), count, b""), b"9\n", "failed copies left rows behind");
     assert!(differences.is_empty(), "SQLSTATEs differ:\n{}", differences.join("\n"));
 }

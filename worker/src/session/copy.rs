@@ -274,7 +274,13 @@ impl Session<'_> {
                 }
                 sink.send_batch()
             })();
-            let end = if read.is_ok() { Work::Close } else { Work::Abort };
+            let end = if read.is_ok() {
+                Work::Close
+            } else {
+                // The rows read before the failure, for Fail to flush.
+                let _ = sink.send_batch();
+                Work::Fail
+            };
             let _ = sink.work.send(end);
             let rows = sink.rows;
             drop(sink);
@@ -528,8 +534,11 @@ enum Work {
     Row(Vec<Cell>),
     /// The data is complete: flush and close.
     Close,
-    /// The copy failed: drop what was not flushed.
-    Abort,
+    /// Reading failed. The rows before the failure are flushed all the same: an error
+    /// of theirs (a NOT NULL column, checked when rows are written) comes from an
+    /// earlier row, and PostgreSQL reports the first failing row. The copy keeps
+    /// nothing either way.
+    Fail,
 }
 
 /// A field of a row appended alone.
@@ -578,7 +587,7 @@ fn append_rows(
                 appender.close()?;
                 return Ok(());
             }
-            Work::Abort => return Ok(()),
+            Work::Fail => return appender.flush().map_err(StepError::from),
         }
     }
     // The reading side went away without a word: nothing is kept.
@@ -644,13 +653,18 @@ fn decode_chunk<'a>(
 }
 
 /// A value DuckDB could not cast to its column's type: PostgreSQL's input functions
-/// report that as 22P02, where DuckDB says "invalid input" or "conversion".
+/// report that as 22P02, where DuckDB says "invalid input" or "conversion", and a value
+/// too large for its type (a numeric's precision) as 22003.
 fn bad_value(e: DuckError) -> StepError {
     let class = e.class;
     let mut failure = StepError::from(e);
     if let (ErrorClass::InvalidInput | ErrorClass::Conversion, StepError::Query(info)) = (class, &mut failure)
     {
-        info.code = SqlState::INVALID_TEXT_REPRESENTATION;
+        info.code = if info.message.contains("out of range") {
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+        } else {
+            SqlState::INVALID_TEXT_REPRESENTATION
+        };
     }
     failure
 }
