@@ -29,7 +29,7 @@ bin="${2:-$target/debug/mallard}"
 embedded="$target/debug/examples/embedded"
 case "$mode" in
   quick) scale="${SCALE:-1}" duration="${DURATION:-5}" tpch_scale="${TPCH_SCALE:-0.1}" tpch_runs=1 ;;
-  full) scale="${SCALE:-10}" duration="${DURATION:-30}" tpch_scale="${TPCH_SCALE:-1}" tpch_runs=2 ;;
+  full) scale="${SCALE:-10}" duration="${DURATION:-30}" tpch_scale="${TPCH_SCALE:-1}" tpch_runs=1 ;;
   *) echo "usage: benches/run.sh [quick|full] [mallard binary]" >&2; exit 2 ;;
 esac
 clients="${CLIENTS:-8}"
