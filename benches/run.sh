@@ -37,21 +37,22 @@ clients="${CLIENTS:-8}"
 command -v pgbench >/dev/null || { echo "pgbench is missing: apt-get install postgresql-client-15" >&2; exit 1; }
 benches=$(cd "$(dirname "$0")" && pwd)
 
-# The TPC-H data, generated once per scale.
+# Python (the test venv): DuckDB and its tpch extension to write the TPC-H data, psycopg
+# for the idle sessions.
 venv="${MALLARD_VENV:-$HOME/.cache/mallard/venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import duckdb_extension_tpch, psycopg" 2>/dev/null ||
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check duckdb==1.5.5 duckdb-extension-tpch==1.5.5 \
+    "psycopg[binary]==3.2.13"
+# The TPC-H data, generated once per scale.
 tpch="${TPCH_DIR:-$HOME/.cache/mallard/tpch}/sf$tpch_scale"
-if [ ! -f "$tpch/done" ]; then
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/python" -c "import duckdb_extension_tpch" 2>/dev/null ||
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check duckdb==1.5.5 duckdb-extension-tpch==1.5.5
-  "$venv/bin/python" "$benches/tpch_data.py" "$tpch_scale" "$tpch"
-fi
+[ -f "$tpch/done" ] || "$venv/bin/python" "$benches/tpch_data.py" "$tpch_scale" "$tpch"
 tables=(region nation supplier customer part partsupp orders lineitem)
 queries=("$tpch"/q*.sql)
 
 . "$benches/servers.sh"
 start_postgres
-start_mallard "$bin" --storage duckdb --workers 1
+start_mallard "$bin" --storage duckdb --workers 1 --max-connections 1100
 
 echo "select 1;" >"$work/select1.sql"
 targets=("mallard $mallard_port bench mallard" "postgres $pg_port postgres postgres")
@@ -96,6 +97,10 @@ run select-only-simple "${n[@]}" -S -M simple
 run tpcb-prepared "${n[@]}" -M prepared --max-tries=100
 run tpcb-simple "${n[@]}" -M simple --max-tries=100
 run connect -n -T "$duration" -c "$clients" -j 2 -C -f "$work/select1.sql" -M simple
+# Memory: 1,000 idle sessions on the worker, then all of them closed.
+worker=$(pgrep -P "$mallard_pid" | head -1)
+read -r _ idle_base idle_full idle_each idle_after < <("$venv/bin/python" "$benches/idle_sessions.py" \
+  "$mallard_port" bench mallard "$worker")
 # Analytics: a group-by over a million rows, one client, back to back.
 group_by="select k, count(*), sum(x) from bench_groups group by k"
 echo "$group_by;" >"$work/group_by.sql"
@@ -229,6 +234,7 @@ for q in "${queries[@]}"; do
   key=$(basename "$q" .sql)
   echo "  $key ${figure[$key,postgres]:--} ${figure[$key,mallard]:--} ${figure[$key,embedded]:--}"
 done
+echo "mallard worker RSS: $((idle_base / 1024)) MiB idle, $((idle_full / 1024)) MiB with 1,000 idle sessions ($idle_each KiB each), $((idle_after / 1024)) MiB after they closed"
 echo "TPC-H 10 clients: mallard ${figure[tpch-concurrent,mallard,failed]:-0} failed, postgres ${figure[tpch-concurrent,postgres,failed]:-0} failed; mallard worker peak RSS ${peak_rss} MiB"
 echo
 for key in tpcb-prepared tpcb-simple; do
