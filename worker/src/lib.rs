@@ -34,6 +34,7 @@ mod stats;
 mod storage;
 #[allow(unsafe_code)]
 mod sys;
+mod threads;
 pub mod tls;
 mod types;
 

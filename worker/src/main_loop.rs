@@ -77,6 +77,7 @@ pub fn run(
         live: AtomicUsize::new(0),
     });
     crate::activity::functions::serve_for(&shared);
+    crate::threads::start(&shared);
     shared.channel.send(&FromWorker::Ready { pid }).map_err(WorkerError::Channel)?;
     info!(storage = shared.config.storage.as_str(), "worker ready");
 

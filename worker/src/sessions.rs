@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,8 @@ pub struct Control {
     statement: AtomicU64,
     /// Set when the worker ends the session (drain timeout, shutdown).
     terminating: AtomicBool,
+    /// When the last statement began, in microseconds since the epoch.
+    last_statement: AtomicI64,
     /// A duplicate of the client socket, to wake a session blocked reading it.
     socket: OwnedFd,
     /// The statement deadline the timer thread watches, started on first use.
@@ -68,6 +70,7 @@ impl Control {
             interrupted: AtomicU8::new(0),
             statement: AtomicU64::new(0),
             terminating: AtomicBool::new(false),
+            last_statement: AtomicI64::new(0),
             socket,
             timer: Mutex::new(None),
         }
@@ -75,6 +78,7 @@ impl Control {
 
     /// Marks a statement as running, with its deadline if `statement_timeout` is set.
     pub fn begin_statement(self: &Arc<Self>, timeout: Option<Duration>) {
+        self.last_statement.store(crate::activity::now_micros(), Ordering::Relaxed);
         self.statement.fetch_add(1, Ordering::SeqCst);
         self.interrupted.store(0, Ordering::SeqCst);
         self.busy.store(true, Ordering::SeqCst);
@@ -199,6 +203,16 @@ impl Sessions {
             Signal::Terminate => control.terminate(),
         }
         true
+    }
+
+    /// How many sessions are running a statement now or began one in the last
+    /// `within`: the clients keeping this worker busy.
+    pub fn active(&self, within: Duration) -> usize {
+        let since = crate::activity::now_micros() - within.as_micros() as i64;
+        let active = |c: &&Arc<Control>| {
+            c.busy.load(Ordering::Relaxed) || c.last_statement.load(Ordering::Relaxed) >= since
+        };
+        self.lock().values().filter(active).count()
     }
 
     /// Ends every session: each gets `FATAL 57P01` from its own thread.
