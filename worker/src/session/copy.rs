@@ -179,9 +179,6 @@ impl Session<'_> {
         }
         let format =
             if statement.options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
-        self.conn.send(&Message::CopyInResponse { format, columns: vec![format; columns.len()] });
-        self.conn.flush().map_err(SessionError::Io)?;
-
         // Chunks take turns: one filled here, the others on their way to DuckDB.
         let mut batches = std::iter::from_fn(|| appender.batch()).take(BATCHES);
         let (work, inbox) = mpsc::sync_channel::<Work>(BATCHES);
@@ -201,79 +198,25 @@ impl Session<'_> {
             seen_header: false,
             rows: 0,
         };
+        let max = self.shared.config.max_message_size;
         std::thread::scope(|scope| {
             // DuckDB writes the rows into the table while this thread reads and parses
-            // the next ones.
+            // the next ones. Started before the client is told to send rows, so that a
+            // failure to start is an error to a plain query.
             let appending = std::thread::Builder::new()
                 .name("copy-append".to_owned())
                 .spawn_scoped(scope, move || append_rows(appender, inbox, returned))
-                .map_err(SessionError::Io)?;
-            let read = (|| -> Result<(), StepError> {
-                let mut row = Row::default();
-                let max = self.shared.config.max_message_size;
-                let encoding = self.conn.encoding();
-                // The start of a multi-byte character the last message ended inside.
-                let mut split = Vec::new();
-                loop {
-                    let frame = match self.conn.read_session_message(max) {
-                        Ok(f) => f,
-                        Err(_) if self.control.is_terminating() => {
-                            return Err(SessionError::Terminated.into())
-                        }
-                        Err(e) => return Err(SessionError::Read(e).into()),
-                    };
-                    let (message, _) = frontend::decode(&frame, max)
-                        .map_err(|e| SessionError::Read(ReadError::Message(e)))?
-                        .expect("read_message returns whole messages");
-                    match message {
-                        frontend::Message::CopyData(data) => {
-                            // Text and CSV come in the client's encoding.
-                            match encoding.filter(|_| format == Format::Text) {
-                                Some(e) => decoder.feed(&decode_chunk(e, &mut split, data)?),
-                                None => decoder.feed(data),
-                            }
-                            while decoder.next_row(&mut row, false)? {
-                                sink.row(&row)?;
-                            }
-                            // One row may span many messages, but not grow without bound.
-                            if decoder.buffered() > max {
-                                return Err(failure(
-                                    SqlState::PROGRAM_LIMIT_EXCEEDED,
-                                    format!("COPY row is longer than the message size limit of {max} bytes"),
-                                ));
-                            }
-                        }
-                        frontend::Message::CopyDone => {
-                            if let Some(e) = encoding.filter(|_| !split.is_empty()) {
-                                // The data ended inside a character: an error naming its bytes.
-                                e.decode(&split)?;
-                            }
-                            while decoder.next_row(&mut row, true)? {
-                                sink.row(&row)?;
-                            }
-                            break;
-                        }
-                        frontend::Message::CopyFail(reason) => {
-                            return Err(failure(
-                                SqlState::QUERY_CANCELED,
-                                format!("COPY from stdin failed: {reason}"),
-                            ))
-                        }
-                        // The protocol says these are ignored during copy-in.
-                        frontend::Message::Flush | frontend::Message::Sync => {}
-                        other => {
-                            return Err(failure(
-                                SqlState::PROTOCOL_VIOLATION,
-                                format!(
-                                    "unexpected message type 0x{:02X} during COPY from stdin",
-                                    other.tag()
-                                ),
-                            ))
-                        }
-                    }
-                }
-                sink.send_batch()
-            })();
+                .map_err(|e| {
+                    failure(
+                        SqlState::INSUFFICIENT_RESOURCES,
+                        format!("could not start a thread for COPY: {e}"),
+                    )
+                })?;
+            self.conn.send(&Message::CopyInResponse { format, columns: vec![format; columns.len()] });
+            let read = match self.conn.flush() {
+                Ok(()) => read_copy_in(self.conn, &self.control, max, format, &mut decoder, &mut sink),
+                Err(e) => Err(SessionError::Io(e).into()),
+            };
             let end = if read.is_ok() {
                 Work::Close
             } else {
@@ -393,6 +336,71 @@ fn qualified(name: &[String]) -> String {
     name.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join(".")
 }
 
+/// The copy-in messages, up to `CopyDone`: each `CopyData`'s rows decoded into `sink`.
+fn read_copy_in(
+    conn: &mut super::conn::Conn,
+    control: &crate::sessions::Control,
+    max: usize,
+    format: Format,
+    decoder: &mut Decoder,
+    sink: &mut RowSink<'_>,
+) -> Result<(), StepError> {
+    let mut row = Row::default();
+    let encoding = conn.encoding();
+    // The start of a multi-byte character the last message ended inside.
+    let mut split = Vec::new();
+    loop {
+        let frame = match conn.read_session_message(max) {
+            Ok(f) => f,
+            Err(_) if control.is_terminating() => return Err(SessionError::Terminated.into()),
+            Err(e) => return Err(SessionError::Read(e).into()),
+        };
+        let (message, _) = frontend::decode(&frame, max)
+            .map_err(|e| SessionError::Read(ReadError::Message(e)))?
+            .expect("read_message returns whole messages");
+        match message {
+            frontend::Message::CopyData(data) => {
+                // Text and CSV come in the client's encoding.
+                match encoding.filter(|_| format == Format::Text) {
+                    Some(e) => decoder.feed(&decode_chunk(e, &mut split, data)?),
+                    None => decoder.feed(data),
+                }
+                while decoder.next_row(&mut row, false)? {
+                    sink.row(&row)?;
+                }
+                // One row may span many messages, but not grow without bound.
+                if decoder.buffered() > max {
+                    return Err(failure(
+                        SqlState::PROGRAM_LIMIT_EXCEEDED,
+                        format!("COPY row is longer than the message size limit of {max} bytes"),
+                    ));
+                }
+            }
+            frontend::Message::CopyDone => {
+                if let Some(e) = encoding.filter(|_| !split.is_empty()) {
+                    // The data ended inside a character: an error naming its bytes.
+                    e.decode(&split)?;
+                }
+                while decoder.next_row(&mut row, true)? {
+                    sink.row(&row)?;
+                }
+                return sink.send_batch();
+            }
+            frontend::Message::CopyFail(reason) => {
+                return Err(failure(SqlState::QUERY_CANCELED, format!("COPY from stdin failed: {reason}")))
+            }
+            // The protocol says these are ignored during copy-in.
+            frontend::Message::Flush | frontend::Message::Sync => {}
+            other => {
+                return Err(failure(
+                    SqlState::PROTOCOL_VIOLATION,
+                    format!("unexpected message type 0x{:02X} during COPY from stdin", other.tag()),
+                ))
+            }
+        }
+    }
+}
+
 /// An appender on the table `name` (1–3 parts). An unqualified name that is not in
 /// the current database may be a temporary table.
 fn open_appender<'c>(duck: &'c crate::duck::Connection, name: &[String]) -> Result<Appender<'c>, DuckError> {
@@ -453,42 +461,25 @@ impl RowSink<'_> {
             // A value DuckDB must cast: the rows before it go first.
             self.send_batch()?;
         }
-        let mut cells = Vec::with_capacity(row.len());
-        for (field, column) in row.fields().zip(self.columns) {
-            cells.push(match field {
-                None => Cell::Null,
-                Some(bytes) if self.binary => {
-                    Cell::Value(decode_binary(column.oid, bytes).map_err(StepError::from)?)
-                }
-                Some(bytes) => {
-                    let text = copy::check_text(bytes)?;
-                    if column.parse {
-                        Cell::Value(decode_text(column.oid, text, &self.style).map_err(StepError::from)?)
-                    } else {
-                        Cell::Text(text.to_owned())
-                    }
-                }
-            });
-        }
+        let cells = row
+            .fields()
+            .zip(self.columns)
+            .map(|(field, column)| Ok(field_cell(field, column, self.binary, &self.style)?.into_owned()))
+            .collect::<Result<_, StepError>>()?;
         self.send(Work::Row(cells))?;
         self.rows += 1;
         Ok(())
     }
 
     fn send(&self, work: Work) -> Result<(), StepError> {
-        // A closed channel: the appending thread failed, and says why when joined.
-        self.work.send(work).map_err(|_| failure(SqlState::INTERNAL_ERROR, "COPY rows could not be appended"))
+        self.work.send(work).map_err(|_| appending_gone())
     }
 
     /// Sends the chunk's rows to be appended, and takes an empty chunk back to fill.
     fn send_batch(&mut self) -> Result<(), StepError> {
         let Some(batch) = self.batch.take_if(|b| !b.is_empty()) else { return Ok(()) };
         self.send(Work::Batch(batch))?;
-        let next = self
-            .empty
-            .recv()
-            .map_err(|_| failure(SqlState::INTERNAL_ERROR, "COPY rows could not be appended"))?;
-        self.batch = Some(next);
+        self.batch = Some(self.empty.recv().map_err(|_| appending_gone())?);
         Ok(())
     }
 
@@ -531,7 +522,7 @@ enum Work {
     /// Rows gathered column by column.
     Batch(Batch),
     /// One row whose fields DuckDB casts, appended through the row calls.
-    Row(Vec<Cell>),
+    Row(Vec<Cell<String>>),
     /// The data is complete: flush and close.
     Close,
     /// Reading failed. The rows before the failure are flushed all the same: an error
@@ -541,11 +532,51 @@ enum Work {
     Fail,
 }
 
-/// A field of a row appended alone.
-enum Cell {
+/// The appending thread is gone (the channel closed): it failed, and says why when
+/// joined, which is the error the client gets.
+fn appending_gone() -> StepError {
+    failure(SqlState::INTERNAL_ERROR, "COPY rows could not be appended")
+}
+
+/// A decoded field: text goes to DuckDB as it is, other types as their value.
+enum Cell<T> {
     Null,
-    Text(String),
+    Text(T),
     Value(crate::duck::Value),
+}
+
+impl Cell<&str> {
+    /// For a row appended alone, on another thread.
+    fn into_owned(self) -> Cell<String> {
+        match self {
+            Cell::Null => Cell::Null,
+            Cell::Text(t) => Cell::Text(t.to_owned()),
+            Cell::Value(v) => Cell::Value(v),
+        }
+    }
+}
+
+/// Decodes one field by its column's PostgreSQL input rules: text is checked (UTF-8,
+/// and in the binary format no NUL) and kept as it is; other types become values.
+fn field_cell<'r>(
+    field: Option<&'r [u8]>,
+    column: &Column,
+    binary: bool,
+    style: &TextStyle,
+) -> Result<Cell<&'r str>, StepError> {
+    let Some(bytes) = field else { return Ok(Cell::Null) };
+    Ok(if binary && !column.parse && column.oid != oid::JSONB {
+        Cell::Text(text_field(bytes).map_err(StepError::from)?)
+    } else if binary {
+        Cell::Value(decode_binary(column.oid, bytes).map_err(StepError::from)?)
+    } else {
+        let text = copy::check_text(bytes)?;
+        if column.parse {
+            Cell::Value(decode_text(column.oid, text, style).map_err(StepError::from)?)
+        } else {
+            Cell::Text(text)
+        }
+    })
 }
 
 /// The appending thread: chunks and single rows in the order they were read. Rows
@@ -594,9 +625,8 @@ fn append_rows(
     Ok(())
 }
 
-/// Writes a row's fields into the batch, decoded as the row calls decode them; false
-/// when one is not exactly a value of its column's type (the row then goes through the
-/// row calls, where DuckDB casts it).
+/// Writes a row's fields into the batch; false when one is not exactly a value of its
+/// column's type (the row then goes through the row calls, where DuckDB casts it).
 fn fill(
     batch: &mut Batch,
     row: &Row,
@@ -605,26 +635,13 @@ fn fill(
     style: &TextStyle,
 ) -> Result<bool, StepError> {
     for (i, (field, column)) in row.fields().zip(columns).enumerate() {
-        let written = match field {
-            None => {
+        let written = match field_cell(field, column, binary, style)? {
+            Cell::Null => {
                 batch.set_null(i);
                 true
             }
-            // Text as it is, once it is known to be UTF-8.
-            Some(bytes) if binary && !column.parse && column.oid != oid::JSONB => {
-                batch.set_bytes(i, text_field(bytes).map_err(StepError::from)?.as_bytes())
-            }
-            Some(bytes) if binary => {
-                batch.set(i, &decode_binary(column.oid, bytes).map_err(StepError::from)?)
-            }
-            Some(bytes) => {
-                let text = copy::check_text(bytes)?;
-                if column.parse {
-                    batch.set(i, &decode_text(column.oid, text, style).map_err(StepError::from)?)
-                } else {
-                    batch.set_bytes(i, text.as_bytes())
-                }
-            }
+            Cell::Text(text) => batch.set_bytes(i, text.as_bytes()),
+            Cell::Value(value) => batch.set(i, &value),
         };
         if !written {
             return Ok(false);

@@ -56,6 +56,15 @@ pub(super) fn trim(text: &str) -> &str {
 /// The value of `digits` (decimal digits, possibly with leading zeros) divided by
 /// `10^scale`: a DECIMAL when it fits DuckDB's 38 digits, else its text, which DuckDB
 /// casts to whatever the statement needs.
+/// The value `decimal_value` gives for `magnitude / 10^scale`, when it has at most 38
+/// digits: its width is its digits without leading zeros, at least the scale, at least 1.
+pub(super) fn small_decimal(negative: bool, magnitude: i128, scale: usize) -> Option<Value> {
+    let digits = magnitude.checked_ilog10().map_or(0, |l| l as usize + 1);
+    let width = digits.max(scale).max(1);
+    let value = if negative { -magnitude } else { magnitude };
+    (width <= 38).then_some(Value::Decimal { width: width as u8, scale: scale as u8, value })
+}
+
 pub(super) fn decimal_value(negative: bool, digits: &str, scale: usize) -> Value {
     let mut digits = if digits.len() < scale + 1 {
         format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))

@@ -7,7 +7,7 @@
 //! cast to the parameter's type there.
 
 use super::decode::{
-    decimal_value, element_type, empty_list, is_space, nest, trim, unify, ValueError, MAX_DIMS,
+    decimal_value, element_type, empty_list, is_space, nest, small_decimal, trim, unify, ValueError, MAX_DIMS,
 };
 use super::{datetime_in, oid, IntervalFormat, TextStyle};
 use crate::duck::{LogicalType, Value};
@@ -63,15 +63,12 @@ fn plain_numeric(text: &str) -> Option<Value> {
         b'+' => (false, &bytes[1..]),
         _ => (false, bytes),
     };
-    let (mut value, mut digits, mut significant, mut scale) = (0i128, 0u32, 0u32, None);
+    let (mut value, mut digits, mut scale) = (0i128, 0u32, None);
     for &b in unsigned {
         match b {
             b'0'..=b'9' => {
                 value = value * 10 + i128::from(b - b'0');
                 digits += 1;
-                if value != 0 {
-                    significant += 1;
-                }
                 if let Some(s) = scale.as_mut() {
                     *s += 1;
                 }
@@ -86,13 +83,7 @@ fn plain_numeric(text: &str) -> Option<Value> {
     if digits == 0 {
         return None;
     }
-    let scale = scale.unwrap_or(0);
-    let width = significant.max(scale).max(1);
-    Some(Value::Decimal {
-        width: width as u8,
-        scale: scale as u8,
-        value: if negative { -value } else { value },
-    })
+    small_decimal(negative, value, scale.unwrap_or(0))
 }
 
 /// `int2in`/`int4in`/`int8in`: optional whitespace and sign, decimal digits only.

@@ -85,7 +85,8 @@ enum Physical {
 pub struct Batch {
     raw: ffi::duckdb_data_chunk,
     slots: Vec<Slot>,
-    /// Each column's data and validity, fetched again after every reset.
+    /// Each column's vector, data and validity, fetched again after every reset.
+    vectors: Vec<ffi::duckdb_vector>,
     data: Vec<*mut std::ffi::c_void>,
     validity: Vec<*mut u64>,
     rows: usize,
@@ -116,6 +117,7 @@ impl Appender<'_> {
             let mut batch = Batch {
                 raw,
                 slots: Vec::new(),
+                vectors: Vec::new(),
                 data: Vec::new(),
                 validity: Vec::new(),
                 rows: 0,
@@ -160,6 +162,7 @@ impl Batch {
     }
 
     fn fetch_vectors(&mut self) {
+        self.vectors.clear();
         self.data.clear();
         self.validity.clear();
         for c in 0..self.slots.len() {
@@ -167,6 +170,7 @@ impl Batch {
             // until the chunk is reset or destroyed, when they are fetched again.
             unsafe {
                 let vector = ffi::duckdb_data_chunk_get_vector(self.raw, c as u64);
+                self.vectors.push(vector);
                 self.data.push(ffi::duckdb_vector_get_data(vector));
                 self.validity.push(ptr::null_mut());
             }
@@ -186,9 +190,8 @@ impl Batch {
         // the validity mask is made writable (all valid) before its first use.
         unsafe {
             if self.validity[column].is_null() {
-                let vector = ffi::duckdb_data_chunk_get_vector(self.raw, column as u64);
-                ffi::duckdb_vector_ensure_validity_writable(vector);
-                self.validity[column] = ffi::duckdb_vector_get_validity(vector);
+                ffi::duckdb_vector_ensure_validity_writable(self.vectors[column]);
+                self.validity[column] = ffi::duckdb_vector_get_validity(self.vectors[column]);
             }
             ffi::duckdb_validity_set_row_invalid(self.validity[column], self.rows as u64);
         }
@@ -203,9 +206,8 @@ impl Batch {
         self.mark_valid(column);
         // SAFETY: the column's vector is a string vector; DuckDB copies the bytes.
         unsafe {
-            let vector = ffi::duckdb_data_chunk_get_vector(self.raw, column as u64);
             ffi::duckdb_vector_assign_string_element_len(
-                vector,
+                self.vectors[column],
                 self.rows as u64,
                 bytes.as_ptr().cast(),
                 bytes.len() as u64,
