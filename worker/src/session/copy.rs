@@ -30,7 +30,8 @@ use crate::duck::{
 use crate::encoding::{DecodeError, Encoding};
 use crate::sql;
 use crate::types::{
-    decode_binary, decode_text, encode_binary, encode_text, is_supported, oid, pg_type, text_field, TextStyle,
+    decode_binary, decode_fixed, decode_text, encode_binary, encode_text, is_supported, oid, pg_type,
+    text_field, TextStyle,
 };
 
 fn failure(code: SqlState, message: impl Into<String>) -> StepError {
@@ -635,6 +636,14 @@ fn fill(
     style: &TextStyle,
 ) -> Result<bool, StepError> {
     for (i, (field, column)) in row.fields().zip(columns).enumerate() {
+        if let Some(fixed) =
+            field.filter(|_| binary && column.parse).and_then(|b| decode_fixed(column.oid, b))
+        {
+            if !batch.set_fixed(i, fixed) {
+                return Ok(false);
+            }
+            continue;
+        }
         let written = match field_cell(field, column, binary, style)? {
             Cell::Null => {
                 batch.set_null(i);

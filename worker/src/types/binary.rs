@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::decode::{decimal_value, empty_list, nest, small_decimal, unify, ValueError, MAX_DIMS};
 use super::{datetime_out, encode_text, oid, pg_type, TextStyle};
-use crate::duck::{LogicalType, Value, Vector};
+use crate::duck::{Fixed, LogicalType, Value, Vector};
 
 /// Days from 1970-01-01 (DuckDB's epoch) to 2000-01-01 (PostgreSQL's).
 const EPOCH_DAYS: i32 = 10_957;
@@ -486,57 +486,115 @@ fn time_tz_text(micros: i64, east: i32) -> String {
 /// `numeric_recv`: NaN and the infinities become doubles (DuckDB's DECIMAL has none);
 /// digits past the display scale are truncated, as PostgreSQL does.
 fn decode_numeric(r: &mut Reader<'_>) -> Result<Value, ValueError> {
-    let ndigits = r.u16()?;
-    let weight = r.i16()?;
-    let sign = r.u16()?;
-    if ![NUMERIC_POS, NUMERIC_NEG, NUMERIC_NAN, NUMERIC_PINF, NUMERIC_NINF].contains(&sign) {
-        return Err(ValueError::binary("invalid sign in external \"numeric\" value"));
-    }
-    let dscale = r.u16()?;
-    if dscale & 0x3fff != dscale {
-        return Err(ValueError::binary("invalid scale in external \"numeric\" value"));
-    }
-    // Checked against what is there before anything is allocated.
-    let raw = r.take(usize::from(ndigits) * 2)?;
-    let mut digits = Vec::with_capacity(usize::from(ndigits));
-    for pair in raw.chunks_exact(2) {
-        let d = i16::from_be_bytes([pair[0], pair[1]]);
-        if !(0..10_000).contains(&d) {
-            return Err(ValueError::binary("invalid digit in external \"numeric\" value"));
-        }
-        digits.push(d as u16);
-    }
-    match sign {
+    let numeric = Numeric::read(r)?;
+    match numeric.sign {
         NUMERIC_NAN => return Ok(Value::Double(f64::NAN)),
         NUMERIC_PINF => return Ok(Value::Double(f64::INFINITY)),
         NUMERIC_NINF => return Ok(Value::Double(f64::NEG_INFINITY)),
         _ => {}
     }
-    // Decimal digits from the first integer digit down to the last one the scale shows.
-    let scale = usize::from(dscale);
-    let weight = i32::from(weight);
-    let first_power = weight.max(0);
-    let last_power = -((scale as i32 + 3) / 4);
-    let digit_at = |power: i32| usize::try_from(weight - power).ok().and_then(|i| digits.get(i)).copied();
-    let frac_chars = (-last_power * 4) as usize;
-    // The common case, at most 38 decimal digits: the value straight from the digits.
-    let mut value = Some(0i128);
-    for power in (last_power..=first_power).rev() {
-        let d = i128::from(digit_at(power).unwrap_or(0));
-        value = value.and_then(|v| v.checked_mul(10_000)).and_then(|v| v.checked_add(d));
+    let negative = numeric.sign == NUMERIC_NEG;
+    let scale = usize::from(numeric.dscale);
+    if let Some(decimal) = numeric.magnitude().and_then(|m| small_decimal(negative, m, scale)) {
+        return Ok(decimal);
     }
-    if let Some(v) = value.filter(|_| scale <= 38) {
-        let shown = v / 10i128.pow((frac_chars - scale) as u32);
-        if let Some(decimal) = small_decimal(sign == NUMERIC_NEG, shown, scale) {
-            return Ok(decimal);
+    let (first, last) = numeric.powers();
+    let mut text = String::with_capacity(((first - last + 1) * 4) as usize);
+    for power in (last..=first).rev() {
+        let _ = write!(text, "{:04}", numeric.digit_at(power));
+    }
+    text.truncate(text.len() - (-last * 4) as usize + scale);
+    Ok(decimal_value(negative, &text, scale))
+}
+
+/// A binary `numeric`, its header and base-10000 digits checked as `numeric_recv`
+/// checks them.
+struct Numeric<'a> {
+    weight: i32,
+    sign: u16,
+    dscale: u16,
+    /// Big-endian base-10000 digits, two bytes each, the first of weight `weight`.
+    digits: &'a [u8],
+}
+
+impl<'a> Numeric<'a> {
+    fn read(r: &mut Reader<'a>) -> Result<Numeric<'a>, ValueError> {
+        let ndigits = r.u16()?;
+        let weight = r.i16()?;
+        let sign = r.u16()?;
+        if ![NUMERIC_POS, NUMERIC_NEG, NUMERIC_NAN, NUMERIC_PINF, NUMERIC_NINF].contains(&sign) {
+            return Err(ValueError::binary("invalid sign in external \"numeric\" value"));
         }
+        let dscale = r.u16()?;
+        if dscale & 0x3fff != dscale {
+            return Err(ValueError::binary("invalid scale in external \"numeric\" value"));
+        }
+        let digits = r.take(usize::from(ndigits) * 2)?;
+        if digits.chunks_exact(2).any(|pair| !(0..10_000).contains(&i16::from_be_bytes([pair[0], pair[1]]))) {
+            return Err(ValueError::binary("invalid digit in external \"numeric\" value"));
+        }
+        Ok(Numeric { weight: i32::from(weight), sign, dscale, digits })
     }
-    let mut text = String::with_capacity(((first_power - last_power + 1) * 4) as usize);
-    for power in (last_power..=first_power).rev() {
-        let _ = write!(text, "{:04}", digit_at(power).unwrap_or(0));
+
+    /// The base-10000 digit of weight `power` (0 outside the digits sent).
+    fn digit_at(&self, power: i32) -> u16 {
+        usize::try_from(self.weight - power)
+            .ok()
+            .and_then(|i| self.digits.get(i * 2..i * 2 + 2))
+            .map_or(0, |pair| u16::from_be_bytes([pair[0], pair[1]]))
     }
-    text.truncate(text.len() - frac_chars + scale);
-    Ok(decimal_value(sign == NUMERIC_NEG, &text, scale))
+
+    /// The weights of the first integer digit and of the last digit the scale shows.
+    fn powers(&self) -> (i32, i32) {
+        (self.weight.max(0), -((i32::from(self.dscale) + 3) / 4))
+    }
+
+    /// The absolute value times `10^dscale`, if it fits an `i128` and the scale is at
+    /// most 38: the common case, with no text on the way.
+    fn magnitude(&self) -> Option<i128> {
+        if self.dscale > 38 {
+            return None;
+        }
+        let (first, last) = self.powers();
+        let mut value = 0i128;
+        for power in (last..=first).rev() {
+            value = value.checked_mul(10_000)?.checked_add(i128::from(self.digit_at(power)))?;
+        }
+        Some(value / 10i128.pow((-last * 4) as u32 - u32::from(self.dscale)))
+    }
+}
+
+/// A field of a fixed-size type (booleans, integers, floats, dates, timestamps, a
+/// `numeric` of at most 38 digits) read straight into DuckDB's form, without the
+/// [`Value`] or the error [`decode_binary`] builds. `None` for other types and for
+/// anything unusual (a wrong length, a value out of range, a NaN), which
+/// [`decode_binary`] then decodes or refuses with PostgreSQL's message.
+pub fn decode_fixed(type_oid: u32, bytes: &[u8]) -> Option<Fixed> {
+    fn be<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+        bytes.try_into().ok()
+    }
+    Some(match type_oid {
+        oid::BOOL => Fixed::Bool(be::<1>(bytes)?[0] != 0),
+        oid::INT2 => Fixed::SmallInt(i16::from_be_bytes(be(bytes)?)),
+        oid::INT4 => Fixed::Integer(i32::from_be_bytes(be(bytes)?)),
+        oid::INT8 => Fixed::BigInt(i64::from_be_bytes(be(bytes)?)),
+        oid::FLOAT4 => Fixed::Float(f32::from_be_bytes(be(bytes)?)),
+        oid::FLOAT8 => Fixed::Double(f64::from_be_bytes(be(bytes)?)),
+        oid::DATE => Fixed::Date(duck_date(i32::from_be_bytes(be(bytes)?)).ok()?),
+        oid::TIMESTAMP => Fixed::Timestamp(duck_timestamp(i64::from_be_bytes(be(bytes)?)).ok()?),
+        oid::TIMESTAMPTZ => Fixed::TimestampTz(duck_timestamp(i64::from_be_bytes(be(bytes)?)).ok()?),
+        oid::NUMERIC => {
+            let mut r = Reader(bytes);
+            let numeric = Numeric::read(&mut r).ok()?;
+            if !r.0.is_empty() || !matches!(numeric.sign, NUMERIC_POS | NUMERIC_NEG) {
+                return None;
+            }
+            let magnitude = numeric.magnitude().filter(|m| *m < 10i128.pow(38))?;
+            let value = if numeric.sign == NUMERIC_NEG { -magnitude } else { magnitude };
+            Fixed::Decimal { scale: numeric.dscale as u8, value }
+        }
+        _ => return None,
+    })
 }
 
 /// `array_recv` for an array of `element`. Lower bounds other than 1 are accepted, as
@@ -903,6 +961,68 @@ mod tests {
         // A weight far beyond 38 digits: 1e400 as text.
         let big = decode(oid::NUMERIC, "00010064000000000001").unwrap();
         assert!(matches!(&big, Value::Text(t) if t.len() == 401 && t.starts_with("10000")), "{big:?}");
+    }
+
+    /// The fast path COPY takes reads what `decode_binary` reads, and leaves to it
+    /// what it would refuse or turn into something else (NaN, 39 digits, wrong lengths,
+    /// out-of-range dates).
+    #[test]
+    fn fixed_fields_read_as_decode_binary_reads() {
+        let same = |fixed: Fixed, value: Value| match (fixed, value) {
+            (Fixed::Bool(a), Value::Bool(b)) => a == b,
+            (Fixed::SmallInt(a), Value::SmallInt(b)) => a == b,
+            (Fixed::Integer(a), Value::Integer(b)) | (Fixed::Date(a), Value::Date(b)) => a == b,
+            (Fixed::BigInt(a), Value::BigInt(b))
+            | (Fixed::Timestamp(a), Value::Timestamp(b))
+            | (Fixed::TimestampTz(a), Value::TimestampTz(b)) => a == b,
+            (Fixed::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Fixed::Double(a), Value::Double(b)) => a.to_bits() == b.to_bits(),
+            (Fixed::Decimal { scale, value }, Value::Decimal { scale: s, value: v, .. }) => {
+                (scale, value) == (s, v)
+            }
+            _ => false,
+        };
+        let cases = [
+            (oid::BOOL, "01"),
+            (oid::INT2, "fffe"),
+            (oid::INT4, "7fffffff"),
+            (oid::INT8, "8000000000000000"),
+            (oid::FLOAT4, "3fc00000"),
+            (oid::FLOAT8, "7ff8000000000000"),
+            (oid::DATE, "00000000"),
+            (oid::DATE, "7fffffff"),
+            (oid::DATE, "80000000"),
+            (oid::TIMESTAMP, "0000000000000001"),
+            (oid::TIMESTAMPTZ, "7fffffffffffffff"),
+            (oid::NUMERIC, "0000000000000002"),
+            (oid::NUMERIC, "0001ffff400000011388"),
+            (oid::NUMERIC, "0001fffb000000140001"),
+            (oid::NUMERIC, "000300010000000104d2162e2328"),
+            (oid::NUMERIC, "000200000000000200010929"),
+            (oid::NUMERIC, "00010007000000000064"),
+        ];
+        for (type_oid, hex) in cases {
+            let bytes = unhex(hex);
+            let fixed =
+                decode_fixed(type_oid, &bytes).unwrap_or_else(|| panic!("{type_oid} {hex}: no fast path"));
+            let value = decode_binary(type_oid, &bytes).unwrap();
+            assert!(same(fixed, value.clone()), "{type_oid} {hex}: {fixed:?} vs {value:?}");
+        }
+        let slow = [
+            (oid::INT4, "000001"),
+            (oid::INT8, "00000001"),
+            (oid::DATE, "7ffffffe"),
+            (oid::NUMERIC, "00000000c0000000"),
+            (oid::NUMERIC, "00000000d0000020"),
+            (oid::NUMERIC, "000a00090000000001540b071a2403aa121a18c111ff10dd1aa505af"),
+            (oid::NUMERIC, "00010064000000000001"),
+            (oid::NUMERIC, "0001ffff400000012710"),
+            (oid::NUMERIC, "0001ffff40000001138800"),
+            (oid::TEXT, "61"),
+        ];
+        for (type_oid, hex) in slow {
+            assert_eq!(decode_fixed(type_oid, &unhex(hex)), None, "{type_oid} {hex}");
+        }
     }
 
     #[test]

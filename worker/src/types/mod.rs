@@ -18,7 +18,7 @@ mod style;
 mod text_in;
 mod text_out;
 
-pub use binary::{decode_binary, encode_binary, text_field};
+pub use binary::{decode_binary, decode_fixed, encode_binary, text_field};
 pub use builtin::oid;
 pub use datetime_in::{iso_spelling, DateTimeType};
 pub use decode::ValueError;

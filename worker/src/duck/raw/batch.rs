@@ -69,6 +69,33 @@ impl Slot {
     }
 }
 
+/// A value of a fixed-size type, in DuckDB's form (dates in days and timestamps in
+/// microseconds since 1970, a decimal as its unscaled integer): what [`Batch::set_fixed`]
+/// takes from a caller that decodes a field without building a [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fixed {
+    Bool(bool),
+    SmallInt(i16),
+    Integer(i32),
+    BigInt(i64),
+    Float(f32),
+    Double(f64),
+    Date(i32),
+    Time(i64),
+    Timestamp(i64),
+    TimestampTz(i64),
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
+    /// `value / 10^scale`.
+    Decimal {
+        scale: u8,
+        value: i128,
+    },
+}
+
 /// A value in the form its vector stores.
 enum Physical {
     Bool(bool),
@@ -219,27 +246,49 @@ impl Batch {
     /// Writes `value` into column `column` of the current row if it is exactly a value
     /// of the column's type; false (and nothing written) if DuckDB would have to cast it.
     pub fn set(&mut self, column: usize, value: &Value) -> bool {
-        let physical = match (self.slots[column], value) {
-            (_, Value::Null) => {
+        let fixed = match *value {
+            Value::Null => {
                 self.set_null(column);
                 return true;
             }
-            (Slot::Bytes, Value::Text(s)) => return self.set_bytes(column, s.as_bytes()),
-            (Slot::Bytes, Value::Blob(b)) => return self.set_bytes(column, b),
-            (Slot::Bool, Value::Bool(b)) => Physical::Bool(*b),
-            (Slot::I16, Value::SmallInt(v)) => Physical::I16(*v),
-            (Slot::I32, Value::Integer(v)) | (Slot::Date, Value::Date(v)) => Physical::I32(*v),
-            (Slot::I64, Value::BigInt(v))
-            | (Slot::Time, Value::Time(v))
-            | (Slot::Timestamp { zoned: false }, Value::Timestamp(v))
-            | (Slot::Timestamp { zoned: true }, Value::TimestampTz(v)) => Physical::I64(*v),
-            (Slot::F32, Value::Float(v)) => Physical::F32(*v),
-            (Slot::F64, Value::Double(v)) => Physical::F64(*v),
-            (Slot::Interval, Value::Interval { months, days, micros }) => {
-                Physical::Interval(ffi::duckdb_interval { months: *months, days: *days, micros: *micros })
+            Value::Text(ref s) => return self.set_bytes(column, s.as_bytes()),
+            Value::Blob(ref b) => return self.set_bytes(column, b),
+            Value::Bool(b) => Fixed::Bool(b),
+            Value::SmallInt(v) => Fixed::SmallInt(v),
+            Value::Integer(v) => Fixed::Integer(v),
+            Value::BigInt(v) => Fixed::BigInt(v),
+            Value::Float(v) => Fixed::Float(v),
+            Value::Double(v) => Fixed::Double(v),
+            Value::Date(v) => Fixed::Date(v),
+            Value::Time(v) => Fixed::Time(v),
+            Value::Timestamp(v) => Fixed::Timestamp(v),
+            Value::TimestampTz(v) => Fixed::TimestampTz(v),
+            Value::Interval { months, days, micros } => Fixed::Interval { months, days, micros },
+            Value::Decimal { scale, value, .. } => Fixed::Decimal { scale, value },
+            _ => return false,
+        };
+        self.set_fixed(column, fixed)
+    }
+
+    /// [`Batch::set`] for a value of fixed size, which the caller built without a
+    /// [`Value`].
+    #[inline]
+    pub fn set_fixed(&mut self, column: usize, value: Fixed) -> bool {
+        let physical = match (self.slots[column], value) {
+            (Slot::Bool, Fixed::Bool(b)) => Physical::Bool(b),
+            (Slot::I16, Fixed::SmallInt(v)) => Physical::I16(v),
+            (Slot::I32, Fixed::Integer(v)) | (Slot::Date, Fixed::Date(v)) => Physical::I32(v),
+            (Slot::I64, Fixed::BigInt(v))
+            | (Slot::Time, Fixed::Time(v))
+            | (Slot::Timestamp { zoned: false }, Fixed::Timestamp(v))
+            | (Slot::Timestamp { zoned: true }, Fixed::TimestampTz(v)) => Physical::I64(v),
+            (Slot::F32, Fixed::Float(v)) => Physical::F32(v),
+            (Slot::F64, Fixed::Double(v)) => Physical::F64(v),
+            (Slot::Interval, Fixed::Interval { months, days, micros }) => {
+                Physical::Interval(ffi::duckdb_interval { months, days, micros })
             }
-            (Slot::Decimal { width, scale, storage }, Value::Decimal { scale: from, value, .. }) => {
-                let Some(v) = rescale(*value, *from, scale, width) else { return false };
+            (Slot::Decimal { width, scale, storage }, Fixed::Decimal { scale: from, value }) => {
+                let Some(v) = rescale(value, from, scale, width) else { return false };
                 match storage {
                     DecimalStorage::I16 => Physical::I16(v as i16),
                     DecimalStorage::I32 => Physical::I32(v as i32),

@@ -21,7 +21,7 @@ use super::error::{DuckError, ErrorClass};
 use super::types::LogicalType;
 use super::ResultKind;
 pub use appender::Appender;
-pub use batch::Batch;
+pub use batch::{Batch, Fixed};
 pub use function::{register as register_function, Arg, Output, Param, Returns, RowFn, Strictness};
 use logical_type::read_type;
 pub use vector::Vector;
