@@ -492,14 +492,14 @@ fn a_burst_of_the_largest_notifications_arrives_whole_and_in_order() {
     println!("the outboxes of the supervisor filled {queued} time(s)");
 }
 
-/// A reload leaves listeners on the draining generation: they keep receiving from
-/// sessions of the new one and reach them, until the drain timeout ends them with 57P01
-/// while they wait.
+/// A listener that cannot move at a reload (it holds a temporary table) stays on the
+/// draining generation: it keeps receiving from sessions of the new one and reaches
+/// them, until the drain timeout ends it with 57P01 while it waits.
 #[test]
 fn listeners_on_a_draining_generation_keep_receiving_until_the_drain_ends_them() {
     let server = mallard(2, &[("MALLARD_DRAIN_TIMEOUT", "8s")]);
     let mut old = connect(&server.conn_str(), "old");
-    old.client.batch_execute("listen jobs").expect("listen");
+    old.client.batch_execute("create temporary table pinned (x int); listen jobs").expect("listen");
     let reload = server.admin("reload", &[]);
     assert!(reload.status.success(), "reload: {}", String::from_utf8_lossy(&reload.stderr));
     let status = server.typed_status();
@@ -531,6 +531,36 @@ fn listeners_on_a_draining_generation_keep_receiving_until_the_drain_ends_them()
             panic!("the drain did not end the listening session: {:?}", n.map(|n| n.payload().to_owned()))
         }
     }
+}
+
+/// A reload moves an idle listener to the new generation (issue 16): it keeps its pid
+/// and its LISTEN, and notifications reach it and come from it as before.
+#[test]
+fn a_listener_moves_to_the_new_generation_with_its_registrations() {
+    let server = mallard(2, &[("MALLARD_DRAIN_TIMEOUT", "30s")]);
+    let mut moved = connect(&server.conn_str(), "moved");
+    moved.client.batch_execute("listen jobs").expect("listen");
+    let reload = server.admin("reload", &[]);
+    assert!(reload.status.success(), "reload: {}", String::from_utf8_lossy(&reload.stderr));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = server.typed_status();
+        if status.workers.iter().all(|w| w.generation == status.generation) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the old generation did not hand its listener over");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let mut new = connect(&server.conn_str(), "new");
+    new.client.batch_execute("notify jobs, 'to the moved listener'").expect("notify");
+    let n = next_notification(&mut moved);
+    assert_eq!((n.payload(), n.process_id()), ("to the moved listener", new.pid));
+    let pid: i32 = moved.client.query_one("select pg_backend_pid()", &[]).unwrap().get(0);
+    assert_eq!(pid, moved.pid, "the listener kept its backend pid");
+    new.client.batch_execute("listen jobs").expect("listen");
+    moved.client.batch_execute("notify jobs, 'from the moved listener'").expect("notify");
+    let n = next_notification(&mut new);
+    assert_eq!((n.payload(), n.process_id()), ("from the moved listener", moved.pid));
 }
 
 /// `idle_session_timeout` ends a listening session that notifications keep busy: they

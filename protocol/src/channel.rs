@@ -5,8 +5,10 @@
 //! A supervisor that a reload re-executed may find workers of an older binary that
 //! speak another version; it closes their channels, which any version reads as "drain
 //! and exit" (see the supervisor's `server/reexec.rs`). A handed-off client socket travels as the single `SCM_RIGHTS` fd
-//! of its `Handoff` packet, so the fd and its description can never be separated. The
-//! processes do the `sendmsg`/`recvmsg`; this module only encodes.
+//! of its `Handoff` packet, so the fd and its description can never be separated. A
+//! session moving to a new generation at a reload travels the same way with a second
+//! fd, a sealed memfd holding its state (`Moved` from the old worker, `Resume` to the
+//! new one). The processes do the `sendmsg`/`recvmsg`; this module only encodes.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -15,7 +17,7 @@ use crate::stats::{SqlStateClass, StatsDelta, MAX_ERROR_CLASSES};
 
 /// Bumped whenever a packet layout changes. A worker announces it in `Ready`, and every
 /// packet carries it, so a supervisor never talks to a worker built from other code.
-pub const VERSION: u8 = 5;
+pub const VERSION: u8 = 6;
 
 /// No packet is longer than this; receivers size their buffers with it. The largest is a
 /// `Notify` with the longest channel name and payload PostgreSQL allows.
@@ -86,8 +88,14 @@ pub enum ToWorker {
     Handoff { session: SessionId, pid: u32, peer: Peer, full: bool },
     /// Health check; answered with `Pong` carrying the same number.
     Ping { seq: u64 },
-    /// Take no new sessions; end open ones after `timeout_ms`, then exit.
-    Drain { timeout_ms: u64 },
+    /// Take no new sessions; end open ones after `timeout_ms`, then exit. With
+    /// `hand_over` (a reload), each session that can move is sent back in a `Moved`
+    /// packet at its first quiet moment instead of being waited for.
+    Drain { timeout_ms: u64, hand_over: bool },
+    /// A session another worker handed over at a reload: its client socket and its
+    /// state travel with this packet as its two `SCM_RIGHTS` fds, in that order. The
+    /// worker resumes it without a byte to the client; `pid` stays its backend pid.
+    Resume { session: SessionId, pid: u32, peer: Peer },
     /// A cancel request that reached another worker, for the session with this key.
     Cancel { pid: u32, secret: Vec<u8> },
     /// `pg_cancel_backend` or `pg_terminate_backend` of another worker's session, allowed
@@ -127,6 +135,14 @@ pub enum FromWorker {
     },
     /// Every session ended after a `Drain`; the worker exits next.
     Drained,
+    /// After a `Drain` with `hand_over`: the session left this worker, quiet, to be
+    /// resumed by the next generation. Its client socket and its state travel with the
+    /// packet as its two fds; it counts as closed here.
+    Moved {
+        session: SessionId,
+        pid: u32,
+        peer: Peer,
+    },
     /// A cancel request for a pid that is not this worker's.
     Cancel {
         pid: u32,
@@ -339,12 +355,15 @@ impl ToWorker {
                 Writer::new(1).u64(session.0).u32(*pid).peer(peer).u8(u8::from(*full))
             }
             ToWorker::Ping { seq } => Writer::new(2).u64(*seq),
-            ToWorker::Drain { timeout_ms } => Writer::new(3).u64(*timeout_ms),
+            ToWorker::Drain { timeout_ms, hand_over } => {
+                Writer::new(3).u64(*timeout_ms).u8(u8::from(*hand_over))
+            }
             ToWorker::Cancel { pid, secret } => Writer::new(4).u32(*pid).bytes(secret),
             ToWorker::Signal { pid, signal } => Writer::new(5).u32(*pid).signal(*signal),
             ToWorker::Notify { sender, channel, payload } => {
                 Writer::new(6).u32(*sender).bytes(channel.as_bytes()).bytes(payload.as_bytes())
             }
+            ToWorker::Resume { session, pid, peer } => Writer::new(7).u64(session.0).u32(*pid).peer(peer),
         }
         .0
     }
@@ -359,13 +378,14 @@ impl ToWorker {
                 full: r.u8()? != 0,
             },
             2 => ToWorker::Ping { seq: r.u64()? },
-            3 => ToWorker::Drain { timeout_ms: r.u64()? },
+            3 => ToWorker::Drain { timeout_ms: r.u64()?, hand_over: r.u8()? != 0 },
             4 => ToWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
             5 => ToWorker::Signal { pid: r.u32()?, signal: r.signal()? },
             6 => {
                 let (sender, channel, payload) = r.notification()?;
                 ToWorker::Notify { sender, channel, payload }
             }
+            7 => ToWorker::Resume { session: SessionId(r.u64()?), pid: r.u32()?, peer: r.peer()? },
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -386,6 +406,7 @@ impl FromWorker {
             FromWorker::Notify { sender, channel, payload } => {
                 Writer::new(9).u32(*sender).bytes(channel.as_bytes()).bytes(payload.as_bytes())
             }
+            FromWorker::Moved { session, pid, peer } => Writer::new(10).u64(session.0).u32(*pid).peer(peer),
         }
         .0
     }
@@ -405,6 +426,7 @@ impl FromWorker {
                 let (sender, channel, payload) = r.notification()?;
                 FromWorker::Notify { sender, channel, payload }
             }
+            10 => FromWorker::Moved { session: SessionId(r.u64()?), pid: r.u32()?, peer: r.peer()? },
             kind => return Err(ChannelError::Kind(kind)),
         };
         r.end(message)
@@ -445,7 +467,13 @@ mod tests {
                 ToWorker::Handoff { session: SessionId(s), pid, peer, full }
             }),
             any::<u64>().prop_map(|seq| ToWorker::Ping { seq }),
-            any::<u64>().prop_map(|timeout_ms| ToWorker::Drain { timeout_ms }),
+            (any::<u64>(), any::<bool>())
+                .prop_map(|(timeout_ms, hand_over)| ToWorker::Drain { timeout_ms, hand_over }),
+            (any::<u64>(), any::<u32>(), peer()).prop_map(|(s, pid, peer)| ToWorker::Resume {
+                session: SessionId(s),
+                pid,
+                peer
+            }),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| ToWorker::Cancel { pid, secret }),
             (any::<u32>(), signal()).prop_map(|(pid, signal)| ToWorker::Signal { pid, signal }),
             notification().prop_map(|(sender, channel, payload)| ToWorker::Notify {
@@ -476,6 +504,11 @@ mod tests {
             any::<u64>().prop_map(|s| FromWorker::SessionClosed { session: SessionId(s) }),
             any::<u64>().prop_map(|seq| FromWorker::Pong { seq }),
             Just(FromWorker::Drained),
+            (any::<u64>(), any::<u32>(), peer()).prop_map(|(s, pid, peer)| FromWorker::Moved {
+                session: SessionId(s),
+                pid,
+                peer
+            }),
             (any::<u32>(), secret()).prop_map(|(pid, secret)| FromWorker::Cancel { pid, secret }),
             stats().prop_map(FromWorker::Stats),
             (any::<u32>(), signal()).prop_map(|(pid, signal)| FromWorker::Signal { pid, signal }),

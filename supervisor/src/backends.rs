@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use mallard_protocol::channel::{SessionId, WorkerId};
 use serde::{Deserialize, Serialize};
 
+/// The owner of a session between two workers: no worker has this id.
+const MOVING: WorkerId = WorkerId(u32::MAX);
+
 /// The first pid handed out, and the one after `i32::MAX`.
 const FIRST: u32 = 1;
 const LAST: u32 = i32::MAX as u32;
@@ -55,7 +58,18 @@ impl Backends {
 
     /// The worker that owns this pid's session.
     pub fn owner(&self, pid: u32) -> Option<WorkerId> {
-        self.by_pid.get(&pid).map(|&(_, worker)| worker)
+        self.by_pid.get(&pid).map(|&(_, worker)| worker).filter(|w| *w != MOVING)
+    }
+
+    /// The session left its worker at a reload and waits for the next one: its pid
+    /// stays reserved (the old worker's exit does not free it), and nothing is
+    /// forwarded to it until [`Backends::assign`] gives it its new worker.
+    pub fn moving(&mut self, session: SessionId) {
+        if let Some(pid) = self.by_session.get(&session) {
+            if let Some(entry) = self.by_pid.get_mut(pid) {
+                entry.1 = MOVING;
+            }
+        }
     }
 
     pub fn close(&mut self, session: SessionId) {

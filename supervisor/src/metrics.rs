@@ -98,6 +98,8 @@ pub struct Metrics {
     /// Every handoff attempted, failed ones included.
     handoffs: u64,
     handoff_failures: u64,
+    /// Live sessions an old worker handed to the new generation at a reload.
+    sessions_moved: u64,
     worker_restarts: BTreeMap<RestartCause, u64>,
     reloads_succeeded: u64,
     reloads_failed: u64,
@@ -147,6 +149,15 @@ impl Metrics {
         if !ok {
             bump(&mut self.handoff_failures, 1);
         }
+    }
+
+    /// A session left an old worker at a reload, to be resumed by the new generation.
+    pub fn session_moved(&mut self) {
+        bump(&mut self.sessions_moved, 1);
+    }
+
+    pub fn sessions_moved(&self) -> u64 {
+        self.sessions_moved
     }
 
     /// A worker is being replaced.
@@ -213,6 +224,12 @@ impl Metrics {
             "counter",
             "Handoffs whose send to a worker failed.",
             self.handoff_failures,
+        );
+        out.single(
+            "mallard_sessions_moved_total",
+            "counter",
+            "Live sessions handed from an old worker to the new generation at a reload, unseen by their clients.",
+            self.sessions_moved,
         );
         out.single(
             "mallard_handoffs_in_flight",

@@ -17,6 +17,14 @@ use crate::outbox::Outbox;
 pub struct InFlight {
     pub socket: OwnedFd,
     pub peer: Peer,
+    pub moving: Option<Moving>,
+}
+
+/// A live session on its way to another worker at a reload (`FromWorker::Moved`): it
+/// keeps its backend pid, and its state travels as a memfd the supervisor never reads.
+pub struct Moving {
+    pub pid: u32,
+    pub state: OwnedFd,
 }
 
 pub struct Worker {

@@ -181,9 +181,10 @@ pub fn memfd_with(data: &[u8]) -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(file))
 }
 
-/// Sends a handoff packet with the client socket as its only `SCM_RIGHTS` fd.
-pub fn send_with_fd(channel: BorrowedFd<'_>, packet: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
-    let fds = [fd.as_raw_fd()];
+/// Sends a handoff packet with its fds as `SCM_RIGHTS`: the client socket, and for a
+/// session resumed after a reload its state.
+pub fn send_with_fds(channel: BorrowedFd<'_>, packet: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    let fds: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let iov = [IoSlice::new(packet)];
     loop {
@@ -215,24 +216,36 @@ pub fn send(channel: BorrowedFd<'_>, packet: &[u8]) -> io::Result<()> {
     }
 }
 
-/// Receives one packet; `Ok(None)` when none is waiting. Workers never send fds, so
-/// none is expected; a packet with one is cut (`MSG_CTRUNC`) and reported as an error.
-pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<usize>> {
+/// Receives one packet and the fds that came with it; `Ok(None)` when none is waiting.
+/// Only a session moving at a reload comes with fds (two: its socket and its state);
+/// more are cut (`MSG_CTRUNC`) and reported as an error, the fds that did arrive closed.
+pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd>)>> {
     let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 2]);
     loop {
         match nix::sys::socket::recvmsg::<()>(
             channel.as_raw_fd(),
             &mut iov,
-            None,
+            Some(&mut space),
             MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
         ) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(nix::errno::Errno::EAGAIN) => return Ok(None),
             Err(e) => return Err(e.into()),
-            Ok(msg) if msg.flags.intersects(MsgFlags::MSG_CTRUNC | MsgFlags::MSG_TRUNC) => {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "worker packet truncated"))
+            Ok(msg) => {
+                let mut fds = Vec::new();
+                for cmsg in msg.cmsgs().map_err(io::Error::from)? {
+                    if let nix::sys::socket::ControlMessageOwned::ScmRights(received) = cmsg {
+                        // SAFETY: the kernel installed these fds in our table for us
+                        // alone; owning them at once closes each exactly once.
+                        fds.extend(received.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+                    }
+                }
+                if msg.flags.intersects(MsgFlags::MSG_CTRUNC | MsgFlags::MSG_TRUNC) {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "worker packet truncated"));
+                }
+                return Ok(Some((msg.bytes, fds)));
             }
-            Ok(msg) => return Ok(Some(msg.bytes)),
         }
     }
 }

@@ -124,6 +124,12 @@ impl Registration {
         self.locks.release(|held| held.xact = [0, 0]);
     }
 
+    /// Whether the session holds any advisory lock: such a session does not move at a
+    /// reload (its locks are open file descriptions of this process).
+    pub fn holds_any(&self) -> bool {
+        lock(&self.locks.state).held.values().any(|held| held.wanted().is_some())
+    }
+
     /// `DISCARD ALL` and `pg_advisory_unlock_all()`: every session-level lock goes.
     pub fn unlock_all(&self) {
         self.locks.release(|held| held.session = [0, 0]);

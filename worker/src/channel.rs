@@ -2,7 +2,7 @@
 //! receives) and the session threads (which report `SessionOpened`/`Closed`).
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use mallard_protocol::channel::{FromWorker, ToWorker, MAX_PACKET};
 
@@ -19,10 +19,8 @@ pub enum ChannelError {
     Io(#[source] io::Error),
     #[error("undecodable packet from the supervisor")]
     Decode(#[source] mallard_protocol::channel::ChannelError),
-    #[error("a {0} packet came with an fd it should not carry")]
-    UnexpectedFd(&'static str),
-    #[error("a handoff came without its client socket")]
-    MissingFd,
+    #[error("a {0} packet came with {1} fds")]
+    WrongFds(&'static str, usize),
 }
 
 impl Channel {
@@ -30,24 +28,32 @@ impl Channel {
         Channel { fd }
     }
 
-    /// The next packet and, for a handoff, its socket. `None` when the supervisor has
-    /// closed its end.
-    pub fn recv(&self) -> Result<Option<(ToWorker, Option<OwnedFd>)>, ChannelError> {
+    /// The next packet and its fds: a handoff's socket, a resumed session's socket and
+    /// state. `None` when the supervisor has closed its end.
+    pub fn recv(&self) -> Result<Option<(ToWorker, Vec<OwnedFd>)>, ChannelError> {
         let mut buf = [0u8; MAX_PACKET];
-        let (n, fd) = sys::recv_packet(self.fd.as_fd(), &mut buf).map_err(ChannelError::Io)?;
-        if n == 0 && fd.is_none() {
+        let (n, fds) = sys::recv_packet(self.fd.as_fd(), &mut buf).map_err(ChannelError::Io)?;
+        if n == 0 && fds.is_empty() {
             return Ok(None);
         }
         let message = ToWorker::decode(&buf[..n]).map_err(ChannelError::Decode)?;
-        match (&message, &fd) {
-            (ToWorker::Handoff { .. }, None) => return Err(ChannelError::MissingFd),
-            (ToWorker::Handoff { .. }, Some(_)) | (_, None) => {}
-            (_, Some(_)) => return Err(ChannelError::UnexpectedFd("non-handoff")),
+        let (kind, wanted) = match &message {
+            ToWorker::Handoff { .. } => ("handoff", 1),
+            ToWorker::Resume { .. } => ("resume", 2),
+            _ => ("other", 0),
+        };
+        if fds.len() != wanted {
+            return Err(ChannelError::WrongFds(kind, fds.len()));
         }
-        Ok(Some((message, fd)))
+        Ok(Some((message, fds)))
     }
 
     pub fn send(&self, message: &FromWorker) -> Result<(), ChannelError> {
         sys::send_packet(self.fd.as_fd(), &message.encode()).map_err(ChannelError::Io)
+    }
+
+    /// Sends a packet with fds: a session moving to the next generation.
+    pub fn send_with_fds(&self, message: &FromWorker, fds: &[BorrowedFd<'_>]) -> Result<(), ChannelError> {
+        sys::send_packet_with_fds(self.fd.as_fd(), &message.encode(), fds).map_err(ChannelError::Io)
     }
 }

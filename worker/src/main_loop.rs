@@ -4,7 +4,7 @@
 //! that listen, a drain ends the worker once its sessions are done.
 
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -75,7 +75,11 @@ pub fn run(
         generation,
         activity,
         live: AtomicUsize::new(0),
+        handing_over: AtomicBool::new(false),
     });
+    if let Err(e) = crate::sys::install_wake_signal() {
+        warn!(error = %e, "could not install the session wake-up signal; sessions will drain at reloads instead of moving");
+    }
     crate::activity::functions::serve_for(&shared);
     crate::threads::start(&shared);
     shared.channel.send(&FromWorker::Ready { pid }).map_err(WorkerError::Channel)?;
@@ -83,22 +87,36 @@ pub fn run(
 
     loop {
         let packet = shared.channel.recv().map_err(WorkerError::Channel)?;
-        let Some((message, fd)) = packet else {
+        let Some((message, fds)) = packet else {
             warn!("supervisor closed the channel; finishing sessions");
             drain(&shared, ORPHAN_DRAIN);
             return Ok(());
         };
-        match (message, fd) {
-            (ToWorker::Handoff { session, pid, peer, full }, Some(fd)) => {
-                start_session(&shared, Handoff { session, pid, peer, full }, fd, &span)
+        let mut fds = fds.into_iter();
+        match message {
+            ToWorker::Handoff { session, pid, peer, full } => {
+                let socket = fds.next().expect("Channel::recv checks the fds");
+                start_session(&shared, Handoff { session, pid, peer, full, state: None }, socket, &span)
             }
-            (ToWorker::Ping { seq }, _) => {
+            ToWorker::Resume { session, pid, peer } => {
+                let (socket, state) = (fds.next(), fds.next());
+                let socket = socket.expect("Channel::recv checks the fds");
+                start_session(&shared, Handoff { session, pid, peer, full: false, state }, socket, &span)
+            }
+            ToWorker::Ping { seq } => {
                 send_stats(&shared).map_err(WorkerError::Channel)?;
                 shared.channel.send(&FromWorker::Pong { seq }).map_err(WorkerError::Channel)?
             }
-            (ToWorker::Drain { timeout_ms }, _) => {
+            ToWorker::Drain { timeout_ms, hand_over } => {
                 let shared = Arc::clone(&shared);
                 let span = span.clone();
+                if hand_over {
+                    info!(
+                        sessions = shared.live.load(Ordering::SeqCst),
+                        "handing sessions over to the new generation"
+                    );
+                    shared.handing_over.store(true, Ordering::SeqCst);
+                }
                 // The main loop keeps answering pings while sessions finish.
                 thread::spawn(move || {
                     let _entered = span.enter();
@@ -110,16 +128,15 @@ pub fn run(
                     std::process::exit(0);
                 });
             }
-            (ToWorker::Cancel { pid, secret }, _) => {
+            ToWorker::Cancel { pid, secret } => {
                 shared.sessions.cancel(pid, &secret);
             }
-            (ToWorker::Signal { pid, signal }, _) => {
+            ToWorker::Signal { pid, signal } => {
                 shared.sessions.signal(pid, signal);
             }
-            (ToWorker::Notify { sender, channel, payload }, _) => {
+            ToWorker::Notify { sender, channel, payload } => {
                 shared.listeners.deliver(sender, &channel, &payload)
             }
-            (ToWorker::Handoff { .. }, None) => unreachable!("Channel::recv rejects handoffs without an fd"),
         }
     }
 }
@@ -142,17 +159,19 @@ fn load_tls(config: &WorkerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, 
 }
 
 /// A client the supervisor handed over: its session number, backend pid and address,
-/// and whether the server was already full.
-#[derive(Debug, Clone, Copy)]
+/// and whether the server was already full; for a session another worker handed over
+/// at a reload, the memfd of its state.
+#[derive(Debug)]
 pub struct Handoff {
     pub session: SessionId,
     pub pid: u32,
     pub peer: Peer,
     pub full: bool,
+    pub state: Option<OwnedFd>,
 }
 
 fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_span: &tracing::Span) {
-    let session = handoff.session;
+    let (session, pid) = (handoff.session, handoff.pid);
     // Acknowledge before anything is read from the client: until this arrives, the
     // supervisor may still route the socket elsewhere if this worker dies.
     if let Err(e) = shared.channel.send(&FromWorker::SessionOpened { session }) {
@@ -168,13 +187,16 @@ fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_spa
             // client's socket, and the session is still deregistered (its registry entry
             // holds a duplicate of the socket, which would keep the client waiting).
             let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                session::serve(&thread_shared, handoff, fd);
+                session::serve(&thread_shared, handoff, fd)
             }));
             if served.is_err() {
                 error!(session = %session, "session thread panicked; its client is disconnected");
             }
-            thread_shared.sessions.remove(handoff.pid);
-            let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
+            thread_shared.sessions.remove(pid);
+            // A session that moved was reported by its `Moved` packet.
+            if !matches!(served, Ok(session::Ended::Moved)) {
+                let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
+            }
             if thread_shared.live.fetch_sub(1, Ordering::SeqCst) == 1 {
                 idle_again();
             }
@@ -213,13 +235,24 @@ fn send_stats(shared: &Shared) -> Result<bool, ChannelError> {
     Ok(true)
 }
 
-/// Waits for sessions to end, up to `timeout`; then ends the rest with 57P01 and gives
-/// them a moment to say so.
+/// Waits for sessions to end (or, at a reload, to move), up to `timeout`; then ends the
+/// rest with 57P01 and gives them a moment to say so. While sessions may move, the idle
+/// ones are woken every round: a wake-up that comes just before a session starts to
+/// read is lost, and the next one finds it reading.
 fn drain(shared: &Shared, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     let busy = || shared.live.load(Ordering::SeqCst) > 0;
+    let moving = shared.handing_over.load(Ordering::SeqCst);
     while busy() && Instant::now() < deadline {
+        if moving {
+            shared.sessions.wake_idle();
+        }
         thread::sleep(Duration::from_millis(20));
+    }
+    if moving {
+        // One line per worker and reload: what moved, and what the drain timeout ends.
+        let left = shared.live.load(Ordering::SeqCst);
+        info!(moved = shared.sessions.moved(), ending = left, "reload handover over");
     }
     if busy() {
         info!(sessions = shared.live.load(Ordering::SeqCst), "drain timeout; terminating sessions");

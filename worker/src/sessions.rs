@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,10 @@ pub struct Control {
     last_statement: AtomicI64,
     /// A duplicate of the client socket, to wake a session blocked reading it.
     socket: OwnedFd,
+    /// The session's thread, and whether it waits for its idle client's next message:
+    /// a reload's drain wakes it there to hand the session over.
+    thread: libc::pthread_t,
+    reading: AtomicBool,
     /// The statement deadline the timer thread watches, started on first use.
     timer: Mutex<Option<Arc<Timer>>>,
 }
@@ -72,8 +76,21 @@ impl Control {
             terminating: AtomicBool::new(false),
             last_statement: AtomicI64::new(0),
             socket,
+            thread: crate::sys::current_thread(),
+            reading: AtomicBool::new(false),
             timer: Mutex::new(None),
         }
+    }
+
+    /// The session's cancel key secret, which it keeps when it moves at a reload.
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
+    /// The session waits (`true`) or no longer waits for an idle client's next message.
+    /// Called on the session's own thread.
+    pub fn set_reading(&self, reading: bool) {
+        self.reading.store(reading, Ordering::SeqCst);
     }
 
     /// Marks a statement as running, with its deadline if `statement_timeout` is set.
@@ -169,6 +186,8 @@ impl Control {
 #[derive(Default)]
 pub struct Sessions {
     sessions: Mutex<HashMap<u32, Arc<Control>>>,
+    /// Sessions handed to the next generation at a reload.
+    moved: AtomicUsize,
 }
 
 impl Sessions {
@@ -213,6 +232,24 @@ impl Sessions {
             c.busy.load(Ordering::Relaxed) || c.last_statement.load(Ordering::Relaxed) >= since
         };
         self.lock().values().filter(active).count()
+    }
+
+    /// Wakes the sessions waiting for an idle client, so that they hand themselves over.
+    /// A session stays in the table until its thread is about to end, so each thread
+    /// signalled here is alive.
+    pub fn wake_idle(&self) {
+        for control in self.lock().values().filter(|c| c.reading.load(Ordering::SeqCst)) {
+            crate::sys::wake_thread(control.thread);
+        }
+    }
+
+    /// A session moved to the next generation.
+    pub fn count_moved(&self) {
+        self.moved.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn moved(&self) -> usize {
+        self.moved.load(Ordering::Relaxed)
     }
 
     /// Ends every session: each gets `FATAL 57P01` from its own thread.

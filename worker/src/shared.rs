@@ -2,7 +2,7 @@
 //! database, channel to the supervisor, the live sessions, who listens for
 //! notifications and the statement counters.
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
@@ -39,6 +39,9 @@ pub struct Shared {
     /// Session threads from handoff to end. A drain waits for these: a session joins
     /// [`Shared::sessions`] only once its startup is done.
     pub live: AtomicUsize,
+    /// Set by a reload's drain: sessions hand themselves to the next generation at
+    /// their first quiet moment (see `session::handover`).
+    pub handing_over: AtomicBool,
 }
 
 impl Shared {

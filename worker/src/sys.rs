@@ -7,12 +7,12 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
 
-/// Receives one packet into `buf`; returns its length (0 at EOF) and the fd that came
-/// with it, if any. `MSG_CTRUNC` (an fd the kernel had to drop) is an error: the channel
-/// can no longer be trusted.
-pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+/// Receives one packet into `buf`; returns its length (0 at EOF) and the fds that came
+/// with it (at most two: a client socket, and a moving session's state). `MSG_CTRUNC`
+/// (an fd the kernel had to drop) is an error: the channel can no longer be trusted.
+pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
     let mut iov = [IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let mut space = nix::cmsg_space!([RawFd; 2]);
     let msg = loop {
         match recvmsg::<()>(channel.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
             Err(nix::errno::Errno::EINTR) => continue,
@@ -30,10 +30,71 @@ pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize
     if msg.flags.contains(MsgFlags::MSG_CTRUNC) || msg.flags.contains(MsgFlags::MSG_TRUNC) {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "channel packet or its fds were truncated"));
     }
-    if fds.len() > 1 {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "channel packet carried more than one fd"));
+    Ok((msg.bytes, fds))
+}
+
+/// Sends one packet with `fds` as its `SCM_RIGHTS`: a session moving at a reload.
+pub fn send_packet_with_fds(
+    channel: BorrowedFd<'_>,
+    packet: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage};
+    let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    let cmsg = [ControlMessage::ScmRights(&raw)];
+    let iov = [std::io::IoSlice::new(packet)];
+    loop {
+        match sendmsg::<()>(channel.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Ok(()),
+        }
     }
-    Ok((msg.bytes, fds.pop()))
+}
+
+/// The signal that wakes a session thread blocked reading an idle client, so that it
+/// can hand its session over at a reload: its handler does nothing, and it is installed
+/// without `SA_RESTART`, so the read returns `EINTR`.
+const WAKE_SIGNAL: nix::sys::signal::Signal = nix::sys::signal::Signal::SIGUSR1;
+
+/// Installs the handler of [`WAKE_SIGNAL`]; called once at worker start.
+pub fn install_wake_signal() -> io::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    extern "C" fn nothing(_: libc::c_int) {}
+    let action = SigAction::new(SigHandler::Handler(nothing), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler is async-signal-safe (it does nothing), and replaces the
+    // default action (which would end the process).
+    unsafe { sigaction(WAKE_SIGNAL, &action) }.map(drop).map_err(io::Error::from)
+}
+
+/// The calling thread, for [`wake_thread`].
+pub fn current_thread() -> libc::pthread_t {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() }
+}
+
+/// Sends [`WAKE_SIGNAL`] to `thread`, which must still be running (its session is
+/// registered, and deregisters before its thread ends).
+pub fn wake_thread(thread: libc::pthread_t) {
+    // SAFETY: the thread id is that of a live thread of this process (see above).
+    unsafe {
+        libc::pthread_kill(thread, WAKE_SIGNAL as libc::c_int);
+    }
+}
+
+/// A new memfd holding `bytes`, read from its start: a moving session's state.
+pub fn memfd_with(name: &std::ffi::CStr, bytes: &[u8]) -> io::Result<OwnedFd> {
+    use std::io::{Seek, Write};
+    // SAFETY: the name is NUL-terminated; the result is checked before use.
+    let raw = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: memfd_create returned a new fd that nothing else owns.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+    file.write_all(bytes)?;
+    file.rewind()?;
+    Ok(OwnedFd::from(file))
 }
 
 /// Sends one packet (no fd).

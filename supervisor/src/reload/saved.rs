@@ -106,6 +106,23 @@ pub struct SavedClient<F> {
     pub fd: F,
     /// `None` for the unix socket.
     pub peer: Option<SocketAddr>,
+    /// A live session moving to the new generation, with its state's memfd.
+    #[serde(default = "Option::default")]
+    pub moving: Option<SavedMoving<F>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SavedMoving<F> {
+    pub pid: u32,
+    pub state: F,
+}
+
+impl<'a> SavedClient<Passed<'a>> {
+    /// The client's socket, and a moving session's state.
+    fn fds(&self) -> impl Iterator<Item = BorrowedFd<'a>> {
+        let state = self.moving.as_ref().map(|m| m.state.0);
+        std::iter::once(self.fd.0).chain(state)
+    }
 }
 
 /// An fd the old image passes on while it still owns it: written as its number.
@@ -126,9 +143,9 @@ impl Saved<Passed<'_>> {
         fds.extend(self.metrics_listener.map(|fd| fd.0));
         for w in &self.workers {
             fds.push(w.channel.0);
-            fds.extend(w.in_flight.iter().map(|c| c.fd.0));
+            fds.extend(w.in_flight.iter().flat_map(SavedClient::fds));
         }
-        fds.extend(self.pending.iter().map(|c| c.fd.0));
+        fds.extend(self.pending.iter().flat_map(SavedClient::fds));
         fds.extend(self.reload_waiters.iter().map(|fd| fd.0));
         fds.extend(self.queued_reload.iter().flatten().map(|fd| fd.0));
         fds.extend(self.admin_conns.iter().map(|fd| fd.0));
@@ -172,7 +189,13 @@ impl Saved<RawFd> {
                        take: &mut dyn FnMut(RawFd) -> Result<OwnedFd, E>| {
             clients
                 .into_iter()
-                .map(|c| Ok(SavedClient { session: c.session, fd: take(c.fd)?, peer: c.peer }))
+                .map(|c| {
+                    let moving = match c.moving {
+                        Some(m) => Some(SavedMoving { pid: m.pid, state: take(m.state)? }),
+                        None => None,
+                    };
+                    Ok(SavedClient { session: c.session, fd: take(c.fd)?, peer: c.peer, moving })
+                })
                 .collect::<Result<Vec<_>, E>>()
         };
         let fds = |fds: Vec<RawFd>, take: &mut dyn FnMut(RawFd) -> Result<OwnedFd, E>| {

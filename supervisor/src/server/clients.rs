@@ -1,8 +1,12 @@
 //! Client sockets, from accept to a worker: each gets a session number, goes to the
 //! least loaded ready worker of the serving generation in one `Handoff` packet, or waits
 //! in a bounded queue until a worker is ready; one no worker will serve is turned away
-//! with the `FATAL` PostgreSQL would send.
+//! with the `FATAL` PostgreSQL would send. A session an old worker hands back at a
+//! reload (`Moved`) takes the same road to the new generation in a `Resume` packet,
+//! with its state; it waits as long as it takes (in `duckdb` read-write mode, until
+//! the new worker has the file).
 
+use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -11,7 +15,7 @@ use tracing::{debug, info, warn};
 
 use super::Server;
 use crate::metrics::Reject;
-use crate::pool::InFlight;
+use crate::pool::{InFlight, Moving};
 use crate::sys;
 
 /// After an accept error (out of fds, say), wait this long instead of spinning.
@@ -25,6 +29,8 @@ pub(super) struct Pending {
     pub socket: OwnedFd,
     pub peer: Peer,
     pub since: Instant,
+    /// A live session moving at a reload, not a new client.
+    pub moving: Option<Moving>,
 }
 
 impl Server {
@@ -40,7 +46,7 @@ impl Server {
                     self.next_session += 1;
                     debug!(session = %session, peer = %peer, "accepted");
                     self.metrics.accepted();
-                    self.hand_off(Pending { session, socket, peer, since: Instant::now() });
+                    self.hand_off(Pending { session, socket, peer, since: Instant::now(), moving: None });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -65,28 +71,44 @@ impl Server {
     }
 
     /// Sends a client to the least loaded ready worker, or queues it until one is ready.
-    fn hand_off(&mut self, client: Pending) {
+    pub(super) fn hand_off(&mut self, client: Pending) {
         let Some(index) = self.pool.pick(self.serving) else {
             return self.queue(client);
         };
-        // Past the connection cap the worker still takes the client, to tell it so.
+        // Past the connection cap the worker still takes a new client, to tell it so.
         // Below it, the worker admits the session under max_connections once the
-        // startup packet is read.
+        // startup packet is read. A moving session is already admitted.
         let open = self.pool.load();
-        let full = open >= self.config.connection_cap();
+        let full = client.moving.is_none() && open >= self.config.connection_cap();
         if full {
             self.metrics.rejected(Reject::TooMany);
             info!(session = %client.session, open, cap = self.config.connection_cap(), "too many connections; the worker will refuse this one");
         }
         let worker = &mut self.pool.workers[index];
+        // A moving session's pid stays reserved for it (see Backends::moving).
         let pid = self.backends.assign(client.session, worker.id);
-        let packet = ToWorker::Handoff { session: client.session, pid, peer: client.peer, full }.encode();
-        match sys::send_with_fd(worker.channel.as_fd(), &packet, client.socket.as_fd()) {
+        let (session, peer) = (client.session, client.peer);
+        let sent = match &client.moving {
+            None => {
+                let packet = ToWorker::Handoff { session, pid, peer, full }.encode();
+                sys::send_with_fds(worker.channel.as_fd(), &packet, &[client.socket.as_fd()])
+            }
+            Some(moving) => {
+                debug_assert_eq!(moving.pid, pid, "a moving session keeps its pid");
+                let packet = ToWorker::Resume { session, pid, peer }.encode();
+                sys::send_with_fds(
+                    worker.channel.as_fd(),
+                    &packet,
+                    &[client.socket.as_fd(), moving.state.as_fd()],
+                )
+            }
+        };
+        match sent {
             Ok(()) => {
-                debug!(session = %client.session, backend_pid = pid, worker = %worker.id, pid = worker.pid, "handed off");
+                debug!(session = %client.session, backend_pid = pid, worker = %worker.id, pid = worker.pid, moving = client.moving.is_some(), "handed off");
                 worker
                     .in_flight
-                    .insert(client.session, InFlight { socket: client.socket, peer: client.peer });
+                    .insert(client.session, InFlight { socket: client.socket, peer, moving: client.moving });
                 self.metrics.handoff(true);
             }
             Err(e) => {
@@ -108,6 +130,12 @@ impl Server {
         use mallard_protocol::pg::SqlState;
         self.metrics.rejected(reason);
         let error = match reason {
+            // A live session moving at a reload that cannot be resumed ends as the
+            // sessions a drain ends.
+            _ if client.moving.is_some() => ErrorInfo::fatal(
+                SqlState::ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command",
+            ),
             Reject::QueueFull | Reject::TooMany => {
                 ErrorInfo::fatal(SqlState::TOO_MANY_CONNECTIONS, "sorry, too many clients already")
             }
@@ -125,7 +153,8 @@ impl Server {
     }
 
     fn queue(&mut self, client: Pending) {
-        if self.pending.len() >= MAX_PENDING {
+        // A moving session is one the server already holds: it is never turned away.
+        if client.moving.is_none() && self.pending.len() >= MAX_PENDING {
             warn!(session = %client.session, peer = %client.peer, "too many connections waiting for a worker; closing");
             return self.refuse(client, Reject::QueueFull);
         }
@@ -142,14 +171,26 @@ impl Server {
         Some(self.config.startup_timeout)
     }
 
+    /// When the oldest new client waiting runs out of patience (moving sessions wait
+    /// for as long as it takes).
+    pub(super) fn pending_deadline(&self) -> Option<Instant> {
+        let patience = self.pending_patience()?;
+        self.pending.iter().find(|p| p.moving.is_none()).map(|p| p.since + patience)
+    }
+
     /// Turns away clients that waited too long, and hands the others to ready workers.
     pub(super) fn route_pending(&mut self) {
         if let Some(patience) = self.pending_patience() {
             let now = Instant::now();
-            while self.pending.front().is_some_and(|p| now.duration_since(p.since) >= patience) {
-                let p = self.pending.pop_front().expect("checked non-empty");
-                warn!(session = %p.session, peer = %p.peer, "no worker became ready in time; closing the connection");
-                self.refuse(p, Reject::Timeout);
+            let expired = |p: &Pending| p.moving.is_none() && now.duration_since(p.since) >= patience;
+            if self.pending.iter().any(expired) {
+                let (gone, kept): (VecDeque<Pending>, VecDeque<Pending>) =
+                    std::mem::take(&mut self.pending).into_iter().partition(expired);
+                self.pending = kept;
+                for p in gone {
+                    warn!(session = %p.session, peer = %p.peer, "no worker became ready in time; closing the connection");
+                    self.refuse(p, Reject::Timeout);
+                }
             }
         }
         for _ in 0..self.pending.len() {

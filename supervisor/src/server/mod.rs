@@ -239,7 +239,7 @@ impl Server {
     fn next_deadline(&self) -> Option<Instant> {
         let respawn = self.slots.iter().filter_map(|s| s.respawn_at).min();
         let shutdown = self.shutdown.as_ref().map(|s| s.deadline);
-        let pending = self.pending_patience().and_then(|p| self.pending.front().map(|c| c.since + p));
+        let pending = self.pending_deadline();
         let ready = self
             .pool
             .workers

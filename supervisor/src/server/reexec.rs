@@ -24,8 +24,10 @@ use crate::config::Config;
 use crate::listeners::Listener;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
-use crate::pool::{InFlight, Pool, Worker, WorkerState};
-use crate::reload::saved::{Passed, Saved, SavedClient, SavedListener, SavedSocket, SavedWorker};
+use crate::pool::{InFlight, Moving, Pool, Worker, WorkerState};
+use crate::reload::saved::{
+    Passed, Saved, SavedClient, SavedListener, SavedMoving, SavedSocket, SavedWorker,
+};
 use crate::reload::Launch;
 use crate::{signals, sys};
 
@@ -214,14 +216,16 @@ impl Server {
     /// The state the next image takes over, naming the fds it inherits.
     fn describe<'a>(&'a self, conns: &'a TakenConns) -> Saved<Passed<'a>> {
         let passed = |fd: &'a OwnedFd| Passed(fd.as_fd());
-        let client = |session: SessionId, socket: &'a OwnedFd, peer: Peer| SavedClient {
-            session: session.0,
-            fd: passed(socket),
-            peer: match peer {
-                Peer::Tcp(a) => Some(a),
-                Peer::Unix => None,
-            },
-        };
+        let client =
+            |session: SessionId, socket: &'a OwnedFd, peer: Peer, moving: &'a Option<Moving>| SavedClient {
+                session: session.0,
+                fd: passed(socket),
+                peer: match peer {
+                    Peer::Tcp(a) => Some(a),
+                    Peer::Unix => None,
+                },
+                moving: moving.as_ref().map(|m| SavedMoving { pid: m.pid, state: passed(&m.state) }),
+            };
         let launch = self.reload.launch();
         let (backends, next_backend_pid) = self.backends.save();
         Saved {
@@ -257,13 +261,17 @@ impl Server {
                     channel: passed(&w.channel),
                     state: w.state,
                     sessions: w.sessions,
-                    in_flight: w.in_flight.iter().map(|(s, f)| client(*s, &f.socket, f.peer)).collect(),
+                    in_flight: w
+                        .in_flight
+                        .iter()
+                        .map(|(s, f)| client(*s, &f.socket, f.peer, &f.moving))
+                        .collect(),
                     age_ms: w.started.elapsed().as_millis() as u64,
                     channel_version: w.channel_version,
                     outbox: w.outbox.packets().map(|p| BASE64.encode(p)).collect(),
                 })
                 .collect(),
-            pending: self.pending.iter().map(|p| client(p.session, &p.socket, p.peer)).collect(),
+            pending: self.pending.iter().map(|p| client(p.session, &p.socket, p.peer, &p.moving)).collect(),
             reload_waiters: conns.waiters.iter().map(passed).collect(),
             queued_reload: conns.queued.as_ref().map(|q| q.iter().map(passed).collect()),
             admin_conns: conns.others.iter().map(passed).collect(),
@@ -278,7 +286,13 @@ impl Server {
 }
 
 fn pending(c: SavedClient<OwnedFd>, since: Instant) -> Pending {
-    Pending { session: SessionId(c.session), socket: c.fd, peer: c.peer.map_or(Peer::Unix, Peer::Tcp), since }
+    Pending {
+        session: SessionId(c.session),
+        socket: c.fd,
+        peer: c.peer.map_or(Peer::Unix, Peer::Tcp),
+        since,
+        moving: c.moving.map(|m| Moving { pid: m.pid, state: m.state }),
+    }
 }
 
 fn started(age_ms: u64, now: Instant) -> Instant {
@@ -292,7 +306,7 @@ fn adopt_worker(w: SavedWorker<OwnedFd>, now: Instant) -> Worker {
         .into_iter()
         .map(|c| {
             let p = pending(c, now);
-            (p.session, InFlight { socket: p.socket, peer: p.peer })
+            (p.session, InFlight { socket: p.socket, peer: p.peer, moving: p.moving })
         })
         .collect();
     let mut worker = Worker::new(

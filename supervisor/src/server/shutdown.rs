@@ -64,7 +64,7 @@ impl Server {
         for slot in &mut self.slots {
             slot.respawn_at = None;
         }
-        let packet = ToWorker::Drain { timeout_ms: drain.as_millis() as u64 }.encode();
+        let packet = ToWorker::Drain { timeout_ms: drain.as_millis() as u64, hand_over: false }.encode();
         for w in &mut self.pool.workers {
             w.state = WorkerState::Draining;
             let _ = sys::send(w.channel.as_fd(), &packet);

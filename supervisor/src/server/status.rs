@@ -60,6 +60,7 @@ impl Server {
                 in_flight: g.handoffs_in_flight,
                 waiting: g.queued,
                 max_connections: self.config.max_connections,
+                sessions_moved: self.metrics.sessions_moved(),
             },
             last_reload: self.reload.last().cloned(),
         }

@@ -5,7 +5,7 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use mallard_protocol::channel::{FromWorker, Generation, ToWorker, WorkerId, MAX_PACKET};
+use mallard_protocol::channel::{FromWorker, Generation, SessionId, ToWorker, WorkerId, MAX_PACKET};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 use nix::sys::signal::{kill, Signal};
@@ -18,7 +18,7 @@ use super::{Server, WORKER_BASE};
 use crate::config::{Config, LogFormat};
 use crate::metrics::RestartCause;
 use crate::outbox::Sent;
-use crate::pool::{Killed, Restarts, Worker, WorkerState, UNRESPONSIVE_AFTER};
+use crate::pool::{Killed, Moving, Restarts, Worker, WorkerState, UNRESPONSIVE_AFTER};
 use crate::reload::READY_TIMEOUT;
 use crate::sys;
 
@@ -110,9 +110,12 @@ impl Server {
     }
 
     /// Tells the workers of `generation` to take nothing new and finish within
-    /// `drain_timeout`.
+    /// `drain_timeout`, handing their sessions back to be resumed by the next generation
+    /// as they become quiet (a reload).
     pub(super) fn drain_generation(&mut self, generation: Generation) {
-        let packet = ToWorker::Drain { timeout_ms: self.config.drain_timeout.as_millis() as u64 }.encode();
+        let packet =
+            ToWorker::Drain { timeout_ms: self.config.drain_timeout.as_millis() as u64, hand_over: true }
+                .encode();
         for w in self.pool.workers.iter_mut().filter(|w| w.generation == generation) {
             if w.state != WorkerState::Draining {
                 info!(worker = %w.id, pid = w.pid, generation = %generation, sessions = w.sessions, "draining");
@@ -248,9 +251,9 @@ impl Server {
         let mut buf = [0u8; MAX_PACKET];
         loop {
             let worker = &self.pool.workers[index];
-            let n = match sys::recv_packet(worker.channel.as_fd(), &mut buf) {
-                Ok(Some(0)) | Ok(None) => return,
-                Ok(Some(n)) => n,
+            let (n, fds) = match sys::recv_packet(worker.channel.as_fd(), &mut buf) {
+                Ok(Some((0, _))) | Ok(None) => return,
+                Ok(Some(received)) => received,
                 // A worker this supervisor already killed resets its channel as it dies.
                 Err(e) if worker.killed.is_some() => {
                     debug!(worker = %worker.id, pid = worker.pid, error = %e, "channel of a killed worker closed");
@@ -263,7 +266,28 @@ impl Server {
                 }
             };
             match FromWorker::decode(&buf[..n]) {
-                Ok(message) => self.worker_message(index, message),
+                Ok(FromWorker::Moved { session, pid, peer }) if fds.len() == 2 => {
+                    let [socket, state] = <[OwnedFd; 2]>::try_from(fds).expect("checked: two fds");
+                    self.moved(
+                        index,
+                        session,
+                        Pending {
+                            session,
+                            socket,
+                            peer,
+                            since: Instant::now(),
+                            moving: Some(Moving { pid, state }),
+                        },
+                    );
+                }
+                Ok(message) if fds.is_empty() && !matches!(message, FromWorker::Moved { .. }) => {
+                    self.worker_message(index, message)
+                }
+                Ok(_) => {
+                    error!(worker = %worker.id, pid = worker.pid, fds = fds.len(), "worker packet with the wrong fds; killing the worker");
+                    let _ = kill(Pid::from_raw(worker.pid as i32), Signal::SIGKILL);
+                    return;
+                }
                 Err(e) => {
                     error!(worker = %worker.id, pid = worker.pid, error = %e, "bad packet from worker; killing it");
                     let _ = kill(Pid::from_raw(worker.pid as i32), Signal::SIGKILL);
@@ -312,7 +336,18 @@ impl Server {
             FromWorker::Notify { sender, channel, payload } => {
                 self.notify_workers(index, sender, channel, payload)
             }
+            FromWorker::Moved { .. } => unreachable!("drain_channel takes moves, with their fds"),
         }
+    }
+
+    /// A session of a draining worker left it to be resumed by the serving generation.
+    fn moved(&mut self, index: usize, session: SessionId, client: Pending) {
+        let worker = &mut self.pool.workers[index];
+        worker.sessions = worker.sessions.saturating_sub(1);
+        debug!(session = %session, worker = %worker.id, "session moving to the new generation");
+        self.backends.moving(session);
+        self.metrics.session_moved();
+        self.hand_off(client);
     }
 
     /// Sends a cancel or a signal to the worker that owns the session with this backend
@@ -385,6 +420,7 @@ impl Server {
                 socket: f.socket,
                 peer: f.peer,
                 since: Instant::now(),
+                moving: f.moving,
             });
         }
         if self.reload.is_candidate(worker.generation) {

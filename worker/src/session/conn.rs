@@ -162,6 +162,9 @@ pub enum ReadError {
     /// The deadline passed before the bytes did.
     #[error("the client did not send in time")]
     TimedOut,
+    /// A wakeable read was interrupted (see [`Conn::set_wakeable`]).
+    #[error("woken while waiting for the client")]
+    Woken,
 }
 
 /// What ended a [`Conn::wait`].
@@ -194,6 +197,9 @@ pub struct Conn {
     timeout_set: bool,
     /// The client's encoding, when it is not UTF-8 (or SQL_ASCII, passed as it is).
     encoding: Option<&'static Encoding>,
+    /// A signal interrupting a read ends it with [`ReadError::Woken`] instead of
+    /// restarting it: the session waits for an idle client during a reload's drain.
+    wakeable: bool,
 }
 
 impl Conn {
@@ -206,6 +212,21 @@ impl Conn {
             deadline: None,
             timeout_set: false,
             encoding: None,
+            wakeable: false,
+        }
+    }
+
+    /// See [`Conn::wakeable`](Conn).
+    pub fn set_wakeable(&mut self, wakeable: bool) {
+        self.wakeable = wakeable;
+    }
+
+    /// The plaintext client socket, which moves to another worker with its session;
+    /// `None` over TLS, whose state cannot leave this process.
+    pub fn plain_socket(&self) -> Option<BorrowedFd<'_>> {
+        match &self.stream {
+            Stream::Tcp(_) | Stream::Unix(_) => self.stream.socket(),
+            Stream::Tls(_) | Stream::Closed => None,
         }
     }
 
@@ -303,6 +324,7 @@ impl Conn {
             let Some(socket) = self.stream.socket() else { return Ok(Ready::Client) };
             let mut fds = [PollFd::new(socket, PollFlags::POLLIN), PollFd::new(wake, PollFlags::POLLIN)];
             match poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) if self.wakeable => return Err(ReadError::Woken),
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(ReadError::Io(e.into())),
                 Ok(0) => return Err(ReadError::TimedOut),
@@ -335,6 +357,9 @@ impl Conn {
                 break Err(e);
             }
             match self.stream.read(&mut self.input[len..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && self.wakeable => {
+                    break Err(ReadError::Woken)
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other.map_err(ReadError::Io),
             }

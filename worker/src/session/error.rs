@@ -32,6 +32,9 @@ pub enum SessionError {
     Tls(#[from] HandshakeError),
     #[error("terminated by the worker")]
     Terminated,
+    /// The session moved to the next generation at a reload; its thread ends silently.
+    #[error("moved to the next generation")]
+    Moved,
 }
 
 impl SessionError {

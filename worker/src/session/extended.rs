@@ -29,7 +29,7 @@ pub struct RawParam<'a> {
 
 impl Session<'_> {
     pub(super) fn parse(&mut self, name: &str, sql: &str, param_types: &[u32]) -> Result<(), StepError> {
-        if !name.is_empty() && self.statements.contains_key(name) {
+        if !name.is_empty() && (self.statements.contains_key(name) || self.stale.contains(name)) {
             return Err(StepError::query(
                 SqlState::DUPLICATE_PREPARED_STATEMENT,
                 format!("prepared statement \"{name}\" already exists"),
@@ -55,7 +55,7 @@ impl Session<'_> {
         formats: Vec<Format>,
     ) -> Result<(), StepError> {
         let Some(stmt) = self.statements.get(statement).cloned() else {
-            return Err(missing_statement(statement));
+            return Err(self.missing_or_stale(statement));
         };
         if self.tx == Transaction::Failed && !ends_transaction(&stmt.command) {
             return Err(aborted());
@@ -109,11 +109,20 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// A statement's absence: stale after a reload's move, or never prepared.
+    fn missing_or_stale(&self, name: &str) -> StepError {
+        if self.stale.contains(name) {
+            Self::stale_statement()
+        } else {
+            missing_statement(name)
+        }
+    }
+
     pub(super) fn describe(&mut self, target: Target, name: &str) -> Result<(), StepError> {
         match target {
             Target::Statement => {
                 let Some(stmt) = self.statements.get(name).cloned() else {
-                    return Err(missing_statement(name));
+                    return Err(self.missing_or_stale(name));
                 };
                 self.conn.send(&Message::ParameterDescription(stmt.param_oids().to_vec()));
                 match &stmt.kind {
@@ -429,6 +438,7 @@ impl Session<'_> {
         match target {
             Target::Statement => {
                 self.statements.remove(name);
+                self.stale.remove(name);
             }
             Target::Portal => self.drop_portal(name),
         }

@@ -11,6 +11,7 @@ mod copy;
 mod cursor;
 mod error;
 mod extended;
+mod handover;
 mod handshake;
 pub(crate) mod notify;
 mod plans;
@@ -21,13 +22,14 @@ mod savepoints;
 pub mod settings;
 mod startup;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mallard_protocol::channel::FromWorker;
+use mallard_protocol::channel::{FromWorker, SessionId};
 use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::frontend;
 use mallard_protocol::pg::{Format, SqlState, TransactionStatus};
@@ -44,6 +46,8 @@ use query::Transaction;
 
 pub(crate) struct Session<'s> {
     shared: &'s Shared,
+    /// The supervisor's number for the session, kept when it moves at a reload.
+    id: SessionId,
     conn: &'s mut Conn,
     duck: Connection,
     control: Arc<Control>,
@@ -52,6 +56,11 @@ pub(crate) struct Session<'s> {
     read_only: bool,
     /// Prepared statements by name; `""` is the unnamed one.
     statements: HashMap<String, Rc<portal::Statement>>,
+    /// Named statements a reload's move could not prepare again as they were: using
+    /// one is refused, as PostgreSQL refuses a cached plan whose result changed.
+    stale: HashSet<String>,
+    /// The session said once why it cannot move at this reload, and drains.
+    stays: bool,
     /// What simple queries and unnamed statements prepared, for their next time.
     plans: plans::Plans,
     /// Portals (and SQL cursors) by name; `""` is the unnamed one.
@@ -81,18 +90,32 @@ pub(crate) struct Session<'s> {
     catalog: catalog::CatalogView<'s>,
 }
 
-/// Serves one handed-off client until it leaves; logs how it ended.
-pub fn serve(shared: &Shared, handoff: Handoff, fd: OwnedFd) {
+/// How a session thread's work ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The client left, or the session ended it.
+    Closed,
+    /// It moved to the next generation at a reload: the client socket went with it.
+    Moved,
+}
+
+/// Serves one handed-off client until it leaves or moves; logs how it ended.
+pub fn serve(shared: &Shared, handoff: Handoff, fd: OwnedFd) -> Ended {
     let Handoff { session: id, pid, peer, .. } = handoff;
     let span = info_span!("session", id = %id, backend_pid = pid, peer = %peer, user = field::Empty, database = field::Empty);
     let _entered = span.enter();
     let control_fd = match fd.try_clone() {
         Ok(c) => c,
-        Err(e) => return warn!(error = %e, "could not duplicate the client socket"),
+        Err(e) => {
+            warn!(error = %e, "could not duplicate the client socket");
+            return Ended::Closed;
+        }
     };
     let mut conn = Conn::new(Stream::new(fd, peer));
     match run(shared, handoff, &mut conn, control_fd, &span) {
         Ok(()) => debug!("session ended"),
+        // Not a byte more to the client: it is the next generation's.
+        Err(SessionError::Moved) => return Ended::Moved,
         Err(SessionError::Read(ReadError::Eof)) => info!("client closed the connection without Terminate"),
         // PostgreSQL too closes without a word when authentication_timeout passes.
         Err(SessionError::Read(ReadError::TimedOut)) => warn!(
@@ -120,15 +143,19 @@ pub fn serve(shared: &Shared, handoff: Handoff, fd: OwnedFd) {
         }
     }
     conn.close();
+    Ended::Closed
 }
 
 fn run(
     shared: &Shared,
-    handoff: Handoff,
+    mut handoff: Handoff,
     conn: &mut Conn,
     control_fd: OwnedFd,
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
+    if let Some(state) = handoff.state.take() {
+        return handover::resume(shared, &handoff, conn, control_fd, state, span);
+    }
     // One deadline for the whole startup, however slowly the bytes come: a client that
     // sends a byte a second must not hold a thread for longer. It covers the TLS
     // handshake and everything before AuthenticationOk.
@@ -172,7 +199,7 @@ fn run(
         application_name: startup.application_name.clone(),
         query: String::new(),
     };
-    let Some(mut activity) = crate::activity::Slot::admit(
+    let Some(activity) = crate::activity::Slot::admit(
         &shared.activity,
         shared.config.max_connections,
         shared.config.track_activities,
@@ -188,69 +215,48 @@ fn run(
     authenticate::authenticate(conn, &shared.auth, &handoff.peer, &startup)?;
     startup::check_database(&startup, &shared.config)?;
 
-    let internal = |e: crate::duck::DuckError| {
-        SessionError::Fatal(ErrorInfo::fatal(
-            SqlState::INTERNAL_ERROR,
-            format!("could not open a session: {e}"),
-        ))
-    };
     // The configured defaults come first, so that the client's startup parameters
     // override them, as they override postgresql.conf in PostgreSQL.
     let mut params = shared.config.setting_defaults();
     params.extend(startup.params.iter().cloned());
-    let mut settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
-    let duck = shared.connect().map_err(internal)?;
-    settings.open_duckdb(&duck, &shared.config.database).map_err(internal)?;
-    conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
+    let settings = settings::Settings::new(&startup.user, &params).map_err(SessionError::Fatal)?;
 
     // Protocol 3.2 allows keys up to 256 bytes; 3.0 clients expect exactly 4.
     let mut secret = vec![0u8; if startup.minor >= 2 { 32 } else { 4 }];
     rand::thread_rng().fill_bytes(&mut secret);
-    let control = Arc::new(Control::new(secret.clone(), duck.interrupter(), control_fd));
-    shared.sessions.insert(handoff.pid, Arc::clone(&control));
-    let caller = crate::activity::functions::Registration::new(&duck, handoff.pid, &startup.user);
-    let advisory = crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
-    let config_calls = settings::set_config::Registration::new(&duck);
-    let notify = notify::Notify::new(
-        crate::notifications::Subscriber::new(&shared.listeners, handoff.session),
-        notify::function::Registration::new(&duck),
+    let opened =
+        Opened { id: handoff.session, user: &startup.user, settings, secret: secret.clone(), activity };
+    let mut session = Session::open(shared, conn, control_fd, opened)?;
+
+    session.conn.send(&Message::AuthenticationOk);
+    for status in session.settings.take_reports() {
+        session.conn.send(&status);
+    }
+    session.conn.send(&Message::BackendKeyData { pid: handoff.pid, secret });
+    session.conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
+    session.activity.idle(crate::activity::State::Idle);
+    session.conn.flush().map_err(SessionError::Io)?;
+    session.conn.set_deadline(None).map_err(SessionError::Io)?;
+    info!(
+        application_name = startup.application_name.as_str(),
+        tls = session.conn.is_tls(),
+        "session started"
     );
+    session.message_loop()
+}
 
-    conn.send(&Message::AuthenticationOk);
-    for status in settings.take_reports() {
-        conn.send(&status);
-    }
-    conn.send(&Message::BackendKeyData { pid: handoff.pid, secret });
-    conn.send(&Message::ReadyForQuery(TransactionStatus::Idle));
-    activity.idle(crate::activity::State::Idle);
-    conn.flush().map_err(SessionError::Io)?;
-    conn.set_deadline(None).map_err(SessionError::Io)?;
-    info!(application_name = startup.application_name.as_str(), tls = conn.is_tls(), "session started");
+/// What a session starts from, new or resumed after a reload.
+struct Opened<'a, 's> {
+    id: SessionId,
+    user: &'a str,
+    settings: settings::Settings,
+    secret: Vec<u8>,
+    /// Its row in the session table, whose pid is its backend pid.
+    activity: crate::activity::Slot<'s>,
+}
 
-    Session {
-        shared,
-        conn,
-        duck,
-        control,
-        tx: Transaction::default(),
-        read_only: false,
-        settings,
-        savepoints: savepoints::Savepoints::default(),
-        advisory,
-        config_calls,
-        activity,
-        caller,
-        notify,
-        catalog_changed: false,
-        catalog: catalog::CatalogView::new(&shared.snapshot),
-        statements: HashMap::new(),
-        plans: plans::Plans::default(),
-        portals: HashMap::new(),
-        live: None,
-        skip_to_sync: false,
-        awaiting_command: true,
-    }
-    .message_loop()
+fn could_not_open(e: crate::duck::DuckError) -> SessionError {
+    SessionError::Fatal(ErrorInfo::fatal(SqlState::INTERNAL_ERROR, format!("could not open a session: {e}")))
 }
 
 /// A cancel request: ours if the session is this worker's, else the supervisor forwards
@@ -264,7 +270,58 @@ fn cancel(shared: &Shared, pid: u32, secret: &[u8]) {
     }
 }
 
-impl Session<'_> {
+impl<'s> Session<'s> {
+    /// A session's DuckDB connection and its registrations (cancel, advisory locks,
+    /// `set_config()`, LISTEN), with nothing sent to the client yet.
+    fn open(
+        shared: &'s Shared,
+        conn: &'s mut Conn,
+        control_fd: OwnedFd,
+        opened: Opened<'_, 's>,
+    ) -> Result<Session<'s>, SessionError> {
+        let Opened { id, user, mut settings, secret, activity } = opened;
+        let pid = activity.activity.pid;
+        let duck = shared.connect().map_err(could_not_open)?;
+        settings.open_duckdb(&duck, &shared.config.database).map_err(could_not_open)?;
+        conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
+        let control = Arc::new(Control::new(secret, duck.interrupter(), control_fd));
+        shared.sessions.insert(pid, Arc::clone(&control));
+        let caller = crate::activity::functions::Registration::new(&duck, pid, user);
+        let advisory =
+            crate::advisory::Registration::new(&duck, &shared.config.data_dir, Arc::clone(&control));
+        let config_calls = settings::set_config::Registration::new(&duck);
+        let notify = notify::Notify::new(
+            crate::notifications::Subscriber::new(&shared.listeners, id),
+            notify::function::Registration::new(&duck),
+        );
+        Ok(Session {
+            shared,
+            id,
+            conn,
+            duck,
+            control,
+            tx: Transaction::default(),
+            read_only: false,
+            settings,
+            savepoints: savepoints::Savepoints::default(),
+            advisory,
+            config_calls,
+            activity,
+            caller,
+            notify,
+            catalog_changed: false,
+            catalog: catalog::CatalogView::new(&shared.snapshot),
+            statements: HashMap::new(),
+            stale: HashSet::new(),
+            stays: false,
+            plans: plans::Plans::default(),
+            portals: HashMap::new(),
+            live: None,
+            skip_to_sync: false,
+            awaiting_command: true,
+        })
+    }
+
     /// This session's backend pid, as `BackendKeyData` gave it and `pg_backend_pid()`
     /// answers: what a notification it sends carries.
     fn backend_pid(&self) -> u32 {
@@ -329,7 +386,27 @@ impl Session<'_> {
             self.conn.set_deadline(Some(Instant::now() + *timeout)).map_err(SessionError::Io)?;
         }
         let max = self.shared.config.max_message_size;
-        let frame = self.await_client().and_then(|()| self.conn.read_session_message(max));
+        let frame = loop {
+            // A reload's drain: a quiet session moves to the next generation here.
+            if self.awaiting_command
+                && self.shared.handing_over.load(Ordering::Relaxed)
+                && self.try_hand_over()?
+            {
+                return Err(SessionError::Moved);
+            }
+            // Waiting for an idle client outside a block, the drain may wake us to move.
+            let wakeable =
+                self.awaiting_command && self.tx == Transaction::Idle && self.conn.plain_socket().is_some();
+            self.conn.set_wakeable(wakeable);
+            self.control.set_reading(wakeable);
+            let frame = self.await_client().and_then(|()| self.conn.read_session_message(max));
+            self.control.set_reading(false);
+            self.conn.set_wakeable(false);
+            match frame {
+                Err(ReadError::Woken) => continue,
+                other => break other,
+            }
+        };
         if idle.is_some() {
             // The statement the message starts (a COPY among them) runs without it.
             self.conn.set_deadline(None).map_err(SessionError::Io)?;

@@ -48,7 +48,7 @@ pub(super) struct Mark {
 
 /// A session's listening, and its transaction's LISTEN, UNLISTEN and notifications.
 pub(super) struct Notify<'w> {
-    subscriber: Subscriber<'w>,
+    pub(super) subscriber: Subscriber<'w>,
     actions: Vec<Action>,
     /// The transaction's notifications, each (channel, payload) once, in the order
     /// each was first sent.

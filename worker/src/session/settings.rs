@@ -244,6 +244,14 @@ pub struct Settings {
     customs: Customs,
 }
 
+/// A session's settings as [`Settings::save`] writes them: per setting its name, the
+/// value `RESET` returns to and the session's value; and the custom settings.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    values: Vec<(String, String, String)>,
+    customs: BTreeMap<String, String>,
+}
+
 /// Custom settings by lower-case name, with the same transactional life as the others;
 /// a name once set stays defined (empty after `RESET`), as PostgreSQL's placeholders do.
 #[derive(Debug, Default)]
@@ -360,6 +368,39 @@ impl Settings {
             settings.session[i] = shown;
         }
         Ok(settings)
+    }
+
+    /// The session's values outside a transaction block, by name, for the worker that
+    /// resumes the session after a reload (see `session::handover`).
+    pub fn save(&self) -> Saved {
+        Saved {
+            values: DEFS
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.name.to_owned(), self.reset[i].clone(), self.session[i].clone()))
+                .collect(),
+            customs: self.customs.session.clone(),
+        }
+    }
+
+    /// The settings of a session another worker saved: its values and what `RESET`
+    /// returns to, as they were. The client already knows every reported value, so
+    /// none is reported again. A name this binary does not know is left out.
+    pub fn restore(user: &str, saved: Saved) -> Settings {
+        let mut settings = Settings::new(user, &[]).expect("the defaults are valid settings");
+        for (name, reset, session) in saved.values {
+            if let Some(i) = index_of(&name) {
+                settings.reset[i] = reset;
+                settings.session[i] = session;
+            }
+        }
+        settings.customs.session = saved.customs;
+        for (i, d) in DEFS.iter().enumerate() {
+            if d.report {
+                settings.reported[i] = Some(settings.effective(i).to_owned());
+            }
+        }
+        settings
     }
 
     fn effective(&self, i: usize) -> &str {
