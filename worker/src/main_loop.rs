@@ -121,6 +121,7 @@ pub fn run(
                 thread::spawn(move || {
                     let _entered = span.enter();
                     drain(&shared, Duration::from_millis(timeout_ms));
+                    checkpoint_before_exit(&shared);
                     // Everything counted goes out, however many packets it takes.
                     while send_stats(&shared).unwrap_or(false) {}
                     let _ = shared.channel.send(&FromWorker::Drained);
@@ -233,6 +234,21 @@ fn send_stats(shared: &Shared) -> Result<bool, ChannelError> {
     }
     shared.channel.send(&FromWorker::Stats(delta))?;
     Ok(true)
+}
+
+/// The worker exits without closing its database: a read-write file would keep its
+/// write-ahead log, and the next worker to open it (at a reload, at once) would replay
+/// all of it, more at every reload. A checkpoint writes it into the file first.
+fn checkpoint_before_exit(shared: &Shared) {
+    if !shared.config.storage.exclusive_writer(shared.config.read_only) {
+        return;
+    }
+    let started = Instant::now();
+    let sql = format!("CHECKPOINT {}", crate::duck::quote_ident(&shared.config.database));
+    match shared.connect().and_then(|c| crate::duck::exec(&c, &sql)) {
+        Ok(()) => info!(ms = started.elapsed().as_millis() as u64, "checkpoint before exit"),
+        Err(e) => warn!(error = %e, "checkpoint before exit failed; the next worker replays the log"),
+    }
 }
 
 /// Waits for sessions to end (or, at a reload, to move), up to `timeout`; then ends the
