@@ -43,8 +43,8 @@ run() { # label reloads
   wait "$bench" || true
   local tps failed retried
   tps=$(awk '/^tps = / {printf "%.0f", $3}' "$out")
-  failed=$(awk -F'[: ]+' '/number of failed transactions/ {print $6}' "$out")
-  retried=$(awk -F'[: ]+' '/number of transactions retried/ {print $6}' "$out")
+  failed=$(awk -F'[: ]+' '/number of failed transactions/ {print $5}' "$out")
+  retried=$(awk -F'[: ]+' '/number of transactions retried/ {print $5}' "$out")
   printf '%-16s tps %8s  failed %4s  retried %6s' "$1" "$tps" "${failed:-?}" "${retried:-0}"
   if [ ${#times[@]} -gt 0 ]; then
     printf '  reload ms: %s' "${times[*]}"
