@@ -589,3 +589,34 @@ fn check_refuses_unusable_tls_files() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("cannot be used together"), "{err}");
 }
+
+/// rustls' session state cannot leave its worker, so at a reload a TLS session stays and
+/// drains as before (issue 16), the log says why, while a plaintext session moves.
+#[test]
+fn a_tls_session_drains_at_a_reload_while_a_plain_one_moves() {
+    let pki = Pki::new();
+    let server = start(
+        &pki,
+        "allow",
+        Options { env: vec![("MALLARD_DRAIN_TIMEOUT".into(), "2s".into())], ..Options::default() },
+    );
+    let mut tls =
+        tls_connect(server.port, client_config(&pki.ca, &[b"postgresql"]), false).expect("SSLRequest");
+    assert_eq!(error_code(&start_session(&mut tls)), None);
+    assert_eq!(error_code(&query(&mut tls, "select 1")), None);
+    let mut plain = server.connect();
+    let pid: i32 = plain.query_one("select pg_backend_pid()", &[]).unwrap().get(0);
+    let reload = server.admin("reload", &[]);
+    assert!(reload.status.success(), "{}", String::from_utf8_lossy(&reload.stderr));
+    // The drain timeout ends the TLS session with 57P01 while it is idle.
+    tls.sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let ended = read_until(&mut tls, ready_or_error);
+    assert_eq!(
+        error_code(&ended).as_deref(),
+        Some("57P01 terminating connection due to administrator command"),
+        "{ended:?}"
+    );
+    let moved: i32 = plain.query_one("select pg_backend_pid()", &[]).unwrap().get(0);
+    assert_eq!(moved, pid);
+    assert!(server.logs().contains("TLS: the encryption state cannot leave this process"));
+}

@@ -153,6 +153,9 @@ pub struct Totals {
     /// Live sessions handed to a new generation at reloads, since the server started.
     #[serde(default)]
     pub sessions_moved: u64,
+    /// Sessions a drain's timeout ended with 57P01, since the server started.
+    #[serde(default)]
+    pub sessions_terminated: u64,
 }
 
 /// How a reload ended, as [`Status::last_reload`] shows it: `ok`, then `generation` (the
@@ -308,6 +311,7 @@ mod tests {
                 waiting: 0,
                 max_connections: 100,
                 sessions_moved: 4,
+                sessions_terminated: 1,
             },
             last_reload: Some(ReloadOutcome::succeeded(2, 1700)),
         };
@@ -317,7 +321,8 @@ mod tests {
             concat!(
                 r#"{"generation":2,"last_reload":{"at":1700,"generation":2,"ok":true},"pid":10,"#,
                 r#""state":"running","storage":"memory","totals":{"draining":0,"in_flight":0,"#,
-                r#""max_connections":100,"ready":1,"sessions":1,"sessions_moved":4,"waiting":0,"workers":1},"#,
+                r#""max_connections":100,"ready":1,"sessions":1,"sessions_moved":4,"sessions_terminated":1,"#,
+                r#""waiting":0,"workers":1},"#,
                 r#""uptime_seconds":1.5,"version":"15.0","workers":[{"generation":2,"id":3,"#,
                 r#""in_flight":0,"pid":11,"responsive":true,"sessions":1,"state":"ready","#,
                 r#""uptime_seconds":0.25}]}"#

@@ -23,6 +23,10 @@ pub const VERSION: u8 = 6;
 /// `Notify` with the longest channel name and payload PostgreSQL allows.
 pub const MAX_PACKET: usize = 8192;
 
+/// The most fds a packet carries: a moving session's socket, its state, and its four
+/// advisory lock files.
+pub const MAX_FDS: usize = 6;
+
 /// The longest channel name, in bytes: PostgreSQL's `NAMEDATALEN - 1`.
 pub const MAX_CHANNEL: usize = 63;
 
@@ -93,8 +97,9 @@ pub enum ToWorker {
     /// packet at its first quiet moment instead of being waited for.
     Drain { timeout_ms: u64, hand_over: bool },
     /// A session another worker handed over at a reload: its client socket and its
-    /// state travel with this packet as its two `SCM_RIGHTS` fds, in that order. The
-    /// worker resumes it without a byte to the client; `pid` stays its backend pid.
+    /// state travel with this packet as its first two `SCM_RIGHTS` fds, then its
+    /// advisory lock files if it holds locks. The worker resumes it without a byte to
+    /// the client; `pid` stays its backend pid.
     Resume { session: SessionId, pid: u32, peer: Peer },
     /// A cancel request that reached another worker, for the session with this key.
     Cancel { pid: u32, secret: Vec<u8> },
@@ -133,11 +138,15 @@ pub enum FromWorker {
     Pong {
         seq: u64,
     },
-    /// Every session ended after a `Drain`; the worker exits next.
-    Drained,
+    /// Every session ended after a `Drain`; the worker exits next. `terminated`: how
+    /// many the drain timeout ended with 57P01 (the others moved or ended by themselves).
+    Drained {
+        terminated: u32,
+    },
     /// After a `Drain` with `hand_over`: the session left this worker, quiet, to be
-    /// resumed by the next generation. Its client socket and its state travel with the
-    /// packet as its two fds; it counts as closed here.
+    /// resumed by the next generation. Its client socket, its state and its advisory
+    /// lock files travel with the packet as its fds, as in `Resume`; it counts as
+    /// closed here.
     Moved {
         session: SessionId,
         pid: u32,
@@ -399,7 +408,7 @@ impl FromWorker {
             FromWorker::SessionOpened { session } => Writer::new(2).u64(session.0),
             FromWorker::SessionClosed { session } => Writer::new(3).u64(session.0),
             FromWorker::Pong { seq } => Writer::new(4).u64(*seq),
-            FromWorker::Drained => Writer::new(5),
+            FromWorker::Drained { terminated } => Writer::new(5).u32(*terminated),
             FromWorker::Cancel { pid, secret } => Writer::new(6).u32(*pid).bytes(secret),
             FromWorker::Stats(delta) => Writer::new(7).stats(delta),
             FromWorker::Signal { pid, signal } => Writer::new(8).u32(*pid).signal(*signal),
@@ -418,7 +427,7 @@ impl FromWorker {
             2 => FromWorker::SessionOpened { session: SessionId(r.u64()?) },
             3 => FromWorker::SessionClosed { session: SessionId(r.u64()?) },
             4 => FromWorker::Pong { seq: r.u64()? },
-            5 => FromWorker::Drained,
+            5 => FromWorker::Drained { terminated: r.u32()? },
             6 => FromWorker::Cancel { pid: r.u32()?, secret: r.bytes()? },
             7 => FromWorker::Stats(r.stats()?),
             8 => FromWorker::Signal { pid: r.u32()?, signal: r.signal()? },
@@ -503,7 +512,7 @@ mod tests {
             any::<u64>().prop_map(|s| FromWorker::SessionOpened { session: SessionId(s) }),
             any::<u64>().prop_map(|s| FromWorker::SessionClosed { session: SessionId(s) }),
             any::<u64>().prop_map(|seq| FromWorker::Pong { seq }),
-            Just(FromWorker::Drained),
+            any::<u32>().prop_map(|terminated| FromWorker::Drained { terminated }),
             (any::<u64>(), any::<u32>(), peer()).prop_map(|(s, pid, peer)| FromWorker::Moved {
                 session: SessionId(s),
                 pid,

@@ -100,6 +100,8 @@ pub struct Metrics {
     handoff_failures: u64,
     /// Live sessions an old worker handed to the new generation at a reload.
     sessions_moved: u64,
+    /// Sessions a drain's timeout ended with 57P01 (they could not move, or were busy).
+    sessions_terminated: u64,
     worker_restarts: BTreeMap<RestartCause, u64>,
     reloads_succeeded: u64,
     reloads_failed: u64,
@@ -158,6 +160,15 @@ impl Metrics {
 
     pub fn sessions_moved(&self) -> u64 {
         self.sessions_moved
+    }
+
+    /// A draining worker's timeout ended `n` sessions.
+    pub fn sessions_terminated(&mut self, n: u32) {
+        bump(&mut self.sessions_terminated, u64::from(n));
+    }
+
+    pub fn sessions_terminated_total(&self) -> u64 {
+        self.sessions_terminated
     }
 
     /// A worker is being replaced.
@@ -230,6 +241,12 @@ impl Metrics {
             "counter",
             "Live sessions handed from an old worker to the new generation at a reload, unseen by their clients.",
             self.sessions_moved,
+        );
+        out.single(
+            "mallard_sessions_terminated_total",
+            "counter",
+            "Sessions a drain's timeout ended with 57P01 (at a reload: those that could not move in time).",
+            self.sessions_terminated,
         );
         out.single(
             "mallard_handoffs_in_flight",

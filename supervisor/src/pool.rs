@@ -21,10 +21,12 @@ pub struct InFlight {
 }
 
 /// A live session on its way to another worker at a reload (`FromWorker::Moved`): it
-/// keeps its backend pid, and its state travels as a memfd the supervisor never reads.
+/// keeps its backend pid, and its state travels as a memfd the supervisor never reads,
+/// with its advisory lock files.
 pub struct Moving {
     pub pid: u32,
     pub state: OwnedFd,
+    pub locks: Vec<OwnedFd>,
 }
 
 pub struct Worker {

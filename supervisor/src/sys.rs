@@ -217,11 +217,12 @@ pub fn send(channel: BorrowedFd<'_>, packet: &[u8]) -> io::Result<()> {
 }
 
 /// Receives one packet and the fds that came with it; `Ok(None)` when none is waiting.
-/// Only a session moving at a reload comes with fds (two: its socket and its state);
-/// more are cut (`MSG_CTRUNC`) and reported as an error, the fds that did arrive closed.
+/// Only a session moving at a reload comes with fds (its socket, its state, its
+/// advisory lock files); more than `MAX_FDS` are cut (`MSG_CTRUNC`) and reported as an
+/// error, the fds that did arrive closed.
 pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd>)>> {
     let mut iov = [IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!([RawFd; 2]);
+    let mut space = nix::cmsg_space!([RawFd; mallard_protocol::channel::MAX_FDS]);
     loop {
         match nix::sys::socket::recvmsg::<()>(
             channel.as_raw_fd(),

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
@@ -89,6 +89,17 @@ impl Held {
     }
 }
 
+/// A session's advisory lock counts as they travel with it (see
+/// [`Registration::export`]): per key, its key space, its bits and the session-level
+/// counts (exclusive, shared).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct MovedLocks {
+    held: Vec<(bool, u64, [u32; 2])>,
+}
+
+/// The lock files, in [`Key::file`]'s order.
+const LOCK_FILES: [&str; 4] = ["bigint.0", "bigint.1", "pair.0", "pair.1"];
+
 /// One session's advisory locks.
 pub struct SessionLocks {
     dir: PathBuf,
@@ -124,10 +135,33 @@ impl Registration {
         self.locks.release(|held| held.xact = [0, 0]);
     }
 
-    /// Whether the session holds any advisory lock: such a session does not move at a
-    /// reload (its locks are open file descriptions of this process).
-    pub fn holds_any(&self) -> bool {
-        lock(&self.locks.state).held.values().any(|held| held.wanted().is_some())
+    /// The session's locks as they move to another worker at a reload: duplicates of
+    /// its lock files' descriptors (the open file descriptions hold the locks, so they
+    /// stay held through the move) and its session-level counts. Outside a transaction
+    /// block there are no transaction-level ones.
+    pub fn export(&self) -> std::io::Result<(Vec<OwnedFd>, MovedLocks)> {
+        let state = lock(&self.locks.state);
+        let held = state.held.iter().map(|(k, h)| (k.pair, k.bits, h.session)).collect();
+        let files = match &state.files {
+            Some(files) => {
+                files.iter().map(|f| f.try_clone().map(OwnedFd::from)).collect::<Result<_, _>>()?
+            }
+            None => Vec::new(),
+        };
+        Ok((files, MovedLocks { held }))
+    }
+
+    /// Takes over the locks a session held on another worker (see [`Registration::export`]).
+    pub fn import(&self, files: Vec<OwnedFd>, moved: MovedLocks) {
+        let mut state = lock(&self.locks.state);
+        if files.len() == LOCK_FILES.len() {
+            state.files = Some(files.into_iter().map(File::from).collect());
+        }
+        state.held = moved
+            .held
+            .into_iter()
+            .map(|(pair, bits, session)| (Key { pair, bits }, Held { session, xact: [0, 0] }))
+            .collect();
     }
 
     /// `DISCARD ALL` and `pg_advisory_unlock_all()`: every session-level lock goes.
@@ -251,7 +285,7 @@ impl SessionLocks {
     fn open_files(&self) -> Result<Vec<File>, String> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("could not create {}: {e}", self.dir.display()))?;
-        ["bigint.0", "bigint.1", "pair.0", "pair.1"]
+        LOCK_FILES
             .iter()
             .map(|name| {
                 let path = self.dir.join(name);

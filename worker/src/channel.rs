@@ -4,7 +4,10 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use mallard_protocol::channel::{FromWorker, ToWorker, MAX_PACKET};
+use mallard_protocol::channel::{FromWorker, ToWorker, MAX_FDS, MAX_PACKET};
+
+/// A moving session's advisory lock files, at most.
+const MAX_LOCK_FILES: usize = MAX_FDS - 2;
 
 use crate::sys;
 
@@ -37,12 +40,14 @@ impl Channel {
             return Ok(None);
         }
         let message = ToWorker::decode(&buf[..n]).map_err(ChannelError::Decode)?;
+        // A resumed session: its socket, its state, and its advisory lock files if it
+        // had any.
         let (kind, wanted) = match &message {
-            ToWorker::Handoff { .. } => ("handoff", 1),
-            ToWorker::Resume { .. } => ("resume", 2),
-            _ => ("other", 0),
+            ToWorker::Handoff { .. } => ("handoff", 1..=1),
+            ToWorker::Resume { .. } => ("resume", 2..=2 + MAX_LOCK_FILES),
+            _ => ("other", 0..=0),
         };
-        if fds.len() != wanted {
+        if !wanted.contains(&fds.len()) {
             return Err(ChannelError::WrongFds(kind, fds.len()));
         }
         Ok(Some((message, fds)))

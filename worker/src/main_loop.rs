@@ -96,12 +96,13 @@ pub fn run(
         match message {
             ToWorker::Handoff { session, pid, peer, full } => {
                 let socket = fds.next().expect("Channel::recv checks the fds");
-                start_session(&shared, Handoff { session, pid, peer, full, state: None }, socket, &span)
+                start_session(&shared, Handoff { session, pid, peer, full, moved: None }, socket, &span)
             }
             ToWorker::Resume { session, pid, peer } => {
                 let (socket, state) = (fds.next(), fds.next());
-                let socket = socket.expect("Channel::recv checks the fds");
-                start_session(&shared, Handoff { session, pid, peer, full: false, state }, socket, &span)
+                let (socket, state) = socket.zip(state).expect("Channel::recv checks the fds");
+                let moved = Some((state, fds.collect()));
+                start_session(&shared, Handoff { session, pid, peer, full: false, moved }, socket, &span)
             }
             ToWorker::Ping { seq } => {
                 send_stats(&shared).map_err(WorkerError::Channel)?;
@@ -116,15 +117,22 @@ pub fn run(
                         "handing sessions over to the new generation"
                     );
                     shared.handing_over.store(true, Ordering::SeqCst);
+                    let tls = shared.sessions.over_tls();
+                    if tls > 0 {
+                        info!(
+                            sessions = tls,
+                            "TLS: the encryption state cannot leave this process; these sessions drain"
+                        );
+                    }
                 }
                 // The main loop keeps answering pings while sessions finish.
                 thread::spawn(move || {
                     let _entered = span.enter();
-                    drain(&shared, Duration::from_millis(timeout_ms));
+                    let terminated = drain(&shared, Duration::from_millis(timeout_ms));
                     checkpoint_before_exit(&shared);
                     // Everything counted goes out, however many packets it takes.
                     while send_stats(&shared).unwrap_or(false) {}
-                    let _ = shared.channel.send(&FromWorker::Drained);
+                    let _ = shared.channel.send(&FromWorker::Drained { terminated });
                     info!("drained; exiting");
                     std::process::exit(0);
                 });
@@ -161,14 +169,14 @@ fn load_tls(config: &WorkerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, 
 
 /// A client the supervisor handed over: its session number, backend pid and address,
 /// and whether the server was already full; for a session another worker handed over
-/// at a reload, the memfd of its state.
+/// at a reload, the memfd of its state and its advisory lock files.
 #[derive(Debug)]
 pub struct Handoff {
     pub session: SessionId,
     pub pid: u32,
     pub peer: Peer,
     pub full: bool,
-    pub state: Option<OwnedFd>,
+    pub moved: Option<(OwnedFd, Vec<OwnedFd>)>,
 }
 
 fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_span: &tracing::Span) {
@@ -255,7 +263,8 @@ fn checkpoint_before_exit(shared: &Shared) {
 /// rest with 57P01 and gives them a moment to say so. While sessions may move, the idle
 /// ones are woken every round: a wake-up that comes just before a session starts to
 /// read is lost, and the next one finds it reading.
-fn drain(shared: &Shared, timeout: Duration) {
+/// Returns how many sessions the timeout ended.
+fn drain(shared: &Shared, timeout: Duration) -> u32 {
     let deadline = Instant::now() + timeout;
     let busy = || shared.live.load(Ordering::SeqCst) > 0;
     let moving = shared.handing_over.load(Ordering::SeqCst);
@@ -270,12 +279,15 @@ fn drain(shared: &Shared, timeout: Duration) {
         let left = shared.live.load(Ordering::SeqCst);
         info!(moved = shared.sessions.moved(), ending = left, "reload handover over");
     }
-    if busy() {
-        info!(sessions = shared.live.load(Ordering::SeqCst), "drain timeout; terminating sessions");
-        shared.sessions.terminate_all();
-        let grace = Instant::now() + Duration::from_secs(2);
-        while busy() && Instant::now() < grace {
-            thread::sleep(Duration::from_millis(10));
-        }
+    if !busy() {
+        return 0;
     }
+    let terminated = shared.live.load(Ordering::SeqCst);
+    info!(sessions = terminated, "drain timeout; terminating sessions");
+    shared.sessions.terminate_all();
+    let grace = Instant::now() + Duration::from_secs(2);
+    while busy() && Instant::now() < grace {
+        thread::sleep(Duration::from_millis(10));
+    }
+    terminated as u32
 }

@@ -38,6 +38,8 @@ pub struct Control {
     /// a reload's drain wakes it there to hand the session over.
     thread: libc::pthread_t,
     reading: AtomicBool,
+    /// Over TLS: the session cannot move at a reload.
+    tls: bool,
     /// The statement deadline the timer thread watches, started on first use.
     timer: Mutex<Option<Arc<Timer>>>,
 }
@@ -66,7 +68,7 @@ impl Interrupt {
 }
 
 impl Control {
-    pub fn new(secret: Vec<u8>, interrupter: Arc<Interrupter>, socket: OwnedFd) -> Self {
+    pub fn new(secret: Vec<u8>, interrupter: Arc<Interrupter>, socket: OwnedFd, tls: bool) -> Self {
         Control {
             secret,
             interrupter,
@@ -78,6 +80,7 @@ impl Control {
             socket,
             thread: crate::sys::current_thread(),
             reading: AtomicBool::new(false),
+            tls,
             timer: Mutex::new(None),
         }
     }
@@ -241,6 +244,11 @@ impl Sessions {
         for control in self.lock().values().filter(|c| c.reading.load(Ordering::SeqCst)) {
             crate::sys::wake_thread(control.thread);
         }
+    }
+
+    /// How many sessions are over TLS, which cannot move at a reload.
+    pub fn over_tls(&self) -> usize {
+        self.lock().values().filter(|c| c.tls).count()
     }
 
     /// A session moved to the next generation.

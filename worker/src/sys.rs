@@ -8,11 +8,11 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
 
 /// Receives one packet into `buf`; returns its length (0 at EOF) and the fds that came
-/// with it (at most two: a client socket, and a moving session's state). `MSG_CTRUNC`
+/// with it (a client socket; for a moving session also its state and lock files). `MSG_CTRUNC`
 /// (an fd the kernel had to drop) is an error: the channel can no longer be trusted.
 pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
     let mut iov = [IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!([RawFd; 2]);
+    let mut space = nix::cmsg_space!([RawFd; mallard_protocol::channel::MAX_FDS]);
     let msg = loop {
         match recvmsg::<()>(channel.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
             Err(nix::errno::Errno::EINTR) => continue,

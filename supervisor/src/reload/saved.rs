@@ -115,13 +115,20 @@ pub struct SavedClient<F> {
 pub struct SavedMoving<F> {
     pub pid: u32,
     pub state: F,
+    /// Its advisory lock files.
+    #[serde(default = "Vec::new")]
+    pub locks: Vec<F>,
 }
 
 impl<'a> SavedClient<Passed<'a>> {
-    /// The client's socket, and a moving session's state.
+    /// The client's socket, and a moving session's state and lock files.
     fn fds(&self) -> impl Iterator<Item = BorrowedFd<'a>> {
-        let state = self.moving.as_ref().map(|m| m.state.0);
-        std::iter::once(self.fd.0).chain(state)
+        let moving: Vec<BorrowedFd<'a>> = self
+            .moving
+            .iter()
+            .flat_map(|m| std::iter::once(m.state.0).chain(m.locks.iter().map(|l| l.0)))
+            .collect();
+        std::iter::once(self.fd.0).chain(moving)
     }
 }
 
@@ -191,7 +198,10 @@ impl Saved<RawFd> {
                 .into_iter()
                 .map(|c| {
                     let moving = match c.moving {
-                        Some(m) => Some(SavedMoving { pid: m.pid, state: take(m.state)? }),
+                        Some(m) => {
+                            let locks = m.locks.into_iter().map(&mut *take).collect::<Result<Vec<_>, E>>()?;
+                            Some(SavedMoving { pid: m.pid, state: take(m.state)?, locks })
+                        }
                         None => None,
                     };
                     Ok(SavedClient { session: c.session, fd: take(c.fd)?, peer: c.peer, moving })

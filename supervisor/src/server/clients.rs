@@ -96,11 +96,9 @@ impl Server {
             Some(moving) => {
                 debug_assert_eq!(moving.pid, pid, "a moving session keeps its pid");
                 let packet = ToWorker::Resume { session, pid, peer }.encode();
-                sys::send_with_fds(
-                    worker.channel.as_fd(),
-                    &packet,
-                    &[client.socket.as_fd(), moving.state.as_fd()],
-                )
+                let mut fds = vec![client.socket.as_fd(), moving.state.as_fd()];
+                fds.extend(moving.locks.iter().map(|f| f.as_fd()));
+                sys::send_with_fds(worker.channel.as_fd(), &packet, &fds)
             }
         };
         match sent {

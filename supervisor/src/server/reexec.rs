@@ -224,7 +224,11 @@ impl Server {
                     Peer::Tcp(a) => Some(a),
                     Peer::Unix => None,
                 },
-                moving: moving.as_ref().map(|m| SavedMoving { pid: m.pid, state: passed(&m.state) }),
+                moving: moving.as_ref().map(|m| SavedMoving {
+                    pid: m.pid,
+                    state: passed(&m.state),
+                    locks: m.locks.iter().map(passed).collect(),
+                }),
             };
         let launch = self.reload.launch();
         let (backends, next_backend_pid) = self.backends.save();
@@ -291,7 +295,7 @@ fn pending(c: SavedClient<OwnedFd>, since: Instant) -> Pending {
         socket: c.fd,
         peer: c.peer.map_or(Peer::Unix, Peer::Tcp),
         since,
-        moving: c.moving.map(|m| Moving { pid: m.pid, state: m.state }),
+        moving: c.moving.map(|m| Moving { pid: m.pid, state: m.state, locks: m.locks }),
     }
 }
 

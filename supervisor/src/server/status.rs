@@ -61,6 +61,7 @@ impl Server {
                 waiting: g.queued,
                 max_connections: self.config.max_connections,
                 sessions_moved: self.metrics.sessions_moved(),
+                sessions_terminated: self.metrics.sessions_terminated_total(),
             },
             last_reload: self.reload.last().cloned(),
         }

@@ -266,18 +266,14 @@ impl Server {
                 }
             };
             match FromWorker::decode(&buf[..n]) {
-                Ok(FromWorker::Moved { session, pid, peer }) if fds.len() == 2 => {
-                    let [socket, state] = <[OwnedFd; 2]>::try_from(fds).expect("checked: two fds");
+                Ok(FromWorker::Moved { session, pid, peer }) if fds.len() >= 2 => {
+                    let mut fds = fds.into_iter();
+                    let (socket, state) = fds.next().zip(fds.next()).expect("checked: two fds at least");
+                    let moving = Some(Moving { pid, state, locks: fds.collect() });
                     self.moved(
                         index,
                         session,
-                        Pending {
-                            session,
-                            socket,
-                            peer,
-                            since: Instant::now(),
-                            moving: Some(Moving { pid, state }),
-                        },
+                        Pending { session, socket, peer, since: Instant::now(), moving },
                     );
                 }
                 Ok(message) if fds.is_empty() && !matches!(message, FromWorker::Moved { .. }) => {
@@ -330,7 +326,10 @@ impl Server {
                 }
             }
             FromWorker::Stats(delta) => self.metrics.apply(&delta),
-            FromWorker::Drained => info!("worker drained"),
+            FromWorker::Drained { terminated } => {
+                info!(terminated, "worker drained");
+                self.metrics.sessions_terminated(terminated);
+            }
             FromWorker::Cancel { pid, secret } => self.forward(pid, ToWorker::Cancel { pid, secret }),
             FromWorker::Signal { pid, signal } => self.forward(pid, ToWorker::Signal { pid, signal }),
             FromWorker::Notify { sender, channel, payload } => {

@@ -9,12 +9,16 @@
 //! What moves: user, database, application name, the backend pid and cancel secret,
 //! every setting (with what `RESET` returns to), named prepared statements (prepared
 //! again from their text and parameter types; one whose result columns changed is
-//! refused on use, as PostgreSQL refuses a cached plan), LISTEN registrations.
+//! refused on use, as PostgreSQL refuses a cached plan), LISTEN registrations, advisory
+//! locks.
+//!
+//! Session advisory locks move too, held all along: they are open file descriptions of
+//! the lock files (see [`crate::advisory`]), whose descriptors travel with the socket.
 //!
 //! What cannot move keeps the session where it is, to drain as before (the log says
-//! why, once): TLS (rustls' state lives in this process), advisory locks (open file
-//! descriptions of this process), open cursors, temporary tables and other
-//! per-connection DuckDB objects. A session in a transaction block moves at its end.
+//! why, once): TLS (rustls' state lives in this process), open cursors, temporary
+//! tables and other per-connection DuckDB objects. A session in a transaction block
+//! moves at its end.
 //!
 //! The state's layout goes with the channel's [`VERSION`](mallard_protocol::channel::VERSION):
 //! a binary whose channel version differs never gets a `Drain` from a supervisor of
@@ -51,6 +55,9 @@ struct SessionState {
     backend_start: i64,
     secret: Vec<u8>,
     settings: settings::Saved,
+    /// Its advisory locks; their lock files travel as the packet's fds after the state.
+    #[serde(default)]
+    locks: crate::advisory::MovedLocks,
     statements: Vec<SavedStatement>,
     /// Statements that were already stale: they stay refused.
     stale: Vec<String>,
@@ -81,7 +88,15 @@ impl Session<'_> {
         }
         // Whatever is owed to the client goes before the socket does.
         self.conn.flush().map_err(SessionError::Io)?;
-        let state = self.state();
+        let (lock_files, locks) = match self.advisory.export() {
+            Ok(exported) => exported,
+            Err(e) => {
+                warn!(error = %e, "could not pass the advisory locks on; the session drains");
+                self.stays = true;
+                return Ok(false);
+            }
+        };
+        let state = self.state(locks);
         // Out of the table first: from the send on, nothing here may touch the socket
         // (a drain's terminate would shut it down under the new worker).
         let pid = self.backend_pid();
@@ -94,7 +109,9 @@ impl Session<'_> {
                 let socket = self.conn.plain_socket().expect("cannot_move checked a plain socket");
                 let activity = &self.activity.activity;
                 let moved = FromWorker::Moved { session: self.id, pid: activity.pid, peer: activity.peer };
-                self.shared.channel.send_with_fds(&moved, &[socket, memfd.as_fd()]).map_err(|e| e.to_string())
+                let mut fds = vec![socket, memfd.as_fd()];
+                fds.extend(lock_files.iter().map(|f| f.as_fd()));
+                self.shared.channel.send_with_fds(&moved, &fds).map_err(|e| e.to_string())
             });
         match sent {
             Ok(()) => {
@@ -123,16 +140,13 @@ impl Session<'_> {
         if self.portals.keys().any(|name| !name.is_empty()) {
             return Some("open cursors");
         }
-        if self.advisory.holds_any() {
-            return Some("advisory locks held");
-        }
         if has_temporary_objects(&self.duck) {
             return Some("temporary tables, views or sequences");
         }
         None
     }
 
-    fn state(&self) -> SessionState {
+    fn state(&self, locks: crate::advisory::MovedLocks) -> SessionState {
         let activity = &self.activity.activity;
         let statements = self
             .statements
@@ -153,6 +167,7 @@ impl Session<'_> {
             backend_start: activity.backend_start,
             secret: self.control.secret().to_vec(),
             settings: self.settings.save(),
+            locks,
             statements,
             stale: self.stale.iter().cloned().collect(),
             listening: self.notify.subscriber.channels().to_vec(),
@@ -215,14 +230,14 @@ fn has_temporary_objects(duck: &crate::duck::Connection) -> bool {
     }
 }
 
-/// Resumes a session another worker handed over: its state from the memfd, then the
-/// message loop, with nothing sent to the client.
+/// Resumes a session another worker handed over: its state from the memfd (and its
+/// advisory lock files), then the message loop, with nothing sent to the client.
 pub(super) fn resume(
     shared: &Shared,
     handoff: &Handoff,
     conn: &mut Conn,
     control_fd: OwnedFd,
-    state: OwnedFd,
+    (state, lock_files): (OwnedFd, Vec<OwnedFd>),
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
     let ended = |why: String| {
@@ -264,6 +279,7 @@ pub(super) fn resume(
     let settings = settings::Settings::restore(&state.user, state.settings);
     let opened = Opened { id: handoff.session, user: &state.user, settings, secret: state.secret, activity };
     let mut session = Session::open(shared, conn, control_fd, opened)?;
+    session.advisory.import(lock_files, state.locks);
     for channel in &state.listening {
         if let Err(e) = session.notify.subscriber.listen(channel) {
             warn!(channel, error = %e, "a moved session could not listen again");

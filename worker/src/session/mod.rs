@@ -153,8 +153,8 @@ fn run(
     control_fd: OwnedFd,
     span: &tracing::Span,
 ) -> Result<(), SessionError> {
-    if let Some(state) = handoff.state.take() {
-        return handover::resume(shared, &handoff, conn, control_fd, state, span);
+    if let Some(moved) = handoff.moved.take() {
+        return handover::resume(shared, &handoff, conn, control_fd, moved, span);
     }
     // One deadline for the whole startup, however slowly the bytes come: a client that
     // sends a byte a second must not hold a thread for longer. It covers the TLS
@@ -284,7 +284,7 @@ impl<'s> Session<'s> {
         let duck = shared.connect().map_err(could_not_open)?;
         settings.open_duckdb(&duck, &shared.config.database).map_err(could_not_open)?;
         conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
-        let control = Arc::new(Control::new(secret, duck.interrupter(), control_fd));
+        let control = Arc::new(Control::new(secret, duck.interrupter(), control_fd, conn.is_tls()));
         shared.sessions.insert(pid, Arc::clone(&control));
         let caller = crate::activity::functions::Registration::new(&duck, pid, user);
         let advisory =
