@@ -294,7 +294,9 @@ fn pgbench_prepared_tpcb_across_reloads_fails_nothing() {
             .output()
             .expect("run pgbench")
     };
-    let init = pgbench(&["-i", "-s", "1", "-q"]);
+    // Scale 10: at scale 1 all eight clients update one branch row, and DuckDB's
+    // optimistic conflicts alone exhaust 100 tries for a transaction now and then.
+    let init = pgbench(&["-i", "-s", "10", "-q"]);
     assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
     let run = thread::scope(|s| {
         let run = s.spawn(|| {
@@ -326,25 +328,49 @@ fn pgbench_prepared_tpcb_across_reloads_fails_nothing() {
     assert!(moved >= 8 * 5, "pgbench's 8 connections moved {moved} times over 5 reloads\n{out}");
 }
 
-/// Ten psycopg connections and an asyncpg pool of ten, never closed, across reloads
-/// (`tests/drivers/pools_across_reloads.py`, proved against PostgreSQL 15 first without
-/// reloads): no error, the same pids and settings, prepared statements in use, cancel.
-#[test]
-fn python_driver_pools_keep_working_across_reloads() {
+/// A driver script (`tests/drivers/`) run against PostgreSQL 15 without reloads, which
+/// proves its expectations, then against mallard while it reloads five times (the script
+/// runs `RELOAD_COMMAND`): `connections` pooled sessions, each moved at every reload.
+fn driver_across_reloads(name: &str, script: impl Fn() -> std::process::Command, connections: u64) {
     use mallard_harness::{drivers, postgres_server::Postgres};
     let limit = Duration::from_secs(180);
     let reference = {
         let pg = Postgres::start();
         let target = format!("host=127.0.0.1 port={} user={} dbname={}", pg.port, pg.user, pg.database);
-        drivers::run(drivers::python_script("pools_across_reloads.py"), &target, limit)
+        drivers::run(script(), &target, limit)
     };
-    assert!(reference.passed, "the script fails against PostgreSQL 15:\n{}", reference.output);
+    assert!(reference.passed, "{name} fails against PostgreSQL 15:\n{}", reference.output);
     let server = start("duckdb", 1, DRAIN);
-    let reload = format!("{BIN} reload --data-dir {}", server.data_dir.display());
-    let mut script = drivers::python_script("pools_across_reloads.py");
-    script.env("RELOAD_COMMAND", reload);
-    let run = drivers::run(script, &server.conn_str(), limit);
-    assert!(run.passed, "pooled drivers across reloads:\n{}\n{}", run.output, server.logs());
+    let mut with_reloads = script();
+    with_reloads.env("RELOAD_COMMAND", format!("{BIN} reload --data-dir {}", server.data_dir.display()));
+    let run = drivers::run(with_reloads, &server.conn_str(), limit);
+    assert!(run.passed, "{name} across reloads:\n{}\n{}", run.output, server.logs());
     let moved = server.status()["totals"]["sessions_moved"].as_u64().unwrap();
-    assert!(moved >= 20 * 5, "20 pooled connections moved {moved} times over 5 reloads\n{}", run.output);
+    assert!(
+        moved >= connections * 5,
+        "{name}: {connections} pooled connections moved {moved} times over 5 reloads"
+    );
+}
+
+/// Ten psycopg connections and an asyncpg pool of ten, never closed, across reloads
+/// (`tests/drivers/pools_across_reloads.py`): no error, the same pids and settings,
+/// prepared statements in use, cancel.
+#[test]
+fn python_driver_pools_keep_working_across_reloads() {
+    driver_across_reloads(
+        "pools_across_reloads.py",
+        || mallard_harness::drivers::python_script("pools_across_reloads.py"),
+        20,
+    );
+}
+
+/// A plain pgjdbc pool of five with server-side prepared statements across reloads
+/// (`tests/drivers/JdbcPoolReloads.java`).
+#[test]
+fn pgjdbc_pool_keeps_working_across_reloads() {
+    driver_across_reloads(
+        "JdbcPoolReloads.java",
+        || mallard_harness::drivers::java_source("JdbcPoolReloads.java"),
+        5,
+    );
 }

@@ -402,11 +402,13 @@ fn mallard_sessions_lists_them_for_scripts() {
 }
 
 /// Acceptance: a session that connected before a reload is listed, cancelled and
-/// terminated after it, from a session of the new generation, while it drains.
+/// terminated after it, from a session of the new generation, while it drains. (It
+/// holds a temporary table, so it cannot move to the new generation at the reload.)
 #[test]
 fn a_draining_session_stays_listed_and_signalable() {
     let server = server(2, &[("MALLARD_DRAIN_TIMEOUT", "60s")]);
     let old = Arc::new(Mutex::new(server.connect()));
+    old.lock().unwrap().batch_execute("create temporary table pinned (x int)").unwrap();
     let old_pid = int(&mut old.lock().unwrap(), "select pg_backend_pid()") as i32;
     let reload = server.admin("reload", &[]);
     assert!(reload.status.success(), "{}", String::from_utf8_lossy(&reload.stderr));
