@@ -151,7 +151,16 @@ fn pooled_sessions_move_across_reloads_in_duckdb_read_write_mode() {
 
 #[test]
 fn pooled_sessions_move_across_reloads_in_duckdb_read_only_mode() {
-    // The file must exist before a read-only server opens it.
+    let (_dir, server) = read_only_server();
+    let mut reader = server.connect();
+    assert_eq!(one(&mut reader, "select count(*) from t"), "1");
+    pooled_sessions_survive(&server, "duckdb read-only", 10);
+    assert_eq!(one(&mut reader, "select count(*) from t"), "1");
+}
+
+/// A `duckdb` read-only server of two workers on a file with one table `t` of one row
+/// (the file must exist before a read-only server opens it), and the directory it is in.
+fn read_only_server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     {
@@ -175,10 +184,7 @@ fn pooled_sessions_move_across_reloads_in_duckdb_read_only_mode() {
             ..Options::default()
         },
     );
-    let mut reader = server.connect();
-    assert_eq!(one(&mut reader, "select count(*) from t"), "1");
-    pooled_sessions_survive(&server, "duckdb read-only", 10);
-    assert_eq!(one(&mut reader, "select count(*) from t"), "1");
+    (dir, server)
 }
 
 #[test]
@@ -329,32 +335,42 @@ fn pgbench_prepared_tpcb_across_reloads_fails_nothing() {
 }
 
 /// A driver script (`tests/drivers/`) run against PostgreSQL 15 without reloads, which
-/// proves its expectations, then against mallard while it reloads five times (the script
-/// runs `RELOAD_COMMAND`): `connections` pooled sessions, each moved at every reload.
+/// proves its expectations, then against mallard in each storage mode while it reloads
+/// ten times (the script runs `RELOAD_COMMAND`): `connections` pooled sessions, each
+/// moved at every reload.
 fn driver_across_reloads(name: &str, script: impl Fn() -> std::process::Command, connections: u64) {
     use mallard_harness::{drivers, postgres_server::Postgres};
-    let limit = Duration::from_secs(180);
+    const RELOADS: u64 = 10;
+    let limit = Duration::from_secs(240);
     let reference = {
         let pg = Postgres::start();
         let target = format!("host=127.0.0.1 port={} user={} dbname={}", pg.port, pg.user, pg.database);
         drivers::run(script(), &target, limit)
     };
     assert!(reference.passed, "{name} fails against PostgreSQL 15:\n{}", reference.output);
-    let server = start("duckdb", 1, DRAIN);
-    let mut with_reloads = script();
-    with_reloads.env("RELOAD_COMMAND", format!("{BIN} reload --data-dir {}", server.data_dir.display()));
-    let run = drivers::run(with_reloads, &server.conn_str(), limit);
-    assert!(run.passed, "{name} across reloads:\n{}\n{}", run.output, server.logs());
-    let moved = server.status()["totals"]["sessions_moved"].as_u64().unwrap();
-    assert!(
-        moved >= connections * 5,
-        "{name}: {connections} pooled connections moved {moved} times over 5 reloads"
-    );
+    let (_dir, read_only) = read_only_server();
+    for (mode, server) in [
+        ("memory", &start("memory", 2, DRAIN)),
+        ("duckdb", &start("duckdb", 1, DRAIN)),
+        ("duckdb read-only", &read_only),
+    ] {
+        let mut with_reloads = script();
+        with_reloads
+            .env("RELOAD_COMMAND", format!("{BIN} reload --data-dir {}", server.data_dir.display()))
+            .env("RELOADS", RELOADS.to_string());
+        let run = drivers::run(with_reloads, &server.conn_str(), limit);
+        assert!(run.passed, "{name} across reloads in {mode} mode:\n{}\n{}", run.output, server.logs());
+        let moved = server.status()["totals"]["sessions_moved"].as_u64().unwrap();
+        assert!(
+            moved >= connections * RELOADS,
+            "{name} in {mode} mode: {connections} pooled connections moved {moved} times over {RELOADS} reloads"
+        );
+    }
 }
 
-/// Ten psycopg connections and an asyncpg pool of ten, never closed, across reloads
-/// (`tests/drivers/pools_across_reloads.py`): no error, the same pids and settings,
-/// prepared statements in use, cancel.
+/// Ten psycopg connections and an asyncpg pool of ten, never closed, across ten reloads
+/// in each storage mode (`tests/drivers/pools_across_reloads.py`): no error, the same
+/// pids and settings, prepared statements in use, cancel.
 #[test]
 fn python_driver_pools_keep_working_across_reloads() {
     driver_across_reloads(
@@ -364,8 +380,8 @@ fn python_driver_pools_keep_working_across_reloads() {
     );
 }
 
-/// A plain pgjdbc pool of five with server-side prepared statements across reloads
-/// (`tests/drivers/JdbcPoolReloads.java`).
+/// A plain pgjdbc pool of five with server-side prepared statements across ten reloads
+/// in each storage mode (`tests/drivers/JdbcPoolReloads.java`).
 #[test]
 fn pgjdbc_pool_keeps_working_across_reloads() {
     driver_across_reloads(

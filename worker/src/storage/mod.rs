@@ -135,6 +135,12 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
         ("temp_directory", temp.display().to_string()),
         // Extensions we need are compiled in; never reach for the network.
         ("autoinstall_known_extensions", "false".to_owned()),
+        // DuckDB's background threads run a task in slices and look between them whether
+        // they are to stop. By default a thread runs a task to its end, and when the
+        // threads drop (`crate::threads`), DuckDB joins the ones that go at the end of
+        // the next statement, under a lock the end of every statement takes: every
+        // statement of the worker would then wait for a long query's task to finish.
+        ("scheduler_process_partial", "true".to_owned()),
     ];
     if let Some(limit) = &config.memory_limit {
         options.push(("memory_limit", limit.clone()));
