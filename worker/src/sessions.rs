@@ -93,7 +93,9 @@ impl Control {
     /// The session waits (`true`) or no longer waits for an idle client's next message.
     /// Called on the session's own thread.
     pub fn set_reading(&self, reading: bool) {
-        self.reading.store(reading, Ordering::SeqCst);
+        // Relaxed: every statement stores it twice, and a wake-up that misses it is
+        // repeated by the drain.
+        self.reading.store(reading, Ordering::Relaxed);
     }
 
     /// Marks a statement as running, with its deadline if `statement_timeout` is set.
@@ -241,7 +243,7 @@ impl Sessions {
     /// A session stays in the table until its thread is about to end, so each thread
     /// signalled here is alive.
     pub fn wake_idle(&self) {
-        for control in self.lock().values().filter(|c| c.reading.load(Ordering::SeqCst)) {
+        for control in self.lock().values().filter(|c| c.reading.load(Ordering::Relaxed)) {
             crate::sys::wake_thread(control.thread);
         }
     }

@@ -85,16 +85,21 @@ pub fn wake_thread(thread: libc::pthread_t) {
 /// A new memfd holding `bytes`, read from its start: a moving session's state.
 pub fn memfd_with(name: &std::ffi::CStr, bytes: &[u8]) -> io::Result<OwnedFd> {
     use std::io::{Seek, Write};
+    let mut file = std::fs::File::from(memfd(name)?);
+    file.write_all(bytes)?;
+    file.rewind()?;
+    Ok(OwnedFd::from(file))
+}
+
+/// A new empty memfd, closed on exec.
+fn memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
     // SAFETY: the name is NUL-terminated; the result is checked before use.
     let raw = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
     if raw < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: memfd_create returned a new fd that nothing else owns.
-    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(raw) });
-    file.write_all(bytes)?;
-    file.rewind()?;
-    Ok(OwnedFd::from(file))
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// Sends one packet (no fd).
@@ -133,13 +138,7 @@ unsafe impl Sync for SharedWords {}
 impl SharedWords {
     /// A new zeroed memfd of `words` words, mapped.
     pub fn create(name: &std::ffi::CStr, words: usize) -> io::Result<SharedWords> {
-        // SAFETY: the name is NUL-terminated; the result is checked before use.
-        let raw = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: memfd_create returned a new fd that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = memfd(name)?;
         let bytes = libc::off_t::try_from(words * 8).map_err(|_| io::Error::other("segment too large"))?;
         // SAFETY: ftruncate on an fd this function owns.
         if unsafe { libc::ftruncate(fd.as_raw_fd(), bytes) } != 0 {
