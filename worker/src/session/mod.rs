@@ -394,9 +394,12 @@ impl<'s> Session<'s> {
             {
                 return Err(SessionError::Moved);
             }
-            // Waiting for an idle client outside a block, the drain may wake us to move.
-            let wakeable =
-                self.awaiting_command && self.tx == Transaction::Idle && self.conn.plain_socket().is_some();
+            // Waiting for an idle client outside a block, the drain may wake us to move
+            // (not once the session knows it stays: the drain's wake-ups repeat).
+            let wakeable = self.awaiting_command
+                && self.tx == Transaction::Idle
+                && !self.stays
+                && self.conn.plain_socket().is_some();
             self.conn.set_wakeable(wakeable);
             self.control.set_reading(wakeable);
             let frame = self.await_client().and_then(|()| self.conn.read_session_message(max));
