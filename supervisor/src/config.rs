@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mallard_worker::auth::{self, AuthSettings, Rule, RuleSpec, Users};
 use mallard_worker::tls::{SslMode, TlsSettings};
-use mallard_worker::{check_timezone, FileAccess, Storage, WorkerConfig};
+use mallard_worker::{check_timezone, FileAccess, LakeSettings, Storage, WorkerConfig};
 use serde::Deserialize;
 
 /// The file read when `-c` is not given, if it exists.
@@ -145,8 +145,18 @@ pub struct Config {
     pub log_format: LogFormat,
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// DuckDB extensions every worker loads at start (see `WorkerConfig::extensions`).
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// Where they are, in DuckDB's layout; default `<data_dir>/extensions`.
+    pub extension_directory: Option<PathBuf>,
+    /// Whether SQL may `INSTALL` and `LOAD` extensions (off: a client must not load code
+    /// into a worker).
+    #[serde(default)]
+    pub extension_statements: bool,
     pub tls: Option<TlsConfig>,
     pub auth: Option<AuthConfig>,
+    pub ducklake: Option<LakeSettings>,
 }
 
 fn default_listen() -> Vec<SocketAddr> {
@@ -289,7 +299,7 @@ impl Config {
         // The storage mode decides how many workers it can serve, and whether it is
         // implemented; its errors say what to use instead.
         self.storage
-            .validate(self.read_only, self.workers)
+            .validate(self.read_only, self.workers, self.ducklake.as_ref())
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.database.is_empty() {
             return invalid("`database` must not be empty".into());
@@ -333,6 +343,11 @@ impl Config {
         Ok(data_dir.join("mallard.sock"))
     }
 
+    /// Where extensions load from: `extension_directory`, else `<data_dir>/extensions`.
+    pub fn extension_dir(&self) -> PathBuf {
+        self.extension_directory.clone().unwrap_or_else(|| self.data_dir.join("extensions"))
+    }
+
     /// The admin socket: `admin_socket`, else `<data_dir>/mallard.sock`.
     pub fn admin_path(&self) -> PathBuf {
         self.admin_socket.clone().unwrap_or_else(|| self.data_dir.join("mallard.sock"))
@@ -361,7 +376,11 @@ impl Config {
             idle_in_transaction_session_timeout: self.idle_in_transaction_session_timeout,
             file_access: self.file_access,
             allowed_directories: self.allowed_directories.iter().map(|d| absolute(d)).collect(),
+            extensions: self.extensions.clone(),
+            extension_directory: Some(absolute(&self.extension_dir())),
+            extension_statements: self.extension_statements,
             auth: self.auth_settings()?,
+            ducklake: self.ducklake.clone(),
             tls: self.tls.as_ref().map(TlsConfig::settings).unwrap_or_default(),
         })
     }
@@ -473,8 +492,12 @@ const CONFIG_KEYS: &[&str] = &[
     "group",
     "log_format",
     "log_level",
+    "extensions",
+    "extension_directory",
+    "extension_statements",
     "tls",
     "auth",
+    "ducklake",
 ];
 
 /// `MALLARD_WORKERS=4` sets `workers`; `MALLARD_TLS__SSL=off` sets `tls.ssl`. Values are
@@ -614,8 +637,18 @@ mod tests {
         let err = load("storage = \"ducklake\"", &[], Overrides::default()).unwrap_err().to_string();
         assert_eq!(
             err,
-            "invalid configuration: storage = \"ducklake\" is not implemented yet; use \"duckdb\" or \"memory\""
+            "invalid configuration: storage = \"ducklake\" needs a [ducklake] section with `catalog` and `data_path`"
         );
+        let lake = "storage = \"ducklake\"\n[ducklake]\ncatalog = \"postgres:host=db1 dbname=lake\"\ndata_path = \"/srv/lake/\"";
+        let c = load(lake, &[], Overrides::default()).unwrap();
+        assert_eq!(c.worker_count(), Storage::Memory.default_workers(false), "a pool of writers");
+        let worker = c.worker_config().unwrap();
+        assert_eq!(worker.extensions_to_load(), ["postgres_scanner", "ducklake"]);
+        assert!(worker.extension_directory.unwrap().ends_with("mallard-data/extensions"));
+        // Environment variables reach the section's keys.
+        let c = load(lake, &[("MALLARD_DUCKLAKE__DATA_PATH", "s3://bucket/lake/")], Overrides::default())
+            .unwrap();
+        assert_eq!(c.ducklake.unwrap().data_path, "s3://bucket/lake/");
         let err = load("workers = 0", &[], Overrides::default()).unwrap_err().to_string();
         assert_eq!(err, "invalid configuration: `workers` must be at least 1");
     }

@@ -250,8 +250,8 @@ fn binary_on_disk() -> PathBuf {
 
 fn check(file: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<()> {
     let config = Config::load(file.as_deref(), overrides)?;
-    config.worker_config()?;
-    mallard_worker::self_test().context("this binary's DuckDB does not work")?;
+    let worker = config.worker_config()?;
+    mallard_worker::self_test(&worker).context("this binary's DuckDB does not work")?;
     println!(
         "configuration OK: storage {}, {} worker(s), {} listener(s), ssl {}",
         config.storage.as_str(),

@@ -64,8 +64,21 @@ pub struct WorkerConfig {
     /// Directories SQL may use besides the data directory, under `file_access = "data_dir"`.
     #[serde(default)]
     pub allowed_directories: Vec<PathBuf>,
+    /// DuckDB extensions every worker loads at start, by name, from
+    /// `extension_directory` (`ducklake` mode adds `ducklake` and `postgres_scanner`).
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// DuckDB's extension directory: `<dir>/v1.5.5/linux_amd64/<name>.duckdb_extension`.
+    pub extension_directory: Option<PathBuf>,
+    /// Whether SQL may `INSTALL` and `LOAD` extensions: off, a client must not load
+    /// code into a worker.
+    #[serde(default)]
+    pub extension_statements: bool,
     /// Access rules and the users file.
     pub auth: AuthSettings,
+    /// `[ducklake]`, in `ducklake` mode.
+    #[serde(default)]
+    pub ducklake: Option<crate::storage::LakeSettings>,
     /// `[tls]`: the worker loads the files itself, so a new generation reads new ones.
     /// Last, as TOML wants tables after plain values.
     #[serde(default)]
@@ -81,6 +94,25 @@ fn default_max_connections() -> u32 {
 }
 
 impl WorkerConfig {
+    /// The extensions a worker loads at start: the storage mode's, then the configured
+    /// ones, each once (`postgres` is DuckDB's alias of `postgres_scanner`).
+    pub fn extensions_to_load(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let listed =
+            self.storage.extensions().iter().map(|n| n.to_string()).chain(self.extensions.iter().map(|n| {
+                match n.trim().to_ascii_lowercase().as_str() {
+                    "postgres" => "postgres_scanner".to_owned(),
+                    other => other.to_owned(),
+                }
+            }));
+        for name in listed {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The database file of `duckdb` mode.
     pub fn database_file(&self) -> PathBuf {
         self.data_dir.join("mallard.duckdb")
@@ -142,7 +174,11 @@ mod tests {
             idle_in_transaction_session_timeout: idle_in_transaction,
             file_access: FileAccess::DataDir,
             allowed_directories: Vec::new(),
+            extensions: Vec::new(),
+            extension_directory: None,
+            extension_statements: false,
             auth: crate::auth::AuthSettings::default(),
+            ducklake: None,
             tls: Default::default(),
         }
     }

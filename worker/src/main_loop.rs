@@ -55,7 +55,8 @@ pub fn run(
     let _entered = span.enter();
 
     let tls = load_tls(&config)?;
-    let db = storage::open(&config)?;
+    let storage::Opened { db, lake } = storage::open(&config)?;
+    crate::sql::translate::keep_declared_types(lake.is_none());
     // A DuckLake catalog changes under other workers' and hosts' DDL too.
     let relations = Relations::new(config.storage != storage::Storage::Ducklake);
     let snapshot =
@@ -65,6 +66,7 @@ pub fn run(
         config,
         tls,
         db,
+        lake,
         channel: Channel::new(channel),
         sessions: Sessions::default(),
         listeners: Listeners::default(),

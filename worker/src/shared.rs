@@ -22,6 +22,8 @@ pub struct Shared {
     /// The TLS configuration, loaded from the PEM files at start; `None` when ssl = off.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub db: Arc<Database>,
+    /// In `ducklake` mode: what every commit that wrote to the lake holds.
+    pub lake: Option<crate::storage::CommitLock>,
     pub channel: Channel,
     pub sessions: Sessions,
     /// Which sessions listen on which channel (LISTEN/NOTIFY).

@@ -32,8 +32,17 @@ const WINDOW: usize = 25;
 const SATURATED: usize = 20;
 const UNSATURATED: usize = 5;
 
-/// Starts the thread, unless DuckDB has a single thread anyway.
+/// Starts the thread, unless DuckDB has a single thread anyway, or extensions are
+/// loaded. DuckDB applies a new thread count at the end of the next statement, joining
+/// the threads that go under a lock that the end of every statement takes; an
+/// extension's scan that runs a query of its own while its tasks wait for it (DuckLake
+/// lists a table's files so, holding the scan's lock) then waits for that lock while
+/// the join waits for its task: the worker hung under pgbench in `ducklake` mode.
 pub fn start(shared: &Arc<Shared>) {
+    if !shared.config.extensions_to_load().is_empty() {
+        debug!("extensions are loaded: DuckDB's threads stay as configured");
+        return;
+    }
     let parallel = match shared.config.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n as usize,

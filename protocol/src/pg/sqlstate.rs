@@ -10,6 +10,7 @@ impl SqlState {
     pub const SUCCESSFUL_COMPLETION: SqlState = SqlState(*b"00000");
     pub const WARNING: SqlState = SqlState(*b"01000");
     pub const CONNECTION_EXCEPTION: SqlState = SqlState(*b"08000");
+    pub const CONNECTION_FAILURE: SqlState = SqlState(*b"08006");
     pub const PROTOCOL_VIOLATION: SqlState = SqlState(*b"08P01");
     pub const FEATURE_NOT_SUPPORTED: SqlState = SqlState(*b"0A000");
     pub const INVALID_CURSOR_STATE: SqlState = SqlState(*b"24000");
@@ -59,6 +60,7 @@ impl SqlState {
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState(*b"55000");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState(*b"53000");
     pub const CANT_CHANGE_RUNTIME_PARAM: SqlState = SqlState(*b"55P02");
+    pub const LOCK_NOT_AVAILABLE: SqlState = SqlState(*b"55P03");
     pub const OUT_OF_MEMORY: SqlState = SqlState(*b"53200");
     pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState(*b"54000");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState(*b"53300");

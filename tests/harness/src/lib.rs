@@ -19,6 +19,7 @@ pub use postgres;
 
 pub mod drivers;
 pub mod exchange;
+pub mod lake;
 pub mod pair;
 pub mod postgres_server;
 pub mod raw_client;

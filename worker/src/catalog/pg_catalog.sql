@@ -172,7 +172,9 @@ CREATE VIEW memory.mallard_catalog.live_columns AS
 SELECT c.schema_name, c.table_name, c.column_name, CAST(c.column_index AS SMALLINT) AS attnum,
        CAST(coalesce(d.typid, memory.mallard_catalog.type_oid(c.data_type)) AS UINTEGER) AS typid,
        CAST(coalesce(d.typmod, memory.mallard_catalog.type_modifier(c.data_type)) AS INTEGER) AS typmod,
-       NOT c.is_nullable AS notnull, c.column_default, c.comment, c.data_type,
+       -- DuckLake reports a column without a default as `NULL`; PostgreSQL keeps no
+       -- default for `DEFAULT NULL` either.
+       NOT c.is_nullable AS notnull, nullif(c.column_default, 'NULL') AS column_default, c.comment, c.data_type,
        memory.mallard_catalog.object_oid('r', c.schema_name, c.table_name) AS relid
 FROM memory.mallard_catalog.served_columns() c
 LEFT JOIN memory.mallard_catalog.declared_types d

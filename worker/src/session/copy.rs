@@ -150,15 +150,16 @@ impl Session<'_> {
         if own_transaction {
             exec(&self.duck, "BEGIN TRANSACTION")?;
         }
+        self.lake_wrote |= self.shared.lake.is_some();
         let outcome = self.copy_in_rows(
             statement,
             &columns,
             Decoder::new(options, columns.len(), force_not_null, force_null),
         );
         if own_transaction {
-            let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            if let Err(e) = exec(&self.duck, end) {
-                return outcome.and(Err(e.into()));
+            let end = if outcome.is_ok() { self.duck_commit() } else { self.duck_rollback() };
+            if let Err(e) = end {
+                return outcome.and(Err(e));
             }
         }
         outcome

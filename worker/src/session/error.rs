@@ -111,6 +111,12 @@ impl From<DuckError> for StepError {
     }
 }
 
+impl From<crate::storage::LakeError> for StepError {
+    fn from(e: crate::storage::LakeError) -> Self {
+        StepError::Query(ErrorInfo::error(e.sqlstate(), e.to_string()))
+    }
+}
+
 impl From<CopyError> for StepError {
     fn from(e: CopyError) -> Self {
         let mut info = ErrorInfo::error(e.code, e.message);

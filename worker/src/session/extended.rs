@@ -6,9 +6,9 @@
 
 use std::rc::Rc;
 
-use mallard_protocol::pg::backend::Message;
+use mallard_protocol::pg::backend::{ErrorInfo, Message};
 use mallard_protocol::pg::frontend::Target;
-use mallard_protocol::pg::{Format, SqlState};
+use mallard_protocol::pg::{Format, Severity, SqlState};
 
 use super::portal::{
     check_formats, check_supported, describe, rename, result_columns, run, Column, DuckStatement, Portal,
@@ -247,11 +247,17 @@ impl Session<'_> {
                 return self.session_command(&statement.command, &statement.sql, described)
             }
             _ if self.tx == Transaction::Failed => return Err(aborted()),
-            StatementKind::Answer(tag) => {
+            StatementKind::Answer(tag, warning) => {
+                if let Some(warning) = warning {
+                    let notice =
+                        ErrorInfo::new(Severity::Warning, SqlState::FEATURE_NOT_SUPPORTED, warning.clone());
+                    self.conn.send(&Message::NoticeResponse(notice));
+                }
                 self.conn.send(&Message::CommandComplete((*tag).into()));
                 return Ok(());
             }
             StatementKind::Script(script) => {
+                self.note_lake_write(&statement.command);
                 self.run_script(script)?;
                 self.conn.send(&Message::CommandComplete(statement.command.tag(0)));
                 return Ok(());
@@ -319,7 +325,8 @@ impl Session<'_> {
             // gives the statement its own transaction, as it does a simple query's.
             // That is known when the batch's Sync is already here.
             let alone = limit.is_none() && self.conn.next_tag() == Some(b'S');
-            if !described && !alone && self.tx == Transaction::Idle {
+            let lake_write = self.note_lake_write(command);
+            if (lake_write || !described && !alone) && self.tx == Transaction::Idle {
                 self.begin_implicit()?;
             }
             let started = self.start_portal(name, described)?;
@@ -393,7 +400,7 @@ impl Session<'_> {
         }
         let outcome = script.iter().try_for_each(|sql| self.duck_exec(sql));
         if own {
-            let end = self.duck_exec(if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" });
+            let end = if outcome.is_ok() { self.duck_commit() } else { self.duck_rollback() };
             return outcome.and(end);
         }
         outcome

@@ -54,6 +54,8 @@ pub(crate) struct Session<'s> {
     tx: Transaction,
     /// The open transaction block was started `READ ONLY`.
     read_only: bool,
+    /// The open transaction wrote to the lake: its commit takes the lake's commit lock.
+    lake_wrote: bool,
     /// Prepared statements by name; `""` is the unnamed one.
     statements: HashMap<String, Rc<portal::Statement>>,
     /// Named statements a reload's move could not prepare again as they were: using
@@ -302,6 +304,7 @@ impl<'s> Session<'s> {
             control,
             tx: Transaction::default(),
             read_only: false,
+            lake_wrote: false,
             settings,
             savepoints: savepoints::Savepoints::default(),
             advisory,

@@ -57,8 +57,8 @@ pub enum StatementKind {
     Empty,
     /// Answered by the session itself: transaction control, settings, `DEALLOCATE`.
     Session,
-    /// Answered without DuckDB, with this tag (`VACUUM`).
-    Answer(&'static str),
+    /// Answered without DuckDB, with this tag (`VACUUM`), after a warning if any.
+    Answer(&'static str, Option<String>),
     /// Several DuckDB statements that one client statement became (`DROP TABLE a, b`).
     Script(Vec<String>),
     /// `DECLARE name CURSOR FOR <query>`: the query, prepared.

@@ -6,6 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use mallard_protocol::pg::backend::ErrorInfo;
 use mallard_protocol::pg::SqlState;
 
 use super::portal::{attribute, rename, result_columns, Column, DuckStatement, Statement, StatementKind};
@@ -75,6 +76,17 @@ impl Session<'_> {
     ) -> Result<Rc<Statement>, StepError> {
         let style = self.settings.text_style();
         let Analysis { command, plan } = sql::analyze(statement, param_types, &style).map_err(refused)?;
+        if command.loads_extension() && !self.shared.config.extension_statements {
+            return Err(StepError::Query(
+                ErrorInfo::error(
+                    SqlState::INSUFFICIENT_PRIVILEGE,
+                    format!("{} of extensions from SQL is disabled on this server", command.tag(0)),
+                )
+                .with_hint(
+                    "The server's configuration lists the extensions every worker loads (`extensions`).",
+                ),
+            ));
+        }
         self.note_catalog_change(&command, statement.sql());
         let kind = match plan {
             Plan::Session => StatementKind::Session,
@@ -84,7 +96,13 @@ impl Session<'_> {
                 StatementKind::Declare(self.parse_statement(&declare.query, param_types, false)?)
             }
             Plan::Copy => StatementKind::Copy,
-            Plan::Answer(tag) => StatementKind::Answer(tag),
+            Plan::Answer(tag) => StatementKind::Answer(tag, None),
+            // DuckLake keeps no keys: pgbench -i and schema tools go on, told so.
+            Plan::Duck(_) if self.shared.lake.is_some() && sql::added_key(statement).is_some() => {
+                let key = sql::added_key(statement).unwrap_or("key");
+                let warning = format!("DuckLake has no {key}s: the {key} is not created and not enforced");
+                StatementKind::Answer("ALTER TABLE", Some(warning))
+            }
             Plan::Script(script) => StatementKind::Script(script),
             Plan::Duck(plan) => return self.prepare_duck(command, plan, param_types, statement.sql()),
         };

@@ -142,7 +142,7 @@ impl Session<'_> {
         self.read_only = false;
         self.portals.retain(|_, p| p.holdable);
         let outcome =
-            self.park_live().and_then(|()| self.duck_exec(if commit { "COMMIT" } else { "ROLLBACK" }));
+            self.park_live().and_then(|()| if commit { self.duck_commit() } else { self.duck_rollback() });
         if outcome.is_err() && commit {
             let _ = self.duck_exec("ROLLBACK");
         }
@@ -276,6 +276,44 @@ impl Session<'_> {
 
     pub(super) fn duck_exec(&mut self, sql: &str) -> Result<(), StepError> {
         Ok(exec(&self.duck, sql)?)
+    }
+
+    /// Commits DuckDB's open transaction; one that wrote to the lake commits holding the
+    /// lake's commit lock (see `storage::ducklake`).
+    pub(super) fn duck_commit(&mut self) -> Result<(), StepError> {
+        let _token = match &self.shared.lake {
+            Some(lock) if std::mem::take(&mut self.lake_wrote) => lock.for_commit()?,
+            _ => None,
+        };
+        self.duck_exec("COMMIT")
+    }
+
+    pub(super) fn duck_rollback(&mut self) -> Result<(), StepError> {
+        self.lake_wrote = false;
+        self.duck_exec("ROLLBACK")
+    }
+
+    /// Notes that the transaction runs `command`, and says whether it may write to the
+    /// lake. In `ducklake` mode such a statement outside a block runs in a transaction
+    /// of the session's rather than in DuckDB's autocommit, so that its commit is one the
+    /// session makes, under the lake's commit lock.
+    pub(super) fn note_lake_write(&mut self, command: &Command) -> bool {
+        let writes = self.shared.lake.is_some() && lake_writes(command);
+        self.lake_wrote |= writes;
+        writes
+    }
+}
+
+/// Whether a statement may change the lake: what writes rows or the catalog, and `CALL`
+/// (DuckLake's maintenance functions). A statement that writes by other means commits
+/// through DuckLake's own retry loop, without the lock.
+fn lake_writes(command: &Command) -> bool {
+    match command {
+        Command::Insert | Command::Update | Command::Delete | Command::Merge | Command::CreateTableAs => true,
+        Command::Other(tag) => ["CREATE", "DROP", "ALTER", "TRUNCATE", "COPY", "INSERT", "CALL", "COMMENT"]
+            .iter()
+            .any(|w| tag.starts_with(w)),
+        _ => false,
     }
 }
 

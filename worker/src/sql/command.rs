@@ -104,6 +104,14 @@ impl Command {
     }
 }
 
+impl Command {
+    /// DuckDB's `INSTALL`, `LOAD` and `UPDATE EXTENSIONS`: statements that bring code
+    /// into the worker.
+    pub fn loads_extension(&self) -> bool {
+        matches!(self, Command::Other(tag) if ["INSTALL", "LOAD", "UPDATE EXTENSIONS"].contains(&tag.as_str()))
+    }
+}
+
 /// Object kinds whose `CREATE`/`DROP`/`ALTER` tags name them.
 const OBJECT_KINDS: &[&str] = &[
     "TABLE",
@@ -157,6 +165,9 @@ pub fn classify(statement: &Statement<'_>) -> Command {
         }
         "WITH" => with_main_command(statement),
         "INSERT" => Command::Insert,
+        // DuckDB's statements that fetch or load extension code.
+        "FORCE" if word(1) == "INSTALL" => Command::Other("INSTALL".into()),
+        "UPDATE" if word(1) == "EXTENSIONS" => Command::Other("UPDATE EXTENSIONS".into()),
         "UPDATE" => Command::Update,
         "DELETE" => Command::Delete,
         "MERGE" => Command::Merge,
@@ -275,5 +286,17 @@ mod tests {
         assert_ne!(classify("rollback to savepoint a"), Command::Rollback);
         assert_ne!(classify("commit prepared 'x'"), Command::Commit);
         assert_eq!(classify("/* hi */ commit"), Command::Commit);
+    }
+
+    #[test]
+    fn statements_that_load_code_are_known() {
+        for sql in
+            ["load httpfs", "INSTALL 'x.duckdb_extension'", "force install ducklake", "update extensions"]
+        {
+            assert!(classify(sql).loads_extension(), "{sql}");
+        }
+        for sql in ["update extensions_log set x = 1", "select load", "update t set installed = true"] {
+            assert!(!classify(sql).loads_extension(), "{sql}");
+        }
     }
 }

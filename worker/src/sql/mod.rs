@@ -29,6 +29,36 @@ pub fn mentions(sql: &str, needle: &str) -> bool {
     sql.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// `ALTER TABLE t ADD [CONSTRAINT c] PRIMARY KEY | UNIQUE (...)`: the key it adds
+/// (`"primary key"` or `"unique constraint"`).
+pub fn added_key(statement: &Statement<'_>) -> Option<&'static str> {
+    let words: Vec<String> = statement
+        .tokens()
+        .iter()
+        .filter_map(|(_, t)| match t {
+            Token::Word(w) => Some(w.to_ascii_lowercase()),
+            Token::QuotedIdent(_) => Some(String::new()),
+            _ => None,
+        })
+        .collect();
+    if words.first().map(String::as_str) != Some("alter") || words.get(1).map(String::as_str) != Some("table")
+    {
+        return None;
+    }
+    let add = words.iter().position(|w| w == "add")?;
+    let mut rest = words[add + 1..].iter().map(String::as_str);
+    let mut next = rest.next();
+    if next == Some("constraint") {
+        rest.next();
+        next = rest.next();
+    }
+    match (next, rest.next()) {
+        (Some("primary"), Some("key")) => Some("primary key"),
+        (Some("unique"), _) => Some("unique constraint"),
+        _ => None,
+    }
+}
+
 /// An identifier as written (`Orders`, `"Orders"`) as PostgreSQL stores it: unquoted
 /// names fold to lower case, quoted ones keep their case and lose their quotes.
 pub fn stored_name(text: &str) -> String {
@@ -74,4 +104,20 @@ pub fn written_table(sql: &str) -> Option<(String, String)> {
         return Some((first, name(at + 2)?));
     }
     Some(("public".to_owned(), first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_keys_are_found_and_nothing_else() {
+        let key = |sql: &str| added_key(&Statement::new(sql));
+        assert_eq!(key("alter table pgbench_branches add primary key (bid)"), Some("primary key"));
+        assert_eq!(key("ALTER TABLE t ADD CONSTRAINT \"t pk\" PRIMARY KEY (a)"), Some("primary key"));
+        assert_eq!(key("alter table t add constraint u unique (a, b)"), Some("unique constraint"));
+        assert_eq!(key("alter table t add column primary_key int"), None);
+        assert_eq!(key("alter table t add foreign key (a) references u"), None);
+        assert_eq!(key("select 'alter table t add primary key (a)'"), None);
+    }
 }

@@ -9,6 +9,7 @@
 //! every mode, and DuckLake can attach the same way later.
 
 mod duckdb;
+mod ducklake;
 mod memory;
 
 use std::fmt;
@@ -18,7 +19,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{FileAccess, WorkerConfig};
-use crate::duck::{exec, quote_literal, Connection, Database, DuckError};
+use crate::duck::{exec, quote_ident, quote_literal, Connection, Database, DuckError};
+pub use ducklake::{CommitLock, LakeError, LakeSettings};
 
 /// Where the data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +46,10 @@ pub enum PolicyError {
          from many workers, or storage = \"memory\" or \"ducklake\" for a pool of writers"
     )]
     ExclusiveWriter(u32),
-    #[error("storage = \"{0}\" is not implemented yet; use \"duckdb\" or \"memory\"")]
-    NotImplemented(Storage),
+    #[error("storage = \"ducklake\" needs a [ducklake] section with `catalog` and `data_path`")]
+    NoLake,
+    #[error("{0}")]
+    Lake(String),
 }
 
 /// Why a worker could not open its database.
@@ -62,6 +66,17 @@ pub enum StorageError {
     /// A mode this worker cannot open: never a silent in-memory database instead.
     #[error(transparent)]
     Refused(#[from] PolicyError),
+    #[error("storage = \"ducklake\" needs a [ducklake] section with `catalog` and `data_path`")]
+    NoLake,
+    #[error(transparent)]
+    Lake(LakeError),
+    #[error("could not load the extension {name:?} from {directory} (install DuckDB v1.5.5's linux_amd64 build of it there)")]
+    Extension {
+        name: String,
+        directory: String,
+        #[source]
+        source: Box<DuckError>,
+    },
 }
 
 impl Storage {
@@ -95,22 +110,32 @@ impl Storage {
         self.exclusive_writer(read_only)
     }
 
-    /// Checks that this mode can serve `workers` (`None`: the default) workers.
-    pub fn validate(self, read_only: bool, workers: Option<u32>) -> Result<(), PolicyError> {
+    /// Checks that this mode can serve `workers` (`None`: the default) workers, with
+    /// the `[ducklake]` section it was given.
+    pub fn validate(
+        self,
+        read_only: bool,
+        workers: Option<u32>,
+        lake: Option<&LakeSettings>,
+    ) -> Result<(), PolicyError> {
         if workers == Some(0) {
             return Err(PolicyError::NoWorkers);
         }
         if let Some(n) = workers.filter(|&n| n > 1 && self.exclusive_writer(read_only)) {
             return Err(PolicyError::ExclusiveWriter(n));
         }
-        self.implemented()
+        match (self, lake) {
+            (Storage::Ducklake, None) => Err(PolicyError::NoLake),
+            (Storage::Ducklake, Some(lake)) => lake.validate().map_err(PolicyError::Lake),
+            _ => Ok(()),
+        }
     }
 
-    /// Whether this binary can open the mode at all.
-    fn implemented(self) -> Result<(), PolicyError> {
+    /// The extensions this mode needs loaded.
+    pub fn extensions(self) -> &'static [&'static str] {
         match self {
-            Storage::Duckdb | Storage::Memory => Ok(()),
-            Storage::Ducklake => Err(PolicyError::NotImplemented(self)),
+            Storage::Ducklake => &["postgres_scanner", "ducklake"],
+            Storage::Duckdb | Storage::Memory => &[],
         }
     }
 }
@@ -121,11 +146,17 @@ impl fmt::Display for Storage {
     }
 }
 
+/// A worker's open storage: the database, and in `ducklake` mode the lake's commit lock.
+pub struct Opened {
+    pub db: Arc<Database>,
+    pub lake: Option<CommitLock>,
+}
+
 /// Opens the worker's database for its storage mode: the anchor with DuckDB's resource
-/// settings, the mode's database attached under the configured name, and SQL's file
-/// access confined unless the configuration allows all.
-pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
-    config.storage.implemented()?;
+/// settings and the configured extensions, the mode's database attached under the
+/// configured name, and SQL's file access confined unless the configuration allows all.
+pub fn open(config: &WorkerConfig) -> Result<Opened, StorageError> {
+    config.storage.validate(config.read_only, None, config.ducklake.as_ref())?;
     let temp = config.data_dir.join("tmp").join(format!("worker-{}", std::process::id()));
     for dir in [&config.data_dir, &temp] {
         std::fs::create_dir_all(dir)
@@ -133,8 +164,10 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
     }
     let mut options = vec![
         ("temp_directory", temp.display().to_string()),
-        // Extensions we need are compiled in; never reach for the network.
+        // Extensions load from the configured directory, named in the configuration:
+        // never from the network, never because a statement happens to need one.
         ("autoinstall_known_extensions", "false".to_owned()),
+        ("autoload_known_extensions", "false".to_owned()),
         // DuckDB's background threads run a task in slices and look between them whether
         // they are to stop. By default a thread runs a task to its end, and when the
         // threads drop (`crate::threads`), DuckDB joins the ones that go at the end of
@@ -148,14 +181,23 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
     if config.threads > 0 {
         options.push(("threads", config.threads.to_string()));
     }
+    if let Some(dir) = &config.extension_directory {
+        options.push(("extension_directory", dir.display().to_string()));
+    }
     let db = Arc::new(Database::open(":memory:", &options).map_err(StorageError::Database)?);
     let conn = Connection::connect(&db).map_err(StorageError::Database)?;
+    load_extensions(&conn, config)?;
+    let mut lake = None;
     match config.storage {
-        Storage::Duckdb => duckdb::attach(&conn, config),
-        Storage::Memory => memory::attach(&conn, config),
-        Storage::Ducklake => unreachable!("refused by implemented() above"),
+        Storage::Duckdb => duckdb::attach(&conn, config).map_err(StorageError::Database)?,
+        Storage::Memory => memory::attach(&conn, config).map_err(StorageError::Database)?,
+        Storage::Ducklake => {
+            let settings = config.ducklake.as_ref().ok_or(StorageError::NoLake)?;
+            let lock = CommitLock::new(settings).map_err(StorageError::Lake)?;
+            ducklake::attach(&conn, config, &lock)?;
+            lake = Some(lock);
+        }
     }
-    .map_err(StorageError::Database)?;
     // The catalog's views call these.
     crate::activity::functions::register(&conn).map_err(StorageError::Database)?;
     // The catalog's `pg_listening_channels()` calls these.
@@ -175,7 +217,23 @@ pub fn open(config: &WorkerConfig) -> Result<Arc<Database>, StorageError> {
     if config.file_access == FileAccess::DataDir {
         confine_files(&conn, config).map_err(StorageError::Database)?;
     }
-    Ok(db)
+    Ok(Opened { db, lake })
+}
+
+/// Loads the configured extensions, and the ones the storage mode needs, from the
+/// extension directory.
+fn load_extensions(conn: &Connection, config: &WorkerConfig) -> Result<(), StorageError> {
+    for name in config.extensions_to_load() {
+        exec(conn, &format!("LOAD {}", quote_ident(&name))).map_err(|source| StorageError::Extension {
+            directory: config
+                .extension_directory
+                .as_ref()
+                .map_or_else(|| "DuckDB's default directory".into(), |d| d.display().to_string()),
+            name,
+            source: Box::new(source),
+        })?;
+    }
+    Ok(())
 }
 
 /// From here on SQL reads and writes files only under the data directory and the
@@ -185,18 +243,30 @@ fn confine_files(conn: &Connection, config: &WorkerConfig) -> Result<(), DuckErr
     let mut dirs: Vec<PathBuf> =
         vec![std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone())];
     dirs.extend(config.allowed_directories.iter().cloned());
+    // The lake's own files.
+    if let Some(dir) = config.ducklake.as_ref().and_then(LakeSettings::local_data_path) {
+        dirs.push(std::path::absolute(dir).unwrap_or_else(|_| PathBuf::from(dir)));
+    }
     // A trailing slash: `/srv/data` must not also allow `/srv/data-private`.
     let list: Vec<String> = dirs.iter().map(|d| quote_literal(&d.join("").display().to_string())).collect();
     exec(conn, &format!("SET allowed_directories = [{}]", list.join(", ")))?;
     exec(conn, "SET enable_external_access = false")
 }
 
-/// Opens an in-memory database and runs a query: `mallard check` uses it to prove this
-/// binary's DuckDB works.
-pub fn self_test() -> Result<(), DuckError> {
-    let db = Arc::new(Database::open(":memory:", &[("autoinstall_known_extensions", "false".to_owned())])?);
-    let conn = Connection::connect(&db)?;
-    exec(&conn, "SELECT 42")
+/// Opens an in-memory database, loads the extensions a worker would load and runs a
+/// query: `mallard check` uses it to prove this binary's DuckDB works with them.
+pub fn self_test(config: &WorkerConfig) -> Result<(), StorageError> {
+    let mut options = vec![
+        ("autoinstall_known_extensions", "false".to_owned()),
+        ("autoload_known_extensions", "false".to_owned()),
+    ];
+    if let Some(dir) = &config.extension_directory {
+        options.push(("extension_directory", dir.display().to_string()));
+    }
+    let db = Arc::new(Database::open(":memory:", &options).map_err(StorageError::Database)?);
+    let conn = Connection::connect(&db).map_err(StorageError::Database)?;
+    load_extensions(&conn, config)?;
+    exec(&conn, "SELECT 42").map_err(StorageError::Database)
 }
 
 #[cfg(test)]

@@ -32,8 +32,8 @@ fn default_workers_is_one_for_an_exclusive_writer_else_the_cores() {
 
 #[test]
 fn validation_refuses_what_a_mode_cannot_serve_and_says_why() {
-    assert_eq!(Storage::Memory.validate(false, Some(0)), Err(PolicyError::NoWorkers));
-    assert_eq!(Storage::Duckdb.validate(false, Some(4)), Err(PolicyError::ExclusiveWriter(4)));
+    assert_eq!(Storage::Memory.validate(false, Some(0), None), Err(PolicyError::NoWorkers));
+    assert_eq!(Storage::Duckdb.validate(false, Some(4), None), Err(PolicyError::ExclusiveWriter(4)));
     let text = PolicyError::ExclusiveWriter(4).to_string();
     assert!(
         text.starts_with("storage = \"duckdb\" (read-write) allows exactly 1 worker, but workers = 4:"),
@@ -41,24 +41,31 @@ fn validation_refuses_what_a_mode_cannot_serve_and_says_why() {
     );
     assert!(text.contains("read_only = true") && text.contains("storage = \"memory\""), "{text}");
     for ok in [
-        Storage::Duckdb.validate(false, None),
-        Storage::Duckdb.validate(false, Some(1)),
-        Storage::Duckdb.validate(true, Some(8)),
-        Storage::Memory.validate(false, Some(8)),
-        Storage::Memory.validate(true, None),
+        Storage::Duckdb.validate(false, None, None),
+        Storage::Duckdb.validate(false, Some(1), None),
+        Storage::Duckdb.validate(true, Some(8), None),
+        Storage::Memory.validate(false, Some(8), None),
+        Storage::Memory.validate(true, None, None),
     ] {
         assert_eq!(ok, Ok(()));
     }
     // The worker count is checked first: its error is the one to fix first.
-    assert_eq!(Storage::Ducklake.validate(false, Some(0)), Err(PolicyError::NoWorkers));
-    assert_eq!(
-        Storage::Ducklake.validate(false, Some(3)),
-        Err(PolicyError::NotImplemented(Storage::Ducklake))
-    );
-    assert_eq!(
-        PolicyError::NotImplemented(Storage::Ducklake).to_string(),
-        "storage = \"ducklake\" is not implemented yet; use \"duckdb\" or \"memory\""
-    );
+    assert_eq!(Storage::Ducklake.validate(false, Some(0), None), Err(PolicyError::NoWorkers));
+    // A lake without its section, or with a catalog that takes one writer, is refused.
+    assert_eq!(Storage::Ducklake.validate(false, Some(3), None), Err(PolicyError::NoLake));
+    let mut lake = LakeSettings {
+        catalog: "postgres:host=db1 dbname=lake".into(),
+        data_path: "/srv/lake/".into(),
+        metadata_schema: None,
+        data_inlining_row_limit: None,
+        commit_attempts: 3,
+        commit_lock_timeout: 60,
+        commit_lock: true,
+    };
+    assert_eq!(Storage::Ducklake.validate(false, Some(3), Some(&lake)), Ok(()));
+    lake.catalog = "sqlite:/srv/lake.sqlite".into();
+    let refused = Storage::Ducklake.validate(false, Some(3), Some(&lake)).unwrap_err().to_string();
+    assert!(refused.contains("one writer at a time"), "{refused}");
 }
 
 #[test]
@@ -92,7 +99,11 @@ fn config(storage: Storage, data_dir: PathBuf, read_only: bool) -> WorkerConfig 
         idle_in_transaction_session_timeout: Duration::ZERO,
         file_access: FileAccess::DataDir,
         allowed_directories: Vec::new(),
+        extensions: Vec::new(),
+        extension_directory: None,
+        extension_statements: false,
         auth: crate::auth::AuthSettings::default(),
+        ducklake: None,
         tls: Default::default(),
     }
 }
@@ -103,27 +114,27 @@ fn count(db: &Arc<Database>, sql: &str) -> Option<u64> {
 }
 
 #[test]
-fn ducklake_is_refused_rather_than_opened_in_memory() {
+fn ducklake_without_its_section_is_refused_rather_than_opened_in_memory() {
     let dir = tempfile_dir("ducklake");
     let err = open(&config(Storage::Ducklake, dir.clone(), false)).err().expect("refused");
-    assert!(matches!(err, StorageError::Refused(PolicyError::NotImplemented(Storage::Ducklake))), "{err}");
+    assert!(matches!(err, StorageError::Refused(PolicyError::NoLake)), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn duckdb_mode_opens_the_file_and_memory_mode_does_not() {
     let dir = tempfile_dir("duckdb");
-    let db = open(&config(Storage::Duckdb, dir.clone(), false)).unwrap();
+    let db = open(&config(Storage::Duckdb, dir.clone(), false)).unwrap().db;
     exec(&Connection::connect(&db).unwrap(), "CREATE TABLE \"lake house\".t AS SELECT 7::BIGINT AS n")
         .unwrap();
     drop(db);
     assert!(dir.join("mallard.duckdb").exists());
-    let db = open(&config(Storage::Duckdb, dir.clone(), true)).unwrap();
+    let db = open(&config(Storage::Duckdb, dir.clone(), true)).unwrap().db;
     assert_eq!(count(&db, "SELECT n FROM \"lake house\".t"), Some(7));
     drop(db);
 
     let memory = tempfile_dir("memory");
-    let db = open(&config(Storage::Memory, memory.clone(), false)).unwrap();
+    let db = open(&config(Storage::Memory, memory.clone(), false)).unwrap().db;
     exec(&Connection::connect(&db).unwrap(), "CREATE TABLE \"lake house\".t AS SELECT 1 AS n").unwrap();
     assert!(!memory.join("mallard.duckdb").exists());
     drop(db);

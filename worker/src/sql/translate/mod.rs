@@ -30,7 +30,7 @@ pub use functions::{
     parameter_type as function_parameter_type, refusal as function_refusal,
     result_type as function_result_type,
 };
-pub use types::datetime_literals;
+pub use types::{datetime_literals, keep_declared_types};
 
 use super::lexer::{Token, Tokens};
 use super::statement::Statement;

@@ -2,6 +2,7 @@
 //! format, numeric without a modifier, jsonb, dates in `DateStyle`'s forms.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{is_punct, is_word, matching_paren, replaced, splice, Piece, Rewrite};
 use crate::sql::utility::literal_value;
@@ -349,6 +350,16 @@ fn jsonb_check(column: &str) -> String {
     format!("CHECK ({column} IS NULL OR {column} IS NOT NULL)")
 }
 
+/// Off in `ducklake` mode: DuckLake tables take no CHECK constraint, so declared
+/// lengths go unenforced there and `jsonb` columns are `json` (the README says so).
+static CHECKS: AtomicBool = AtomicBool::new(true);
+
+/// Whether `CREATE TABLE` keeps declared lengths and `jsonb` with checks: set once
+/// when the worker opens its storage.
+pub fn keep_declared_types(keep: bool) {
+    CHECKS.store(keep, Ordering::Relaxed);
+}
+
 /// A type whose declaration DuckDB forgets.
 enum Declared {
     /// `varchar(n)`, `char(n)`: the type's last word and whether it pads.
@@ -390,7 +401,9 @@ pub(super) fn declared_types(s: &Piece<'_>) -> Option<Rewrite> {
             continue;
         }
         let column = s.text(name_at);
+        let checks = CHECKS.load(Ordering::Relaxed);
         let (end, definition) = match declared {
+            Declared::Jsonb if !checks => (i, "JSON".to_owned()),
             Declared::Jsonb => (i, format!("JSON {}", jsonb_check(column))),
             Declared::Length { last, padded } => {
                 let (length, end) = match (tokens.get(last + 1), tokens.get(last + 2), tokens.get(last + 3)) {
@@ -406,7 +419,11 @@ pub(super) fn declared_types(s: &Piece<'_>) -> Option<Rewrite> {
                     _ if padded => (1, last),
                     _ => continue,
                 };
-                (end, format!("VARCHAR {}", length_check(column, length, padded)))
+                if !checks {
+                    (end, "VARCHAR".to_owned())
+                } else {
+                    (end, format!("VARCHAR {}", length_check(column, length, padded)))
+                }
             }
         };
         if is_punct(tokens.get(end + 1), '[') {
