@@ -224,6 +224,8 @@ fn is_write_conflict(message: &str) -> bool {
         "has been altered by a different transaction",
         "write-write conflict",
         "Transaction conflict",
+        // DuckLake gave up retrying a commit that others kept overtaking.
+        "Exceeded the maximum retry count",
     ]
     .iter()
     .any(|p| message.contains(p))
@@ -326,6 +328,14 @@ mod tests {
             ("Constraint Error: Duplicate key \"id: 1\" violates primary key constraint.", "23505"),
             ("Constraint Error: NOT NULL constraint failed: t.x", "23502"),
             ("TransactionContext Error: Conflict on update!", "40001"),
+            (
+                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\nExceeded the maximum retry count of 10 set by the ducklake_max_retry_count setting.",
+                "40001",
+            ),
+            (
+                "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\nTransaction conflict - attempting to insert into table with index \"2\" - but another transaction has deleted inlined data from it",
+                "40001",
+            ),
             ("Not implemented Error: nope", "0A000"),
             ("Something odd", "XX000"),
         ];

@@ -257,7 +257,7 @@ impl Session<'_> {
                 return Ok(());
             }
             StatementKind::Script(script) => {
-                self.note_lake_write(&statement.command);
+                self.note_lake_write(&statement.command)?;
                 self.run_script(script)?;
                 self.conn.send(&Message::CommandComplete(statement.command.tag(0)));
                 return Ok(());
@@ -325,7 +325,7 @@ impl Session<'_> {
             // gives the statement its own transaction, as it does a simple query's.
             // That is known when the batch's Sync is already here.
             let alone = limit.is_none() && self.conn.next_tag() == Some(b'S');
-            let lake_write = self.note_lake_write(command);
+            let lake_write = self.note_lake_write(command)?;
             if (lake_write || !described && !alone) && self.tx == Transaction::Idle {
                 self.begin_implicit()?;
             }

@@ -56,6 +56,9 @@ pub(crate) struct Session<'s> {
     read_only: bool,
     /// The open transaction wrote to the lake: its commit takes the lake's commit lock.
     lake_wrote: bool,
+    /// The lake's commit lock, held from before a single write statement's snapshot to
+    /// its commit (see `Session::note_lake_write`).
+    lake_token: Option<crate::storage::CommitToken<'s>>,
     /// Prepared statements by name; `""` is the unnamed one.
     statements: HashMap<String, Rc<portal::Statement>>,
     /// Named statements a reload's move could not prepare again as they were: using
@@ -305,6 +308,7 @@ impl<'s> Session<'s> {
             tx: Transaction::default(),
             read_only: false,
             lake_wrote: false,
+            lake_token: None,
             settings,
             savepoints: savepoints::Savepoints::default(),
             advisory,

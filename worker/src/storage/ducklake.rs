@@ -158,10 +158,13 @@ pub(super) fn attach(
         let _token = lock.acquire().map_err(super::StorageError::Lake)?;
         exec(conn, &sql).map_err(|e| super::StorageError::Database(redacted(e)))?;
     }
-    // Retries run under the commit lock, where waiting for others is pointless.
-    exec(conn, &format!("SET GLOBAL ducklake_max_retry_count = {}", lake.commit_attempts))
-        .and_then(|()| exec(conn, "SET GLOBAL ducklake_retry_wait_ms = 0"))
-        .map_err(super::StorageError::Database)?;
+    // Retries run under the commit lock, where waiting for others is pointless. Without
+    // it (a measurement), DuckLake keeps its own retry settings.
+    if lake.commit_lock {
+        exec(conn, &format!("SET GLOBAL ducklake_max_retry_count = {}", lake.commit_attempts))
+            .and_then(|()| exec(conn, "SET GLOBAL ducklake_retry_wait_ms = 0"))
+            .map_err(super::StorageError::Database)?;
+    }
     info!(data_path = %lake.data_path, "lake attached");
     Ok(())
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{FileAccess, WorkerConfig};
 use crate::duck::{exec, quote_ident, quote_literal, Connection, Database, DuckError};
-pub use ducklake::{CommitLock, LakeError, LakeSettings};
+pub use ducklake::{CommitLock, CommitToken, LakeError, LakeSettings};
 
 /// Where the data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
