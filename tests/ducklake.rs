@@ -128,6 +128,31 @@ fn what_ducklake_lacks_is_said_and_extensions_stay_closed() {
 }
 
 #[test]
+fn a_write_that_fails_releases_the_commit_lock() {
+    let lake = Lake::new();
+    let config = lake.config_file_with("a", "", "commit_lock_timeout = 5");
+    let server = Lake::serve_file(BIN, &config, 2, Vec::new());
+    server.ready_workers(2, Duration::from_secs(30));
+    let mut a = server.connect();
+    a.batch_execute("create table t (a int); insert into t values (0)").unwrap();
+    // Single writes outside a block take the lock before they run; failing in the
+    // simple protocol or in the extended one, each must let it go.
+    let err = a.batch_execute("insert into t select 1 / 0").expect_err("division by zero");
+    assert_eq!(sqlstate(&err), "22012");
+    let err = a.execute("insert into t values ($1::int / 0)", &[&1i32]).expect_err("division by zero");
+    assert_eq!(sqlstate(&err), "22012");
+    let err = a.batch_execute("update t set a = 1 / a").expect_err("division by zero");
+    assert_eq!(sqlstate(&err), "22012");
+    // Other sessions (on both workers) commit; behind a leaked lock they would wait
+    // out the 5 s lock timeout and fail with 55P03.
+    for _ in 0..4 {
+        let mut b = server.connect();
+        b.batch_execute("insert into t values (1)").unwrap_or_else(|e| panic!("{}: {e}", sqlstate(&e)));
+    }
+    assert_eq!(one(&mut a, "select count(*) from t"), "5");
+}
+
+#[test]
 fn check_refuses_catalogs_that_take_one_writer_and_missing_extensions() {
     let dir = tempfile::tempdir().unwrap();
     let check = |text: &str| {

@@ -97,7 +97,11 @@ impl Lake {
     }
 
     pub fn serve_with(&self, bin: &str, name: &str, workers: u32, env: Vec<(String, String)>) -> Server {
-        let config = self.config_file(name, "");
+        Lake::serve_file(bin, &self.config_file(name, ""), workers, env)
+    }
+
+    /// Starts a daemon with this configuration file.
+    pub fn serve_file(bin: &str, config: &Path, workers: u32, env: Vec<(String, String)>) -> Server {
         Server::start(
             bin,
             Options {

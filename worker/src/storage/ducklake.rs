@@ -69,6 +69,19 @@ const SINGLE_WRITER_CATALOGS: &[(&str, &str)] =
     &[("sqlite:", "a SQLite catalog"), ("duckdb:", "a DuckDB-file catalog")];
 
 impl LakeSettings {
+    /// A lake with the default options.
+    pub fn new(catalog: &str, data_path: &str) -> LakeSettings {
+        LakeSettings {
+            catalog: catalog.into(),
+            data_path: data_path.into(),
+            metadata_schema: None,
+            data_inlining_row_limit: None,
+            commit_attempts: default_commit_attempts(),
+            commit_lock_timeout: default_commit_lock_timeout(),
+            commit_lock: default_commit_lock(),
+        }
+    }
+
     /// Refuses what cannot serve a pool of writers, with the reason.
     pub fn validate(&self) -> Result<(), String> {
         let catalog = self.catalog.trim();
@@ -337,15 +350,7 @@ mod tests {
     use super::*;
 
     fn settings(catalog: &str) -> LakeSettings {
-        LakeSettings {
-            catalog: catalog.into(),
-            data_path: "/srv/lake/".into(),
-            metadata_schema: None,
-            data_inlining_row_limit: None,
-            commit_attempts: 3,
-            commit_lock_timeout: 60,
-            commit_lock: true,
-        }
+        LakeSettings::new(catalog, "/srv/lake/")
     }
 
     #[test]

@@ -53,15 +53,7 @@ fn validation_refuses_what_a_mode_cannot_serve_and_says_why() {
     assert_eq!(Storage::Ducklake.validate(false, Some(0), None), Err(PolicyError::NoWorkers));
     // A lake without its section, or with a catalog that takes one writer, is refused.
     assert_eq!(Storage::Ducklake.validate(false, Some(3), None), Err(PolicyError::NoLake));
-    let mut lake = LakeSettings {
-        catalog: "postgres:host=db1 dbname=lake".into(),
-        data_path: "/srv/lake/".into(),
-        metadata_schema: None,
-        data_inlining_row_limit: None,
-        commit_attempts: 3,
-        commit_lock_timeout: 60,
-        commit_lock: true,
-    };
+    let mut lake = LakeSettings::new("postgres:host=db1 dbname=lake", "/srv/lake/");
     assert_eq!(Storage::Ducklake.validate(false, Some(3), Some(&lake)), Ok(()));
     lake.catalog = "sqlite:/srv/lake.sqlite".into();
     let refused = Storage::Ducklake.validate(false, Some(3), Some(&lake)).unwrap_err().to_string();
