@@ -9,6 +9,11 @@
 #                    the lock costs.
 # Prints tps, failed and retried transactions for each.
 #
+# With MODES=tpch: TPC-H (SF TPCH_SCALE, default 1, the data benches/run.sh writes) loaded
+# by psql's \copy into a native file (duckdb mode) and into the lake (Parquet files in its
+# data path), then each of the 22 queries alone (after a warm-up run) on each: ms per
+# query, the ratio, and the geometric means.
+#
 #   benches/lake.sh [mallard binary]
 #
 # Environment: SCALE (1), SECONDS_RUN (20), WORKERS (2), MODES (all three), KEEP_LOG (a
@@ -86,9 +91,59 @@ commit_lock = $2
 TOML
 }
 
+# TPC-H: load, then each query once after a warm-up; fills tpch_ms[query,label].
+declare -A tpch_ms tpch_load
+tpch_run() { # label
+  local tpch=$tpch_dir q key start
+  # shellcheck disable=SC2046
+  psql $(libpq) -d mallard -X -q -v ON_ERROR_STOP=1 -f "$tpch/schema.sql"
+  start=$(date +%s%N)
+  for table in region nation supplier customer part partsupp orders lineitem; do
+    # shellcheck disable=SC2046
+    psql $(libpq) -d mallard -X -q -v ON_ERROR_STOP=1 -c "\\copy $table from '$tpch/$table.tbl' with (delimiter '|')"
+  done
+  tpch_load[$1]=$(( ($(date +%s%N) - start) / 1000000 ))
+  for q in "$tpch"/q*.sql; do
+    key=$(basename "$q" .sql)
+    # shellcheck disable=SC2046
+    pgbench $(libpq) -n -t 1 -f "$q" -M simple mallard >/dev/null 2>&1
+    # shellcheck disable=SC2046
+    tpch_ms[$key,$1]=$(pgbench $(libpq) -n -t 1 -f "$q" -M simple mallard 2>&1 | awk '/^latency average = / { print $4; exit }')
+  done
+}
+
+tpch_report() {
+  printf 'TPC-H SF %s load by \\copy: duckdb file %s ms, lake %s ms\n' "$tpch_scale" "${tpch_load[file]}" "${tpch_load[lake]}"
+  local key
+  for q in "$tpch_dir"/q*.sql; do
+    key=$(basename "$q" .sql)
+    echo "$key ${tpch_ms[$key,file]:-failed} ${tpch_ms[$key,lake]:-failed}"
+  done | awk '
+    BEGIN { printf "%-7s %10s %10s %7s\n", "query", "file ms", "lake ms", "ratio" }
+    $2 == "failed" || $3 == "failed" { printf "%-7s %10s %10s %7s\n", $1, $2, $3, "-"; next }
+    { printf "%-7s %10s %10s %7.2f\n", $1, $2, $3, $3 / $2; f += log($2); l += log($3); n++ }
+    END { if (n) printf "%-7s %10.1f %10.1f %7.2f\n", "geomean", exp(f / n), exp(l / n), exp((l - f) / n) }'
+}
+
+tpch_scale=${TPCH_SCALE:-1}
+tpch_dir="${TPCH_DIR:-$HOME/.cache/mallard/tpch}/sf$tpch_scale"
+if [[ " ${MODES:-} " == *" tpch "* ]] && [ ! -f "$tpch_dir/done" ]; then
+  "$venv/bin/python" -c "import duckdb_extension_tpch" 2>/dev/null ||
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check duckdb==1.5.5 duckdb-extension-tpch==1.5.5
+  "$venv/bin/python" "$here/tpch_data.py" "$tpch_scale" "$tpch_dir"
+fi
+
 echo "scale $scale, $seconds s per run, 8 clients; ducklake with $workers workers"
 for mode in ${MODES:-duckdb ducklake ducklake-free}; do
   case $mode in
+    tpch)
+      start_mallard "$bin" --storage duckdb --workers 1
+      tpch_run file
+      stop_mallard
+      lake_config lake_tpch true
+      start_mallard "$bin" -c "$work/lake_tpch.toml" --storage ducklake --workers 1
+      tpch_run lake
+      tpch_report ;;
     duckdb)
       start_mallard "$bin" --storage duckdb --workers 1
       measure "duckdb (1 worker, native file)" ;;
