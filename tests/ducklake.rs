@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mallard_harness::lake::Lake;
+use mallard_harness::lake::{Lake, S3Server};
 use mallard_harness::{sqlstate, Server};
 use postgres::{Client, NoTls};
 
@@ -150,6 +150,33 @@ fn a_write_that_fails_releases_the_commit_lock() {
         b.batch_execute("insert into t values (1)").unwrap_or_else(|e| panic!("{}: {e}", sqlstate(&e)));
     }
     assert_eq!(one(&mut a, "select count(*) from t"), "5");
+}
+
+#[test]
+fn a_lake_in_s3_keeps_its_files_in_the_bucket_and_its_secret_out_of_the_logs() {
+    let s3 = S3Server::start();
+    s3.python("s3.create_bucket(Bucket='warehouse')");
+    let lake = Lake::in_s3(&s3, "warehouse");
+    let server = lake.serve(BIN, "a", 2);
+    server.ready_workers(2, Duration::from_secs(30));
+    let mut a = server.connect();
+    // More rows than DuckLake inlines into its catalog: they go to a Parquet file.
+    a.batch_execute("create table events as select range as id, 'e' || range as name from range(1000)")
+        .unwrap();
+    a.batch_execute("insert into events select range + 1000, 'late' from range(500)").unwrap();
+    for _ in 0..3 {
+        let mut c = server.connect();
+        assert_eq!(one(&mut c, "select count(*), count(distinct id) from events"), "1500");
+    }
+    let keys = s3.python(
+        "for o in s3.list_objects_v2(Bucket='warehouse', Prefix='lake/').get('Contents', []): print(o['Key'])",
+    );
+    assert!(
+        keys.lines().filter(|k| k.ends_with(".parquet")).count() >= 2,
+        "Parquet files in the bucket:\n{keys}"
+    );
+    let logs = server.logs();
+    assert!(!logs.contains(S3Server::SECRET), "the S3 secret is in the log");
 }
 
 #[test]

@@ -98,13 +98,15 @@ impl WorkerConfig {
     /// ones, each once (`postgres` is DuckDB's alias of `postgres_scanner`).
     pub fn extensions_to_load(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        let listed =
-            self.storage.extensions().iter().map(|n| n.to_string()).chain(self.extensions.iter().map(|n| {
-                match n.trim().to_ascii_lowercase().as_str() {
-                    "postgres" => "postgres_scanner".to_owned(),
-                    other => other.to_owned(),
-                }
-            }));
+        // An `s3://` lake reads its files through httpfs.
+        let s3 = self.ducklake.as_ref().filter(|l| self.storage == Storage::Ducklake && l.in_s3());
+        let configured = self.extensions.iter().map(|n| match n.trim().to_ascii_lowercase().as_str() {
+            "postgres" => "postgres_scanner".to_owned(),
+            other => other.to_owned(),
+        });
+        let listed = (self.storage.extensions().iter().map(|n| n.to_string()))
+            .chain(s3.map(|_| "httpfs".to_owned()))
+            .chain(configured);
         for name in listed {
             if !names.contains(&name) {
                 names.push(name);

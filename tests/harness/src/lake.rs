@@ -53,10 +53,14 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// A lake: its catalog in a PostgreSQL of its own, its data files in a directory.
+/// A lake: its catalog in a PostgreSQL of its own, its data files in a directory (or
+/// the bucket of an S3 server).
 pub struct Lake {
     pub pg: Postgres,
-    pub data_path: PathBuf,
+    /// The `data_path` value.
+    pub data_path: String,
+    /// The `[ducklake.s3]` lines, for a lake in S3.
+    s3: String,
     dir: tempfile::TempDir,
 }
 
@@ -64,8 +68,22 @@ impl Lake {
     pub fn new() -> Lake {
         let pg = Postgres::start();
         let dir = tempfile::Builder::new().prefix("mallard-lake-").tempdir().expect("temp dir");
-        let data_path = dir.path().join("data");
-        Lake { pg, data_path, dir }
+        let data_path = format!("{}/", dir.path().join("data").display());
+        Lake { pg, data_path, s3: String::new(), dir }
+    }
+
+    /// A lake whose data files are under `s3://<bucket>/lake/` on `server`.
+    pub fn in_s3(server: &S3Server, bucket: &str) -> Lake {
+        let mut lake = Lake::new();
+        lake.data_path = format!("s3://{bucket}/lake/");
+        lake.s3 = format!(
+            "[ducklake.s3]\nendpoint = \"127.0.0.1:{}\"\nurl_style = \"path\"\nuse_ssl = false\n\
+             region = \"us-east-1\"\nkey_id = \"{}\"\nsecret = \"{}\"\n",
+            server.port,
+            S3Server::KEY_ID,
+            S3Server::SECRET
+        );
+        lake
     }
 
     /// The `[ducklake] catalog` value.
@@ -82,10 +100,11 @@ impl Lake {
     pub fn config_file_with(&self, name: &str, extra: &str, lake: &str) -> PathBuf {
         let path = self.dir.path().join(format!("{name}.toml"));
         let text = format!(
-            "extension_directory = {:?}\n{extra}\n[ducklake]\ncatalog = {:?}\ndata_path = {:?}\n{lake}\n",
+            "extension_directory = {:?}\n{extra}\n[ducklake]\ncatalog = {:?}\ndata_path = {:?}\n{lake}\n{}",
             extension_directory().display().to_string(),
             self.catalog(),
-            format!("{}/", self.data_path.display()),
+            self.data_path,
+            self.s3,
         );
         std::fs::write(&path, text).expect("write the config");
         path
@@ -112,6 +131,63 @@ impl Lake {
                 ..Options::default()
             },
         )
+    }
+}
+
+/// A local S3-compatible server: moto's, from the test venv (`.ci/run` installs
+/// `moto[server]`), on a free loopback port, killed on drop.
+pub struct S3Server {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl S3Server {
+    pub const KEY_ID: &'static str = "mallard-test";
+    /// A value the tests look for in logs, where it must never appear.
+    pub const SECRET: &'static str = "s3cret-never-logged";
+
+    pub fn start() -> S3Server {
+        let python = crate::drivers::python();
+        let bin = python.with_file_name("moto_server");
+        assert!(bin.is_file(), "{} is missing: run `bash .ci/run` (it installs moto[server])", bin.display());
+        let port = crate::free_port();
+        let child = std::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let server = S3Server { port, child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "moto_server did not listen on {port}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// Runs Python with boto3 on this server: `s3` is the client.
+    pub fn python(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3\ns3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{}', region_name='us-east-1', \
+             aws_access_key_id='{}', aws_secret_access_key='{}')\n{code}\n",
+            self.port,
+            S3Server::KEY_ID,
+            S3Server::SECRET
+        );
+        let out = std::process::Command::new(crate::drivers::python())
+            .args(["-c", &script])
+            .output()
+            .expect("python");
+        assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

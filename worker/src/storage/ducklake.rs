@@ -50,8 +50,74 @@ pub struct LakeSettings {
     /// costs and protects (`benches/`, `tests/ducklake.rs`).
     #[serde(default = "default_commit_lock")]
     pub commit_lock: bool,
+    /// `[ducklake.s3]`: how an `s3://` data path is reached.
+    #[serde(default)]
+    pub s3: Option<S3Settings>,
 }
 
+/// `[ducklake.s3]`: the object store of an `s3://` data path. What is not set comes
+/// from the environment AWS tools read (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AWS_REGION`), then DuckDB's defaults (AWS itself). The secret
+/// is never logged.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// `host:port` of an S3-compatible server (MinIO, Ceph, ...); unset is AWS.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// `path` (most S3-compatible servers) or `vhost` (AWS).
+    pub url_style: Option<String>,
+    /// HTTPS to the endpoint (default true).
+    pub use_ssl: Option<bool>,
+    pub key_id: Option<String>,
+    pub secret: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("url_style", &self.url_style)
+            .field("use_ssl", &self.use_ssl)
+            .field("key_id", &self.key_id)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("session_token", &self.session_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl S3Settings {
+    /// DuckDB's `CREATE SECRET` for the lake's bucket, the environment filling what the
+    /// configuration leaves out, and the values never to show (the statement is never
+    /// logged).
+    fn create_secret(&self, scope: &str) -> (String, Vec<String>) {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut options = vec!["TYPE s3".to_owned(), format!("SCOPE {}", quote_literal(scope))];
+        let mut add = |key: &str, value: Option<String>| {
+            if let Some(v) = value {
+                options.push(format!("{key} {}", quote_literal(&v)));
+            }
+        };
+        let secret = self.secret.clone().or_else(|| env("AWS_SECRET_ACCESS_KEY"));
+        let token = self.session_token.clone().or_else(|| env("AWS_SESSION_TOKEN"));
+        let hidden: Vec<String> = secret.iter().chain(&token).cloned().collect();
+        add("KEY_ID", self.key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")));
+        add("SECRET", secret);
+        add("SESSION_TOKEN", token);
+        add(
+            "REGION",
+            self.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION")),
+        );
+        add("ENDPOINT", self.endpoint.clone());
+        add("URL_STYLE", self.url_style.clone());
+        if let Some(ssl) = self.use_ssl {
+            options.push(format!("USE_SSL {ssl}"));
+        }
+        (format!("CREATE OR REPLACE SECRET mallard_lake ({})", options.join(", ")), hidden)
+    }
+}
 fn default_commit_lock() -> bool {
     true
 }
@@ -79,6 +145,7 @@ impl LakeSettings {
             commit_attempts: default_commit_attempts(),
             commit_lock_timeout: default_commit_lock_timeout(),
             commit_lock: default_commit_lock(),
+            s3: None,
         }
     }
 
@@ -105,6 +172,11 @@ impl LakeSettings {
         if self.commit_attempts < 2 {
             return Err("[ducklake] commit_attempts must be at least 2".into());
         }
+        if let Some(style) = self.s3.as_ref().and_then(|s| s.url_style.as_deref()) {
+            if style != "path" && style != "vhost" {
+                return Err(format!("[ducklake.s3] url_style must be \"path\" or \"vhost\", not {style:?}"));
+            }
+        }
         Ok(())
     }
 
@@ -116,6 +188,11 @@ impl LakeSettings {
     /// Whether the data files are on a local (or mounted) file system.
     pub fn local_data_path(&self) -> Option<&str> {
         (!self.data_path.contains("://")).then_some(self.data_path.as_str())
+    }
+
+    /// Whether the data files are in an S3 bucket (read through `httpfs`).
+    pub fn in_s3(&self) -> bool {
+        self.data_path.starts_with("s3://")
     }
 }
 
@@ -152,6 +229,16 @@ pub(super) fn attach(
     if let Some(dir) = lake.local_data_path() {
         std::fs::create_dir_all(dir)
             .map_err(|source| super::StorageError::DataDir { path: dir.to_owned(), source })?;
+    }
+    if lake.in_s3() {
+        let (statement, hidden) = lake.s3.clone().unwrap_or_default().create_secret(&lake.data_path);
+        exec(conn, &statement).map_err(|mut e| {
+            for value in &hidden {
+                e.message = e.message.replace(value.as_str(), "***");
+            }
+            e.message = format!("could not create the S3 secret: {}", e.message);
+            super::StorageError::Database(e)
+        })?;
     }
     let mut options = vec![format!("DATA_PATH {}", quote_literal(&lake.data_path))];
     if let Some(schema) = &lake.metadata_schema {
@@ -363,6 +450,37 @@ mod tests {
         assert!(duckdb.contains("DuckDB-file catalog"), "{duckdb}");
         let bare = settings("/srv/lake/catalog.ducklake").validate().unwrap_err();
         assert!(bare.contains("must be `postgres:`"), "{bare}");
+    }
+
+    #[test]
+    fn the_s3_secret_is_created_from_the_settings_and_never_printed() {
+        let s3 = S3Settings {
+            endpoint: Some("127.0.0.1:9000".into()),
+            url_style: Some("path".into()),
+            use_ssl: Some(false),
+            key_id: Some("id".into()),
+            secret: Some("it's secret".into()),
+            ..S3Settings::default()
+        };
+        let (sql, hidden) = s3.create_secret("s3://bucket/lake/");
+        assert!(
+            sql.starts_with("CREATE OR REPLACE SECRET mallard_lake (TYPE s3, SCOPE 's3://bucket/lake/'"),
+            "{sql}"
+        );
+        for part in [
+            "KEY_ID 'id'",
+            "SECRET 'it''s secret'",
+            "ENDPOINT '127.0.0.1:9000'",
+            "URL_STYLE 'path'",
+            "USE_SSL false",
+        ] {
+            assert!(sql.contains(part), "{part} in {sql}");
+        }
+        assert_eq!(hidden, ["it's secret"]);
+        assert!(!format!("{s3:?}").contains("it's secret"));
+        let mut lake = settings("postgres:host=db1");
+        lake.s3 = Some(S3Settings { url_style: Some("virtual".into()), ..S3Settings::default() });
+        assert!(lake.validate().unwrap_err().contains("url_style"));
     }
 
     #[test]

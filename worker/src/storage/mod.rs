@@ -244,8 +244,11 @@ fn confine_files(conn: &Connection, config: &WorkerConfig) -> Result<(), DuckErr
         vec![std::path::absolute(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone())];
     dirs.extend(config.allowed_directories.iter().cloned());
     // The lake's own files.
-    if let Some(dir) = config.ducklake.as_ref().and_then(LakeSettings::local_data_path) {
-        dirs.push(std::path::absolute(dir).unwrap_or_else(|_| PathBuf::from(dir)));
+    if let Some(lake) = &config.ducklake {
+        match lake.local_data_path() {
+            Some(dir) => dirs.push(std::path::absolute(dir).unwrap_or_else(|_| PathBuf::from(dir))),
+            None => dirs.push(PathBuf::from(&lake.data_path)),
+        }
     }
     // A trailing slash: `/srv/data` must not also allow `/srv/data-private`.
     let list: Vec<String> = dirs.iter().map(|d| quote_literal(&d.join("").display().to_string())).collect();
