@@ -180,6 +180,34 @@ fn a_lake_in_s3_keeps_its_files_in_the_bucket_and_its_secret_out_of_the_logs() {
 }
 
 #[test]
+fn a_catalog_that_takes_only_tls_serves_the_lake_and_its_commit_lock() {
+    let mut lake = Lake::new();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap().self_signed(&key).unwrap();
+    lake.pg.require_tls(&cert.pem(), &key.serialize_pem());
+    lake.catalog_options = " sslmode=require".into();
+    let server = lake.serve(BIN, "a", 2);
+    server.ready_workers(2, Duration::from_secs(30));
+    let mut a = server.connect();
+    a.batch_execute("create table t (a int); insert into t values (1)").unwrap();
+    for _ in 0..3 {
+        server.connect().batch_execute("insert into t values (2)").unwrap();
+    }
+    assert_eq!(one(&mut a, "select count(*) from t"), "4");
+    // The commit lock's own connections (not DuckDB's) went over TLS too.
+    let out = Command::new("psql")
+        .arg(format!("host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=require", lake.pg.port))
+        .args(["-X", "-A", "-t", "-c"])
+        .arg("select count(*) filter (where s.ssl), count(*) from pg_stat_activity a join pg_stat_ssl s using (pid) where a.application_name = 'mallard commit lock'")
+        .output()
+        .expect("psql");
+    let counts = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (tls, all) = counts.split_once('|').expect("two counts");
+    assert!(all.parse::<u32>().unwrap() >= 1 && tls == all, "lock connections over TLS / all: {counts}");
+}
+
+#[test]
 fn check_refuses_catalogs_that_take_one_writer_and_missing_extensions() {
     let dir = tempfile::tempdir().unwrap();
     let check = |text: &str| {

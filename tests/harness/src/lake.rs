@@ -61,6 +61,8 @@ pub struct Lake {
     pub data_path: String,
     /// The `[ducklake.s3]` lines, for a lake in S3.
     s3: String,
+    /// Appended to the catalog's connection string (`sslmode=require`).
+    pub catalog_options: String,
     dir: tempfile::TempDir,
 }
 
@@ -69,7 +71,7 @@ impl Lake {
         let pg = Postgres::start();
         let dir = tempfile::Builder::new().prefix("mallard-lake-").tempdir().expect("temp dir");
         let data_path = format!("{}/", dir.path().join("data").display());
-        Lake { pg, data_path, s3: String::new(), dir }
+        Lake { pg, data_path, s3: String::new(), catalog_options: String::new(), dir }
     }
 
     /// A lake whose data files are under `s3://<bucket>/lake/` on `server`.
@@ -88,7 +90,10 @@ impl Lake {
 
     /// The `[ducklake] catalog` value.
     pub fn catalog(&self) -> String {
-        format!("postgres:host=127.0.0.1 port={} dbname=postgres user={}", self.pg.port, self.pg.user)
+        format!(
+            "postgres:host=127.0.0.1 port={} dbname=postgres user={}{}",
+            self.pg.port, self.pg.user, self.catalog_options
+        )
     }
 
     /// A configuration file for a daemon serving this lake, with `extra` TOML lines

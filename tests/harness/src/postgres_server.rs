@@ -137,6 +137,32 @@ fn describe(out: &Output) -> String {
 }
 
 impl Postgres {
+    /// Turns TLS on with this certificate and key (PEM), and accepts TCP connections
+    /// only over TLS, then waits until a plaintext connection is refused.
+    pub fn require_tls(&self, cert: &str, key: &str) {
+        for (name, pem) in [("server.crt", cert), ("server.key", key)] {
+            let path = self.data.join(name);
+            std::fs::write(&path, pem).expect("write the TLS files");
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            if self.as_os_user {
+                let user = nix::unistd::User::from_name(OS_USER).unwrap().expect("postgres user");
+                std::os::unix::fs::chown(&path, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+            }
+        }
+        let conf = self.data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).expect("read postgresql.conf");
+        text.push_str("\nssl = on\n");
+        std::fs::write(&conf, text).expect("write postgresql.conf");
+        self.prepend_hba("hostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject");
+        let plain =
+            format!("host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable", self.port, self.user);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while postgres::Client::connect(&plain, postgres::NoTls).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "PostgreSQL still takes plaintext connections");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Puts `lines` in front of `pg_hba.conf` (initdb's file trusts everyone) and makes
     /// the server reload it. The reload is asynchronous: callers wait until the new rules
     /// show, for example until a wrong password is refused.

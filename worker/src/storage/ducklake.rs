@@ -315,6 +315,8 @@ const LOCK_KEY: i64 = 0x6d61_6c6c_6172_644c;
 /// connection, and PostgreSQL releases the lock with it.
 pub struct CommitLock {
     config: postgres::Config,
+    /// TLS for the lock's connection, as the catalog string's `sslmode` asks.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     timeout: u32,
     /// Whether commits take it (`commit_lock`); attaching the lake always does.
     commits: bool,
@@ -328,13 +330,14 @@ pub struct CommitToken<'a> {
 
 impl CommitLock {
     pub fn new(settings: &LakeSettings) -> Result<CommitLock, LakeError> {
-        let mut config = lock_connection_config(settings.conninfo()).map_err(LakeError::Connect)?;
+        let (mut config, tls) = lock_connection_config(settings.conninfo()).map_err(LakeError::Connect)?;
         config.application_name("mallard commit lock");
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         Ok(CommitLock {
             config,
+            tls,
             timeout: settings.commit_lock_timeout,
             commits: settings.commit_lock,
             client: Mutex::new(None),
@@ -375,8 +378,11 @@ impl CommitLock {
     }
 
     fn connect(&self) -> Result<postgres::Client, LakeError> {
-        let mut client =
-            self.config.connect(postgres::NoTls).map_err(|e| LakeError::Connect(e.to_string()))?;
+        let connected = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(postgres::NoTls),
+        };
+        let mut client = connected.map_err(|e| LakeError::Connect(e.to_string()))?;
         client
             .batch_execute(&format!("SET lock_timeout = '{}s'", self.timeout))
             .map_err(|e| LakeError::Connect(e.to_string()))?;
@@ -397,10 +403,22 @@ impl Drop for CommitToken<'_> {
 
 /// The lock's connection settings: the catalog's connection string, with what it leaves
 /// out taken from libpq's environment variables and defaults, as DuckDB's `postgres`
-/// extension (libpq) takes them for the catalog itself.
-fn lock_connection_config(conninfo: &str) -> Result<postgres::Config, String> {
-    let mut config = postgres::Config::from_str(conninfo).map_err(|e| e.to_string())?;
+/// extension (libpq) takes them for the catalog itself; and its TLS, from `sslmode`
+/// (libpq's default `prefer`, `PGSSLMODE`) and `sslrootcert`.
+fn lock_connection_config(
+    conninfo: &str,
+) -> Result<(postgres::Config, Option<tokio_postgres_rustls::MakeRustlsConnect>), String> {
+    let (conninfo, ssl) = tls::split(conninfo);
+    let mut config = postgres::Config::from_str(&conninfo).map_err(|e| e.to_string())?;
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mode = ssl.mode.clone().or_else(|| env("PGSSLMODE")).unwrap_or_else(|| "prefer".into());
+    let root = ssl.root_cert.clone().or_else(|| env("PGSSLROOTCERT"));
+    let connector = tls::connector(&mode, root.as_deref())?;
+    config.ssl_mode(match mode.as_str() {
+        "disable" => postgres::config::SslMode::Disable,
+        "allow" | "prefer" => postgres::config::SslMode::Prefer,
+        _ => postgres::config::SslMode::Require,
+    });
     if config.get_hosts().is_empty() {
         match env("PGHOST") {
             Some(host) => config.host(&host),
@@ -429,7 +447,167 @@ fn lock_connection_config(conninfo: &str) -> Result<postgres::Config, String> {
             config.password(password);
         }
     }
-    Ok(config)
+    Ok((config, connector))
+}
+
+/// libpq's TLS options, which the `postgres` crate does not read, taken out of the
+/// catalog string and applied with rustls.
+mod tls {
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+    use tokio_postgres_rustls::MakeRustlsConnect;
+
+    /// The TLS keys of a connection string.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    pub struct Ssl {
+        pub mode: Option<String>,
+        pub root_cert: Option<String>,
+    }
+
+    /// The string without its `ssl*` keys (key=value form or URI query), and their values.
+    pub fn split(conninfo: &str) -> (String, Ssl) {
+        let mut ssl = Ssl::default();
+        let mut take = |key: &str, value: String| match key {
+            "sslmode" => ssl.mode = Some(value),
+            "sslrootcert" => ssl.root_cert = Some(value),
+            _ => {}
+        };
+        let trimmed = conninfo.trim();
+        if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
+            let Some((base, query)) = trimmed.split_once('?') else { return (trimmed.to_owned(), ssl) };
+            let mut kept = Vec::new();
+            for pair in query.split('&') {
+                match pair.split_once('=') {
+                    Some((k, v)) if k.starts_with("ssl") => take(k, v.to_owned()),
+                    _ => kept.push(pair),
+                }
+            }
+            let query = if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) };
+            return (format!("{base}{query}"), ssl);
+        }
+        let mut kept = Vec::new();
+        let mut rest = trimmed;
+        while let Some(eq) = rest.find('=') {
+            let key = rest[..eq].trim();
+            let after = rest[eq + 1..].trim_start();
+            // A value is a word, or quoted with '' and backslash escapes.
+            let (value, len) = match after.strip_prefix('\'') {
+                Some(quoted) => {
+                    let mut value = String::new();
+                    let mut len = after.len();
+                    let mut chars = quoted.char_indices();
+                    while let Some((i, c)) = chars.next() {
+                        match c {
+                            '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                            '\'' => {
+                                len = i + 2;
+                                break;
+                            }
+                            c => value.push(c),
+                        }
+                    }
+                    (value, len)
+                }
+                None => {
+                    let len = after.find(char::is_whitespace).unwrap_or(after.len());
+                    (after[..len].to_owned(), len)
+                }
+            };
+            if key.starts_with("ssl") {
+                take(key, value);
+            } else {
+                kept.push(format!("{key}={}", &after[..len]));
+            }
+            rest = after[len..].trim_start();
+        }
+        (kept.join(" "), ssl)
+    }
+
+    /// The connector for `sslmode`: none for `disable`; encryption without checking the
+    /// server's certificate for `allow`, `prefer` and `require` (as libpq); the
+    /// certificate checked against `sslrootcert` for `verify-ca` and `verify-full` (both
+    /// check the host name here).
+    pub fn connector(mode: &str, root_cert: Option<&str>) -> Result<Option<MakeRustlsConnect>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let config = match mode {
+            "disable" => return Ok(None),
+            "allow" | "prefer" | "require" => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
+                .with_no_client_auth(),
+            "verify-ca" | "verify-full" => {
+                let home = std::env::var("HOME").unwrap_or_default();
+                let path = root_cert.map_or_else(|| format!("{home}/.postgresql/root.crt"), str::to_owned);
+                let mut roots = rustls::RootCertStore::empty();
+                let certs =
+                    CertificateDer::pem_file_iter(&path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                    roots.add(cert).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                }
+                builder.with_root_certificates(roots).with_no_client_auth()
+            }
+            other => return Err(format!("invalid sslmode value: {other:?}")),
+        };
+        Ok(Some(MakeRustlsConnect::new(config)))
+    }
+
+    /// libpq's `sslmode=require`: the connection is encrypted, the certificate is not
+    /// checked (its signature over the handshake still is).
+    #[derive(Debug)]
+    struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+    impl ServerCertVerifier for Unverified {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -481,6 +659,21 @@ mod tests {
         let mut lake = settings("postgres:host=db1");
         lake.s3 = Some(S3Settings { url_style: Some("virtual".into()), ..S3Settings::default() });
         assert!(lake.validate().unwrap_err().contains("url_style"));
+    }
+
+    #[test]
+    fn tls_keys_are_taken_out_of_the_catalog_string() {
+        let (rest, ssl) =
+            tls::split("host=db1 sslmode=verify-full sslrootcert='/etc/ca dir/root.crt' dbname=lake");
+        assert_eq!(rest, "host=db1 dbname=lake");
+        assert_eq!(ssl.mode.as_deref(), Some("verify-full"));
+        assert_eq!(ssl.root_cert.as_deref(), Some("/etc/ca dir/root.crt"));
+        let (rest, ssl) = tls::split("postgresql://m@db1/lake?sslmode=require&application_name=x");
+        assert_eq!(rest, "postgresql://m@db1/lake?application_name=x");
+        assert_eq!(ssl.mode.as_deref(), Some("require"));
+        assert_eq!(tls::split("host=db1 password='a b'").0, "host=db1 password='a b'");
+        assert!(settings("postgres:host=db1 sslmode=require").validate().is_ok());
+        assert!(settings("postgres:host=db1 sslmode=sometimes").validate().unwrap_err().contains("sslmode"));
     }
 
     #[test]
