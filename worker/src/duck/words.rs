@@ -57,10 +57,15 @@ const TYPES_DUCKDB_LACKS: &[(&[&str], &str)] = &[
 ];
 
 /// A type PostgreSQL has and DuckDB lacks, named as missing (`Type with name int4range
-/// does not exist!`) or as an extension DuckDB would install (`inet`): 0A000 naming
-/// it, not "does not exist".
+/// does not exist!`) or as in an extension DuckDB would install or load (`inet`):
+/// 0A000 naming it, not "does not exist".
 fn unsupported_type(m: &str) -> Option<Words> {
     let name = match m.strip_prefix("Type with name ") {
+        // With autoloading off: `Type with name "inet" is not in the catalog, but it
+        // exists in the inet extension.`
+        Some(rest) if rest.contains(" is not in the catalog, but it exists in the ") => {
+            unquote(rest.split(" is not in the catalog").next()?).to_ascii_lowercase()
+        }
         Some(rest) => unquote(rest.split(" does not exist").next()?).to_ascii_lowercase(),
         None if m.contains("required extension 'inet'") => "inet".to_owned(),
         None => return None,
@@ -310,6 +315,10 @@ mod tests {
         );
         assert_eq!(
             message("An error occurred while trying to automatically install the required extension 'inet':"),
+            "type \"inet\" is not supported"
+        );
+        assert_eq!(
+            message("Type with name \"inet\" is not in the catalog, but it exists in the inet extension.\n\nPlease try installing and loading the inet extension by running:\nINSTALL inet;"),
             "type \"inet\" is not supported"
         );
         assert_eq!(message("Table with name \"t\" already exists!"), "relation \"t\" already exists");
