@@ -348,9 +348,13 @@ fn eight_writers_on_four_workers_lose_nothing_and_tear_nothing() {
     let pids = server.ready_workers(4, Duration::from_secs(30));
     create_tables(&server, 8);
     write_and_check(&[&server], 8, || thread::sleep(write_for()));
+    assert_same_workers(&server, pids);
+}
+
+/// No worker crashed or was restarted since `before` was taken.
+fn assert_same_workers(server: &Server, mut before: Vec<u32>) {
     let mut now = server.worker_pids();
     now.sort();
-    let mut before = pids;
     before.sort();
     assert_eq!(now, before, "no worker crashed or restarted");
 }
@@ -367,12 +371,8 @@ fn two_daemons_on_one_lake_see_each_other_and_lose_nothing() {
     let mut on_second = second.connect();
     assert_eq!(one(&mut on_second, "select count(*) from c"), "8");
     write_and_check(&[&first, &second], 8, || thread::sleep(write_for()));
-    for (server, mut before) in [(&first, first_pids), (&second, second_pids)] {
-        let mut now = server.worker_pids();
-        now.sort();
-        before.sort();
-        assert_eq!(now, before, "no worker crashed or restarted");
-    }
+    assert_same_workers(&first, first_pids);
+    assert_same_workers(&second, second_pids);
 }
 
 #[test]

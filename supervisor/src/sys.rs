@@ -171,21 +171,15 @@ pub fn unix_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// An anonymous file holding `data`, positioned at its start.
-pub fn memfd_with(data: &[u8]) -> io::Result<OwnedFd> {
-    use std::io::Seek;
-    let fd = nix::sys::memfd::memfd_create(c"mallard-state", nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(data)?;
-    file.rewind()?;
-    Ok(OwnedFd::from(file))
-}
-
 /// Sends a handoff packet with its fds as `SCM_RIGHTS`: the client socket, and for a
 /// session resumed after a reload its state.
 pub fn send_with_fds(channel: BorrowedFd<'_>, packet: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
-    let fds: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
-    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let mut raw = [-1 as RawFd; mallard_protocol::channel::MAX_FDS];
+    let raw = raw.get_mut(..fds.len()).ok_or_else(|| io::Error::other("more fds than a packet carries"))?;
+    for (slot, fd) in raw.iter_mut().zip(fds) {
+        *slot = fd.as_raw_fd();
+    }
+    let cmsg = [ControlMessage::ScmRights(raw)];
     let iov = [IoSlice::new(packet)];
     loop {
         match sendmsg::<()>(
@@ -216,18 +210,27 @@ pub fn send(channel: BorrowedFd<'_>, packet: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Room for the most fds a worker's packet carries.
+pub fn fd_space() -> Vec<u8> {
+    nix::cmsg_space!([RawFd; mallard_protocol::channel::MAX_FDS])
+}
+
 /// Receives one packet and the fds that came with it; `Ok(None)` when none is waiting.
 /// Only a session moving at a reload comes with fds (its socket, its state, its
 /// advisory lock files); more than `MAX_FDS` are cut (`MSG_CTRUNC`) and reported as an
-/// error, the fds that did arrive closed.
-pub fn recv_packet(channel: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd>)>> {
+/// error, the fds that did arrive closed. `space` is the control buffer, from
+/// [`fd_space`], made once per read of a channel.
+pub fn recv_packet(
+    channel: BorrowedFd<'_>,
+    buf: &mut [u8],
+    space: &mut Vec<u8>,
+) -> io::Result<Option<(usize, Vec<OwnedFd>)>> {
     let mut iov = [IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!([RawFd; mallard_protocol::channel::MAX_FDS]);
     loop {
         match nix::sys::socket::recvmsg::<()>(
             channel.as_raw_fd(),
             &mut iov,
-            Some(&mut space),
+            Some(&mut *space),
             MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
         ) {
             Err(nix::errno::Errno::EINTR) => continue,

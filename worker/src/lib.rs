@@ -42,6 +42,7 @@ pub use config::{FileAccess, WorkerConfig};
 pub use main_loop::{run, WorkerError};
 pub use session::settings::check_timezone;
 pub use storage::{self_test, LakeSettings, PolicyError, Storage, StorageError};
+pub use sys::memfd_with;
 
 /// What `server_version` reports: clients parse the leading `15.0` as the version.
 pub const SERVER_VERSION: &str = concat!("15.0 (mallard ", env!("CARGO_PKG_VERSION"), ", DuckDB v1.5.5)");

@@ -177,12 +177,13 @@ impl Server {
     fn exec(&self, conns: &TakenConns) -> String {
         let saved = self.describe(conns);
         let exe = &self.reload.launch().exe;
-        let memfd =
-            match serde_json::to_vec(&saved).map_err(std::io::Error::other).and_then(|j| sys::memfd_with(&j))
-            {
-                Ok(fd) => fd,
-                Err(e) => return format!("could not save the supervisor's state: {e}"),
-            };
+        let memfd = match serde_json::to_vec(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|j| mallard_worker::memfd_with(c"mallard-state", &j))
+        {
+            Ok(fd) => fd,
+            Err(e) => return format!("could not save the supervisor's state: {e}"),
+        };
         let mut argv = vec![exe.as_os_str().as_encoded_bytes().to_vec()];
         argv.extend(saved.args.iter().map(|a| a.clone().into_bytes()));
         argv.push(format!("--resume={}", memfd.as_raw_fd()).into_bytes());

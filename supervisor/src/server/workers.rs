@@ -249,9 +249,10 @@ impl Server {
     /// Reads every packet waiting on a worker's channel.
     pub(super) fn drain_channel(&mut self, index: usize) {
         let mut buf = [0u8; MAX_PACKET];
+        let mut space = sys::fd_space();
         loop {
             let worker = &self.pool.workers[index];
-            let (n, fds) = match sys::recv_packet(worker.channel.as_fd(), &mut buf) {
+            let (n, fds) = match sys::recv_packet(worker.channel.as_fd(), &mut buf, &mut space) {
                 Ok(Some((0, _))) | Ok(None) => return,
                 Ok(Some(received)) => received,
                 // A worker this supervisor already killed resets its channel as it dies.

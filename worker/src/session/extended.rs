@@ -493,7 +493,7 @@ impl RowSink for ConnSink<'_> {
 }
 
 /// Whether a statement changes data or schema, which a read-only transaction refuses.
-fn writes(command: &Command) -> bool {
+pub(super) fn writes(command: &Command) -> bool {
     match command {
         Command::Insert | Command::Update | Command::Delete | Command::Merge | Command::CreateTableAs => true,
         Command::Other(tag) => {

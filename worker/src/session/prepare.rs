@@ -88,6 +88,11 @@ impl Session<'_> {
             ));
         }
         self.note_catalog_change(&command, statement.sql());
+        // DuckLake keeps no keys: pgbench -i and schema tools go on, told so.
+        let unkept_key = match (&plan, &self.shared.lake) {
+            (Plan::Duck(_), Some(_)) => sql::added_key(statement),
+            _ => None,
+        };
         let kind = match plan {
             Plan::Session => StatementKind::Session,
             Plan::Cursor => StatementKind::Cursor,
@@ -97,9 +102,8 @@ impl Session<'_> {
             }
             Plan::Copy => StatementKind::Copy,
             Plan::Answer(tag) => StatementKind::Answer(tag, None),
-            // DuckLake keeps no keys: pgbench -i and schema tools go on, told so.
-            Plan::Duck(_) if self.shared.lake.is_some() && sql::added_key(statement).is_some() => {
-                let key = sql::added_key(statement).unwrap_or("key");
+            Plan::Duck(_) if unkept_key.is_some() => {
+                let key = unkept_key.unwrap_or_default();
                 let warning = format!("DuckLake has no {key}s: the {key} is not created and not enforced");
                 StatementKind::Answer("ALTER TABLE", Some(warning))
             }

@@ -283,13 +283,12 @@ impl Session<'_> {
     /// Commits DuckDB's open transaction; one that wrote to the lake commits holding the
     /// lake's commit lock (see `storage::ducklake`).
     pub(super) fn duck_commit(&mut self) -> Result<(), StepError> {
-        let held = self.lake_token.take();
-        let _token = match (held, &self.shared.lake) {
-            (Some(token), _) => Some(token),
-            (None, Some(lock)) if std::mem::take(&mut self.lake_wrote) => lock.for_commit()?,
+        let wrote = std::mem::take(&mut self.lake_wrote);
+        let _token = match (self.lake_token.take(), &self.shared.lake) {
+            (Some(held), _) => Some(held),
+            (None, Some(lock)) if wrote => lock.for_commit()?,
             _ => None,
         };
-        self.lake_wrote = false;
         self.duck_exec("COMMIT")
     }
 
@@ -324,17 +323,12 @@ impl Session<'_> {
     }
 }
 
-/// Whether a statement may change the lake: what writes rows or the catalog, and `CALL`
-/// (DuckLake's maintenance functions). A statement that writes by other means commits
-/// through DuckLake's own retry loop, without the lock.
+/// Whether a statement may change the lake: what a read-only transaction refuses, and
+/// `CALL` (DuckLake's maintenance functions) and `COMMENT`. A statement that writes by
+/// other means commits through DuckLake's own retry loop, without the lock.
 fn lake_writes(command: &Command) -> bool {
-    match command {
-        Command::Insert | Command::Update | Command::Delete | Command::Merge | Command::CreateTableAs => true,
-        Command::Other(tag) => ["CREATE", "DROP", "ALTER", "TRUNCATE", "COPY", "INSERT", "CALL", "COMMENT"]
-            .iter()
-            .any(|w| tag.starts_with(w)),
-        _ => false,
-    }
+    super::extended::writes(command)
+        || matches!(command, Command::Other(tag) if tag.starts_with("CALL") || tag.starts_with("COMMENT"))
 }
 
 /// The error for anything but ROLLBACK in a failed transaction block.

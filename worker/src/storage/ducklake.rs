@@ -19,7 +19,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use crate::config::WorkerConfig;
 use crate::duck::{exec, quote_ident, quote_literal, Connection, DuckError};
 
 /// `[ducklake]`: where the lake is, and the DuckLake options users tune.
@@ -223,10 +222,10 @@ impl LakeError {
 /// creates the catalog's tables) under the commit lock.
 pub(super) fn attach(
     conn: &Connection,
-    config: &WorkerConfig,
+    database: &str,
+    lake: &LakeSettings,
     lock: &CommitLock,
 ) -> Result<(), super::StorageError> {
-    let lake = config.ducklake.as_ref().ok_or(super::StorageError::NoLake)?;
     if let Some(dir) = lake.local_data_path() {
         std::fs::create_dir_all(dir)
             .map_err(|source| super::StorageError::DataDir { path: dir.to_owned(), source })?;
@@ -251,7 +250,7 @@ pub(super) fn attach(
     let sql = format!(
         "ATTACH {} AS {} ({})",
         quote_literal(&format!("ducklake:postgres:{}", lake.conninfo())),
-        quote_ident(&config.database),
+        quote_ident(database),
         options.join(", ")
     );
     {

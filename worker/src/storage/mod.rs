@@ -66,8 +66,6 @@ pub enum StorageError {
     /// A mode this worker cannot open: never a silent in-memory database instead.
     #[error(transparent)]
     Refused(#[from] PolicyError),
-    #[error("storage = \"ducklake\" needs a [ducklake] section with `catalog` and `data_path`")]
-    NoLake,
     #[error(transparent)]
     Lake(LakeError),
     #[error("could not load the extension {name:?} from {directory} (install DuckDB v1.5.5's linux_amd64 build of it there)")]
@@ -162,27 +160,21 @@ pub fn open(config: &WorkerConfig) -> Result<Opened, StorageError> {
         std::fs::create_dir_all(dir)
             .map_err(|source| StorageError::DataDir { path: dir.display().to_string(), source })?;
     }
-    let mut options = vec![
+    let mut options = extension_options(config);
+    options.extend([
         ("temp_directory", temp.display().to_string()),
-        // Extensions load from the configured directory, named in the configuration:
-        // never from the network, never because a statement happens to need one.
-        ("autoinstall_known_extensions", "false".to_owned()),
-        ("autoload_known_extensions", "false".to_owned()),
         // DuckDB's background threads run a task in slices and look between them whether
         // they are to stop. By default a thread runs a task to its end, and when the
         // threads drop (`crate::threads`), DuckDB joins the ones that go at the end of
         // the next statement, under a lock the end of every statement takes: every
         // statement of the worker would then wait for a long query's task to finish.
         ("scheduler_process_partial", "true".to_owned()),
-    ];
+    ]);
     if let Some(limit) = &config.memory_limit {
         options.push(("memory_limit", limit.clone()));
     }
     if config.threads > 0 {
         options.push(("threads", config.threads.to_string()));
-    }
-    if let Some(dir) = &config.extension_directory {
-        options.push(("extension_directory", dir.display().to_string()));
     }
     let db = Arc::new(Database::open(":memory:", &options).map_err(StorageError::Database)?);
     let conn = Connection::connect(&db).map_err(StorageError::Database)?;
@@ -192,9 +184,9 @@ pub fn open(config: &WorkerConfig) -> Result<Opened, StorageError> {
         Storage::Duckdb => duckdb::attach(&conn, config).map_err(StorageError::Database)?,
         Storage::Memory => memory::attach(&conn, config).map_err(StorageError::Database)?,
         Storage::Ducklake => {
-            let settings = config.ducklake.as_ref().ok_or(StorageError::NoLake)?;
+            let settings = config.ducklake.as_ref().ok_or(PolicyError::NoLake)?;
             let lock = CommitLock::new(settings).map_err(StorageError::Lake)?;
-            ducklake::attach(&conn, config, &lock)?;
+            ducklake::attach(&conn, &config.database, settings, &lock)?;
             lake = Some(lock);
         }
     }
@@ -218,6 +210,19 @@ pub fn open(config: &WorkerConfig) -> Result<Opened, StorageError> {
         confine_files(&conn, config).map_err(StorageError::Database)?;
     }
     Ok(Opened { db, lake })
+}
+
+/// Extensions load from the configured directory, named in the configuration: never
+/// from the network, never because a statement happens to need one.
+fn extension_options(config: &WorkerConfig) -> Vec<(&'static str, String)> {
+    let mut options = vec![
+        ("autoinstall_known_extensions", "false".to_owned()),
+        ("autoload_known_extensions", "false".to_owned()),
+    ];
+    if let Some(dir) = &config.extension_directory {
+        options.push(("extension_directory", dir.display().to_string()));
+    }
+    options
 }
 
 /// Loads the configured extensions, and the ones the storage mode needs, from the
@@ -259,14 +264,8 @@ fn confine_files(conn: &Connection, config: &WorkerConfig) -> Result<(), DuckErr
 /// Opens an in-memory database, loads the extensions a worker would load and runs a
 /// query: `mallard check` uses it to prove this binary's DuckDB works with them.
 pub fn self_test(config: &WorkerConfig) -> Result<(), StorageError> {
-    let mut options = vec![
-        ("autoinstall_known_extensions", "false".to_owned()),
-        ("autoload_known_extensions", "false".to_owned()),
-    ];
-    if let Some(dir) = &config.extension_directory {
-        options.push(("extension_directory", dir.display().to_string()));
-    }
-    let db = Arc::new(Database::open(":memory:", &options).map_err(StorageError::Database)?);
+    let db =
+        Arc::new(Database::open(":memory:", &extension_options(config)).map_err(StorageError::Database)?);
     let conn = Connection::connect(&db).map_err(StorageError::Database)?;
     load_extensions(&conn, config)?;
     exec(&conn, "SELECT 42").map_err(StorageError::Database)
