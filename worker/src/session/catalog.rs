@@ -82,6 +82,11 @@ impl<'s> CatalogView<'s> {
     fn may_read_snapshot(&self) -> bool {
         !self.written && !self.elsewhere && !self.temporary
     }
+
+    /// Whether the session ever made a temporary object.
+    pub(super) fn made_temporary(&self) -> bool {
+        self.temporary
+    }
 }
 
 impl Drop for CatalogView<'_> {

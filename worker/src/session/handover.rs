@@ -140,7 +140,9 @@ impl Session<'_> {
         if self.portals.keys().any(|name| !name.is_empty()) {
             return Some("open cursors");
         }
-        if has_temporary_objects(&self.duck) {
+        // Only a session that made temporary objects can have any (the catalog scan is
+        // slow on a large catalog); it may have dropped them since.
+        if self.catalog.made_temporary() && has_temporary_objects(&self.duck) {
             return Some("temporary tables, views or sequences");
         }
         None

@@ -251,12 +251,20 @@ impl Session<'_> {
             Command::Other(tag) => RELATIONS.contains(&tag.as_str()) || DATABASES.contains(&tag.as_str()),
             _ => false,
         };
+        // `CREATE [OR REPLACE] TEMP ...`, `CREATE TABLE [IF NOT EXISTS] temp.t`: the word
+        // anywhere before the definition (`(` or `AS`).
         let temporary = || {
             let statement = sql::Statement::new(sql);
             statement.starts_with("CREATE")
-                && statement.tokens().iter().take(3).any(|(_, t)| {
-                    matches!(t, sql::Token::Word(w) if w.eq_ignore_ascii_case("temp") || w.eq_ignore_ascii_case("temporary"))
-                })
+                && statement
+                    .tokens()
+                    .iter()
+                    .take_while(|(_, t)| {
+                        !matches!(t, sql::Token::Punct('(')) && !matches!(t, sql::Token::Word(w) if w.eq_ignore_ascii_case("as"))
+                    })
+                    .any(|(_, t)| {
+                        matches!(t, sql::Token::Word(w) if w.eq_ignore_ascii_case("temp") || w.eq_ignore_ascii_case("temporary"))
+                    })
         };
         // Tags of statements that change no catalog object.
         const LEAVE_CATALOG: &[&str] = &[
