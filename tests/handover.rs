@@ -257,6 +257,10 @@ fn advisory_locks_move_with_their_session_and_stay_held() {
         reload(&server);
     }
     assert_eq!(one(&mut locker, "select pg_backend_pid()"), pid);
+    // It did move (a session that stayed on its draining worker would pass the checks
+    // above too): four reloads moved it, and `other` from the second on.
+    let moved = server.status()["totals"]["sessions_moved"].as_u64().unwrap_or(0);
+    assert!(moved >= 7, "sessions moved across 4 reloads: {moved}");
     // Taken twice, released twice, as before the moves.
     assert_eq!(one(&mut locker, "select pg_advisory_unlock(42)"), "t");
     assert_eq!(one(&mut other, "select pg_try_advisory_lock(42)"), "f");

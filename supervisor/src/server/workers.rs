@@ -412,6 +412,12 @@ impl Server {
         } else {
             error!(worker = %worker.id, pid, generation = %worker.generation, status = %how, cause = cause.label(), sessions = worker.sessions, lived_ms = lived.as_millis() as u64, "worker exited");
         }
+        // A moving session the dead worker never took keeps its pid for the next one.
+        for (&session, f) in &worker.in_flight {
+            if f.moving.is_some() {
+                self.backends.moving(session);
+            }
+        }
         self.forget_sessions_of(&worker);
         for (session, f) in worker.in_flight.drain() {
             info!(session = %session, "re-routing a client the dead worker never took");
