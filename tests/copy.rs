@@ -223,6 +223,15 @@ fn copy_to_stdout_matches_postgres_byte_for_byte() {
         "copy items to stdout with (format csv, quote '''', escape '\\', force_quote (name, ok))",
         "copy items to stdout with (format csv, force_quote *)",
         "copy items (name, id) to stdout",
+        // Separators that numbers, dates and timestamps are written with: those values
+        // are escaped or quoted too, and a number equal to the NULL marker is quoted.
+        "copy items to stdout with (delimiter '-')",
+        "copy items to stdout with (delimiter ':')",
+        "copy items to stdout with (delimiter ' ')",
+        "copy items to stdout with (format csv, delimiter '.')",
+        "copy items to stdout with (format csv, quote '-')",
+        "copy items to stdout with (format csv, quote 't')",
+        "copy items to stdout with (format csv, null '10')",
         "copy (select id, name from items where id > 2 order by id desc) to stdout with (format csv, header)",
         "copy (select name from items order by id) to stdout (format csv)",
         "copy (select id from items where false) to stdout",

@@ -128,16 +128,20 @@ struct Field {
     saw_quote: bool,
 }
 
+/// Whether `write_field` quotes a field.
+pub fn needs_quote(value: &[u8], options: &CopyOptions, force: bool, single_column: bool) -> bool {
+    force
+        || value == options.null.as_slice()
+        || (single_column && value == b"\\.")
+        || value.iter().any(|&c| c == options.delimiter || c == options.quote || c == b'\n' || c == b'\r')
+}
+
 /// Appends one non-NULL field in CSV format (`CopyAttributeOutCSV`): quoted if forced,
 /// if equal to the NULL marker, if it holds a delimiter, quote or line end, or if it is
 /// `\.` alone on its line (which would read back as the end marker).
 pub fn write_field(out: &mut Vec<u8>, value: &[u8], options: &CopyOptions, force: bool, single_column: bool) {
     let (quote, escape) = (options.quote, options.escape);
-    let needs_quote = force
-        || value == options.null.as_slice()
-        || (single_column && value == b"\\.")
-        || value.iter().any(|&c| c == options.delimiter || c == quote || c == b'\n' || c == b'\r');
-    if !needs_quote {
+    if !needs_quote(value, options, force, single_column) {
         return out.extend_from_slice(value);
     }
     out.push(quote);

@@ -109,12 +109,15 @@ fn hex(d: u8) -> u8 {
     (d as char).to_digit(16).unwrap_or(0) as u8
 }
 
+/// Whether a field holds a byte that text format escapes. Most values hold none: one
+/// pass to tell, without a branch per byte.
+pub fn needs_escape(value: &[u8], delimiter: u8) -> bool {
+    value.iter().fold(false, |any, &c| any | (8..=13).contains(&c) | (c == b'\\') | (c == delimiter))
+}
+
 /// Appends one non-NULL field in text format, escaped (`CopyAttributeOutText`).
 pub fn write_field(out: &mut Vec<u8>, value: &[u8], delimiter: u8) {
-    // Most values need no escape: one pass to tell, without a branch per byte.
-    let special =
-        value.iter().fold(false, |any, &c| any | (8..=13).contains(&c) | (c == b'\\') | (c == delimiter));
-    if !special {
+    if !needs_escape(value, delimiter) {
         return out.extend_from_slice(value);
     }
     let mut start = 0;

@@ -31,7 +31,7 @@ use crate::encoding::{DecodeError, Encoding};
 use crate::sql;
 use crate::types::{
     decode_binary, decode_fixed, decode_text, encode_binary, encode_text, is_supported, oid, pg_type,
-    text_field, TextStyle,
+    plain_text, text_field, TextStyle, PLAIN_TEXT_BYTES,
 };
 
 fn failure(code: SqlState, message: impl Into<String>) -> StepError {
@@ -266,6 +266,7 @@ impl Session<'_> {
         let format = if options.format == CopyFormat::Binary { Format::Binary } else { Format::Text };
         self.conn.send(&Message::CopyOutResponse { format, columns: vec![format; columns.len()] });
         let writer = RowWriter {
+            plain: plain_columns(&columns, options, &force_quote),
             options,
             force_quote,
             single_column: columns.len() == 1,
@@ -714,9 +715,25 @@ fn write_binary_row(
     }
 }
 
+/// For each column, whether its values can be written as they are encoded, unlooked
+/// at: their type writes only letters and `PLAIN_TEXT_BYTES`, none of which is the
+/// delimiter (or, in CSV, the quote), and CSV does not force quotes on it.
+fn plain_columns(columns: &[Column], options: &copy::CopyOptions, force_quote: &[bool]) -> Vec<bool> {
+    let written = |b: u8| b.is_ascii_alphabetic() || PLAIN_TEXT_BYTES.contains(&b);
+    let csv = options.format == CopyFormat::Csv;
+    let separators_plain = !(written(options.delimiter) || csv && written(options.quote));
+    columns
+        .iter()
+        .zip(force_quote)
+        .map(|(c, &forced)| separators_plain && !forced && plain_text(&c.ty))
+        .collect()
+}
+
 /// Writes what surrounds the rows, and text and CSV lines.
 struct RowWriter<'o> {
     options: &'o copy::CopyOptions,
+    /// `plain_columns`.
+    plain: Vec<bool>,
     force_quote: Vec<bool>,
     single_column: bool,
     style: TextStyle,
@@ -763,9 +780,24 @@ impl RowWriter<'_> {
                 out.extend_from_slice(&self.options.null);
                 continue;
             }
-            scratch.clear();
-            encode_text(&c.ty, v, row, scratch, &self.style);
-            self.write_value(out, i, scratch);
+            // Encoded in place; moved aside and written again only if it needs escaping
+            // or quoting, which few values do.
+            let at = out.len();
+            encode_text(&c.ty, v, row, out, &self.style);
+            let plain = match self.options.format {
+                // A CSV value equal to the NULL marker is quoted, whatever its type.
+                CopyFormat::Csv if self.plain[i] => out[at..] != self.options.null[..],
+                CopyFormat::Csv => {
+                    !csv::needs_quote(&out[at..], self.options, self.force_quote[i], self.single_column)
+                }
+                _ => self.plain[i] || !text::needs_escape(&out[at..], self.options.delimiter),
+            };
+            if !plain {
+                scratch.clear();
+                scratch.extend_from_slice(&out[at..]);
+                out.truncate(at);
+                self.write_value(out, i, scratch);
+            }
         }
         out.push(b'\n');
     }

@@ -56,11 +56,20 @@ fn write_ymd(out: &mut Vec<u8>, c: &Civil, style: &TextStyle) {
     let dmy = style.order == DateOrder::Dmy;
     let _ = match style.dates {
         DateFormat::Iso if (0..10_000).contains(&year) => {
-            four_digits(out, year as u32);
-            out.push(b'-');
-            two_digits(out, month);
-            out.push(b'-');
-            two_digits(out, day);
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            let y = year as u32;
+            out.extend_from_slice(&[
+                digit(y / 1000),
+                digit(y / 100),
+                digit(y / 10),
+                digit(y),
+                b'-',
+                digit(month / 10),
+                digit(month),
+                b'-',
+                digit(day / 10),
+                digit(day),
+            ]);
             Ok(())
         }
         DateFormat::Iso => write!(out, "{year:04}-{month:02}-{day:02}"),
@@ -75,12 +84,6 @@ fn write_ymd(out: &mut Vec<u8>, c: &Civil, style: &TextStyle) {
 /// `n` (below 100) as two digits.
 fn two_digits(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
-}
-
-/// `n` (below 10000) as four digits.
-fn four_digits(out: &mut Vec<u8>, n: u32) {
-    two_digits(out, n / 100);
-    two_digits(out, n % 100);
 }
 
 /// `HH:MM:SS` and, if non-zero, the fraction with trailing zeros removed.

@@ -24,7 +24,7 @@ pub use datetime_in::{iso_spelling, DateTimeType};
 pub use decode::ValueError;
 pub use style::{zone_named, DateFormat, DateOrder, IntervalFormat, TextStyle, ZONEINFO};
 pub use text_in::{array_literal_as_list, decode_text};
-pub use text_out::{encode_text, is_supported};
+pub use text_out::{encode_text, is_supported, plain_text, PLAIN_TEXT_BYTES};
 
 use crate::duck::LogicalType;
 

@@ -89,6 +89,41 @@ pub fn encode_text(ty: &LogicalType, v: &Vector<'_>, row: usize, out: &mut Vec<u
     }
 }
 
+/// The bytes that values of a `plain_text` type are written with.
+pub const PLAIN_TEXT_BYTES: &[u8] = b"0123456789+-:./ ";
+
+/// Whether every value of this type is written with ASCII letters and
+/// `PLAIN_TEXT_BYTES` only (numbers, dates, times and timestamps without a zone,
+/// booleans, UUIDs): COPY need not look into them for bytes to escape or quote unless
+/// its delimiter or quote is one of those.
+pub fn plain_text(ty: &LogicalType) -> bool {
+    use LogicalType as L;
+    matches!(
+        ty,
+        L::Boolean
+            | L::TinyInt
+            | L::SmallInt
+            | L::Integer
+            | L::BigInt
+            | L::UTinyInt
+            | L::USmallInt
+            | L::UInteger
+            | L::UBigInt
+            | L::HugeInt
+            | L::UHugeInt
+            | L::Float
+            | L::Double
+            | L::Decimal { .. }
+            | L::Date
+            | L::Time
+            | L::Timestamp
+            | L::TimestampS
+            | L::TimestampMs
+            | L::TimestampNs
+            | L::Uuid
+    )
+}
+
 /// Whether values of this type can be encoded; the session rejects a result with a
 /// column that cannot, before sending anything.
 pub fn is_supported(ty: &LogicalType) -> bool {
@@ -129,7 +164,12 @@ fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) {
         out.push(b'-');
     }
     let mut buffer = itoa::Buffer::new();
-    let digits = buffer.format(unscaled.unsigned_abs()).as_bytes();
+    // Formatting a u128 is several times slower than a u64, and most decimals fit one.
+    let digits = match u64::try_from(unscaled.unsigned_abs()) {
+        Ok(small) => buffer.format(small),
+        Err(_) => buffer.format(unscaled.unsigned_abs()),
+    }
+    .as_bytes();
     let scale = scale as usize;
     if scale == 0 {
         return out.extend_from_slice(digits);

@@ -35,39 +35,43 @@ primitive!(
 );
 
 /// One column of a chunk (or a child of a list or struct column).
+///
+/// Its data and validity pointers are read once: a result chunk is never written while
+/// it is read, and a value's encoding would otherwise pay two calls into DuckDB.
 #[derive(Clone, Copy)]
 pub struct Vector<'c> {
     raw: ffi::duckdb_vector,
     len: usize,
+    data: *const std::ffi::c_void,
+    /// Null when every row is valid.
+    validity: *const u64,
     _chunk: PhantomData<&'c Chunk>,
 }
 
 impl<'c> Vector<'c> {
     /// A vector of `len` rows, borrowed from the chunk (or parent vector) it lives in.
     pub(super) fn new(raw: ffi::duckdb_vector, len: usize) -> Vector<'c> {
-        Vector { raw, len, _chunk: PhantomData }
+        // SAFETY: raw is a live vector of the chunk this borrows from.
+        let (data, validity) = unsafe {
+            (ffi::duckdb_vector_get_data(raw).cast_const(), ffi::duckdb_vector_get_validity(raw).cast_const())
+        };
+        Vector { raw, len, data, validity, _chunk: PhantomData }
     }
 
     pub fn is_valid(&self, row: usize) -> bool {
         assert!(row < self.len, "row {row} out of {}", self.len);
         // SAFETY: the mask, when present, has a bit for each of the vector's rows.
-        unsafe {
-            let mask = ffi::duckdb_vector_get_validity(self.raw);
-            mask.is_null() || (*mask.add(row / 64) >> (row % 64)) & 1 == 1
-        }
+        self.validity.is_null() || unsafe { (*self.validity.add(row / 64) >> (row % 64)) & 1 == 1 }
     }
 
     /// The vector's values as a slice; `T` must be the physical type of its logical type.
     pub fn values<T: Primitive>(&self) -> &'c [T] {
+        if self.data.is_null() || self.len == 0 {
+            return &[];
+        }
         // SAFETY: a flat vector's data is an array of `len` physical values; the caller
         // picks T from the logical type, and the slice lives as long as the chunk.
-        unsafe {
-            let data = ffi::duckdb_vector_get_data(self.raw) as *const T;
-            if data.is_null() || self.len == 0 {
-                return &[];
-            }
-            std::slice::from_raw_parts(data, self.len)
-        }
+        unsafe { std::slice::from_raw_parts(self.data.cast::<T>(), self.len) }
     }
 
     /// A HUGEINT value (also the physical type of a wide DECIMAL).
@@ -98,7 +102,7 @@ impl<'c> Vector<'c> {
         // SAFETY: string vectors hold duckdb_string_t; short strings are stored inline
         // in the struct (inside the vector's memory), long ones point to the vector's heap.
         unsafe {
-            let base = ffi::duckdb_vector_get_data(self.raw) as *const ffi::duckdb_string_t;
+            let base = self.data.cast::<ffi::duckdb_string_t>();
             let s = &*base.add(row);
             let len = s.value.inlined.length as usize;
             let data = if len <= 12 {
@@ -116,7 +120,7 @@ impl<'c> Vector<'c> {
         unsafe {
             let child = ffi::duckdb_list_vector_get_child(self.raw);
             let len = ffi::duckdb_list_vector_get_size(self.raw) as usize;
-            Vector { raw: child, len, _chunk: PhantomData }
+            Vector::new(child, len)
         }
     }
 
@@ -124,13 +128,13 @@ impl<'c> Vector<'c> {
     pub fn array_child(&self, size: u64) -> Vector<'c> {
         // SAFETY: only called on ARRAY vectors of that size.
         let raw = unsafe { ffi::duckdb_array_vector_get_child(self.raw) };
-        Vector { raw, len: self.len * size as usize, _chunk: PhantomData }
+        Vector::new(raw, self.len * size as usize)
     }
 
     /// A STRUCT's (or MAP entry's) field vector.
     pub fn struct_child(&self, index: usize) -> Vector<'c> {
         // SAFETY: only called on STRUCT vectors with index < their field count.
         let raw = unsafe { ffi::duckdb_struct_vector_get_child(self.raw, index as u64) };
-        Vector { raw, len: self.len, _chunk: PhantomData }
+        Vector::new(raw, self.len)
     }
 }
