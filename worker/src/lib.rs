@@ -27,6 +27,7 @@ mod encoding;
 mod main_loop;
 mod notifications;
 mod session;
+mod session_threads;
 mod sessions;
 mod shared;
 mod sql;

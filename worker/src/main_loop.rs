@@ -20,13 +20,14 @@ use crate::channel::{Channel, ChannelError};
 use crate::config::WorkerConfig;
 use crate::notifications::Listeners;
 use crate::session;
+use crate::session_threads::SessionThreads;
 use crate::sessions::Sessions;
 use crate::shared::Shared;
 use crate::stats::Stats;
 use crate::storage::{self, StorageError};
 
-/// DuckDB recurses deeply on nested SQL; the default 2 MiB thread stack is too small.
-const SESSION_STACK: usize = 16 << 20;
+/// The worker's session threads.
+static SESSION_THREADS: SessionThreads = SessionThreads::new();
 /// How long a worker whose supervisor vanished lets its sessions finish.
 const ORPHAN_DRAIN: Duration = Duration::from_secs(30);
 
@@ -191,28 +192,26 @@ fn start_session(shared: &Arc<Shared>, handoff: Handoff, fd: OwnedFd, worker_spa
     shared.live.fetch_add(1, Ordering::SeqCst);
     let thread_shared = Arc::clone(shared);
     let span = worker_span.clone();
-    let spawned = thread::Builder::new().name(format!("session-{session}")).stack_size(SESSION_STACK).spawn(
-        move || {
-            let _entered = span.enter();
-            // A panic is a bug, but it must end only its session: the unwind closes the
-            // client's socket, and the session is still deregistered (its registry entry
-            // holds a duplicate of the socket, which would keep the client waiting).
-            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                session::serve(&thread_shared, handoff, fd)
-            }));
-            if served.is_err() {
-                error!(session = %session, "session thread panicked; its client is disconnected");
-            }
-            thread_shared.sessions.remove(pid);
-            // A session that moved was reported by its `Moved` packet.
-            if !matches!(served, Ok(session::Ended::Moved)) {
-                let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
-            }
-            if thread_shared.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-                idle_again();
-            }
-        },
-    );
+    let spawned = SESSION_THREADS.run(format!("session-{session}"), move || {
+        let _entered = span.enter();
+        // A panic is a bug, but it must end only its session: the unwind closes the
+        // client's socket, and the session is still deregistered (its registry entry
+        // holds a duplicate of the socket, which would keep the client waiting).
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            session::serve(&thread_shared, handoff, fd)
+        }));
+        if served.is_err() {
+            error!(session = %session, "session thread panicked; its client is disconnected");
+        }
+        thread_shared.sessions.remove(pid);
+        // A session that moved was reported by its `Moved` packet.
+        if !matches!(served, Ok(session::Ended::Moved)) {
+            let _ = thread_shared.channel.send(&FromWorker::SessionClosed { session });
+        }
+        if thread_shared.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            idle_again();
+        }
+    });
     if let Err(e) = spawned {
         // The fd moved into the closure and was closed with it; the client sees EOF.
         error!(session = %session, error = %e, "could not start a session thread");

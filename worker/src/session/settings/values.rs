@@ -341,15 +341,30 @@ fn flip_sign(offset: &str) -> String {
     }
 }
 
-/// The tz database's spelling of `name`, if a zone file of that name exists.
+/// The tz database's spelling of `name`, if a zone file of that name exists. Names
+/// found are remembered for the worker's life: every session sets its `TimeZone`, and
+/// looking through the zone directories cost a tenth of a short connection.
 fn zoneinfo_name(name: &str) -> Option<String> {
-    let root = Path::new(ZONEINFO);
+    static FOUND: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        std::sync::LazyLock::new(Default::default);
     if name.is_empty()
         || name.len() > 64
         || name.split('/').any(|part| part.is_empty() || part.starts_with('.'))
     {
         return None;
     }
+    let key = name.to_ascii_lowercase();
+    if let Some(spelled) = FOUND.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned() {
+        return Some(spelled);
+    }
+    // Only names that exist are kept, so the map is bounded by the tz database.
+    let spelled = zoneinfo_lookup(name)?;
+    FOUND.lock().unwrap_or_else(|p| p.into_inner()).insert(key, spelled.clone());
+    Some(spelled)
+}
+
+fn zoneinfo_lookup(name: &str) -> Option<String> {
+    let root = Path::new(ZONEINFO);
     let mut dir = root.to_path_buf();
     let mut spelled = Vec::new();
     for part in name.split('/') {
