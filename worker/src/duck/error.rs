@@ -148,6 +148,9 @@ impl DuckError {
             ErrorClass::Binder => {
                 if m.starts_with("missing FROM-clause entry") {
                     SqlState::UNDEFINED_TABLE
+                } else if m.starts_with("Prepared statement \"") && m.ends_with("does not exist") {
+                    // EXECUTE of a name no PREPARE of the session made.
+                    SqlState::INVALID_SQL_STATEMENT_NAME
                 } else if m.contains("No function matches")
                     || m.contains("function") && m.contains("does not exist")
                 {
@@ -323,6 +326,7 @@ mod tests {
             ("Parser Error: syntax error at or near \"selec\"", "42601"),
             ("Binder Error: Referenced column \"x\" not found in FROM clause!", "42703"),
             ("Catalog Error: Scalar Function with name nope does not exist!", "42883"),
+            ("Binder Error: Prepared statement \"p\" does not exist", "26000"),
             ("Conversion Error: Could not convert string 'a' to INT32", "22P02"),
             ("Out of Range Error: Overflow in addition of INT32 (2147483647 + 1)!", "22003"),
             ("Constraint Error: Duplicate key \"id: 1\" violates primary key constraint.", "23505"),

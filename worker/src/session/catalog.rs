@@ -44,14 +44,16 @@ pub(super) struct CatalogView<'s> {
 }
 
 impl<'s> CatalogView<'s> {
-    pub(super) fn new(snapshot: &'s Snapshot) -> CatalogView<'s> {
-        // An unset variable reads as false: the live functions.
+    /// The view of a session whose DuckDB connection's variable says `source`: on a new
+    /// connection, `Source::Live` (an unset variable reads as false, the live
+    /// functions); on one an earlier session left, what that session's view said.
+    pub(super) fn new(snapshot: &'s Snapshot, source: Option<Source>) -> CatalogView<'s> {
         CatalogView {
             snapshot,
             written: false,
             elsewhere: false,
             temporary: false,
-            source: Some(Source::Live),
+            source,
             began: None,
             missed: false,
         }
@@ -86,6 +88,13 @@ impl<'s> CatalogView<'s> {
     /// Whether the session ever made a temporary object.
     pub(super) fn made_temporary(&self) -> bool {
         self.temporary
+    }
+
+    /// What the variable that chooses the catalog's source says, if the session's
+    /// DuckDB connection is otherwise left as a new one is: no temporary objects, no
+    /// other current database, no transaction's catalog changes pending.
+    pub(super) fn left_clean(&self) -> Option<Option<Source>> {
+        (!self.temporary && !self.elsewhere && !self.written).then_some(self.source)
     }
 }
 

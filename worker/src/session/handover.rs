@@ -293,5 +293,5 @@ pub(super) fn resume(
         stale = session.stale.len(),
         "session resumed after a reload"
     );
-    session.message_loop()
+    session.serve_to_end()
 }

@@ -36,6 +36,7 @@ use mallard_protocol::pg::{Format, SqlState, TransactionStatus};
 use rand::RngCore;
 use tracing::{debug, field, info, info_span, warn};
 
+use crate::catalog::snapshot::Source;
 use crate::duck::Connection;
 use crate::main_loop::Handoff;
 use crate::sessions::Control;
@@ -93,6 +94,11 @@ pub(crate) struct Session<'s> {
     catalog_changed: bool,
     /// Which rows its catalog views read.
     catalog: catalog::CatalogView<'s>,
+    /// A statement may have changed the DuckDB connection's own state (`USE`, `PRAGMA`,
+    /// ...): the connection closes with the session instead of serving the next one.
+    changed_connection: bool,
+    /// The session took a DuckDB connection an earlier one left.
+    reused_connection: bool,
 }
 
 /// How a session thread's work ended.
@@ -245,9 +251,19 @@ fn run(
     info!(
         application_name = startup.application_name.as_str(),
         tls = session.conn.is_tls(),
+        reused_connection = session.reused_connection,
         "session started"
     );
-    session.message_loop()
+    session.serve_to_end()
+}
+
+/// What a session that ends leaves in its DuckDB connection for the next session of the
+/// worker to take (see `Session::serve_to_end`).
+struct Left {
+    /// DuckDB's `search_path` and `TimeZone`, as the settings showed them.
+    settings: [String; 2],
+    /// What the variable that chooses the catalog's source says.
+    catalog: Option<Source>,
 }
 
 /// What a session starts from, new or resumed after a reload.
@@ -286,8 +302,18 @@ impl<'s> Session<'s> {
     ) -> Result<Session<'s>, SessionError> {
         let Opened { id, user, mut settings, secret, activity } = opened;
         let pid = activity.activity.pid;
-        let duck = shared.connect().map_err(could_not_open)?;
-        settings.open_duckdb(&duck, &shared.config.database).map_err(could_not_open)?;
+        // A connection an earlier session of the worker left clean saves the new
+        // session a DuckDB connection and the statement that sets its search_path: a
+        // fifth of a short connection's work. Not on a lake, whose statements cost
+        // milliseconds anyway and whose per-connection state is DuckLake's.
+        let (duck, left) = match shared.lake {
+            None => Connection::reuse_or_connect(&shared.db).map_err(could_not_open)?,
+            Some(_) => (shared.connect().map_err(could_not_open)?, None),
+        };
+        let left = left.and_then(|note| note.downcast::<Left>().ok());
+        let reused_connection = left.is_some();
+        let settings_left = left.as_ref().map(|l| &l.settings);
+        settings.open_duckdb(&duck, &shared.config.database, settings_left).map_err(could_not_open)?;
         conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
         let control = Arc::new(Control::new(secret, duck.interrupter(), control_fd, conn.is_tls()));
         shared.sessions.insert(pid, Arc::clone(&control));
@@ -317,7 +343,12 @@ impl<'s> Session<'s> {
             caller,
             notify,
             catalog_changed: false,
-            catalog: catalog::CatalogView::new(&shared.snapshot),
+            catalog: catalog::CatalogView::new(
+                &shared.snapshot,
+                left.map_or(Some(Source::Live), |l| l.catalog),
+            ),
+            changed_connection: false,
+            reused_connection,
             statements: HashMap::new(),
             stale: HashSet::new(),
             stays: false,
@@ -327,6 +358,32 @@ impl<'s> Session<'s> {
             skip_to_sync: false,
             awaiting_command: true,
         })
+    }
+
+    /// Serves the client until it leaves. A session that ends cleanly and left
+    /// nothing of its own in its DuckDB connection hands the connection to the
+    /// worker's next session, once everything of this one is gone (its statements, and
+    /// its registrations, which are keyed by the connection).
+    fn serve_to_end(mut self) -> Result<(), SessionError> {
+        let ended = self.message_loop();
+        let clean = matches!(ended, Ok(()) | Err(SessionError::Read(ReadError::Eof)));
+        let keep = clean.then(|| self.left_clean()).flatten().map(|left| (self.duck.share(), left));
+        drop(self);
+        if let Some((duck, left)) = keep {
+            duck.keep_for_next(Box::new(left));
+        }
+        ended
+    }
+
+    /// What the session leaves in its DuckDB connection, if that is all it leaves:
+    /// outside a transaction, no result still open, no statement that changes the
+    /// connection's own state, nothing the catalog view knows of.
+    fn left_clean(&self) -> Option<Left> {
+        if self.tx != Transaction::Idle || self.live.is_some() || self.changed_connection {
+            return None;
+        }
+        let catalog = self.catalog.left_clean()?;
+        Some(Left { settings: self.settings.duckdb_left()?, catalog })
     }
 
     /// This session's backend pid, as `BackendKeyData` gave it and `pg_backend_pid()`

@@ -88,6 +88,7 @@ impl Session<'_> {
             ));
         }
         self.note_catalog_change(&command, statement.sql());
+        self.changed_connection |= !command.leaves_connection_as_found();
         // DuckLake keeps no keys: pgbench -i and schema tools go on, told so.
         let unkept_key = match (&plan, &self.shared.lake) {
             (Plan::Duck(_), Some(_)) => sql::added_key(statement),

@@ -766,22 +766,43 @@ impl Settings {
         }
     }
 
-    /// Readies a new session's DuckDB connection: its `search_path` (whose schemas are
+    /// Readies a session's DuckDB connection: its `search_path` (whose schemas are
     /// `database`'s, which so becomes the current database), and its time zone unless it
     /// is the one every connection starts in ([`DUCKDB_TIMEZONE`]). One DuckDB statement
-    /// for a session that keeps the defaults.
-    pub fn open_duckdb(&mut self, duck: &Connection, database: &str) -> Result<(), crate::duck::DuckError> {
+    /// for a new connection and a session that keeps the defaults; none for a connection
+    /// an earlier session left with the same settings (`left`: its
+    /// [`Self::duckdb_left`]).
+    pub fn open_duckdb(
+        &mut self,
+        duck: &Connection,
+        database: &str,
+        left: Option<&[String; 2]>,
+    ) -> Result<(), crate::duck::DuckError> {
         let [search_path, zone] = *DUCKDB_SETTINGS;
+        let (left_path, left_zone) = match left {
+            Some([path, zone]) => (Some(path.as_str()), zone.as_str()),
+            None => (None, DUCKDB_TIMEZONE),
+        };
         if let Some(i) = search_path {
             let value = self.effective(i).to_owned();
-            apply_search_path(duck, &value, Some(database))?;
+            if left_path != Some(value.as_str()) {
+                apply_search_path(duck, &value, Some(database))?;
+            }
             self.applied[i] = Some(value);
         }
         if let Some(i) = zone {
-            self.applied[i] = Some(DUCKDB_TIMEZONE.to_owned());
+            self.applied[i] = Some(left_zone.to_owned());
         }
         self.sync_duckdb(duck, false);
         Ok(())
+    }
+
+    /// The `search_path` and `TimeZone` this session leaves its DuckDB connection
+    /// with, as the settings show them: what [`Self::open_duckdb`] of the next session
+    /// that takes the connection needs to know.
+    pub fn duckdb_left(&self) -> Option<[String; 2]> {
+        let [search_path, zone] = DUCKDB_SETTINGS.map(|i| i.and_then(|i| self.applied[i].clone()));
+        Some([search_path?, zone?])
     }
 
     /// Hands DuckDB the settings it shares with the session, when they changed since the

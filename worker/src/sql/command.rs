@@ -105,6 +105,23 @@ impl Command {
 }
 
 impl Command {
+    /// Whether the statement leaves its DuckDB connection's own state as it found it,
+    /// but for what the session tracks (its transaction, temporary objects, a `USE`d
+    /// database, see `Session::leaves_connection_clean`): what it changes is the
+    /// database's, not the connection's. `PRAGMA`, `USE`, `CALL`, SQL `PREPARE`,
+    /// `ATTACH` and whatever else DuckDB takes do not, as far as mallard knows.
+    pub fn leaves_connection_as_found(&self) -> bool {
+        const DDL: &[&str] = &["TABLE", "VIEW", "INDEX", "SCHEMA", "SEQUENCE", "TYPE", "FUNCTION", "MACRO"];
+        match self {
+            Command::Other(tag) => match tag.split_once(' ') {
+                Some(("CREATE" | "DROP" | "ALTER", kind)) => DDL.contains(&kind),
+                _ => ["COPY", "TRUNCATE TABLE", "COMMENT", "ANALYZE", "EXPLAIN", "CHECKPOINT", "VACUUM"]
+                    .contains(&tag.as_str()),
+            },
+            _ => true,
+        }
+    }
+
     /// DuckDB's `INSTALL`, `LOAD` and `UPDATE EXTENSIONS`: statements that bring code
     /// into the worker.
     pub fn loads_extension(&self) -> bool {

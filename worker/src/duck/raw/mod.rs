@@ -29,6 +29,20 @@ pub use vector::Vector;
 /// An open DuckDB database. One per worker; sessions connect to it.
 pub struct Database {
     raw: ffi::duckdb_database,
+    /// Connections kept for the next session (see [`Connection::keep_for_next`]).
+    idle: Mutex<Vec<Kept>>,
+}
+
+/// How many connections a database keeps for sessions to come.
+const KEPT: usize = 16;
+
+/// What the last user of a kept connection says of the state it left it in.
+pub type Note = Box<dyn std::any::Any + Send>;
+
+/// A connection no session uses, and what its last session noted of its state.
+struct Kept {
+    raw: ffi::duckdb_connection,
+    note: Note,
 }
 
 // SAFETY: a duckdb_database is an internally synchronised handle; DuckDB documents that
@@ -70,7 +84,7 @@ impl Database {
                 unsafe { take_owned_string(err) }.unwrap_or_else(|| "could not open database".into());
             return Err(DuckError::from_message(Some(ErrorClass::Io), &message));
         }
-        let database = Database { raw };
+        let database = Database { raw, idle: Mutex::new(Vec::new()) };
         // SAFETY: raw is the database just opened, and `database` keeps it open.
         unsafe { mallard_icu::load(database.raw) }.map_err(|message| {
             DuckError::from_message(Some(ErrorClass::Other), &format!("loading ICU (time zones): {message}"))
@@ -81,6 +95,10 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        for mut kept in self.idle.get_mut().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            // SAFETY: a kept connection is open and nothing else has it.
+            unsafe { ffi::duckdb_disconnect(&mut kept.raw) }
+        }
         // SAFETY: raw came from duckdb_open_ext and every Connection holds an Arc to us,
         // so none is left when this runs.
         unsafe { ffi::duckdb_close(&mut self.raw) }
@@ -128,7 +146,10 @@ pub struct Connection {
 struct ConnHandle {
     raw: ffi::duckdb_connection,
     interrupter: Arc<Interrupter>,
-    _db: Arc<Database>,
+    /// Set by [`Connection::keep_for_next`]: at the end, the connection goes to the
+    /// database's idle ones with this note instead of closing.
+    keep: Mutex<Option<Note>>,
+    db: Arc<Database>,
 }
 
 // SAFETY: a connection is used by one thread at a time (it moves with its session);
@@ -144,9 +165,41 @@ impl Connection {
         if unsafe { ffi::duckdb_connect(db.raw, &mut raw) } != ffi::duckdb_state_DuckDBSuccess {
             return Err(internal("could not connect to the database"));
         }
+        Ok(Connection::wrap(db, raw))
+    }
+
+    /// A connection an earlier session kept for the next one, with its note, or else a
+    /// new one (and no note).
+    pub fn reuse_or_connect(db: &Arc<Database>) -> Result<(Connection, Option<Note>), DuckError> {
+        let kept = db.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match kept {
+            Some(Kept { raw, note }) => Ok((Connection::wrap(db, raw), Some(note))),
+            None => Ok((Connection::connect(db)?, None)),
+        }
+    }
+
+    fn wrap(db: &Arc<Database>, raw: ffi::duckdb_connection) -> Connection {
         let interrupter = Arc::new(Interrupter { conn: Mutex::new(raw) });
-        let handle = Arc::new(ConnHandle { raw, interrupter: Arc::clone(&interrupter), _db: Arc::clone(db) });
-        Ok(Connection { handle, interrupter })
+        let handle = Arc::new(ConnHandle {
+            raw,
+            interrupter: Arc::clone(&interrupter),
+            keep: Mutex::new(None),
+            db: Arc::clone(db),
+        });
+        Connection { handle, interrupter }
+    }
+
+    /// Another handle on the same connection, which keeps it open as its statements do.
+    pub fn share(&self) -> Connection {
+        Connection { handle: Arc::clone(&self.handle), interrupter: Arc::clone(&self.interrupter) }
+    }
+
+    /// When the last handle on this connection goes, it is kept open for the next
+    /// [`Connection::reuse_or_connect`] with `note` (what its next user must know of
+    /// the state it is left in), unless enough are kept already. The caller vouches
+    /// that nothing of the session that used it is left in it but what the note says.
+    pub fn keep_for_next(&self, note: Note) {
+        *self.handle.keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(note);
     }
 
     pub fn interrupter(&self) -> Arc<Interrupter> {
@@ -176,7 +229,15 @@ impl Connection {
 
 impl Drop for ConnHandle {
     fn drop(&mut self) {
+        // A cancel that comes late must not reach the connection's next session.
         *self.interrupter.conn.lock().unwrap_or_else(|e| e.into_inner()) = ptr::null_mut();
+        if let Some(note) = self.keep.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            let mut idle = self.db.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < KEPT {
+                idle.push(Kept { raw: self.raw, note });
+                return;
+            }
+        }
         // SAFETY: raw came from duckdb_connect; every statement and result holds an Arc
         // to this handle, so none is left.
         unsafe { ffi::duckdb_disconnect(&mut self.raw) }

@@ -1,0 +1,149 @@
+//! A session that ends cleanly hands its DuckDB connection to the worker's next session
+//! (a short connection then skips DuckDB's connect and the statement that sets its
+//! search_path). Nothing of the session that used it may reach the next one: settings,
+//! temporary tables, prepared statements, advisory locks, an open transaction, the
+//! catalog's source, a cancel key. One worker, so that each next session takes the
+//! connection the last one left.
+
+use std::time::Duration;
+
+use mallard_harness::{sqlstate, Options, Server};
+use postgres::{Client, NoTls};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mallard");
+
+fn text(client: &mut Client, sql: &str) -> String {
+    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+fn int(client: &mut Client, sql: &str) -> i32 {
+    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// Runs `left` in one session, ends it, and returns a new session.
+fn after(server: &Server, left: &[&str]) -> Client {
+    let mut first = server.connect();
+    for sql in left {
+        first.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    drop(first);
+    server.connect()
+}
+
+fn reused(server: &Server) -> usize {
+    server
+        .logs()
+        .lines()
+        .filter(|l| l.contains("session started") && l.contains("reused_connection=true"))
+        .count()
+}
+
+#[test]
+fn the_next_session_finds_nothing_of_the_last_one() {
+    let server = Server::start(BIN, Options::default());
+    server.ready_workers(1, Duration::from_secs(60));
+    let mut setup = server.connect();
+    setup
+        .batch_execute(
+            "create schema s1; create table s1.t (x int); insert into s1.t values (1);
+             create table t (x int); insert into t values (2);",
+        )
+        .unwrap();
+    drop(setup);
+
+    // Settings: the next session has the defaults, in DuckDB too (name resolution and
+    // the time zone timestamps are shown in).
+    let mut next =
+        after(&server, &["set search_path = s1, public", "set timezone = 'Asia/Tokyo'", "select * from t"]);
+    assert_eq!(text(&mut next, "show search_path"), "\"$user\", public");
+    assert_eq!(int(&mut next, "select x from t"), 2);
+    assert_eq!(text(&mut next, "show timezone"), "UTC");
+    assert_eq!(
+        text(&mut next, "select timestamptz '2024-01-01 09:00:00+09'::text"),
+        "2024-01-01 00:00:00+00"
+    );
+    drop(next);
+
+    // The same settings again: taken as they are, and still right.
+    let mut next = after(&server, &["select 1"]);
+    assert_eq!(int(&mut next, "select x from t"), 2);
+    assert_eq!(
+        text(&mut next, "select timestamptz '2024-01-01 09:00:00+09'::text"),
+        "2024-01-01 00:00:00+00"
+    );
+    drop(next);
+    let options = "options='-c search_path=s1 -c TimeZone=Asia/Tokyo'";
+    let mut next = Client::connect(&format!("{} {options}", server.conn_str()), NoTls).unwrap();
+    assert_eq!(int(&mut next, "select x from t"), 1);
+    assert_eq!(
+        text(&mut next, "select timestamptz '2024-01-01 00:00:00+00'::text"),
+        "2024-01-01 09:00:00+09"
+    );
+    drop(next);
+
+    // Temporary tables, prepared statements, advisory locks.
+    let mut next = after(&server, &["create temp table tmp (x int)", "insert into tmp values (1)"]);
+    let e = next.query("select * from tmp", &[]).unwrap_err();
+    assert_eq!(sqlstate(&e), "42P01", "{e}");
+    drop(next);
+    let mut next = after(&server, &["prepare p as select 42"]);
+    let e = next.query("execute p", &[]).unwrap_err();
+    assert_eq!(sqlstate(&e), "26000", "{e}");
+    drop(next);
+    // The first session's end may not be done when the next one asks (as with
+    // PostgreSQL's backends): its lock goes once it is.
+    let mut next = after(&server, &["select pg_advisory_lock(7)"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !next.query_one("select pg_try_advisory_lock(7)", &[]).unwrap().get::<_, bool>(0) {
+        assert!(std::time::Instant::now() < deadline, "the lock of a session that ended stays held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(next);
+
+    // A client that goes in the middle of a block: its transaction is not the next
+    // session's.
+    let mut first = server.connect();
+    first.batch_execute("begin; insert into t values (3)").unwrap();
+    drop(first);
+    let mut next = server.connect();
+    assert_eq!(int(&mut next, "select count(*)::int from t where x = 3"), 0);
+    next.batch_execute("begin; insert into t values (4); commit").unwrap();
+    assert_eq!(int(&mut next, "select count(*)::int from t where x = 4"), 1);
+    drop(next);
+
+    // The catalog: a session that read it from the worker's snapshot, then one that
+    // changes it and reads it.
+    let mut next = after(&server, &["select count(*) from pg_class"]);
+    next.batch_execute("create table z (x int)").unwrap();
+    assert_eq!(int(&mut next, "select count(*)::int from pg_class where relname = 'z'"), 1);
+    drop(next);
+
+    assert!(reused(&server) >= 5, "sessions should have taken kept connections:\n{}", server.logs());
+}
+
+/// A cancel request with the key of a session that has ended does not reach the next
+/// session on its connection.
+#[test]
+fn a_late_cancel_does_not_reach_the_next_session() {
+    let server = Server::start(BIN, Options::default());
+    server.ready_workers(1, Duration::from_secs(60));
+    let first = server.connect();
+    let token = first.cancel_token();
+    drop(first);
+    let mut next = server.connect();
+    let before = reused(&server);
+    assert!(before >= 1, "the second session should have taken the first one's connection");
+    // About 2 s here; the cancel goes while it runs.
+    let running = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let count = next
+            .query_one("select count(*) from range(600000) a, range(1000) b where a.range + b.range = 7", &[])
+            .map(|r| r.get::<_, i64>(0));
+        (count, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    token.cancel_query(NoTls).expect("the cancel request goes out");
+    let (count, took) = running.join().unwrap();
+    assert_eq!(count.expect("not cancelled"), 8);
+    assert!(took > Duration::from_millis(300), "the query ended before the cancel went: {took:?}");
+}
