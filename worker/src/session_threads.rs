@@ -17,6 +17,9 @@ const MAX_IDLE: usize = 16;
 /// How long a thread waits for a session before it ends.
 const IDLE_FOR: Duration = Duration::from_secs(30);
 
+/// What a waiting thread is called.
+pub const IDLE_NAME: &str = "session-idle";
+
 type Job = Box<dyn FnOnce() + Send>;
 
 pub struct SessionThreads {
@@ -68,6 +71,8 @@ impl SessionThreads {
             return None;
         }
         state.idle += 1;
+        // `ps -L` and /proc tell a waiting thread from one that serves a session.
+        crate::sys::name_thread(IDLE_NAME);
         let mut waited = false;
         loop {
             if let Some(job) = state.queued.pop_front() {
