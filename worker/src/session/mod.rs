@@ -304,12 +304,8 @@ impl<'s> Session<'s> {
         let pid = activity.activity.pid;
         // A connection an earlier session of the worker left clean saves the new
         // session a DuckDB connection and the statement that sets its search_path: a
-        // fifth of a short connection's work. Not on a lake, whose statements cost
-        // milliseconds anyway and whose per-connection state is DuckLake's.
-        let (duck, left) = match shared.lake {
-            None => Connection::reuse_or_connect(&shared.db).map_err(could_not_open)?,
-            Some(_) => (shared.connect().map_err(could_not_open)?, None),
-        };
+        // fifth of a short connection's work.
+        let (duck, left) = Connection::reuse_or_connect(&shared.db).map_err(could_not_open)?;
         let left = left.and_then(|note| note.downcast::<Left>().ok());
         let reused_connection = left.is_some();
         let settings_left = left.as_ref().map(|l| &l.settings);
@@ -377,9 +373,15 @@ impl<'s> Session<'s> {
 
     /// What the session leaves in its DuckDB connection, if that is all it leaves:
     /// outside a transaction, no result still open, no statement that changes the
-    /// connection's own state, nothing the catalog view knows of.
+    /// connection's own state, nothing the catalog view knows of. Never on a lake,
+    /// whose statements cost milliseconds anyway and whose per-connection state is
+    /// DuckLake's.
     fn left_clean(&self) -> Option<Left> {
-        if self.tx != Transaction::Idle || self.live.is_some() || self.changed_connection {
+        if self.shared.lake.is_some()
+            || self.tx != Transaction::Idle
+            || self.live.is_some()
+            || self.changed_connection
+        {
             return None;
         }
         let catalog = self.catalog.left_clean()?;

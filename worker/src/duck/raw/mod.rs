@@ -148,7 +148,7 @@ struct ConnHandle {
     interrupter: Arc<Interrupter>,
     /// Set by [`Connection::keep_for_next`]: at the end, the connection goes to the
     /// database's idle ones with this note instead of closing.
-    keep: Mutex<Option<Note>>,
+    keep: Option<Note>,
     db: Arc<Database>,
 }
 
@@ -183,7 +183,7 @@ impl Connection {
         let handle = Arc::new(ConnHandle {
             raw,
             interrupter: Arc::clone(&interrupter),
-            keep: Mutex::new(None),
+            keep: None,
             db: Arc::clone(db),
         });
         Connection { handle, interrupter }
@@ -194,12 +194,15 @@ impl Connection {
         Connection { handle: Arc::clone(&self.handle), interrupter: Arc::clone(&self.interrupter) }
     }
 
-    /// When the last handle on this connection goes, it is kept open for the next
-    /// [`Connection::reuse_or_connect`] with `note` (what its next user must know of
-    /// the state it is left in), unless enough are kept already. The caller vouches
-    /// that nothing of the session that used it is left in it but what the note says.
-    pub fn keep_for_next(&self, note: Note) {
-        *self.handle.keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(note);
+    /// Keeps the connection open for the next [`Connection::reuse_or_connect`] with
+    /// `note` (what its next user must know of the state it is left in), unless
+    /// enough are kept already, or a statement or result of it still lives (this must
+    /// be its last handle). The caller vouches that nothing of the session that used
+    /// it is left in it but what the note says.
+    pub fn keep_for_next(mut self, note: Note) {
+        if let Some(handle) = Arc::get_mut(&mut self.handle) {
+            handle.keep = Some(note);
+        }
     }
 
     pub fn interrupter(&self) -> Arc<Interrupter> {
@@ -231,7 +234,7 @@ impl Drop for ConnHandle {
     fn drop(&mut self) {
         // A cancel that comes late must not reach the connection's next session.
         *self.interrupter.conn.lock().unwrap_or_else(|e| e.into_inner()) = ptr::null_mut();
-        if let Some(note) = self.keep.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(note) = self.keep.take() {
             let mut idle = self.db.idle.lock().unwrap_or_else(|e| e.into_inner());
             if idle.len() < KEPT {
                 idle.push(Kept { raw: self.raw, note });
