@@ -147,3 +147,68 @@ fn a_late_cancel_does_not_reach_the_next_session() {
     assert_eq!(count.expect("not cancelled"), 8);
     assert!(took > Duration::from_millis(300), "the query ended before the cancel went: {took:?}");
 }
+
+/// The statements a session prepared for its simple queries stay with its connection
+/// for the next session, which uses them only where they are still right: under its own
+/// settings, over the catalog as it is now, and for the same user.
+#[test]
+fn the_next_session_takes_up_the_statements_of_the_last_one_where_still_right() {
+    let server = Server::start(BIN, Options::default());
+    server.ready_workers(1, Duration::from_secs(60));
+    let mut watch = server.connect();
+    watch
+        .batch_execute(
+            "create schema s1; create table s1.t (x int); insert into s1.t values (1);
+             create table t (x int); insert into t values (2);",
+        )
+        .unwrap();
+    let run = |watch: &mut Client, extra: &str| one_session(&server, watch, extra, "select x from t");
+
+    run(&mut watch, "");
+    assert_eq!(run(&mut watch, ""), ("2".to_owned(), 1), "the statement should be taken up");
+    // Planned under the default search_path, and not used under another.
+    let search_path = "options='-c search_path=s1'";
+    assert_eq!(run(&mut watch, search_path), ("1".to_owned(), 1));
+    assert_eq!(run(&mut watch, ""), ("2".to_owned(), 1));
+
+    // Another session changes the table while the statement waits with the connection.
+    watch.batch_execute("drop table t; create table t (x text); insert into t values ('new')").unwrap();
+    assert_eq!(run(&mut watch, "").0, "new");
+
+    // Another user starts without them.
+    assert_eq!(run(&mut watch, "user=other"), ("new".to_owned(), 0));
+}
+
+/// Runs `sql` in a session of its own (with `extra` connection parameters) and waits
+/// for the session to end: its first value, and how many kept statements the session
+/// took up from the connection's last session.
+fn one_session(server: &Server, watch: &mut Client, extra: &str, sql: &str) -> (String, usize) {
+    let mut client = Client::connect(&format!("{} {extra}", server.conn_str()), NoTls).unwrap();
+    let value = client
+        .simple_query(sql)
+        .unwrap()
+        .into_iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    let logs = server.logs();
+    let started = logs.lines().rfind(|l| l.contains("session started")).expect("a session started");
+    let taken_up = started
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("reused_plans="))
+        .unwrap_or_else(|| panic!("no reused_plans in {started}"))
+        .parse()
+        .unwrap();
+    drop(client);
+    // Its connection goes to the next session once its row is gone from the session
+    // table (and a moment after).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while int(watch, "select count(*)::int from pg_stat_activity") > 1 {
+        assert!(std::time::Instant::now() < deadline, "the session does not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    (value, taken_up)
+}

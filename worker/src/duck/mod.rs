@@ -17,7 +17,7 @@ mod words;
 pub use error::{DuckError, ErrorClass};
 pub use raw::{
     register_function, Appender, Arg, Batch, Chunk, Connection, Database, Fixed, Interrupter, Output, Param,
-    Prepared, QueryResult, Returns, RowFn, Strictness, Vector,
+    Parked, Prepared, QueryResult, Returns, RowFn, Strictness, Vector,
 };
 pub use types::{DecimalStorage, EnumStorage, LogicalType};
 pub use value::Value;

@@ -252,6 +252,7 @@ fn run(
         application_name = startup.application_name.as_str(),
         tls = session.conn.is_tls(),
         reused_connection = session.reused_connection,
+        reused_plans = session.plans.len(),
         "session started"
     );
     session.serve_to_end()
@@ -264,6 +265,8 @@ struct Left {
     settings: [String; 2],
     /// What the variable that chooses the catalog's source says.
     catalog: Option<Source>,
+    /// The statements it prepared for simple queries and unnamed `Parse`s.
+    plans: plans::Parked,
 }
 
 /// What a session starts from, new or resumed after a reload.
@@ -310,6 +313,10 @@ impl<'s> Session<'s> {
         let reused_connection = left.is_some();
         let settings_left = left.as_ref().map(|l| &l.settings);
         settings.open_duckdb(&duck, &shared.config.database, settings_left).map_err(could_not_open)?;
+        let (catalog_source, plans) = match left.map(|l| *l) {
+            Some(Left { catalog, plans, .. }) => (catalog, plans::Plans::take_up(plans, user, &duck)),
+            None => (Some(Source::Live), plans::Plans::default()),
+        };
         conn.set_encoding(crate::encoding::session_encoding(settings.client_encoding()));
         let control = Arc::new(Control::new(secret, duck.interrupter(), control_fd, conn.is_tls()));
         shared.sessions.insert(pid, Arc::clone(&control));
@@ -339,16 +346,13 @@ impl<'s> Session<'s> {
             caller,
             notify,
             catalog_changed: false,
-            catalog: catalog::CatalogView::new(
-                &shared.snapshot,
-                left.map_or(Some(Source::Live), |l| l.catalog),
-            ),
+            catalog: catalog::CatalogView::new(&shared.snapshot, catalog_source),
             changed_connection: false,
             reused_connection,
             statements: HashMap::new(),
             stale: HashSet::new(),
             stays: false,
-            plans: plans::Plans::default(),
+            plans,
             portals: HashMap::new(),
             live: None,
             skip_to_sync: false,
@@ -363,11 +367,16 @@ impl<'s> Session<'s> {
     fn serve_to_end(mut self) -> Result<(), SessionError> {
         let ended = self.message_loop();
         let clean = matches!(ended, Ok(()) | Err(SessionError::Read(ReadError::Eof)));
-        let keep = clean.then(|| self.left_clean()).flatten().map(|left| (self.duck.share(), left));
+        let keep = clean.then(|| self.left_clean()).flatten();
+        let Some((settings, catalog)) = keep else { return ended };
+        let duck = self.duck.share();
+        let user = self.settings.get("session_authorization").unwrap_or_default().to_owned();
+        let plans = std::mem::take(&mut self.plans);
+        // The session's portals and named statements go first, and with them every
+        // other handle on a kept statement.
         drop(self);
-        if let Some((duck, left)) = keep {
-            duck.keep_for_next(Box::new(left));
-        }
+        let plans = plans.park(&user);
+        duck.keep_for_next(Box::new(Left { settings, catalog, plans }));
         ended
     }
 
@@ -376,7 +385,7 @@ impl<'s> Session<'s> {
     /// connection's own state, nothing the catalog view knows of. Never on a lake,
     /// whose statements cost milliseconds anyway and whose per-connection state is
     /// DuckLake's.
-    fn left_clean(&self) -> Option<Left> {
+    fn left_clean(&self) -> Option<([String; 2], Option<Source>)> {
         if self.shared.lake.is_some()
             || self.tx != Transaction::Idle
             || self.live.is_some()
@@ -385,7 +394,7 @@ impl<'s> Session<'s> {
             return None;
         }
         let catalog = self.catalog.left_clean()?;
-        Some(Left { settings: self.settings.duckdb_left()?, catalog })
+        Some((self.settings.duckdb_left()?, catalog))
     }
 
     /// This session's backend pid, as `BackendKeyData` gave it and `pg_backend_pid()`

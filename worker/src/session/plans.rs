@@ -19,11 +19,19 @@
 //! their variables at the time. A kept statement is shared as a named one bound to
 //! several portals is: a portal still streaming from it is read into memory before it
 //! runs again.
+//!
+//! A session that leaves its DuckDB connection to the worker's next session (see
+//! `Session::serve_to_end`) leaves its statements with it, parked: a client that
+//! connects for a few statements, as `pgbench -C` and web requests do, finds them
+//! prepared. The same rules say when they are used again: the settings are the next
+//! session's, and the catalog's generation is the worker's. They stay with a user:
+//! another user's session starts without them.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::portal::{Statement, StatementKind};
+use super::portal::{ParkedStatement, Statement, StatementKind};
+use crate::duck::Connection;
 use crate::sql::Command;
 
 /// At most this many statements per session; the least recently used one goes first.
@@ -38,13 +46,27 @@ pub(super) struct Plans {
     clock: u64,
 }
 
-struct Entry {
+struct Entry<S = Rc<Statement>> {
     param_types: Vec<u32>,
     settings: [String; 4],
     /// The catalog's generation when the statement was prepared.
     generation: u64,
     used: u64,
-    statement: Rc<Statement>,
+    statement: S,
+}
+
+impl<S> Entry<S> {
+    fn with_statement<T>(self, f: impl FnOnce(S) -> Option<T>) -> Option<Entry<T>> {
+        let Entry { param_types, settings, generation, used, statement } = self;
+        Some(Entry { param_types, settings, generation, used, statement: f(statement)? })
+    }
+}
+
+/// A session's statements, parked with its DuckDB connection for the next session.
+pub(super) struct Parked {
+    /// The user whose session prepared them.
+    user: String,
+    entries: Vec<(String, Entry<ParkedStatement>)>,
 }
 
 impl Plans {
@@ -104,6 +126,41 @@ impl Plans {
     /// Forgets every statement: the session changed the catalog.
     pub(super) fn clear(&mut self) {
         self.entries.clear();
+    }
+
+    /// The statements a session of `user` leaves, each one that nothing else holds
+    /// (the session's portals and named statements are gone by then).
+    pub(super) fn park(self, user: &str) -> Parked {
+        let entries = self
+            .entries
+            .into_iter()
+            .filter_map(|(sql, entry)| {
+                let entry = entry.with_statement(|s| Rc::into_inner(s)?.park())?;
+                Some((sql, entry))
+            })
+            .collect();
+        Parked { user: user.to_owned(), entries }
+    }
+
+    /// The statements the last session of `conn` parked, if it was `user`'s.
+    pub(super) fn take_up(parked: Parked, user: &str, conn: &Connection) -> Plans {
+        if parked.user != user {
+            return Plans::default();
+        }
+        let entries: HashMap<_, _> = parked
+            .entries
+            .into_iter()
+            .filter_map(|(sql, entry)| {
+                let entry = entry.with_statement(|s| Statement::take_up(s, conn).map(Rc::new))?;
+                Some((sql, entry))
+            })
+            .collect();
+        let clock = entries.values().map(|e| e.used).max().unwrap_or(0);
+        Plans { entries, clock }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 

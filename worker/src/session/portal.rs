@@ -15,7 +15,7 @@ use mallard_protocol::pg::{Format, SqlState};
 
 use super::StepError;
 use crate::catalog::relations::Origin;
-use crate::duck::{Chunk, DuckError, LogicalType, Prepared, QueryResult, Value};
+use crate::duck::{Chunk, Connection, DuckError, LogicalType, Parked, Prepared, QueryResult, Value};
 use crate::encoding::Encoding;
 use crate::sql::Command;
 use crate::types::{encode_binary, encode_text, pg_type, TextStyle};
@@ -70,11 +70,12 @@ pub enum StatementKind {
     Duck(DuckStatement),
 }
 
-/// A statement prepared in DuckDB.
-pub struct DuckStatement {
+/// A statement prepared in DuckDB; `P` is how it holds DuckDB's statement (parked
+/// between sessions, see [`ParkedStatement`]).
+pub struct DuckStatement<P = RefCell<Prepared>> {
     /// Planned again when the catalog's source changes under a statement that reads
     /// it (see [`super::catalog`]).
-    pub prepared: RefCell<Prepared>,
+    pub prepared: P,
     /// For a statement that names the catalog, the source DuckDB planned it over.
     pub catalog: super::catalog::Planned,
     /// The parameter types reported in `ParameterDescription`.
@@ -89,7 +90,46 @@ pub struct DuckStatement {
     pub returns_rows: bool,
 }
 
+impl<P> DuckStatement<P> {
+    fn with_prepared<Q>(self, f: impl FnOnce(P) -> Option<Q>) -> Option<DuckStatement<Q>> {
+        let DuckStatement { prepared, catalog, param_oids, columns, names, origins, returns_rows } = self;
+        Some(DuckStatement {
+            prepared: f(prepared)?,
+            catalog,
+            param_oids,
+            columns,
+            names,
+            origins,
+            returns_rows,
+        })
+    }
+}
+
+/// A statement DuckDB prepared, set aside with its connection at the end of a session
+/// for the connection's next session (see `super::plans`).
+pub struct ParkedStatement {
+    sql: String,
+    text: String,
+    command: Command,
+    duck: DuckStatement<Parked>,
+}
+
 impl Statement {
+    /// This statement, parked; `None` unless DuckDB runs it and nothing else holds
+    /// its DuckDB statement.
+    pub fn park(self) -> Option<ParkedStatement> {
+        let StatementKind::Duck(duck) = self.kind else { return None };
+        let duck = duck.with_prepared(|p| p.into_inner().park())?;
+        Some(ParkedStatement { sql: self.sql, text: self.text, command: self.command, duck })
+    }
+
+    /// A parked statement, taken up on `conn`; `None` if it was prepared on another.
+    pub fn take_up(parked: ParkedStatement, conn: &Connection) -> Option<Statement> {
+        let ParkedStatement { sql, text, command, duck } = parked;
+        let duck = duck.with_prepared(|p| conn.take_up(p).map(RefCell::new))?;
+        Some(Statement { sql, text, command, kind: StatementKind::Duck(duck) })
+    }
+
     pub fn param_oids(&self) -> &[u32] {
         match &self.kind {
             StatementKind::Duck(d) => &d.param_oids,

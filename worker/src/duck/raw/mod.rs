@@ -95,9 +95,11 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        for mut kept in self.idle.get_mut().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for Kept { mut raw, note } in self.idle.get_mut().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            // Statements parked in the note go before their connection.
+            drop(note);
             // SAFETY: a kept connection is open and nothing else has it.
-            unsafe { ffi::duckdb_disconnect(&mut kept.raw) }
+            unsafe { ffi::duckdb_disconnect(&mut raw) }
         }
         // SAFETY: raw came from duckdb_open_ext and every Connection holds an Arc to us,
         // so none is left when this runs.
@@ -214,6 +216,16 @@ impl Connection {
         self.handle.raw
     }
 
+    /// A statement an earlier session of this connection parked, ready to run again;
+    /// `None` (and the statement destroyed) if it was prepared on another connection.
+    pub fn take_up(&self, mut parked: Parked) -> Option<Prepared> {
+        if parked.conn != self.handle.raw {
+            return None;
+        }
+        let raw = std::mem::replace(&mut parked.raw, ptr::null_mut());
+        Some(Prepared { inner: Rc::new(PreparedHandle { raw, _conn: Arc::clone(&self.handle) }) })
+    }
+
     /// Prepares one statement. It keeps the connection open for as long as it lives.
     pub fn prepare(&self, sql: &str) -> Result<Prepared, DuckError> {
         let c_sql = c_string(sql)?;
@@ -261,13 +273,48 @@ struct PreparedHandle {
 
 impl Drop for PreparedHandle {
     fn drop(&mut self) {
+        if self.raw.is_null() {
+            // Parked: the statement lives on in a `Parked`.
+            return;
+        }
         // SAFETY: raw came from duckdb_prepare (possibly failed; destroy accepts that).
-        // Results hold an Arc to us, so none is left.
+        // Results hold an Rc to us, so none is left.
         unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
     }
 }
 
+/// A prepared statement set aside with its connection for the connection's next
+/// session ([`Prepared::park`], [`Connection::take_up`]). It holds no handle on the
+/// connection, so that the connection can be kept; it travels in the connection's
+/// [`Note`], which is dropped before the connection closes.
+pub struct Parked {
+    raw: ffi::duckdb_prepared_statement,
+    /// The connection it was prepared on: the only one that may take it up.
+    conn: ffi::duckdb_connection,
+}
+
+// SAFETY: a parked statement has no other owner (`park` takes the last handle, with no
+// result of it left), and is used again only on the connection it belongs to.
+unsafe impl Send for Parked {}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        if !self.raw.is_null() {
+            // SAFETY: raw came from duckdb_prepare and nothing else holds it.
+            unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
+        }
+    }
+}
+
 impl Prepared {
+    /// The statement without its handle on the connection, to be taken up by the
+    /// connection's next session; `None` when a result or another handle of it lives.
+    pub fn park(self) -> Option<Parked> {
+        let mut handle = Rc::try_unwrap(self.inner).ok()?;
+        let raw = std::mem::replace(&mut handle.raw, ptr::null_mut());
+        Some(Parked { raw, conn: handle._conn.raw })
+    }
+
     /// The number of `$n` parameters.
     pub fn param_count(&self) -> usize {
         // SAFETY: the statement is prepared.
