@@ -32,6 +32,9 @@ pub struct Control {
     terminating: AtomicBool,
     /// When the last statement began, in microseconds since the epoch.
     last_statement: AtomicI64,
+    /// A `COPY FROM` runs: a second thread of the session appends the rows while its
+    /// own parses the next ones, so the session keeps two cores busy.
+    appending: AtomicBool,
     /// A duplicate of the client socket, to wake a session blocked reading it.
     socket: OwnedFd,
     /// The session's thread, and whether it waits for its idle client's next message:
@@ -42,6 +45,15 @@ pub struct Control {
     tls: bool,
     /// The statement deadline the timer thread watches, started on first use.
     timer: Mutex<Option<Arc<Timer>>>,
+}
+
+/// A `COPY FROM`'s appending thread runs (see [`Control::appending`]).
+pub struct Appending<'a>(&'a Control);
+
+impl Drop for Appending<'_> {
+    fn drop(&mut self) {
+        self.0.appending.store(false, Ordering::Relaxed);
+    }
 }
 
 /// How often, and how many times, an interrupt is repeated while its statement runs.
@@ -77,12 +89,20 @@ impl Control {
             statement: AtomicU64::new(0),
             terminating: AtomicBool::new(false),
             last_statement: AtomicI64::new(0),
+            appending: AtomicBool::new(false),
             socket,
             thread: crate::sys::current_thread(),
             reading: AtomicBool::new(false),
             tls,
             timer: Mutex::new(None),
         }
+    }
+
+    /// Marks a `COPY FROM`'s appending thread as running beside the session's own
+    /// (see [`Sessions::active`]) until the guard drops.
+    pub fn appending(&self) -> Appending<'_> {
+        self.appending.store(true, Ordering::Relaxed);
+        Appending(self)
     }
 
     /// The session's cancel key secret, which it keeps when it moves at a reload.
@@ -229,14 +249,18 @@ impl Sessions {
         true
     }
 
-    /// How many sessions are running a statement now or began one in the last
-    /// `within`: the clients keeping this worker busy.
+    /// How many threads of sessions are running a statement now or began one in the
+    /// last `within`: the clients keeping this worker busy (a `COPY FROM` counts two).
     pub fn active(&self, within: Duration) -> usize {
         let since = crate::activity::now_micros() - within.as_micros() as i64;
         let active = |c: &&Arc<Control>| {
             c.busy.load(Ordering::Relaxed) || c.last_statement.load(Ordering::Relaxed) >= since
         };
-        self.lock().values().filter(active).count()
+        self.lock()
+            .values()
+            .filter(active)
+            .map(|c| 1 + usize::from(c.appending.load(Ordering::Relaxed)))
+            .sum()
     }
 
     /// Wakes the sessions waiting for an idle client, so that they hand themselves over.

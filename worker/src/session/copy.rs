@@ -201,6 +201,10 @@ impl Session<'_> {
             rows: 0,
         };
         let max = self.shared.config.max_message_size;
+        // Two threads of the session keep two cores busy: DuckDB's own threads follow
+        // (`crate::threads`), and on two cores the appending thread then writes the rows
+        // itself instead of waiting, spinning, for a background thread that does.
+        let _appending = self.control.appending();
         std::thread::scope(|scope| {
             // DuckDB writes the rows into the table while this thread reads and parses
             // the next ones. Started before the client is told to send rows, so that a
