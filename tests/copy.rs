@@ -422,6 +422,7 @@ fn bad_data_gets_postgres_sqlstates_and_the_session_recovers() {
     let (pg, mallard) = pair();
     for t in [pg_target(&pg), mallard_target(&mallard)] {
         psql_ok(t, "create table strict (id integer not null)", b"");
+        psql_ok(t, "create table texts (a text, b text)", b"");
     }
     /// 5,000 rows `N<rest>`, then `last`.
     fn many_rows_then(rest: &str, last: &[u8]) -> Vec<u8> {
@@ -438,6 +439,10 @@ fn bad_data_gets_postgres_sqlstates_and_the_session_recovers() {
         ("copy items (id, name) from stdin", b"1\ta\n\\.x\n"),
         ("copy items (id, name) from stdin (format csv, header match)", b"id,nom\n"),
         ("copy items (id, name) from stdin", b"1\t\\xff\n"),
+        // A character whose bytes two escapes split between two fields: the row is
+        // UTF-8 as a whole, neither field is. And an escaped NUL.
+        ("copy texts from stdin", b"\\303\t\\251\n"),
+        ("copy texts from stdin", b"a\\0\tb\n"),
         ("copy items (id, nope) from stdin", b""),
         ("copy items (id, id) from stdin", b""),
         ("copy nope from stdin", b""),

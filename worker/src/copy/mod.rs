@@ -69,6 +69,21 @@ impl Row {
         (0..self.len()).map(|i| self.field(i))
     }
 
+    /// The whole row as text, when it is UTF-8 without a NUL: checked once for the
+    /// row instead of field by field (see [`Row::text_field`]).
+    pub fn text(&self) -> Option<&str> {
+        let text = std::str::from_utf8(&self.data).ok()?;
+        memchr::memchr(0, &self.data).is_none().then_some(text)
+    }
+
+    /// Field `i` of the row's [`Row::text`], `None` when it is NULL or its ends are
+    /// not character boundaries (escapes can split a character between two fields;
+    /// [`check_text`] then tells which is wrong).
+    pub fn text_field<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
+        let (start, end) = self.fields[i]?;
+        text.get(start..end)
+    }
+
     fn clear(&mut self) {
         self.data.clear();
         self.fields.clear();

@@ -471,7 +471,9 @@ impl RowSink<'_> {
         let cells = row
             .fields()
             .zip(self.columns)
-            .map(|(field, column)| Ok(field_cell(field, column, self.binary, &self.style)?.into_owned()))
+            .map(
+                |(field, column)| Ok(field_cell(field, None, column, self.binary, &self.style)?.into_owned()),
+            )
             .collect::<Result<_, StepError>>()?;
         self.send(Work::Row(cells))?;
         self.rows += 1;
@@ -517,7 +519,7 @@ impl RowSink<'_> {
 }
 
 /// How many chunks of rows a COPY FROM fills and appends in turn.
-const BATCHES: usize = 10;
+const BATCHES: usize = 64;
 
 /// The appending thread writes the rows it holds into the table after this many chunks
 /// (DuckDB's appender would wait for a hundred): the writes are then short enough for
@@ -565,8 +567,10 @@ impl Cell<&str> {
 
 /// Decodes one field by its column's PostgreSQL input rules: text is checked (UTF-8,
 /// and in the binary format no NUL) and kept as it is; other types become values.
+/// `checked` is the field's text when its row was checked whole ([`copy::Row::text`]).
 fn field_cell<'r>(
     field: Option<&'r [u8]>,
+    checked: Option<&'r str>,
     column: &Column,
     binary: bool,
     style: &TextStyle,
@@ -577,7 +581,10 @@ fn field_cell<'r>(
     } else if binary {
         Cell::Value(decode_binary(column.oid, bytes).map_err(StepError::from)?)
     } else {
-        let text = copy::check_text(bytes)?;
+        let text = match checked {
+            Some(text) => text,
+            None => copy::check_text(bytes)?,
+        };
         if column.parse {
             Cell::Value(decode_text(column.oid, text, style).map_err(StepError::from)?)
         } else {
@@ -641,6 +648,7 @@ fn fill(
     binary: bool,
     style: &TextStyle,
 ) -> Result<bool, StepError> {
+    let text = if binary { None } else { row.text() };
     for (i, (field, column)) in row.fields().zip(columns).enumerate() {
         if let Some(fixed) =
             field.filter(|_| binary && column.parse).and_then(|b| decode_fixed(column.oid, b))
@@ -650,7 +658,8 @@ fn fill(
             }
             continue;
         }
-        let written = match field_cell(field, column, binary, style)? {
+        let checked = text.and_then(|t| row.text_field(t, i));
+        let written = match field_cell(field, checked, column, binary, style)? {
             Cell::Null => {
                 batch.set_null(i);
                 true

@@ -50,7 +50,12 @@ pub(super) fn is_space(c: char) -> bool {
 }
 
 pub(super) fn trim(text: &str) -> &str {
-    text.trim_matches(is_space)
+    // Byte by byte: the spaces are ASCII, so the ends found are character boundaries.
+    let space = |b: &u8| is_space(char::from(*b));
+    let bytes = text.as_bytes();
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !space(b)).map_or(start, |e| e + 1);
+    &text[start..end]
 }
 
 /// The value of `digits` (decimal digits, possibly with leading zeros) divided by

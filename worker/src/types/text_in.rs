@@ -95,8 +95,14 @@ fn parse_int<T: TryFrom<i128>>(text: &str, type_name: &str) -> Result<T, ValueEr
     }
     let out_of_range =
         || ValueError::out_of_range(format!("value \"{text}\" is out of range for type {type_name}"));
-    // More than 39 digits overflows i128 itself; the value is out of range either way.
-    let wide: i128 = t.parse().map_err(|_| out_of_range())?;
+    let wide: i128 = if digits.len() <= 18 {
+        // Fits an i64 as it is: no 128-bit arithmetic for the common case.
+        let magnitude = digits.bytes().fold(0i64, |v, b| v * 10 + i64::from(b - b'0'));
+        i128::from(if t.starts_with('-') { -magnitude } else { magnitude })
+    } else {
+        // More than 39 digits overflows i128 itself; the value is out of range either way.
+        t.parse().map_err(|_| out_of_range())?
+    };
     T::try_from(wide).map_err(|_| out_of_range())
 }
 
