@@ -30,6 +30,21 @@ fn after(server: &Server, left: &[&str]) -> Client {
     server.connect()
 }
 
+/// A server of one worker with a table `t` in `public` (holding 2) and one in `s1`
+/// (holding 1), and the session that made them.
+fn one_worker_with_two_tables() -> (Server, Client) {
+    let server = Server::start(BIN, Options::default());
+    server.ready_workers(1, Duration::from_secs(60));
+    let mut setup = server.connect();
+    setup
+        .batch_execute(
+            "create schema s1; create table s1.t (x int); insert into s1.t values (1);
+             create table t (x int); insert into t values (2);",
+        )
+        .unwrap();
+    (server, setup)
+}
+
 fn reused(server: &Server) -> usize {
     server
         .logs()
@@ -40,15 +55,7 @@ fn reused(server: &Server) -> usize {
 
 #[test]
 fn the_next_session_finds_nothing_of_the_last_one() {
-    let server = Server::start(BIN, Options::default());
-    server.ready_workers(1, Duration::from_secs(60));
-    let mut setup = server.connect();
-    setup
-        .batch_execute(
-            "create schema s1; create table s1.t (x int); insert into s1.t values (1);
-             create table t (x int); insert into t values (2);",
-        )
-        .unwrap();
+    let (server, setup) = one_worker_with_two_tables();
     drop(setup);
 
     // Settings: the next session has the defaults, in DuckDB too (name resolution and
@@ -153,15 +160,7 @@ fn a_late_cancel_does_not_reach_the_next_session() {
 /// settings, over the catalog as it is now, and for the same user.
 #[test]
 fn the_next_session_takes_up_the_statements_of_the_last_one_where_still_right() {
-    let server = Server::start(BIN, Options::default());
-    server.ready_workers(1, Duration::from_secs(60));
-    let mut watch = server.connect();
-    watch
-        .batch_execute(
-            "create schema s1; create table s1.t (x int); insert into s1.t values (1);
-             create table t (x int); insert into t values (2);",
-        )
-        .unwrap();
+    let (server, mut watch) = one_worker_with_two_tables();
     let run = |watch: &mut Client, extra: &str| one_session(&server, watch, extra, "select x from t");
 
     run(&mut watch, "");
