@@ -518,7 +518,11 @@ impl RowSink<'_> {
     }
 }
 
-/// How many chunks of rows a COPY FROM fills and appends in turn.
+/// How many chunks of rows a COPY FROM fills and appends in turn. DuckDB compresses a
+/// whole row group (60 chunks) in one of the appending thread's flushes; with this
+/// many, the reading thread goes on parsing meanwhile instead of waiting for empty
+/// chunks. `lineitem` (SF 1), three runs interleaved: 16.7-21.2 s with 10, 14.9-18.0 s
+/// with 64; the worker's peak RSS 381 and 390 MB.
 const BATCHES: usize = 64;
 
 /// The appending thread writes the rows it holds into the table after this many chunks

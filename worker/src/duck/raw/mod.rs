@@ -218,12 +218,13 @@ impl Connection {
 
     /// A statement an earlier session of this connection parked, ready to run again;
     /// `None` (and the statement destroyed) if it was prepared on another connection.
-    pub fn take_up(&self, mut parked: Parked) -> Option<Prepared> {
+    pub fn take_up(&self, parked: Parked) -> Option<Prepared> {
         if parked.conn != self.handle.raw {
             return None;
         }
-        let raw = std::mem::replace(&mut parked.raw, ptr::null_mut());
-        Some(Prepared { inner: Rc::new(PreparedHandle { raw, _conn: Arc::clone(&self.handle) }) })
+        Some(Prepared {
+            inner: Rc::new(PreparedHandle { statement: parked, _conn: Arc::clone(&self.handle) }),
+        })
     }
 
     /// Prepares one statement. It keeps the connection open for as long as it lives.
@@ -232,10 +233,12 @@ impl Connection {
         let mut raw: ffi::duckdb_prepared_statement = ptr::null_mut();
         // SAFETY: the connection is open and the query NUL-terminated.
         let state = unsafe { ffi::duckdb_prepare(self.handle.raw, c_sql.as_ptr(), &mut raw) };
-        let prepared = Prepared { inner: Rc::new(PreparedHandle { raw, _conn: Arc::clone(&self.handle) }) };
+        let statement = Parked { raw, conn: self.handle.raw };
+        let prepared =
+            Prepared { inner: Rc::new(PreparedHandle { statement, _conn: Arc::clone(&self.handle) }) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             // SAFETY: the error string belongs to the statement, read before it is destroyed.
-            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(prepared.inner.raw)) };
+            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(prepared.inner.statement.raw)) };
             return Err(DuckError::from_message(None, &message.unwrap_or_default()));
         }
         Ok(prepared)
@@ -266,27 +269,18 @@ pub struct Prepared {
     inner: Rc<PreparedHandle>,
 }
 
+/// The statement, and the connection handle that keeps the connection open while it
+/// lives; the statement is destroyed first (fields drop in order).
 struct PreparedHandle {
-    raw: ffi::duckdb_prepared_statement,
+    statement: Parked,
     _conn: Arc<ConnHandle>,
 }
 
-impl Drop for PreparedHandle {
-    fn drop(&mut self) {
-        if self.raw.is_null() {
-            // Parked: the statement lives on in a `Parked`.
-            return;
-        }
-        // SAFETY: raw came from duckdb_prepare (possibly failed; destroy accepts that).
-        // Results hold an Rc to us, so none is left.
-        unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
-    }
-}
-
-/// A prepared statement set aside with its connection for the connection's next
-/// session ([`Prepared::park`], [`Connection::take_up`]). It holds no handle on the
-/// connection, so that the connection can be kept; it travels in the connection's
-/// [`Note`], which is dropped before the connection closes.
+/// A prepared statement owned without a handle on its connection: inside a
+/// [`Prepared`], or set aside with its connection for the connection's next session
+/// ([`Prepared::park`], [`Connection::take_up`]). Parked, it lets the connection be
+/// kept, and travels in the connection's [`Note`], which is dropped before the
+/// connection closes.
 pub struct Parked {
     raw: ffi::duckdb_prepared_statement,
     /// The connection it was prepared on: the only one that may take it up.
@@ -299,10 +293,10 @@ unsafe impl Send for Parked {}
 
 impl Drop for Parked {
     fn drop(&mut self) {
-        if !self.raw.is_null() {
-            // SAFETY: raw came from duckdb_prepare and nothing else holds it.
-            unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
-        }
+        // SAFETY: raw came from duckdb_prepare (possibly failed, or null if it could
+        // not allocate; destroy accepts both) and nothing else holds it: results hold
+        // an Rc to the handle it is in.
+        unsafe { ffi::duckdb_destroy_prepare(&mut self.raw) }
     }
 }
 
@@ -310,15 +304,13 @@ impl Prepared {
     /// The statement without its handle on the connection, to be taken up by the
     /// connection's next session; `None` when a result or another handle of it lives.
     pub fn park(self) -> Option<Parked> {
-        let mut handle = Rc::try_unwrap(self.inner).ok()?;
-        let raw = std::mem::replace(&mut handle.raw, ptr::null_mut());
-        Some(Parked { raw, conn: handle._conn.raw })
+        Rc::into_inner(self.inner).map(|handle| handle.statement)
     }
 
     /// The number of `$n` parameters.
     pub fn param_count(&self) -> usize {
         // SAFETY: the statement is prepared.
-        unsafe { ffi::duckdb_nparams(self.inner.raw) as usize }
+        unsafe { ffi::duckdb_nparams(self.inner.statement.raw) as usize }
     }
 
     /// The type DuckDB inferred for parameter `index` (0-based), `None` when it is
@@ -326,7 +318,8 @@ impl Prepared {
     pub fn param_type(&self, index: usize) -> Option<LogicalType> {
         // SAFETY: parameters are 1-based; an unknown index or open type gives null or
         // an INVALID/ANY type, which we own and read_type destroys.
-        let ty = unsafe { read_type(ffi::duckdb_param_logical_type(self.inner.raw, index as u64 + 1)) };
+        let ty =
+            unsafe { read_type(ffi::duckdb_param_logical_type(self.inner.statement.raw, index as u64 + 1)) };
         match ty {
             LogicalType::Other(_) => None,
             ty => Some(ty),
@@ -337,14 +330,21 @@ impl Prepared {
     pub fn columns(&self) -> Vec<(String, LogicalType)> {
         // SAFETY: the statement is prepared; names are ours to free, types ours to destroy.
         unsafe {
-            let n = ffi::duckdb_prepared_statement_column_count(self.inner.raw);
+            let n = ffi::duckdb_prepared_statement_column_count(self.inner.statement.raw);
             (0..n)
                 .map(|c| {
-                    let name = take_owned_string(
-                        ffi::duckdb_prepared_statement_column_name(self.inner.raw, c) as *mut c_char,
-                    )
+                    let name = take_owned_string(ffi::duckdb_prepared_statement_column_name(
+                        self.inner.statement.raw,
+                        c,
+                    ) as *mut c_char)
                     .unwrap_or_default();
-                    (name, read_type(ffi::duckdb_prepared_statement_column_logical_type(self.inner.raw, c)))
+                    (
+                        name,
+                        read_type(ffi::duckdb_prepared_statement_column_logical_type(
+                            self.inner.statement.raw,
+                            c,
+                        )),
+                    )
                 })
                 .collect()
         }
@@ -354,7 +354,7 @@ impl Prepared {
     /// reports one BIGINT column `Count`; DDL reports none.
     pub fn returns_rows(&self) -> bool {
         // SAFETY: the statement is prepared.
-        let ty = unsafe { ffi::duckdb_prepared_statement_type(self.inner.raw) };
+        let ty = unsafe { ffi::duckdb_prepared_statement_type(self.inner.statement.raw) };
         match ty {
             ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SELECT
             | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPLAIN
@@ -374,10 +374,10 @@ impl Prepared {
             DuckError::from_message(Some(ErrorClass::InvalidInput), "value cannot be represented in DuckDB")
         })?;
         // SAFETY: the statement is prepared and the value live for the call (DuckDB copies it).
-        let state = unsafe { ffi::duckdb_bind_value(self.inner.raw, index as u64 + 1, raw.0) };
+        let state = unsafe { ffi::duckdb_bind_value(self.inner.statement.raw, index as u64 + 1, raw.0) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             // SAFETY: as in prepare: the statement's own error string, if any.
-            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(self.inner.raw)) };
+            let message = unsafe { borrowed_string(ffi::duckdb_prepare_error(self.inner.statement.raw)) };
             return Err(DuckError::from_message(
                 Some(ErrorClass::InvalidInput),
                 &message.unwrap_or_else(|| format!("could not bind parameter ${}", index + 1)),
@@ -393,7 +393,7 @@ impl Prepared {
         let mut raw: ffi::duckdb_result = unsafe { std::mem::zeroed() };
         // SAFETY: the statement is prepared; the result must be destroyed even on error,
         // which QueryResult's Drop does.
-        let state = unsafe { ffi::duckdb_execute_prepared_streaming(self.inner.raw, &mut raw) };
+        let state = unsafe { ffi::duckdb_execute_prepared_streaming(self.inner.statement.raw, &mut raw) };
         let mut result = QueryResult { raw, _stmt: Rc::clone(&self.inner) };
         if state != ffi::duckdb_state_DuckDBSuccess {
             return Err(result.error());
