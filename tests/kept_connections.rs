@@ -211,3 +211,30 @@ fn one_session(server: &Server, watch: &mut Client, extra: &str, sql: &str) -> (
     std::thread::sleep(Duration::from_millis(50));
     (value, taken_up)
 }
+
+/// Every DuckDB connection starts with the profiling metrics cut to what `EXPLAIN
+/// ANALYZE` shows and profiling off: `EXPLAIN ANALYZE` still shows each operator's
+/// rows and time, in a new connection and in a kept one, and no other statement is
+/// profiled (DuckDB would print each profile to the worker's stdout, the log).
+#[test]
+fn explain_analyze_shows_rows_and_times_and_nothing_else_is_profiled() {
+    let (server, mut setup) = one_worker_with_two_tables();
+    let explain = |client: &mut Client| -> String {
+        let rows = client.query("explain analyze select count(*) from range(1000)", &[]).unwrap();
+        rows.iter().map(|row| row.get::<_, String>(1)).collect()
+    };
+    for (which, plan) in [("new", explain(&mut setup)), ("kept", explain(&mut after(&server, &[])))] {
+        for shown in ["Total Time:", "UNGROUPED_AGGREGATE", "TABLE_SCAN", "1,000 rows", "1 row", "0.00s"] {
+            assert!(plan.contains(shown), "{which} connection: no {shown:?} in\n{plan}");
+        }
+    }
+    let mut client = after(&server, &[]);
+    assert_eq!(int(&mut client, "select count(*)::int from t"), 1);
+    drop(client);
+    drop(setup);
+    assert!(
+        !server.logs().contains("Query Profiling Information"),
+        "a statement was profiled into the log:\n{}",
+        server.logs()
+    );
+}
