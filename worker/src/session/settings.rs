@@ -171,6 +171,15 @@ static PLAN_SETTINGS: LazyLock<[Option<usize>; 4]> =
 /// `search_path` and `TimeZone`: the settings DuckDB keeps per connection too.
 static DUCKDB_SETTINGS: LazyLock<[Option<usize>; 2]> =
     LazyLock::new(|| ["search_path", "TimeZone"].map(index_of));
+/// Per setting, the one whose value it has until set in a transaction
+/// ([`Def::follows`]).
+static FOLLOWED: LazyLock<Vec<Option<usize>>> =
+    LazyLock::new(|| DEFS.iter().map(|d| d.follows.and_then(index_of)).collect());
+/// The timeouts the session reads around every statement.
+static STATEMENT_TIMEOUT: LazyLock<Option<usize>> = LazyLock::new(|| index_of("statement_timeout"));
+static IDLE_IN_TRANSACTION_TIMEOUT: LazyLock<Option<usize>> =
+    LazyLock::new(|| index_of("idle_in_transaction_session_timeout"));
+static IDLE_SESSION_TIMEOUT: LazyLock<Option<usize>> = LazyLock::new(|| index_of("idle_session_timeout"));
 
 /// The time zone every DuckDB connection of the worker starts in: PostgreSQL's default,
 /// `TimeZone`'s default in [`DEFS`].
@@ -407,7 +416,7 @@ impl Settings {
         if let Some(v) = &self.local[i] {
             return v;
         }
-        match DEFS[i].follows.and_then(index_of) {
+        match FOLLOWED[i] {
             Some(default) => self.effective(default),
             None => &self.session[i],
         }
@@ -428,22 +437,22 @@ impl Settings {
     /// `statement_timeout`, when one is set.
     #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn statement_timeout(&self) -> Option<Duration> {
-        self.millis("statement_timeout")
+        self.millis(*STATEMENT_TIMEOUT)
     }
 
     /// `idle_in_transaction_session_timeout`, when one is set.
     pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
-        self.millis("idle_in_transaction_session_timeout")
+        self.millis(*IDLE_IN_TRANSACTION_TIMEOUT)
     }
 
     /// `idle_session_timeout`, when one is set.
     pub fn idle_session_timeout(&self) -> Option<Duration> {
-        self.millis("idle_session_timeout")
+        self.millis(*IDLE_SESSION_TIMEOUT)
     }
 
-    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
-    fn millis(&self, name: &str) -> Option<Duration> {
-        let ms = values::millis(name, self.get(name)?).ok()?;
+    fn millis(&self, setting: Option<usize>) -> Option<Duration> {
+        let i = setting?;
+        let ms = values::millis(DEFS[i].name, self.effective(i)).ok()?;
         (ms > 0).then(|| Duration::from_millis(ms as u64))
     }
 
@@ -529,8 +538,7 @@ impl Settings {
                     };
                     let i = index_of(name).expect("defined");
                     if *session_default {
-                        let default =
-                            DEFS[i].follows.and_then(index_of).expect("transaction settings follow one");
+                        let default = FOLLOWED[i].expect("transaction settings follow one");
                         self.session[default] = value.to_owned();
                         self.local[default] = None;
                     } else {
@@ -730,9 +738,10 @@ impl Settings {
     /// from what the client was last told (all of them, the first time).
     pub fn take_reports(&mut self) -> Vec<Message> {
         let mut out = Vec::new();
-        for (i, d) in DEFS.iter().enumerate() {
-            let value = self.effective(i).to_owned();
-            if d.report && self.reported[i].as_deref() != Some(value.as_str()) {
+        for (i, d) in DEFS.iter().enumerate().filter(|(_, d)| d.report) {
+            let value = self.effective(i);
+            if self.reported[i].as_deref() != Some(value) {
+                let value = value.to_owned();
                 out.push(Message::ParameterStatus { name: d.name.into(), value: value.clone() });
                 self.reported[i] = Some(value);
             }
