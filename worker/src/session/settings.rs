@@ -232,15 +232,19 @@ fn warning(code: SqlState, message: &str) -> ErrorInfo {
     ErrorInfo::new(Severity::Warning, code, message)
 }
 
+/// A setting's value as `SHOW` prints it: most stay at their built-in default, which a
+/// new session and each transaction's saved copy then share instead of copying.
+type Shown = std::borrow::Cow<'static, str>;
+
 /// One session's settings.
 pub struct Settings {
     /// Per setting: what `RESET` returns to (the default, or the startup packet's value).
-    reset: Vec<String>,
-    session: Vec<String>,
+    reset: Vec<Shown>,
+    session: Vec<Shown>,
     /// `SET LOCAL` values of the open transaction.
     local: Vec<Option<String>>,
     /// Session values when the open transaction began; `Some` exactly while in one.
-    saved: Option<Vec<String>>,
+    saved: Option<Vec<Shown>>,
     reported: Vec<Option<String>>,
     /// What DuckDB was last given, for the settings it shares.
     applied: Vec<Option<String>>,
@@ -336,8 +340,8 @@ impl Settings {
     /// client can be expected to know mallard's list; bad values are FATAL, as in
     /// PostgreSQL.
     pub fn new(user: &str, startup: &[(String, String)]) -> Result<Settings, ErrorInfo> {
-        let mut reset: Vec<String> = DEFS.iter().map(|d| d.default.to_owned()).collect();
-        reset[index_of("session_authorization").expect("defined")] = user.to_owned();
+        let mut reset: Vec<Shown> = DEFS.iter().map(|d| Shown::Borrowed(d.default)).collect();
+        reset[index_of("session_authorization").expect("defined")] = Shown::Owned(user.to_owned());
         let mut settings = Settings {
             session: reset.clone(),
             reset,
@@ -373,8 +377,8 @@ impl Settings {
                 e.severity = Severity::Fatal;
                 e
             })?;
-            settings.reset[i] = shown.clone();
-            settings.session[i] = shown;
+            settings.reset[i] = Shown::Owned(shown.clone());
+            settings.session[i] = Shown::Owned(shown);
         }
         Ok(settings)
     }
@@ -386,7 +390,7 @@ impl Settings {
             values: DEFS
                 .iter()
                 .enumerate()
-                .map(|(i, d)| (d.name.to_owned(), self.reset[i].clone(), self.session[i].clone()))
+                .map(|(i, d)| (d.name.to_owned(), self.reset[i].to_string(), self.session[i].to_string()))
                 .collect(),
             customs: self.customs.session.clone(),
         }
@@ -399,8 +403,8 @@ impl Settings {
         let mut settings = Settings::new(user, &[]).expect("the defaults are valid settings");
         for (name, reset, session) in saved.values {
             if let Some(i) = index_of(&name) {
-                settings.reset[i] = reset;
-                settings.session[i] = session;
+                settings.reset[i] = Shown::Owned(reset);
+                settings.session[i] = Shown::Owned(session);
             }
         }
         settings.customs.session = saved.customs;
@@ -418,7 +422,7 @@ impl Settings {
         }
         match FOLLOWED[i] {
             Some(default) => self.effective(default),
-            None => &self.session[i],
+            None => self.session[i].as_ref(),
         }
     }
 
@@ -513,13 +517,13 @@ impl Settings {
                     ));
                 }
                 let shown = match value {
-                    SetValue::Default => self.reset[i].clone(),
+                    SetValue::Default => self.reset[i].to_string(),
                     SetValue::List(values) => self.normalize(i, values)?,
                 };
                 if *local || DEFS[i].follows.is_some() {
                     reply(self.set_local(i, shown, "SET LOCAL"))
                 } else {
-                    self.session[i] = shown;
+                    self.session[i] = Shown::Owned(shown);
                     self.local[i] = None;
                     reply(None)
                 }
@@ -539,7 +543,7 @@ impl Settings {
                     let i = index_of(name).expect("defined");
                     if *session_default {
                         let default = FOLLOWED[i].expect("transaction settings follow one");
-                        self.session[default] = value.to_owned();
+                        self.session[default] = Shown::Owned(value.to_owned());
                         self.local[default] = None;
                     } else {
                         notice = notice.or(self.set_local(i, value.to_owned(), "SET TRANSACTION"));
@@ -641,7 +645,7 @@ impl Settings {
         }
         let value = values.first().map_or("", String::as_str);
         Ok(match d.kind {
-            Kind::Fixed => self.session[i].clone(),
+            Kind::Fixed => self.session[i].to_string(),
             Kind::Text => value.to_owned(),
             Kind::ApplicationName => values::application_name(value),
             Kind::ClientEncoding => values::client_encoding(value)?,
