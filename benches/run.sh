@@ -18,7 +18,8 @@
 # comes from DuckDB's tpch extension (benches/tpch_data.py, with the PyPI packages
 # duckdb and duckdb-extension-tpch installed into the test venv), written once under
 # ~/.cache/mallard/tpch. The in-process floor loads the same files with DuckDB's own
-# COPY and runs the same queries.
+# COPY and runs the same queries. lineitem is then loaded again in csv and in binary, as
+# PostgreSQL writes it in each (the floor: DuckDB's COPY from the csv file).
 #
 # Build first: cargo build --workspace --examples. Needs postgresql-15 and pgbench.
 set -euo pipefail
@@ -146,6 +147,23 @@ for t in "${targets[@]}"; do
   psql "${connect[@]}" -c "copy lineitem to stdout (format binary)" >/dev/null
   figure[copy-out-binary,$name]=$(awk -v r="$lineitems" -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.0f", r / ns * 1e9 }')
 done
+# COPY FROM STDIN in csv and binary: lineitem as PostgreSQL writes it in each format,
+# loaded by psql's \copy into an empty copy of the table on each server.
+psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 \
+  -c "\\copy lineitem to '$work/lineitem.csv' with (format csv)" \
+  -c "\\copy lineitem to '$work/lineitem.bin' with (format binary)"
+for t in "${targets[@]}"; do
+  read -r name port user db <<<"$t"
+  connect=(-h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -v ON_ERROR_STOP=1)
+  for format in csv binary; do
+    psql "${connect[@]}" -c "create table lineitem_in as select * from lineitem where false"
+    start=$(date +%s%N)
+    psql "${connect[@]}" -c "\\copy lineitem_in from '$work/lineitem.${format:0:3}' with (format $format)"
+    figure[copy-in-$format,$name]=$(( ($(date +%s%N) - start) / 1000000 ))
+    psql "${connect[@]}" -c "drop table lineitem_in"
+  done
+done
+rm -f "$work/lineitem.bin"
 concurrent=(-n -T "$duration" -c 10 -j 2 -M simple)
 for q in "${queries[@]}"; do concurrent+=(-f "$q"); done
 run tpch-concurrent "${concurrent[@]}"
@@ -181,6 +199,13 @@ for q in "${queries[@]}"; do
   figure[$(basename "$q" .sql),embedded]=$(awk -v f="$q" '$2 == f { print $3 }' <<<"$out")
 done
 floor tpch-concurrent "random:$(IFS=,; echo "${queries[*]}")" 10 "$lake"
+cat >"$work/copy_in.sql" <<EOF
+CREATE TABLE lineitem_in AS SELECT * FROM lineitem WHERE false;
+COPY lineitem_in FROM '$work/lineitem.csv' (FORMAT csv);
+DROP TABLE lineitem_in;
+EOF
+out=$("$embedded" time "$lake" 0 1 "$work/copy_in.sql")
+figure[copy-in-csv,embedded]=$(awk '/copy_in.sql/ { printf "%.0f", $3 }' <<<"$out")
 echo "COPY lineitem TO '$work/lineitem.csv' (DELIMITER '|', HEADER false);" >"$work/copy_out.sql"
 out=$("$embedded" time "$lake" 0 1 "$work/copy_out.sql")
 figure[copy-out,embedded]=$(awk -v b="$(stat -c %s "$work/lineitem.csv")" '/copy_out.sql/ { printf "%.1f", b / $3 / 1000 }' <<<"$out")
@@ -226,6 +251,8 @@ m=$(geomean mallard) p=$(geomean postgres) e=$(geomean embedded)
 printf '| TPC-H SF %s, geometric mean of 22 queries (ms) | %s | %s | %s | %s | %s |\n' "$tpch_scale" "$p" "$m" "$e" \
   "$(ratio "$m" "$p")" "$(ratio "$m" "$e")"
 row "TPC-H SF $tpch_scale, 10 clients, 22 queries at random (queries/s)" tpch-concurrent
+row "lineitem COPY FROM STDIN, csv (ms; embedded: COPY from the file)" copy-in-csv
+row "lineitem COPY FROM STDIN, binary (ms)" copy-in-binary
 row "lineitem COPY TO STDOUT, text (MB/s; embedded: COPY TO a file)" copy-out
 row "lineitem COPY TO STDOUT, binary (rows/s)" copy-out-binary
 echo
