@@ -69,6 +69,11 @@ impl Row {
         (0..self.len()).map(|i| self.field(i))
     }
 
+    /// The bytes of all its fields together.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
     /// The whole row as text, when it is UTF-8 without a NUL: checked once for the
     /// row instead of field by field (see [`Row::text_field`]).
     pub fn text(&self) -> Option<&str> {

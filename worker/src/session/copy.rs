@@ -199,6 +199,7 @@ impl Session<'_> {
             header: statement.options.header,
             seen_header: false,
             rows: 0,
+            batch_bytes: 0,
         };
         let max = self.shared.config.max_message_size;
         // Two threads of the session keep two cores busy: DuckDB's own threads follow
@@ -438,6 +439,8 @@ struct RowSink<'a> {
     header: Header,
     seen_header: bool,
     rows: u64,
+    /// The field bytes in `batch`: it goes when full of rows or of [`CHUNK_BYTES`].
+    batch_bytes: usize,
 }
 
 impl RowSink<'_> {
@@ -459,7 +462,8 @@ impl RowSink<'_> {
         if let Some(batch) = &mut self.batch {
             if fill(batch, row, self.columns, self.binary, &self.style)? {
                 batch.end_row();
-                if batch.is_full() {
+                self.batch_bytes += row.data_len();
+                if batch.is_full() || self.batch_bytes >= CHUNK_BYTES {
                     self.send_batch()?;
                 }
                 self.rows += 1;
@@ -487,6 +491,7 @@ impl RowSink<'_> {
     /// Sends the chunk's rows to be appended, and takes an empty chunk back to fill.
     fn send_batch(&mut self) -> Result<(), StepError> {
         let Some(batch) = self.batch.take_if(|b| !b.is_empty()) else { return Ok(()) };
+        self.batch_bytes = 0;
         self.send(Work::Batch(batch))?;
         self.batch = Some(self.empty.recv().map_err(|_| appending_gone())?);
         Ok(())
@@ -519,11 +524,18 @@ impl RowSink<'_> {
 }
 
 /// How many chunks of rows a COPY FROM fills and appends in turn. DuckDB compresses a
-/// whole row group (60 chunks) in one of the appending thread's flushes; with this
-/// many, the reading thread goes on parsing meanwhile instead of waiting for empty
-/// chunks. `lineitem` (SF 1), three runs interleaved: 16.7-21.2 s with 10, 14.9-18.0 s
-/// with 64; the worker's peak RSS 381 and 390 MB.
-const BATCHES: usize = 64;
+/// whole row group (60 chunks) in one of the appending thread's flushes, which takes
+/// about as long as parsing a row group does; with room for three, the reading thread
+/// parses the next row groups meanwhile and the appending thread finds them ready.
+/// `lineitem` (SF 1) in binary, alternating: 17.9/17.9 s with 64 (the reading thread
+/// waited 7.3-7.4 s for empty chunks, the appending one 3.2 s for full ones),
+/// 15.4/14.1 s with 192 (3.3-3.8 s and 0.9-1.1 s); the worker's peak RSS 379 and 431
+/// MB. (In text, 10 -> 64 had given 16.7-21.2 s -> 14.9-18.0 s.)
+const BATCHES: usize = 192;
+
+/// A chunk also goes when its fields hold this many bytes, so that the chunks in flight
+/// hold at most about `BATCHES` times this much whatever the width of the rows.
+const CHUNK_BYTES: usize = 1 << 20;
 
 /// The appending thread writes the rows it holds into the table after this many chunks
 /// (DuckDB's appender would wait for a hundred): the writes are then short enough for
