@@ -427,7 +427,6 @@ impl Settings {
     }
 
     /// The current value of a setting as `SHOW` prints it.
-    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn get(&self, name: &str) -> Option<&str> {
         index_of(name).map(|i| self.effective(i))
     }
@@ -439,7 +438,6 @@ impl Settings {
     }
 
     /// `statement_timeout`, when one is set.
-    #[allow(dead_code)] // for the session to enforce timeouts and answer current_setting()
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.millis(*STATEMENT_TIMEOUT)
     }
