@@ -53,6 +53,13 @@ fn reused(server: &Server) -> usize {
         .count()
 }
 
+/// Whether the last session to start took a kept connection.
+fn last_session_reused(server: &Server) -> bool {
+    let logs = server.logs();
+    let started = logs.lines().rfind(|l| l.contains("session started")).expect("a session started");
+    started.contains("reused_connection=true")
+}
+
 #[test]
 fn the_next_session_finds_nothing_of_the_last_one() {
     let (server, setup) = one_worker_with_two_tables();
@@ -218,12 +225,42 @@ fn one_session(server: &Server, watch: &mut Client, extra: &str, sql: &str) -> (
 /// profiled (DuckDB would print each profile to the worker's stdout, the log).
 #[test]
 fn explain_analyze_shows_rows_and_times_and_nothing_else_is_profiled() {
-    let (server, mut setup) = one_worker_with_two_tables();
+    let (server, setup) = one_worker_with_two_tables();
     let explain = |client: &mut Client| -> String {
         let rows = client.query("explain analyze select count(*) from range(1000)", &[]).unwrap();
         rows.iter().map(|row| row.get::<_, String>(1)).collect()
     };
-    for (which, plan) in [("new", explain(&mut setup)), ("kept", explain(&mut after(&server, &[])))] {
+    // A new connection: sessions held open until one did not take a kept one.
+    let mut held = vec![];
+    let new = loop {
+        let mut client = server.connect();
+        let plan = explain(&mut client);
+        if !last_session_reused(&server) {
+            break plan;
+        }
+        held.push(client);
+        assert!(held.len() < 20, "every session took a kept connection:\n{}", server.logs());
+    };
+    drop(held);
+    drop(setup);
+    // A kept connection goes to a session once the last one's row is gone: sessions
+    // until one took it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let kept = loop {
+        let mut client = server.connect();
+        let plan = explain(&mut client);
+        drop(client);
+        if last_session_reused(&server) {
+            break plan;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session took a kept connection:\n{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for (which, plan) in [("new", new), ("kept", kept)] {
         for shown in ["Total Time:", "UNGROUPED_AGGREGATE", "TABLE_SCAN", "1,000 rows", "1 row", "0.00s"] {
             assert!(plan.contains(shown), "{which} connection: no {shown:?} in\n{plan}");
         }
@@ -231,7 +268,6 @@ fn explain_analyze_shows_rows_and_times_and_nothing_else_is_profiled() {
     let mut client = after(&server, &[]);
     assert_eq!(int(&mut client, "select count(*)::int from t"), 1);
     drop(client);
-    drop(setup);
     assert!(
         !server.logs().contains("Query Profiling Information"),
         "a statement was profiled into the log:\n{}",
