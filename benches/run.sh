@@ -21,6 +21,13 @@
 # COPY and runs the same queries. lineitem is then loaded again in csv and in binary, as
 # PostgreSQL writes it in each (the floor: DuckDB's COPY from the csv file).
 #
+# This machine's speed drifts by tens of percent over minutes, so each floor runs right
+# after mallard's run of the same work, except the three on the file mallard's pgbench
+# -i wrote (pgbench -S, TPC-B, the group-by), which wait for mallard to stop at the end.
+# PostgreSQL's autovacuum and checkpoint after its loads and write runs are done untimed
+# (VACUUM ANALYZE, CHECKPOINT) before the next measurement, so that they take no core
+# from either server's next figure.
+#
 # Build first: cargo build --workspace --examples. Needs postgresql-15 and pgbench.
 set -euo pipefail
 
@@ -78,6 +85,27 @@ run() {
   done
 }
 
+# floor KEY WORKLOAD THREADS [DATABASE]: the in-process floor of a pgbench run, as
+# figure[KEY,embedded] (and its retried and failed counts).
+floor() {
+  local out
+  out=$("$embedded" "$2" "$3" "$duration" ${4:+"$4"})
+  figure[$1,embedded]=$(awk '/^tps / { print $2 }' <<<"$out")
+  figure[$1,embedded,retried]=$(awk '/^retried / { print $2 }' <<<"$out")
+  figure[$1,embedded,failed]=$(awk '/^retried / { print $4 }' <<<"$out")
+}
+
+# PostgreSQL's background work after a load or a write-heavy run (autovacuum, and a
+# checkpoint it spreads over minutes) done now, untimed, so that it does not take a
+# core from the next measurement of either server.
+settle_postgres() {
+  local pg=(psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -A -t)
+  "${pg[@]}" -c "vacuum analyze" -c "checkpoint"
+  while [ "$("${pg[@]}" -c "select count(*) from pg_stat_activity where backend_type = 'autovacuum worker'")" != 0 ]; do
+    sleep 1
+  done
+}
+
 # Loading: pgbench -i (client-side generation, COPY FROM STDIN), timed.
 for t in "${targets[@]}"; do
   read -r name port user db <<<"$t"
@@ -86,10 +114,13 @@ for t in "${targets[@]}"; do
     || { echo "$name: pgbench -i failed" >&2; tail -3 "$work/init-$name.log" >&2; exit 1; }
   figure[load,$name]=$(( ($(date +%s%N) - start) / 1000000 ))
 done
+settle_postgres
 
 n=(-n -T "$duration" -c "$clients" -j 2)
 run select1-prepared "${n[@]}" -f "$work/select1.sql" -M prepared
+floor select1-prepared select1 "$clients"
 run select1-prepared-1 -n -T "$duration" -c 1 -j 1 -f "$work/select1.sql" -M prepared
+floor select1-prepared-1 select1 1
 run select1-extended "${n[@]}" -f "$work/select1.sql" -M extended
 run select1-simple "${n[@]}" -f "$work/select1.sql" -M simple
 run select-only-prepared "${n[@]}" -S -M prepared
@@ -97,6 +128,7 @@ run select-only-extended "${n[@]}" -S -M extended
 run select-only-simple "${n[@]}" -S -M simple
 run tpcb-prepared "${n[@]}" -M prepared --max-tries=100
 run tpcb-simple "${n[@]}" -M simple --max-tries=100
+settle_postgres
 run connect -n -T "$duration" -c "$clients" -j 2 -C -f "$work/select1.sql" -M simple
 # Memory: 1,000 idle sessions on the worker, then all of them closed.
 worker=$(pgrep -P "$mallard_pid" | head -1)
@@ -110,9 +142,25 @@ for t in "${targets[@]}"; do
   psql -h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -c \
     "create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x)"
 done
+settle_postgres
 run group-by -n -T "$duration" -c 1 -j 1 -f "$work/group_by.sql" -M prepared
 
-# TPC-H: the load, each query alone, then 10 clients picking queries at random.
+# TPC-H: the load, each query alone, then 10 clients picking queries at random. The
+# floor's turn comes right after mallard's: DuckDB's COPY from the same files into a file
+# of its own, then the same queries.
+lake="$work/tpch.duckdb"
+for table in "${tables[@]}"; do
+  echo "COPY $table FROM '$tpch/$table.tbl' (DELIMITER '|', HEADER false);"
+done >"$work/tpch_load.sql"
+tpch_floor() {
+  local out q
+  out=$("$embedded" time "$lake" 0 1 "$tpch/schema.sql" "$work/tpch_load.sql")
+  figure[tpch-load,embedded]=$(awk '/tpch_load.sql/ { printf "%.0f", $3 }' <<<"$out")
+  out=$("$embedded" time "$lake" 1 "$tpch_runs" "${queries[@]}")
+  for q in "${queries[@]}"; do
+    figure[$(basename "$q" .sql),embedded]=$(awk -v f="$q" '$2 == f { print $3 }' <<<"$out")
+  done
+}
 for t in "${targets[@]}"; do
   read -r name port user db <<<"$t"
   connect=(-h 127.0.0.1 -p "$port" -U "$user")
@@ -125,6 +173,7 @@ for t in "${targets[@]}"; do
   figure[tpch-load,$name]=$(( ($(date +%s%N) - start) / 1000000 ))
   if [ "$name" = postgres ]; then
     psql "${connect[@]}" -d "$db" -X -q -v ON_ERROR_STOP=1 -f "$benches/tpch_indexes.sql"
+    settle_postgres
   fi
   for q in "${queries[@]}"; do
     key=$(basename "$q" .sql)
@@ -133,10 +182,12 @@ for t in "${targets[@]}"; do
       { echo "$name: $key failed:" >&2; tail -3 <<<"$out" >&2; }
     figure[$key,$name]=$(awk '/^latency average = / { print $4; exit }' <<<"$out")
   done
+  if [ "$name" = mallard ]; then tpch_floor; fi
 done
 # COPY TO STDOUT: lineitem in text (bytes/s) and binary (rows/s), written by psql to
-# /dev/null; the floor is DuckDB's COPY TO a file.
+# /dev/null; the floor, right after mallard, is DuckDB's COPY TO a file.
 lineitems=$(wc -l <"$tpch/lineitem.tbl")
+echo "COPY lineitem TO '$work/lineitem.out' (DELIMITER '|', HEADER false);" >"$work/copy_out.sql"
 for t in "${targets[@]}"; do
   read -r name port user db <<<"$t"
   connect=(-h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -v ON_ERROR_STOP=1)
@@ -146,12 +197,23 @@ for t in "${targets[@]}"; do
   start=$(date +%s%N)
   psql "${connect[@]}" -c "copy lineitem to stdout (format binary)" >/dev/null
   figure[copy-out-binary,$name]=$(awk -v r="$lineitems" -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.0f", r / ns * 1e9 }')
+  if [ "$name" = mallard ]; then
+    out=$("$embedded" time "$lake" 0 1 "$work/copy_out.sql")
+    figure[copy-out,embedded]=$(awk -v b="$(stat -c %s "$work/lineitem.out")" '/copy_out.sql/ { printf "%.1f", b / $3 / 1000 }' <<<"$out")
+    rm -f "$work/lineitem.out"
+  fi
 done
 # COPY FROM STDIN in csv and binary: lineitem as PostgreSQL writes it in each format,
-# loaded by psql's \copy into an empty copy of the table on each server.
+# loaded by psql's \copy into an empty copy of the table on each server; the floor,
+# right after mallard, is DuckDB's COPY from the csv file.
 psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 \
   -c "\\copy lineitem to '$work/lineitem.csv' with (format csv)" \
   -c "\\copy lineitem to '$work/lineitem.bin' with (format binary)"
+cat >"$work/copy_in.sql" <<EOF
+CREATE TABLE lineitem_in AS SELECT * FROM lineitem WHERE false;
+COPY lineitem_in FROM '$work/lineitem.csv' (FORMAT csv);
+DROP TABLE lineitem_in;
+EOF
 for t in "${targets[@]}"; do
   read -r name port user db <<<"$t"
   connect=(-h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -v ON_ERROR_STOP=1)
@@ -162,54 +224,28 @@ for t in "${targets[@]}"; do
     figure[copy-in-$format,$name]=$(( ($(date +%s%N) - start) / 1000000 ))
     psql "${connect[@]}" -c "drop table lineitem_in"
   done
+  if [ "$name" = mallard ]; then
+    out=$("$embedded" time "$lake" 0 1 "$work/copy_in.sql")
+    figure[copy-in-csv,embedded]=$(awk '/copy_in.sql/ { printf "%.0f", $3 }' <<<"$out")
+  fi
 done
-rm -f "$work/lineitem.bin"
+rm -f "$work/lineitem.bin" "$work/lineitem.csv"
+settle_postgres
 concurrent=(-n -T "$duration" -c 10 -j 2 -M simple)
 for q in "${queries[@]}"; do concurrent+=(-f "$q"); done
 run tpch-concurrent "${concurrent[@]}"
 worker=$(pgrep -P "$mallard_pid" | head -1)
 peak_rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$worker/status")
+floor tpch-concurrent "random:$(IFS=,; echo "${queries[*]}")" 10 "$lake"
 
-# The floor, on the file mallard's pgbench -i wrote: stop mallard, which holds it.
+# The floors on the file mallard's pgbench -i wrote: stop mallard, which holds it.
 kill "$mallard_pid"
 wait "$mallard_pid" 2>/dev/null || true
 mallard_pid=""
 file="$work/mallard/mallard.duckdb"
-floor() { # KEY WORKLOAD THREADS [DATABASE]
-  local out
-  out=$("$embedded" "$2" "$3" "$duration" ${4:+"$4"})
-  figure[$1,embedded]=$(awk '/^tps / { print $2 }' <<<"$out")
-  figure[$1,embedded,retried]=$(awk '/^retried / { print $2 }' <<<"$out")
-  figure[$1,embedded,failed]=$(awk '/^retried / { print $4 }' <<<"$out")
-}
-floor select1-prepared select1 "$clients"
-floor select1-prepared-1 select1 1
 floor select-only-prepared select-only "$clients" "$file"
 floor tpcb-prepared tpcb "$clients" "$file"
 floor group-by "query:$group_by" 1 "$file"
-# TPC-H in-process: DuckDB's COPY from the same files into a file of its own.
-for table in "${tables[@]}"; do
-  echo "COPY $table FROM '$tpch/$table.tbl' (DELIMITER '|', HEADER false);"
-done >"$work/tpch_load.sql"
-lake="$work/tpch.duckdb"
-out=$("$embedded" time "$lake" 0 1 "$tpch/schema.sql" "$work/tpch_load.sql")
-figure[tpch-load,embedded]=$(awk '/tpch_load.sql/ { printf "%.0f", $3 }' <<<"$out")
-out=$("$embedded" time "$lake" 1 "$tpch_runs" "${queries[@]}")
-for q in "${queries[@]}"; do
-  figure[$(basename "$q" .sql),embedded]=$(awk -v f="$q" '$2 == f { print $3 }' <<<"$out")
-done
-floor tpch-concurrent "random:$(IFS=,; echo "${queries[*]}")" 10 "$lake"
-cat >"$work/copy_in.sql" <<EOF
-CREATE TABLE lineitem_in AS SELECT * FROM lineitem WHERE false;
-COPY lineitem_in FROM '$work/lineitem.csv' (FORMAT csv);
-DROP TABLE lineitem_in;
-EOF
-out=$("$embedded" time "$lake" 0 1 "$work/copy_in.sql")
-figure[copy-in-csv,embedded]=$(awk '/copy_in.sql/ { printf "%.0f", $3 }' <<<"$out")
-echo "COPY lineitem TO '$work/lineitem.csv' (DELIMITER '|', HEADER false);" >"$work/copy_out.sql"
-out=$("$embedded" time "$lake" 0 1 "$work/copy_out.sql")
-figure[copy-out,embedded]=$(awk -v b="$(stat -c %s "$work/lineitem.csv")" '/copy_out.sql/ { printf "%.1f", b / $3 / 1000 }' <<<"$out")
-rm -f "$work/lineitem.csv"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 whole() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.0f", v; else print v }'; }
