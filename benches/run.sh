@@ -22,8 +22,8 @@
 # PostgreSQL writes it in each (the floor: DuckDB's COPY from the csv file).
 #
 # This machine's speed drifts by tens of percent over minutes, so each floor runs right
-# after mallard's run of the same work, except the three on the file mallard's pgbench
-# -i wrote (pgbench -S, TPC-B, the group-by), which wait for mallard to stop at the end.
+# after mallard's run of the same work; those of pgbench -S, TPC-B and the group-by on a
+# copy of the file mallard's pgbench -i wrote.
 # PostgreSQL's autovacuum and checkpoint after its loads and write runs are done untimed
 # (VACUUM ANALYZE, CHECKPOINT) before the next measurement, so that they take no core
 # from either server's next figure.
@@ -115,6 +115,11 @@ for t in "${targets[@]}"; do
   figure[load,$name]=$(( ($(date +%s%N) - start) / 1000000 ))
 done
 settle_postgres
+# The floors of pgbench -S, TPC-B and the group-by run on a copy of the file mallard's
+# pgbench -i wrote, taken after a checkpoint, so that they too run next to mallard's.
+file="$work/floor.duckdb"
+psql -h 127.0.0.1 -p "$mallard_port" -U bench -d mallard -X -q -v ON_ERROR_STOP=1 -c "checkpoint" >/dev/null
+cp "$work/mallard/mallard.duckdb" "$file"
 
 n=(-n -T "$duration" -c "$clients" -j 2)
 run select1-prepared "${n[@]}" -f "$work/select1.sql" -M prepared
@@ -124,9 +129,11 @@ floor select1-prepared-1 select1 1
 run select1-extended "${n[@]}" -f "$work/select1.sql" -M extended
 run select1-simple "${n[@]}" -f "$work/select1.sql" -M simple
 run select-only-prepared "${n[@]}" -S -M prepared
+floor select-only-prepared select-only "$clients" "$file"
 run select-only-extended "${n[@]}" -S -M extended
 run select-only-simple "${n[@]}" -S -M simple
 run tpcb-prepared "${n[@]}" -M prepared --max-tries=100
+floor tpcb-prepared tpcb "$clients" "$file"
 run tpcb-simple "${n[@]}" -M simple --max-tries=100
 settle_postgres
 run connect -n -T "$duration" -c "$clients" -j 2 -C -f "$work/select1.sql" -M simple
@@ -142,8 +149,11 @@ for t in "${targets[@]}"; do
   psql -h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -c \
     "create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x)"
 done
+echo "create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x);" >"$work/groups.sql"
+"$embedded" time "$file" 0 1 "$work/groups.sql" >/dev/null
 settle_postgres
 run group-by -n -T "$duration" -c 1 -j 1 -f "$work/group_by.sql" -M prepared
+floor group-by "query:$group_by" 1 "$file"
 
 # TPC-H: the load, each query alone, then 10 clients picking queries at random. The
 # floor's turn comes right after mallard's: DuckDB's COPY from the same files into a file
@@ -237,15 +247,6 @@ run tpch-concurrent "${concurrent[@]}"
 worker=$(pgrep -P "$mallard_pid" | head -1)
 peak_rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$worker/status")
 floor tpch-concurrent "random:$(IFS=,; echo "${queries[*]}")" 10 "$lake"
-
-# The floors on the file mallard's pgbench -i wrote: stop mallard, which holds it.
-kill "$mallard_pid"
-wait "$mallard_pid" 2>/dev/null || true
-mallard_pid=""
-file="$work/mallard/mallard.duckdb"
-floor select-only-prepared select-only "$clients" "$file"
-floor tpcb-prepared tpcb "$clients" "$file"
-floor group-by "query:$group_by" 1 "$file"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 whole() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.0f", v; else print v }'; }
