@@ -696,3 +696,37 @@ fn wide_rows_keep_their_values_and_order() {
         }
     }
 }
+
+/// A bulk load writes each row group to the file as it fills (DuckDB's
+/// `write_buffer_row_group_count` is 1, not 5): a COPY of more row groups than DuckDB
+/// used to hold back, inside a transaction, is whole and in order after COMMIT.
+#[test]
+fn a_load_of_many_row_groups_commits_whole_and_in_order() {
+    let server = Server::start(BIN, Options::default());
+    let mut client = server.connect();
+    let buffered: String = client
+        .query_one("select value from duckdb_settings() where name = 'write_buffer_row_group_count'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(buffered, "1");
+    client.batch_execute("create table big (i bigint, s text)").unwrap();
+    // 800,000 rows: six full row groups of 122,880 and part of a seventh.
+    let rows: String = (0..800_000).map(|i| format!("{i}\trow {i}\n")).collect();
+    let mut tx = client.transaction().unwrap();
+    let mut writer = tx.copy_in("copy big from stdin").unwrap();
+    writer.write_all(rows.as_bytes()).unwrap();
+    assert_eq!(writer.finish().unwrap(), 800_000);
+    tx.commit().unwrap();
+    let row = client.query_one("select count(*), sum(i)::bigint, count(distinct s) from big", &[]).unwrap();
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)),
+        (800_000, 319_999_600_000, 800_000)
+    );
+    let tail: Vec<i64> = client
+        .query("select i from big limit 3 offset 799997", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tail, [799_997, 799_998, 799_999]);
+}

@@ -169,6 +169,12 @@ pub fn open(config: &WorkerConfig) -> Result<Opened, StorageError> {
         // the next statement, under a lock the end of every statement takes: every
         // statement of the worker would then wait for a long query's task to finish.
         ("scheduler_process_partial", "true".to_owned()),
+        // A bulk insert (COPY FROM, INSERT ... SELECT) writes each row group to the file
+        // as it fills, instead of five at a time: the last five were compressed inside
+        // COMMIT, one after another, while the session's parsing thread had nothing left
+        // to do (a 600,000-row COPY's COMMIT took 0.61 s, now 0.15 s), and a load held
+        // five row groups of uncompressed rows.
+        ("write_buffer_row_group_count", "1".to_owned()),
     ]);
     if let Some(limit) = &config.memory_limit {
         options.push(("memory_limit", limit.clone()));
