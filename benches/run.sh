@@ -101,7 +101,8 @@ floor() {
 settle_postgres() {
   local pg=(psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -A -t)
   "${pg[@]}" -c "vacuum analyze" -c "checkpoint"
-  while [ "$("${pg[@]}" -c "select count(*) from pg_stat_activity where backend_type = 'autovacuum worker'")" != 0 ]; do
+  for _ in $(seq 120); do
+    [ "$("${pg[@]}" -c "select count(*) from pg_stat_activity where backend_type = 'autovacuum worker'")" = 0 ] && return
     sleep 1
   done
 }
@@ -143,13 +144,14 @@ read -r _ idle_base idle_full idle_each idle_after < <("$venv/bin/python" "$benc
   "$mallard_port" bench mallard "$worker")
 # Analytics: a group-by over a million rows, one client, back to back.
 group_by="select k, count(*), sum(x) from bench_groups group by k"
+groups="create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x)"
 echo "$group_by;" >"$work/group_by.sql"
 for t in "${targets[@]}"; do
   read -r name port user db <<<"$t"
   psql -h 127.0.0.1 -p "$port" -U "$user" -d "$db" -X -q -c \
-    "create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x)"
+    "$groups"
 done
-echo "create table bench_groups as select x, x % 1000 as k from generate_series(1, 1000000) as t(x);" >"$work/groups.sql"
+echo "$groups;" >"$work/groups.sql"
 "$embedded" time "$file" 0 1 "$work/groups.sql" >/dev/null
 settle_postgres
 run group-by -n -T "$duration" -c 1 -j 1 -f "$work/group_by.sql" -M prepared
@@ -162,10 +164,14 @@ lake="$work/tpch.duckdb"
 for table in "${tables[@]}"; do
   echo "COPY $table FROM '$tpch/$table.tbl' (DELIMITER '|', HEADER false);"
 done >"$work/tpch_load.sql"
+# lake_ms FILE: the milliseconds of one run of FILE's statements in the floor's file.
+lake_ms() {
+  "$embedded" time "$lake" 0 1 "$1" | awk '{ t = $3 } END { printf "%.0f", t }'
+}
 tpch_floor() {
   local out q
-  out=$("$embedded" time "$lake" 0 1 "$tpch/schema.sql" "$work/tpch_load.sql")
-  figure[tpch-load,embedded]=$(awk '/tpch_load.sql/ { printf "%.0f", $3 }' <<<"$out")
+  lake_ms "$tpch/schema.sql" >/dev/null
+  figure[tpch-load,embedded]=$(lake_ms "$work/tpch_load.sql")
   out=$("$embedded" time "$lake" 1 "$tpch_runs" "${queries[@]}")
   for q in "${queries[@]}"; do
     figure[$(basename "$q" .sql),embedded]=$(awk -v f="$q" '$2 == f { print $3 }' <<<"$out")
@@ -208,8 +214,8 @@ for t in "${targets[@]}"; do
   psql "${connect[@]}" -c "copy lineitem to stdout (format binary)" >/dev/null
   figure[copy-out-binary,$name]=$(awk -v r="$lineitems" -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.0f", r / ns * 1e9 }')
   if [ "$name" = mallard ]; then
-    out=$("$embedded" time "$lake" 0 1 "$work/copy_out.sql")
-    figure[copy-out,embedded]=$(awk -v b="$(stat -c %s "$work/lineitem.out")" '/copy_out.sql/ { printf "%.1f", b / $3 / 1000 }' <<<"$out")
+    ms=$(lake_ms "$work/copy_out.sql")
+    figure[copy-out,embedded]=$(awk -v b="$(stat -c %s "$work/lineitem.out")" -v ms="$ms" 'BEGIN { printf "%.1f", b / ms / 1000 }')
     rm -f "$work/lineitem.out"
   fi
 done
@@ -235,8 +241,7 @@ for t in "${targets[@]}"; do
     psql "${connect[@]}" -c "drop table lineitem_in"
   done
   if [ "$name" = mallard ]; then
-    out=$("$embedded" time "$lake" 0 1 "$work/copy_in.sql")
-    figure[copy-in-csv,embedded]=$(awk '/copy_in.sql/ { printf "%.0f", $3 }' <<<"$out")
+    figure[copy-in-csv,embedded]=$(lake_ms "$work/copy_in.sql")
   fi
 done
 rm -f "$work/lineitem.bin" "$work/lineitem.csv"
